@@ -1,0 +1,36 @@
+# Two commands for a newcomer: `make demo` and `make test`. Everything they need is set up here.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+TWIN   := $(VENV)/bin/twin
+
+.PHONY: demo test bench lint typecheck clean
+
+$(VENV)/.base: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.base
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.base
+	$(TWIN) run scenarios/mmc-example.yaml --engine exact --replications 5
+
+test: $(VENV)/.dev
+	$(PY) -m ruff check twin tests benchmarks locustfiles
+	$(PY) -m pytest
+
+bench: $(VENV)/.dev
+	$(PY) benchmarks/run_all.py
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check twin tests benchmarks locustfiles
+	$(PY) -m mypy
+
+typecheck: lint
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

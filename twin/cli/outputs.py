@@ -1,0 +1,69 @@
+"""Where a run's files go and how they are written: atomically, so nothing is half-written.
+
+Every file is written to a temporary name in its own folder and moved into place with
+`os.replace`, so a reader (or a CI job) sees either the old file or the whole new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from twin.errors import InputError
+
+__all__ = ["default_out_dir", "prepare_out_dir", "write_json", "write_text", "write_timeseries"]
+
+REPORTS = Path("reports")
+
+
+def default_out_dir(scenario_name: str, now: datetime | None = None) -> Path:
+    """`reports/<scenario>-<YYYYmmdd-HHMMSS>`, with a suffix if that folder exists already."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", scenario_name).strip("-") or "run"
+    base = REPORTS / f"{safe}-{stamp}"
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+def prepare_out_dir(out: Path) -> Path:
+    """Create the output folder (and parents), refusing a path that is a file."""
+    if out.exists() and not out.is_dir():
+        raise InputError(str(out), None, "--out must be a folder, and this is a file")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(str(out), None, f"cannot create the folder ({exc.strerror})") from None
+    return out
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write `text` to `path` atomically."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json(path: Path, data: dict[str, Any]) -> Path:
+    """Write a mapping as indented JSON (NaN is not JSON: callers give None instead)."""
+    return write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def write_timeseries(path: Path, frame: pd.DataFrame) -> Path:
+    """Write the time series table as CSV."""
+    return write_text(path, frame.to_csv(index=False, float_format="%.6g"))

@@ -1,0 +1,220 @@
+"""The bare open-queueing-network scenario (`kind: network`).
+
+This is the form the engines are checked against queueing theory with, and the form an
+architect uses for a design that is not a connected-fitness platform. Every model is frozen
+and refuses unknown keys, so a typo in a file is an error naming the field, not a default.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = ["EXIT", "Network", "NetworkScenario", "RateSchedule", "ServiceTime", "Source", "Station"]
+
+EXIT = "exit"
+_ROUTE_TOLERANCE = 1e-6
+
+
+class Frozen(BaseModel):
+    """Base for every scenario model: immutable, strict about unknown keys."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ServiceTime(Frozen):
+    """A service-time distribution by name, mean and coefficient of variation.
+
+    `exponential` has cv 1 and `deterministic` cv 0 by definition; `lognormal` and `gamma`
+    need `cv`; `empirical` draws uniformly from `values` (seconds) and needs no mean.
+    """
+
+    dist: Literal["exponential", "deterministic", "lognormal", "gamma", "empirical"]
+    mean_s: Annotated[float, Field(gt=0)] | None = None
+    cv: Annotated[float, Field(ge=0)] | None = None
+    values: list[Annotated[float, Field(ge=0)]] | None = None
+
+    @model_validator(mode="after")
+    def _fits_distribution(self) -> ServiceTime:
+        if self.dist == "empirical":
+            if not self.values:
+                raise ValueError("empirical service time needs a non-empty 'values' list")
+            if sum(self.values) <= 0:
+                raise ValueError("empirical 'values' must not all be zero")
+            return self
+        if self.values is not None:
+            raise ValueError(f"'values' only applies to dist: empirical, not {self.dist}")
+        if self.mean_s is None:
+            raise ValueError(f"dist: {self.dist} needs 'mean_s' (seconds, > 0)")
+        if self.dist in ("lognormal", "gamma") and (self.cv is None or self.cv <= 0):
+            raise ValueError(f"dist: {self.dist} needs 'cv' > 0")
+        if self.dist == "exponential" and self.cv not in (None, 1.0):
+            raise ValueError("an exponential distribution has cv 1; leave 'cv' out")
+        if self.dist == "deterministic" and self.cv not in (None, 0.0):
+            raise ValueError("a deterministic distribution has cv 0; leave 'cv' out")
+        return self
+
+    @property
+    def mean(self) -> float:
+        """Mean service time in seconds."""
+        if self.dist == "empirical":
+            assert self.values is not None
+            return sum(self.values) / len(self.values)
+        assert self.mean_s is not None
+        return self.mean_s
+
+    @property
+    def scv(self) -> float:
+        """Squared coefficient of variation, as the M/G/1 formulas want it."""
+        if self.dist == "exponential":
+            return 1.0
+        if self.dist == "deterministic":
+            return 0.0
+        if self.dist == "empirical":
+            assert self.values is not None
+            m = self.mean
+            var = sum((v - m) ** 2 for v in self.values) / len(self.values)
+            return var / (m * m)
+        assert self.cv is not None
+        return self.cv * self.cv
+
+
+class RateSchedule(Frozen):
+    """A piecewise-constant rate: `points[i] = (t_s, rate)` holds from t_s to the next t_s."""
+
+    points: tuple[tuple[float, float], ...]
+
+    def rate_at(self, t: float) -> float:
+        rate = self.points[0][1]
+        for start, value in self.points:
+            if start > t:
+                break
+            rate = value
+        return rate
+
+    @property
+    def peak(self) -> float:
+        return max(r for _, r in self.points)
+
+
+def _as_schedule(value: object) -> object:
+    """Accept `3.6` or `[[0, 1.0], [600, 5.0]]` and normalise both to a RateSchedule."""
+    if isinstance(value, RateSchedule):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("rate_per_s must be a number or a list of [t_s, rate] pairs")
+    if isinstance(value, int | float):
+        return {"points": ((0.0, float(value)),)}
+    if isinstance(value, list | tuple):
+        points = []
+        for item in value:
+            if not isinstance(item, list | tuple) or len(item) != 2:
+                raise ValueError("each rate_per_s entry must be a [t_s, rate] pair")
+            points.append((item[0], item[1]))
+        return {"points": tuple(points)}
+    raise ValueError("rate_per_s must be a number or a list of [t_s, rate] pairs")
+
+
+class Source(Frozen):
+    """A Poisson source of requests entering the network at one station."""
+
+    name: str
+    rate_per_s: RateSchedule
+    to: str
+
+    @field_validator("rate_per_s", mode="before")
+    @classmethod
+    def _schedule(cls, value: object) -> object:
+        return _as_schedule(value)
+
+    @field_validator("rate_per_s")
+    @classmethod
+    def _non_negative(cls, value: RateSchedule) -> RateSchedule:
+        if not value.points:
+            raise ValueError("rate_per_s needs at least one [t_s, rate] pair")
+        times = [t for t, _ in value.points]
+        if times[0] != 0:
+            raise ValueError("a rate_per_s schedule must start at t_s 0")
+        if any(b <= a for a, b in zip(times, times[1:], strict=False)):
+            raise ValueError("rate_per_s times must be strictly increasing")
+        if any(r < 0 for _, r in value.points):
+            raise ValueError("rate_per_s must be >= 0")
+        return value
+
+
+class Station(Frozen):
+    """A multi-server FIFO station with an optional finite queue and probabilistic routing."""
+
+    servers: Annotated[int, Field(ge=1)]
+    service: ServiceTime
+    queue_capacity: Annotated[int, Field(ge=0)] | None = None
+    routes: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=lambda: {EXIT: 1.0}
+    )
+
+    @field_validator("routes")
+    @classmethod
+    def _sums_to_one(cls, value: dict[str, float]) -> dict[str, float]:
+        total = sum(value.values())
+        if abs(total - 1.0) > _ROUTE_TOLERANCE:
+            raise ValueError(f"routing probabilities must sum to 1, they sum to {total:g}")
+        return value
+
+
+class Network(Frozen):
+    """Sources feeding stations; stations routing to stations or out."""
+
+    sources: list[Source] = Field(min_length=1)
+    stations: dict[str, Station] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> Network:
+        names = set(self.stations)
+        if EXIT in names:
+            raise ValueError(f"{EXIT!r} is reserved for leaving the network; rename the station")
+        seen: set[str] = set()
+        for i, src in enumerate(self.sources):
+            if src.to not in names:
+                raise _FieldError(f"sources.{i}.to", f"unknown station {src.to!r}")
+            if src.name in seen:
+                raise _FieldError(f"sources.{i}.name", f"duplicate source name {src.name!r}")
+            seen.add(src.name)
+        for name, st in self.stations.items():
+            for target in st.routes:
+                if target != EXIT and target not in names:
+                    raise _FieldError(f"stations.{name}.routes.{target}", "unknown station")
+        return self
+
+
+class _FieldError(ValueError):
+    """A cross-field error that knows the dotted path (below the model) it is about."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(f"@{path}@ {message}")
+
+
+class NetworkScenario(Frozen):
+    """A whole `kind: network` scenario file."""
+
+    name: str
+    kind: Literal["network"] = "network"
+    description: str = ""
+    duration_s: Annotated[float, Field(gt=0)]
+    warmup_s: Annotated[float, Field(ge=0)] | Literal["auto"] = 0.0
+    interval_s: Annotated[float, Field(gt=0)] | None = None
+    seed: Annotated[int, Field(ge=0)] = 1
+    network: Network
+    slo: list[dict[str, object]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _warmup_inside(self) -> NetworkScenario:
+        if isinstance(self.warmup_s, float) and self.warmup_s >= self.duration_s:
+            raise _FieldError("warmup_s", "must be shorter than duration_s")
+        return self
+
+    @property
+    def timeseries_interval_s(self) -> float:
+        """Width of one row of timeseries.csv: given, or 1/100 of the run."""
+        return self.interval_s if self.interval_s is not None else self.duration_s / 100.0

@@ -1,0 +1,105 @@
+"""A multi-server FIFO station of the exact engine, driven by SimPy events.
+
+A request may arrive, may wait in the queue (or be dropped when a finite queue is full), is
+going to be served by one of `servers` servers for a sampled time, and has left when its
+completion event fires; it is then routed to another station or out of the network. Each
+service is one SimPy `Timeout`; the station keeps running sums and buffers latencies for the
+histogram, so memory does not grow with the number of requests.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import simpy
+
+from twin.sim.distributions import BlockSampler
+
+__all__ = ["Request", "Station"]
+
+# A request is a small mutable list: [source index, network arrival time, station arrival time].
+Request = list[Any]
+
+
+class Station:
+    """Servers, a FIFO queue and the running statistics of one station."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        *,
+        servers: int,
+        sampler: BlockSampler,
+        queue_capacity: int | None,
+        route: Callable[[], int],
+        on_leave: Callable[[Request, int], None],
+    ) -> None:
+        self.env = env
+        self.servers = servers
+        self._draw = sampler.draw
+        self._capacity = queue_capacity
+        self._route = route
+        self._on_leave = on_leave
+        self.queue: deque[Request] = deque()
+        self.busy = 0
+        self._t_last = 0.0
+        self.reset_counters()
+
+    def reset_counters(self) -> None:
+        """Start a new statistics slice (the clock process calls this at each boundary)."""
+        self.arrivals = 0
+        self.dropped = 0
+        self.completed = 0
+        self.wait_sum = 0.0
+        self.latency_sum = 0.0
+        self.queue_area = 0.0
+        self.busy_area = 0.0
+        self.latencies: list[float] = []
+
+    def advance(self, now: float) -> None:
+        """Integrate queue length and busy servers up to `now`."""
+        dt = now - self._t_last
+        if dt > 0:
+            self.queue_area += len(self.queue) * dt
+            self.busy_area += self.busy * dt
+            self._t_last = now
+
+    @property
+    def in_system(self) -> int:
+        return len(self.queue) + self.busy
+
+    def arrive(self, request: Request) -> None:
+        """A request arrives now: serve it, queue it, or drop it."""
+        now = self.env.now
+        self.advance(now)
+        self.arrivals += 1
+        request[2] = now
+        if self.busy < self.servers:
+            self.busy += 1
+            self._serve(request, now)
+        elif self._capacity is not None and len(self.queue) >= self._capacity:
+            self.dropped += 1
+            self._on_leave(request, -2)
+        else:
+            self.queue.append(request)
+
+    def _serve(self, request: Request, now: float) -> None:
+        self.wait_sum += now - request[2]
+        done = self.env.timeout(self._draw(), value=request)
+        done.callbacks.append(self._finish)
+
+    def _finish(self, event: simpy.Event) -> None:
+        request: Request = event.value
+        now = self.env.now
+        self.advance(now)
+        latency = now - request[2]
+        self.completed += 1
+        self.latency_sum += latency
+        self.latencies.append(latency)
+        if self.queue:
+            self._serve(self.queue.popleft(), now)
+        else:
+            self.busy -= 1
+        self._on_leave(request, self._route())
