@@ -19,8 +19,15 @@ def station(servers: int = 1, mean_s: float = 1.0, dist: str = "exponential", **
 
 
 def single_queue(
-    *, rate: float, servers: int = 1, mean_s: float = 1.0, dist: str = "exponential",
-    duration_s: float = 10_000.0, warmup_s: float | str = 0.0, seed: int = 1, **extra: Any,
+    *,
+    rate: float,
+    servers: int = 1,
+    mean_s: float = 1.0,
+    dist: str = "exponential",
+    duration_s: float = 10_000.0,
+    warmup_s: float | str = 0.0,
+    seed: int = 1,
+    **extra: Any,
 ) -> NetworkScenario:
     """One source into one station `q`."""
     return NetworkScenario.model_validate(
@@ -37,9 +44,21 @@ def single_queue(
     )
 
 
-def scenario(network: dict, *, duration_s: float = 10_000.0, warmup_s: float | str = 0.0,
-             seed: int = 1, **extra: Any) -> NetworkScenario:
+def scenario(
+    network: dict,
+    *,
+    duration_s: float = 10_000.0,
+    warmup_s: float | str = 0.0,
+    seed: int = 1,
+    **extra: Any,
+) -> NetworkScenario:
     return NetworkScenario.model_validate(
-        {"name": "net", "duration_s": duration_s, "warmup_s": warmup_s, "seed": seed,
-         "network": network, **extra}
+        {
+            "name": "net",
+            "duration_s": duration_s,
+            "warmup_s": warmup_s,
+            "seed": seed,
+            "network": network,
+            **extra,
+        }
     )

@@ -30,16 +30,39 @@ def test_run_writes_the_contract_files(tmp_path: Path) -> None:
     assert summary["requests"]["requests"]["count"] > 10_000
     assert summary["replications"] == 2
     ts = pd.read_csv(out / "timeseries.csv")
-    assert {"t_s", "service", "arrivals", "completed", "queue_mean", "utilization",
-            "latency_ms_p50", "latency_ms_p95", "latency_ms_p99"} <= set(ts.columns)
-    assert ts["arrivals"].sum() == pytest.approx(summary["services"]["api"]["arrivals"] / 2, rel=0.15)
+    assert {
+        "t_s",
+        "service",
+        "arrivals",
+        "completed",
+        "queue_mean",
+        "utilization",
+        "latency_ms_p50",
+        "latency_ms_p95",
+        "latency_ms_p99",
+    } <= set(ts.columns)
+    assert ts["arrivals"].sum() == pytest.approx(
+        summary["services"]["api"]["arrivals"] / 2, rel=0.15
+    )
     assert (out / "report.html").stat().st_size > 10_000
 
 
 def test_seed_and_set_reach_the_engine(tmp_path: Path) -> None:
     out = tmp_path / "r"
-    main(["run", str(EXAMPLE), *SHORT, "--seed", "42", "--set",
-          "network.stations.api.servers=8", "--out", str(out), "-q"])
+    main(
+        [
+            "run",
+            str(EXAMPLE),
+            *SHORT,
+            "--seed",
+            "42",
+            "--set",
+            "network.stations.api.servers=8",
+            "--out",
+            str(out),
+            "-q",
+        ]
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seed"] == 42
     assert summary["services"]["api"]["utilization_mean"] == pytest.approx(0.45, rel=0.05)
@@ -47,8 +70,23 @@ def test_seed_and_set_reach_the_engine(tmp_path: Path) -> None:
 
 def test_precision_keeps_adding_replications_until_reached(tmp_path: Path) -> None:
     out = tmp_path / "p"
-    main(["run", str(EXAMPLE), "--set", "duration_s=3000", "--set", "warmup_s=300",
-          "--set", "network.sources.0.rate_per_s=2.0", "--precision", "3%", "--out", str(out), "-q"])
+    main(
+        [
+            "run",
+            str(EXAMPLE),
+            "--set",
+            "duration_s=3000",
+            "--set",
+            "warmup_s=300",
+            "--set",
+            "network.sources.0.rate_per_s=2.0",
+            "--precision",
+            "3%",
+            "--out",
+            str(out),
+            "-q",
+        ]
+    )
     summary = json.loads((out / "summary.json").read_text())
     lat = summary["services"]["api"]["latency_ms"]
     assert summary["precision"] == {"target": 0.03, "reached": True}
@@ -58,7 +96,10 @@ def test_precision_keeps_adding_replications_until_reached(tmp_path: Path) -> No
 
 def _twin(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "twin.cli.app", *args], capture_output=True, text=True, cwd=cwd,
+        [sys.executable, "-m", "twin.cli.app", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
         timeout=120,
     )
 

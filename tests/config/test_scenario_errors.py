@@ -18,8 +18,11 @@ GOOD = {
     "network": {
         "sources": [{"name": "req", "rate_per_s": 1.0, "to": "api"}],
         "stations": {
-            "api": {"servers": 2, "service": {"dist": "exponential", "mean_s": 0.5},
-                    "routes": {"db": 0.3, "exit": 0.7}},
+            "api": {
+                "servers": 2,
+                "service": {"dist": "exponential", "mean_s": 0.5},
+                "routes": {"db": 0.3, "exit": 0.7},
+            },
             "db": {"servers": 1, "service": {"dist": "gamma", "mean_s": 0.1, "cv": 2}},
         },
     },
@@ -45,8 +48,16 @@ def test_a_good_file_loads_into_frozen_models(tmp_path: Path) -> None:
     [
         ("network.sources.0.rate_per_s=-1", "network.sources.0.rate_per_s", ">= 0"),
         ("network.stations.api.routes.cache=0.3", "network.stations.api.routes", "sum to 1"),
-        ("network.stations.api.servers=0", "network.stations.api.servers", "greater than or equal to 1"),
-        ("network.stations.api.service.dist=pareto", "network.stations.api.service.dist", "exponential"),
+        (
+            "network.stations.api.servers=0",
+            "network.stations.api.servers",
+            "greater than or equal to 1",
+        ),
+        (
+            "network.stations.api.service.dist=pareto",
+            "network.stations.api.service.dist",
+            "exponential",
+        ),
         ("network.stations.db.service.cv=null", "network.stations.db.service", "needs 'cv'"),
         ("network.sources.0.to=nowhere", "network.sources.0.to", "unknown station"),
         ("duration_s=0", "duration_s", "greater than 0"),
@@ -85,7 +96,10 @@ def test_piecewise_rates_must_start_at_zero_and_increase(tmp_path: Path) -> None
 
 @pytest.mark.parametrize(
     ("text", "words"),
-    [("name: [unclosed", "not valid YAML at line 1"), ("- just\n- a list\n", "must be a YAML mapping")],
+    [
+        ("name: [unclosed", "not valid YAML at line 1"),
+        ("- just\n- a list\n", "must be a YAML mapping"),
+    ],
 )
 def test_unreadable_files_are_refused(tmp_path: Path, text: str, words: str) -> None:
     path = tmp_path / "bad.yaml"
@@ -96,8 +110,12 @@ def test_unreadable_files_are_refused(tmp_path: Path, text: str, words: str) -> 
 
 @pytest.mark.parametrize(
     ("override", "words"),
-    [("no-equals-sign", "expected dotted.path=value"), ("network.sources.x.to=api", "indexed by number"),
-     ("network.sources.9.to=api", "index out of range"), ("name.inner=3", "inside a plain value")],
+    [
+        ("no-equals-sign", "expected dotted.path=value"),
+        ("network.sources.x.to=api", "indexed by number"),
+        ("network.sources.9.to=api", "index out of range"),
+        ("name.inner=3", "inside a plain value"),
+    ],
 )
 def test_bad_set_overrides_are_refused(tmp_path: Path, override: str, words: str) -> None:
     with pytest.raises(InputError, match=words) as caught:

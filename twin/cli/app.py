@@ -25,7 +25,17 @@ app = typer.Typer(
 )
 
 # Each module defines `register(app)`. Listed here so `twin --help` shows a stable order.
-_COMMANDS = ("run", "analyze", "compare", "capacity", "gate", "serve", "token", "drill", "calibrate")
+_COMMANDS = (
+    "run",
+    "analyze",
+    "compare",
+    "capacity",
+    "gate",
+    "serve",
+    "token",
+    "drill",
+    "calibrate",
+)
 
 
 def _register_commands() -> None:

@@ -1,4 +1,4 @@
-"""`twin run SCENARIO`: simulate a scenario and write summary.json, timeseries.csv and report.html."""
+"""`twin run SCENARIO`: simulate; write summary.json, timeseries.csv and report.html."""
 
 from __future__ import annotations
 
@@ -39,14 +39,22 @@ def register(app: typer.Typer) -> None:
             None, help="Add replications until every mean-latency 95% CI is this narrow, e.g. 2%."
         ),
         set_: list[str] = typer.Option([], "--set", help="Override a key: dotted.path=value."),
-        out: Path | None = typer.Option(None, help="Output folder (default: reports/<name>-<time>)."),
+        out: Path | None = typer.Option(
+            None, help="Output folder (default: reports/<name>-<time>)."
+        ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the output folder."),
         as_json: bool = typer.Option(False, "--json", help="Print summary.json on stdout."),
     ) -> None:
         """Simulate SCENARIO and write summary.json, timeseries.csv and report.html."""
         result, out_dir = execute(
-            scenario, engine=engine, riders=riders, seed=seed, replications=replications,
-            precision=parse_precision(precision), overrides=set_, out=out,
+            scenario,
+            engine=engine,
+            riders=riders,
+            seed=seed,
+            replications=replications,
+            precision=parse_precision(precision),
+            overrides=set_,
+            out=out,
             show_progress=not (quiet or as_json),
         )
         if as_json:
@@ -80,11 +88,16 @@ def execute(
     sc = load_scenario(scenario_path, [*overrides, *_rider_override(riders)])
     with progress_bar(f"{sc.name} ({engine})", enabled=show_progress) as bar:
         result = simulate(
-            sc, engine=engine, seed=seed, replications=replications, precision=precision,
+            sc,
+            engine=engine,
+            seed=seed,
+            replications=replications,
+            precision=precision,
             progress=bar.update,
         )
     summary = dict(result.summary)
     _add_analytic(sc, summary)
+    _add_slo_verdicts(sc, summary, str(scenario_path))
     out_dir = out if out is not None else default_out_dir(sc.name)
     _write_run(out_dir, summary, result.timeseries)
     return summary, out_dir
@@ -115,6 +128,24 @@ def _add_analytic(scenario: Any, summary: dict[str, Any]) -> None:
         summary["analytic"] = analyze_for_summary(scenario)
     except UnstableError as exc:
         summary["analytic"] = {"unstable": exc.station}
+
+
+def _add_slo_verdicts(scenario: Any, summary: dict[str, Any], source: str) -> None:
+    """Judge the scenario's own `slo:` block, unless the engine already did."""
+    from twin.slo import Slo, from_mapping, verdicts
+
+    entries = list(getattr(scenario, "slo", []) or [])
+    if not entries or "slo" in summary:
+        return
+    slos = [
+        e if isinstance(e, Slo) else from_mapping(_as_mapping(e), source=source, index=i)
+        for i, e in enumerate(entries)
+    ]
+    summary["slo"] = verdicts(slos, summary)
+
+
+def _as_mapping(entry: Any) -> dict[str, Any]:
+    return entry if isinstance(entry, dict) else entry.model_dump()
 
 
 def _write_run(out_dir: Path, summary: dict[str, Any], timeseries: Any) -> None:

@@ -27,16 +27,16 @@ def fmt_ms(value: float | None) -> str:
 def _services_table(summary: dict[str, Any], limit: int = 12) -> Table:
     analytic = summary.get("analytic", {}).get("stations", {})
     table = Table(title="Services (most saturated first)", title_justify="left")
-    for column in ("service", "util mean", "util peak", "wait mean", "latency mean ± 95% CI", "p95", "p99", "dropped"):
+    for column in ("service", "util", "peak", "wait", "latency ±95% CI", "p95", "p99", "drops"):
         table.add_column(column, justify="left" if column == "service" else "right")
     if analytic:
-        table.add_column("theory mean", justify="right")
+        table.add_column("theory", justify="right")
     for name in summary.get("bottlenecks", list(summary["services"]))[:limit]:
         s = summary["services"][name]
         lat = s["latency_ms"]
         low, high = lat.get("ci95", [None, None])
         half = (high - low) / 2 if low is not None and high is not None else None
-        ci = f"{fmt_ms(lat['mean'])} ± {fmt_ms(half)}"
+        ci = f"{fmt_ms(lat['mean'])} ±{fmt_ms(half)}"
         row = [
             name,
             f"{s['utilization_mean']:.1%}",
@@ -60,8 +60,14 @@ def _requests_table(summary: dict[str, Any]) -> Table:
     for name, r in summary.get("requests", {}).items():
         lat = r["latency_ms"]
         table.add_row(
-            name, f"{r['count']:,}", f"{r['errors']:,}", fmt_ms(lat["mean"]), fmt_ms(lat["p50"]),
-            fmt_ms(lat["p95"]), fmt_ms(lat["p99"]), fmt_ms(lat["p999"]),
+            name,
+            f"{r['count']:,}",
+            f"{r['errors']:,}",
+            fmt_ms(lat["mean"]),
+            fmt_ms(lat["p50"]),
+            fmt_ms(lat["p95"]),
+            fmt_ms(lat["p99"]),
+            fmt_ms(lat["p999"]),
         )
     return table
 

@@ -7,6 +7,7 @@ and refuses unknown keys, so a typo in a file is an error naming the field, not 
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -136,7 +137,7 @@ class Source(Frozen):
         times = [t for t, _ in value.points]
         if times[0] != 0:
             raise ValueError("a rate_per_s schedule must start at t_s 0")
-        if any(b <= a for a, b in zip(times, times[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(times)):
             raise ValueError("rate_per_s times must be strictly increasing")
         if any(r < 0 for _, r in value.points):
             raise ValueError("rate_per_s must be >= 0")

@@ -25,7 +25,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
-        raise InputError("--set", key, f"value is not valid YAML ({exc.__class__.__name__})") from None
+        raise InputError(
+            "--set", key, f"value is not valid YAML ({exc.__class__.__name__})"
+        ) from None
     return path, value
 
 

@@ -24,14 +24,18 @@ def simulate(
 ) -> RunResult:
     """Run `scenario` on `engine` ("exact" or "fluid")."""
     if engine not in ENGINES:
-        raise InputError("--engine", None, f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+        raise InputError(
+            "--engine", None, f"unknown engine {engine!r} (known: {', '.join(ENGINES)})"
+        )
     if engine == "exact":
         from twin.config.network import NetworkScenario
         from twin.sim.exact import run_exact
 
         if not isinstance(scenario, NetworkScenario):
             raise InputError(
-                "--engine", None, "the exact engine runs bare networks; use --engine fluid for a platform"
+                "--engine",
+                None,
+                "the exact engine runs bare networks; use --engine fluid for a platform",
             )
         return run_exact(
             scenario, seed=seed, replications=replications, precision=precision, progress=progress
@@ -39,5 +43,7 @@ def simulate(
     from twin.sim.fluid import run_fluid
 
     if precision is not None:
-        raise InputError("--precision", None, "only the exact engine adds replications to a precision")
+        raise InputError(
+            "--precision", None, "only the exact engine adds replications to a precision"
+        )
     return run_fluid(scenario, seed=seed, replications=replications, progress=progress)

@@ -15,8 +15,8 @@ __all__ = ["BINS", "EDGES", "LOW_S", "bin_index", "hist_mean", "hist_quantile", 
 LOW_S = 1e-6
 HIGH_S = 1e5
 BINS_PER_DECADE = 100
-_DECADES = int(round(np.log10(HIGH_S / LOW_S)))
-# EDGES[i] .. EDGES[i+1] is bin i+1; bin 0 holds values below LOW_S, the last bin those above HIGH_S.
+_DECADES = round(np.log10(HIGH_S / LOW_S))
+# EDGES[i]..EDGES[i+1] is bin i+1; bin 0 is below LOW_S, the last bin above HIGH_S.
 EDGES = LOW_S * 10.0 ** (np.arange(_DECADES * BINS_PER_DECADE + 1) / BINS_PER_DECADE)
 BINS = len(EDGES) + 1
 

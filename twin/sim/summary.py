@@ -7,6 +7,7 @@ interval across replications (or, with one replication, across 20 batch means of
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -29,7 +30,7 @@ def warmup_index(records: Sequence[ReplicationRecord], warmup_s: float | str) ->
     """First report interval kept: from an explicit warm-up, or MSER-5 when it is "auto"."""
     grid = records[0].grid
     if warmup_s != "auto":
-        w = int(math.ceil(float(warmup_s) / grid.width_s - 1e-9))
+        w = math.ceil(float(warmup_s) / grid.width_s - 1e-9)
         return min(w, grid.n - 1)
     cut = 0
     series = [
@@ -38,7 +39,7 @@ def warmup_index(records: Sequence[ReplicationRecord], warmup_s: float | str) ->
     ]
     for values in series:
         cut = max(cut, mser5(values))
-    return min(int(math.ceil(cut / grid.fine)), grid.n - 1)
+    return min(math.ceil(cut / grid.fine), grid.n - 1)
 
 
 def _fine_means(reps: Sequence[StationRecord | SourceRecord]) -> np.ndarray:
@@ -69,7 +70,7 @@ def _ratio_estimates(sums: list[np.ndarray], counts: list[np.ndarray], w: int) -
     if n_batches < 2:
         return [_ratio(s.sum(), c.sum())]
     edges = np.linspace(0, len(s), n_batches + 1).astype(int)
-    return [_ratio(s[a:b].sum(), c[a:b].sum()) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return [_ratio(s[a:b].sum(), c[a:b].sum()) for a, b in itertools.pairwise(edges)]
 
 
 def _ratio(num: float, den: float) -> float:
@@ -140,7 +141,8 @@ def summarize(records: Sequence[ReplicationRecord], w: int, meta: dict[str, Any]
     """The summary.json mapping: `meta` (scenario, engine, seed, ...) then services and requests."""
     grid = records[0].grid
     services = {
-        name: _station_summary([r.stations[name] for r in records], w) for name in records[0].stations
+        name: _station_summary([r.stations[name] for r in records], w)
+        for name in records[0].stations
     }
     requests = {
         name: _source_summary([r.sources[name] for r in records], w) for name in records[0].sources
@@ -187,7 +189,8 @@ def _station_frame(reps: list[StationRecord], name: str, grid: Grid) -> pd.DataF
             "queue_mean": total("queue_area") / (k * width),
             "in_system_mean": total("system_area") / (k * width),
             "utilization": total("busy_area") / np.maximum(total("capacity_area"), 1e-300),
-            "latency_ms_mean": np.where(completed > 0, total("latency_sum") / completed, np.nan) * 1e3,
+            "latency_ms_mean": np.where(completed > 0, total("latency_sum") / completed, np.nan)
+            * 1e3,
         }
     for key in ("p50", "p95", "p99"):
         q = _QUANTILES[key]

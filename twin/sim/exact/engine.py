@@ -54,7 +54,9 @@ def run_exact(
 
     records: list[ReplicationRecord] = []
     while True:
-        records.append(run_replication(scenario, grid, seed=seed, replication=len(records), progress=tick))
+        records.append(
+            run_replication(scenario, grid, seed=seed, replication=len(records), progress=tick)
+        )
         if len(records) < planned:
             continue
         if precision is None or len(records) >= max_replications:
@@ -64,7 +66,10 @@ def run_exact(
         total += grid.duration_s
     summary = _summary(scenario, records, seed, time.perf_counter() - started)
     if precision is not None:
-        summary["precision"] = {"target": precision, "reached": precision_reached(summary, precision)}
+        summary["precision"] = {
+            "target": precision,
+            "reached": precision_reached(summary, precision),
+        }
     return RunResult(summary=summary, timeseries=timeseries(records))
 
 

@@ -48,7 +48,9 @@ class _Network:
             Station(
                 env,
                 servers=st.servers,
-                sampler=service_sampler(st.service, component_rng(seed, "service", n, replication=rep)),
+                sampler=service_sampler(
+                    st.service, component_rng(seed, "service", n, replication=rep)
+                ),
                 queue_capacity=st.queue_capacity,
                 route=router(st.routes, index, component_rng(seed, "route", n, replication=rep)),
                 on_leave=self.leave,

@@ -1,0 +1,113 @@
+"""Service-level objectives: `requests.join.latency_ms.p99<=500` read, checked and reported.
+
+An SLO names a dotted key of summary.json, a comparison and a number. Scenarios carry them in
+their `slo:` block (`{name, metric, op, target}`) and `twin gate` takes them as expressions.
+Pure functions: a verdict is a plain mapping `{name, metric, op, target, observed, passed}`.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from twin.errors import InputError
+
+__all__ = ["OPS", "Slo", "evaluate", "lookup", "parse_expression", "verdicts"]
+
+OPS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le,
+    "<": operator.lt,
+    ">=": operator.ge,
+    ">": operator.gt,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+_EXPRESSION = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(<=|>=|==|!=|<|>)\s*([-+0-9.eE]+)\s*$")
+
+
+@dataclass(frozen=True)
+class Slo:
+    """One objective: `metric op target`, called `name` in reports."""
+
+    name: str
+    metric: str
+    op: str
+    target: float
+
+    @property
+    def expression(self) -> str:
+        return f"{self.metric}{self.op}{self.target:g}"
+
+
+def parse_expression(text: str, *, source: str = "--slo") -> Slo:
+    """Read `dotted.key<=number` (also <, >=, >, ==, !=)."""
+    match = _EXPRESSION.match(text)
+    if match is None:
+        raise InputError(source, text, "expected dotted.key<=number (or <, >=, >, ==, !=)")
+    metric, op, raw = match.groups()
+    try:
+        target = float(raw)
+    except ValueError:
+        raise InputError(source, text, f"{raw!r} is not a number") from None
+    return Slo(name=text.strip(), metric=metric, op=op, target=target)
+
+
+def from_mapping(item: Mapping[str, Any], *, source: str, index: int) -> Slo:
+    """An SLO from a scenario's `slo:` entry: `{name, metric, op, target}` or `{name, expr}`."""
+    where = f"slo.{index}"
+    if "expr" in item:
+        slo = parse_expression(str(item["expr"]), source=source)
+        return Slo(str(item.get("name", slo.name)), slo.metric, slo.op, slo.target)
+    missing = [k for k in ("metric", "op", "target") if k not in item]
+    if missing:
+        raise InputError(source, where, f"needs {', '.join(missing)} (or an 'expr')")
+    if item["op"] not in OPS:
+        raise InputError(source, f"{where}.op", f"unknown comparison {item['op']!r}")
+    try:
+        target = float(item["target"])
+    except (TypeError, ValueError):
+        raise InputError(source, f"{where}.target", "must be a number") from None
+    name = str(item.get("name", f"{item['metric']}{item['op']}{target:g}"))
+    return Slo(name, str(item["metric"]), str(item["op"]), target)
+
+
+def lookup(summary: Mapping[str, Any], metric: str) -> float | None:
+    """The number at dotted `metric` in a summary (list items by index), or None if absent."""
+    node: Any = summary
+    for part in metric.split("."):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif (
+            isinstance(node, list)
+            and part.lstrip("-").isdigit()
+            and -len(node) <= int(part) < len(node)
+        ):
+            node = node[int(part)]
+        else:
+            return None
+    if isinstance(node, bool) or not isinstance(node, int | float):
+        return None
+    return float(node)
+
+
+def evaluate(slo: Slo, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The verdict of one SLO on a summary; a metric the summary lacks fails, observed None."""
+    observed = lookup(summary, slo.metric)
+    passed = observed is not None and not math.isnan(observed) and OPS[slo.op](observed, slo.target)
+    return {
+        "name": slo.name,
+        "metric": slo.metric,
+        "op": slo.op,
+        "target": slo.target,
+        "observed": observed,
+        "passed": bool(passed),
+    }
+
+
+def verdicts(slos: Iterable[Slo], summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Verdicts of every SLO, in order."""
+    return [evaluate(slo, summary) for slo in slos]
