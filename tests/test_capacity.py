@@ -1,0 +1,75 @@
+"""Capacity search against a known answer: an M/M/1 whose mean sojourn is 1/(mu - lambda)."""
+
+from __future__ import annotations
+
+import pytest
+
+from twin.capacity import search
+from twin.slo import parse_expression
+
+
+def _mm1_summary(load: float, _reps: int) -> dict:
+    # lambda = load requests/s into one server of rate 100/s: mean sojourn 1/(100 - load) s.
+    latency = 1000.0 / (100.0 - load) if load < 100 else 1e9
+    return {"services": {"api": {"latency_ms": {"mean": latency}}}}
+
+
+def test_search_finds_the_load_where_the_slo_breaks() -> None:
+    # mean <= 50 ms  <=>  1/(100 - load) <= 0.05  <=>  load <= 80.
+    slo = parse_expression("services.api.latency_ms.mean<=50")
+    result = search(_mm1_summary, [slo], start=10, rel_tol=0.01)
+    assert result.max_load == pytest.approx(80, abs=1)
+    assert result.confirmed
+    assert any(not p.passed for p in result.probes)
+    assert all(p.passed for p in result.probes if p.load <= 80)
+    assert result.probes[-1].replications == 3
+
+
+def test_search_from_above_halves_down() -> None:
+    slo = parse_expression("services.api.latency_ms.mean<=50")
+    result = search(_mm1_summary, [slo], start=5000, rel_tol=0.01)
+    assert result.max_load == pytest.approx(80, abs=1)
+
+
+def test_no_load_meets_an_impossible_slo() -> None:
+    slo = parse_expression("services.api.latency_ms.mean<=1")
+    result = search(_mm1_summary, [slo], start=10)
+    assert result.max_load is None and not result.confirmed
+
+
+def test_capacity_cli_on_a_bare_network(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    from pathlib import Path
+
+    from twin.analytic.erlang import mmc
+    from twin.cli.app import main
+
+    example = Path(__file__).parents[1] / "scenarios" / "mmc-example.yaml"
+    code = main(
+        [
+            "capacity",
+            str(example),
+            "--engine",
+            "exact",
+            "--slo",
+            "services.api.latency_ms.mean<=2000",
+            "--set",
+            "duration_s=20000",
+            "--set",
+            "warmup_s=1000",
+            "--out",
+            str(tmp_path),
+            "-q",
+        ]
+    )
+    assert code == 0
+    report = json.loads((tmp_path / "capacity.json").read_text())
+    # Erlang C: the M/M/4 mean sojourn reaches 2 s near 3.3 requests/s (factor ~0.92 of 3.6/s).
+    factor = report["max_load_factor"]
+    assert (
+        mmc(3.6 * factor * 0.97, 1.0, 4).sojourn_mean
+        < 2.0
+        < mmc(3.6 * factor * 1.05, 1.0, 4).sojourn_mean
+    )
+    assert report["headroom"] == pytest.approx(factor - 1.0, abs=1e-3)
+    assert (tmp_path / "capacity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,122 @@
+"""Capacity search: the largest load (riders, or a load factor on a bare network) that meets
+every SLO, by bracketing then bisection, with the final point confirmed by replications.
+
+Pure orchestration around an `evaluate(load, replications) -> summary` function that the CLI
+supplies; every probe is kept as a flat record for the latency-versus-load plot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from twin.slo import Slo, verdicts
+
+__all__ = ["CapacityResult", "Probe", "search"]
+
+Evaluate = Callable[[float, int], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One evaluated load: did it meet every SLO, and what each SLO metric read."""
+
+    load: float
+    passed: bool
+    observed: dict[str, float | None]
+    replications: int = 1
+
+
+@dataclass
+class CapacityResult:
+    """The answer: `max_load` meets every SLO (None if even the smallest load does not)."""
+
+    max_load: float | None
+    confirmed: bool
+    probes: list[Probe] = field(default_factory=list)
+
+
+def _probe(evaluate: Evaluate, slos: Sequence[Slo], load: float, reps: int) -> Probe:
+    summary = evaluate(load, reps)
+    results = verdicts(slos, summary)
+    return Probe(
+        load=load,
+        passed=all(v["passed"] for v in results),
+        observed={v["metric"]: v["observed"] for v in results},
+        replications=reps,
+    )
+
+
+def search(
+    evaluate: Evaluate,
+    slos: Sequence[Slo],
+    *,
+    start: float,
+    integer: bool = True,
+    rel_tol: float = 0.02,
+    max_probes: int = 24,
+    confirm_replications: int = 3,
+) -> CapacityResult:
+    """Bracket the SLO boundary from `start` by doubling or halving, then bisect to `rel_tol`."""
+    snap = (lambda x: float(max(1, round(x)))) if integer else float
+    probes: list[Probe] = []
+
+    def run(load: float, reps: int = 1) -> Probe:
+        probe = _probe(evaluate, slos, snap(load), reps)
+        probes.append(probe)
+        return probe
+
+    floor = 1.0 if integer else start * 1e-3
+    good, bad = _bracket(run, snap(start), max_probes, floor)
+    if good is None:
+        return CapacityResult(max_load=None, confirmed=False, probes=probes)
+    while bad is not None and (bad - good) > rel_tol * bad and len(probes) < max_probes:
+        mid = snap((good + bad) / 2)
+        if mid in (good, bad):
+            break
+        if run(mid).passed:
+            good = mid
+        else:
+            bad = mid
+    return _confirm(run, good, snap, confirm_replications, probes)
+
+
+def _bracket(
+    run: Callable[[float], Probe], start: float, max_probes: int, floor: float
+) -> tuple[float | None, float | None]:
+    """A load that passes and one above it that fails (None where none was found)."""
+    first = run(start)
+    step = 2.0 if first.passed else 0.5
+    good, bad = (start, None) if first.passed else (None, start)
+    load = start
+    for _ in range(max_probes // 2):
+        load *= step
+        if load < floor:
+            break
+        probe = run(load)
+        if probe.passed:
+            good = probe.load if good is None else max(good, probe.load)
+            if bad is not None:
+                break
+        else:
+            bad = probe.load if bad is None else min(bad, probe.load)
+            if good is not None:
+                break
+    return good, bad
+
+
+def _confirm(
+    run: Callable[..., Probe],
+    good: float,
+    snap: Callable[[float], float],
+    reps: int,
+    probes: list[Probe],
+) -> CapacityResult:
+    """Re-run the answer with replications; step down 5 % at a time until it holds."""
+    load = good
+    for _ in range(5):
+        if run(load, reps).passed:
+            return CapacityResult(max_load=load, confirmed=True, probes=probes)
+        load = snap(load * 0.95)
+    return CapacityResult(max_load=good, confirmed=False, probes=probes)

@@ -1,0 +1,67 @@
+"""The capacity plot: each SLO metric against load, with its target and the knee marked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from twin.capacity import CapacityResult
+from twin.report.figures import Plot, colors_for, new_figure, plot_style, png_bytes, set_value_scale
+from twin.slo import Slo
+
+__all__ = ["capacity_png"]
+
+
+def capacity_png(result: CapacityResult, slos: Sequence[Slo], *, load_label: str) -> bytes:
+    """PNG bytes of one panel per SLO: observed value per probed load, target, max load."""
+    with plot_style():
+        plot = _capacity_plot(result, slos, load_label)
+        return png_bytes(plot.figure)
+
+
+def _capacity_plot(result: CapacityResult, slos: Sequence[Slo], load_label: str) -> Plot:
+    figure, axes = new_figure(len(slos), 1, row_height_in=3.0)
+    colors = colors_for([s.metric for s in slos])
+    probes = sorted(result.probes, key=lambda p: p.load)
+    for ax, slo in zip(axes[:, 0], slos, strict=True):
+        loads = np.array([p.load for p in probes])
+        values = np.array(
+            [
+                np.nan if p.observed.get(slo.metric) is None else p.observed[slo.metric]
+                for p in probes
+            ],
+            dtype=float,
+        )
+        ok = np.array([p.passed for p in probes])
+        ax.plot(loads, values, "-", color=colors[slo.metric], alpha=0.6)
+        ax.scatter(loads[ok], values[ok], color="tab:green", label="meets every SLO", zorder=3)
+        ax.scatter(
+            loads[~ok], values[~ok], color="tab:red", marker="x", label="misses an SLO", zorder=3
+        )
+        ax.axhline(
+            slo.target, color="black", linestyle=":", label=f"target {slo.op} {slo.target:g}"
+        )
+        if result.max_load is not None:
+            ax.axvline(
+                result.max_load,
+                color="tab:blue",
+                linestyle="--",
+                label=f"max {load_label}: {result.max_load:,.6g}",
+            )
+        set_value_scale(ax, np.append(values, slo.target), zero_possible=True)
+        ax.set_title(slo.name, loc="left")
+        ax.set_xlabel(load_label)
+        ax.set_ylabel(_axis_label(slo.metric))
+        ax.legend(loc="upper left")
+    figure.suptitle(f"Capacity: each SLO against {load_label}")
+    return Plot("capacity", "Capacity", "Where each SLO breaks as load grows.", figure)
+
+
+def _axis_label(metric: str) -> str:
+    """`requests.join.latency_ms.p99` reads as `p99 latency (ms)`."""
+    parts = metric.split(".")
+    for unit, word in (("latency_ms", "latency (ms)"), ("wait_ms", "wait (ms)")):
+        if unit in parts and parts[-1] != unit:
+            return f"{parts[-1]} {word}"
+    return parts[-1].replace("_", " ")
