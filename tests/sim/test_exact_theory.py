@@ -10,9 +10,8 @@ with nothing wrong, so the checks widen it to 99 % (same mean, same spread, t qu
 from __future__ import annotations
 
 import pytest
-from scipy import stats
 
-from tests.factories import single_queue
+from tests.factories import interval99, single_queue
 from twin.analytic.erlang import mmc
 from twin.analytic.finite import mmck
 from twin.sim.exact import run_exact
@@ -21,13 +20,8 @@ CUSTOMERS = 600_000
 REPLICATIONS = 8
 
 
-def _interval99(ci95_ms: list[float], replications: int = REPLICATIONS) -> tuple[float, float]:
-    """The 99 % interval (seconds) with the same centre and spread as a 95 % one."""
-    low, high = (x / 1000 for x in ci95_ms)
-    dof = replications - 1
-    widen = stats.t.ppf(0.995, dof) / stats.t.ppf(0.975, dof)
-    centre, half = (low + high) / 2, (high - low) / 2
-    return centre - half * widen, centre + half * widen
+def _interval99(ci95_ms: list[float]) -> tuple[float, float]:
+    return interval99(ci95_ms, REPLICATIONS)
 
 
 def _run_mmc(servers: int, rho: float, seed: int = 7) -> dict:

@@ -115,19 +115,16 @@ def _rider_override(riders: int | None) -> list[str]:
 
 def _add_analytic(scenario: Any, summary: dict[str, Any]) -> None:
     """Put queueing theory's prediction beside a bare network's simulated means."""
+    from twin.analytic.jackson import analyze_network
     from twin.config.network import NetworkScenario
-    from twin.errors import UnstableError
+    from twin.errors import TwinError
 
     if not isinstance(scenario, NetworkScenario):
         return
     try:
-        from twin.analytic.jackson import analyze_for_summary
-    except ImportError:
-        return
-    try:
-        summary["analytic"] = analyze_for_summary(scenario)
-    except UnstableError as exc:
-        summary["analytic"] = {"unstable": exc.station}
+        summary["analytic"] = analyze_network(scenario).as_dict()
+    except TwinError as exc:  # unstable, or no steady state to speak of: say so, do not fake it
+        summary["analytic"] = {"unavailable": str(exc)}
 
 
 def _add_slo_verdicts(scenario: Any, summary: dict[str, Any], source: str) -> None:
@@ -153,10 +150,7 @@ def _write_run(out_dir: Path, summary: dict[str, Any], timeseries: Any) -> None:
 
     prepare_out_dir(out_dir)
     write_timeseries(out_dir / "timeseries.csv", timeseries)
-    try:
-        from twin.report import render_report
-    except ImportError:
-        render_report = None
-    if render_report is not None:
-        render_report(out_dir, summary, timeseries)
+    from twin.report import render_report
+
+    render_report(out_dir, summary, timeseries, incidents=summary.get("incidents", []))
     write_json(out_dir / "summary.json", summary)
