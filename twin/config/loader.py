@@ -6,6 +6,7 @@ print one line. Kinds register a model here; `network` is built in, `platform` j
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -23,6 +24,8 @@ __all__ = ["field_path", "load_scenario", "read_yaml", "register_kind", "validat
 Builder = Callable[[dict[str, Any], Path], BaseModel]
 _KINDS: dict[str, Builder] = {"network": lambda data, _path: NetworkScenario.model_validate(data)}
 _INNER_PATH = re.compile(r"@([^@]+)@ ")
+# Kinds whose package registers itself on first use, so importing the loader stays cheap.
+_LAZY_KINDS = {"platform": "twin.platform"}
 
 
 def register_kind(kind: str, builder: Builder) -> None:
@@ -56,9 +59,11 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Any:
     path = Path(path)
     data = apply_overrides(read_yaml(path), overrides)
     kind = data.get("kind", "network")
+    if isinstance(kind, str) and kind not in _KINDS and kind in _LAZY_KINDS:
+        importlib.import_module(_LAZY_KINDS[kind]).register()
     builder = _KINDS.get(kind) if isinstance(kind, str) else None
     if builder is None:
-        known = ", ".join(sorted(_KINDS))
+        known = ", ".join(sorted({*_KINDS, *_LAZY_KINDS}))
         raise InputError(str(path), "kind", f"unknown kind {kind!r} (known: {known})")
     return validate(lambda: builder(data, path), str(path))
 

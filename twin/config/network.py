@@ -12,7 +12,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["EXIT", "Network", "NetworkScenario", "RateSchedule", "ServiceTime", "Source", "Station"]
+__all__ = [
+    "EXIT",
+    "FieldError",
+    "Network",
+    "NetworkScenario",
+    "RateSchedule",
+    "ServiceTime",
+    "Source",
+    "Station",
+]
 
 EXIT = "exit"
 _ROUTE_TOLERANCE = 1e-6
@@ -177,18 +186,18 @@ class Network(Frozen):
         seen: set[str] = set()
         for i, src in enumerate(self.sources):
             if src.to not in names:
-                raise _FieldError(f"sources.{i}.to", f"unknown station {src.to!r}")
+                raise FieldError(f"sources.{i}.to", f"unknown station {src.to!r}")
             if src.name in seen:
-                raise _FieldError(f"sources.{i}.name", f"duplicate source name {src.name!r}")
+                raise FieldError(f"sources.{i}.name", f"duplicate source name {src.name!r}")
             seen.add(src.name)
         for name, st in self.stations.items():
             for target in st.routes:
                 if target != EXIT and target not in names:
-                    raise _FieldError(f"stations.{name}.routes.{target}", "unknown station")
+                    raise FieldError(f"stations.{name}.routes.{target}", "unknown station")
         return self
 
 
-class _FieldError(ValueError):
+class FieldError(ValueError):
     """A cross-field error that knows the dotted path (below the model) it is about."""
 
     def __init__(self, path: str, message: str) -> None:
@@ -212,7 +221,7 @@ class NetworkScenario(Frozen):
     @model_validator(mode="after")
     def _warmup_inside(self) -> NetworkScenario:
         if isinstance(self.warmup_s, float) and self.warmup_s >= self.duration_s:
-            raise _FieldError("warmup_s", "must be shorter than duration_s")
+            raise FieldError("warmup_s", "must be shorter than duration_s")
         return self
 
     @property

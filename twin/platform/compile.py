@@ -1,0 +1,354 @@
+"""The seam to the engines: a scenario, its architecture and riders become arrays per tick.
+
+`compile_platform` runs demand and workload, applies the incidents to each component's
+capacity, and hands an engine everything it needs and nothing it must interpret: servers,
+egress, shards and write capacity per tick, offered requests per second per request type,
+routes with the share of requests that reach each hop (after a CDN, only the misses), and
+the byte and record flows of video and telemetry. Reactive autoscaling is left to the engine
+(it depends on the queue it simulates); predictive autoscaling, which follows a forecast the
+twin already knows, is computed here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from twin.config.network import ServiceTime
+from twin.platform.architecture import Architecture, Autoscaling, Component, ConnectionPool, Ingest
+from twin.platform.catalog import Catalog
+from twin.platform.demand import Demand, LiveClassLoad, compute_demand
+from twin.platform.population import Population
+from twin.platform.scenario import CapacityCut, ComponentDown, PlatformScenario, ShardCount, Surge
+from twin.platform.workload import Workload, compute_workload
+
+__all__ = [
+    "WRITE_TYPES",
+    "CompiledPlatform",
+    "ServiceSpec",
+    "compile_platform",
+    "predictive_instances",
+    "route_visits",
+]
+
+# Request types that write (POST): a database on their route takes them as writes.
+WRITE_TYPES = frozenset({"join", "telemetry", "workout", "feedback"})
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One service as an engine sees it, per tick where it can change.
+
+    `servers` = instances x servers_per_instance x the share incidents leave up, before any
+    reactive autoscaling (`autoscaling` is None when none is left to do). `arrivals` is the
+    offered load in requests/s (or records/s for a stream) before any upstream loss.
+    Kind-specific capacities are None where they do not apply.
+    """
+
+    name: str
+    kind: str
+    servers: np.ndarray
+    instances: np.ndarray
+    servers_per_instance: int
+    service: ServiceTime
+    queue_capacity: int | None
+    timeout_s: float | None
+    autoscaling: Autoscaling | None
+    connection_pool: ConnectionPool | None
+    up: np.ndarray  # share of the service's capacity incidents leave (1 normal, 0 down)
+    arrivals: np.ndarray
+    egress_bps: np.ndarray | None = None
+    hit_ratio: float | None = None
+    origin: str | None = None
+    shards: np.ndarray | None = None
+    records_capacity_per_s: np.ndarray | None = None
+    bytes_capacity_per_s: np.ndarray | None = None
+    write_capacity_per_s: np.ndarray | None = None
+    lock_contention: float | None = None
+    writes_per_s: np.ndarray | None = None
+
+    @property
+    def capacity_per_s(self) -> np.ndarray:
+        """Requests/s the servers complete per tick when busy (servers / mean service time)."""
+        return self.servers / self.service.mean
+
+
+@dataclass(frozen=True)
+class CompiledPlatform:
+    """Everything an engine needs for one platform run, as arrays over ticks `t`."""
+
+    t: np.ndarray
+    tick_s: float
+    services: dict[str, ServiceSpec]
+    demand: dict[str, np.ndarray]
+    routes: dict[str, list[str]]
+    visits: dict[str, list[tuple[str, float]]]
+    active_riders: np.ndarray
+    riders: np.ndarray
+    bytes_per_s: np.ndarray
+    riders_by_rendition: np.ndarray
+    telemetry_records_per_s: np.ndarray
+    telemetry_bytes_per_s: np.ndarray
+    telemetry_samples_per_s: np.ndarray
+    ingest: Ingest
+    adaptive_bitrate: bool
+    live_classes: tuple[LiveClassLoad, ...]
+    # Share of segment and playlist requests from live sessions: a live stream needs its
+    # origin for every new segment, so when the origin is down these fail even on a CDN.
+    live_segment_share: np.ndarray
+    live_playlist_share: np.ndarray
+    sessions: Demand = field(repr=False)
+    incidents: tuple[dict[str, object], ...] = ()
+
+
+def route_visits(route: list[str], architecture: Architecture) -> list[tuple[str, float]]:
+    """Each hop of a route with the share of requests reaching it (a CDN passes on misses)."""
+    share, visits = 1.0, []
+    for hop in route:
+        visits.append((hop, share))
+        cdn = architecture.components[hop].cdn
+        if cdn is not None:
+            share *= 1.0 - cdn.hit_ratio
+    return visits
+
+
+def _arrivals(
+    architecture: Architecture,
+    visits: dict[str, list[tuple[str, float]]],
+    work: Workload,
+    persist: np.ndarray,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Offered requests/s and database writes/s per service, routes plus the ingest flows."""
+    zero = np.zeros_like(work.telemetry_records_per_s)
+    arrivals = {name: zero.copy() for name in architecture.services}
+    writes = {name: zero.copy() for name, c in architecture.components.items() if c.database}
+    for rtype, hops in visits.items():
+        for hop, share in hops:
+            arrivals[hop] += work.rates[rtype] * share
+            if hop in writes and rtype in WRITE_TYPES:
+                writes[hop] += work.rates[rtype] * share
+    ing = architecture.ingest
+    records = work.telemetry_records_per_s
+    for target, flow in ((ing.processor, records), (ing.store, records), (ing.persist, persist)):
+        if target in arrivals:
+            arrivals[target] += flow
+    if ing.persist in writes:
+        writes[ing.persist] += persist
+    return arrivals, writes
+
+
+def _up_share(
+    comp: Component, incidents: list[ComponentDown | CapacityCut], t: np.ndarray
+) -> np.ndarray:
+    """Share of a component's capacity left up at each tick by cuts and outages."""
+    up = np.ones_like(t, dtype=float)
+    for inc in incidents:
+        inside = (t >= inc.start_s) & (t < inc.end_s)
+        if isinstance(inc, CapacityCut):
+            up[inside] *= inc.remaining
+            continue
+        fo = comp.failover
+        if fo.mode == "active-active":
+            left = max(0.0, (fo.regions - inc.regions) / fo.regions)
+        elif fo.mode == "active-passive" and inc.regions < fo.regions:
+            left = 1.0  # the standby region takes the whole load after the switch
+        else:
+            left = 0.0
+        if fo.mode == "active-passive" and left > 0:
+            switching = inside & (t < inc.start_s + fo.switch_s)
+            up[switching] = 0.0
+            inside = inside & ~switching
+        up[inside] *= left
+    return up
+
+
+def predictive_instances(
+    load: np.ndarray, per_instance_per_s: float, scaling: Autoscaling, tick_s: float
+) -> np.ndarray:
+    """Instances a forecast asks for: the next lead time's peak load at the target utilization."""
+    lead = max(1, math.ceil((scaling.predictive_lead_s or 0.0) / tick_s))
+    padded = np.concatenate([load, np.full(lead, load[-1])])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, lead + 1)[: load.size]
+    need = np.ceil(windows.max(axis=1) / (scaling.target_utilization * per_instance_per_s))
+    return np.clip(need, scaling.min, scaling.max)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every service's compilation shares: the workload, incidents and tick grid."""
+
+    work: Workload
+    scenario: PlatformScenario
+    t: np.ndarray
+    tick_s: float
+
+    def incidents_on(self, name: str) -> list[object]:
+        return [i for i in self.scenario.incidents if getattr(i, "component", None) == name]
+
+
+def _stream_shards(comp: Component, run: _Run) -> tuple[np.ndarray, Autoscaling | None]:
+    """Shards per tick (predictive scaling and shard-count incidents applied)."""
+    stream = comp.stream
+    assert stream is not None
+    records, data = run.work.telemetry_records_per_s, run.work.telemetry_bytes_per_s
+    shards = np.full(run.t.shape, float(stream.shards))
+    reactive = stream.autoscaling
+    if reactive is not None and reactive.predictive_lead_s is not None:
+        record_bytes = data.sum() / max(records.sum(), 1e-9)
+        per_shard = min(
+            stream.write_records_per_shard_s,
+            stream.write_mb_per_shard_s * 1e6 / max(record_bytes, 1e-9),
+        )
+        shards = predictive_instances(records, per_shard, reactive, run.tick_s)
+        reactive = None
+    return shards, reactive
+
+
+def _stream_extra(name: str, comp: Component, run: _Run, up: np.ndarray) -> dict[str, object]:
+    assert comp.stream is not None
+    shards, scaling = _stream_shards(comp, run)
+    for inc in run.incidents_on(name):
+        if isinstance(inc, ShardCount):
+            shards[(run.t >= inc.start_s) & (run.t < inc.end_s)] = inc.shards
+    shards = np.floor(shards * up + 1e-9)
+    return {
+        "instances": shards,
+        "autoscaling": scaling,
+        "shards": shards,
+        "records_capacity_per_s": shards * comp.stream.write_records_per_shard_s,
+        "bytes_capacity_per_s": shards * comp.stream.write_mb_per_shard_s * 1e6,
+    }
+
+
+def _kind_extra(comp: Component, up: np.ndarray, writes: np.ndarray | None) -> dict[str, object]:
+    """CDN and database capacities per tick (streams are `_stream_extra`)."""
+    if comp.cdn is not None:
+        cdn = comp.cdn
+        return {
+            "egress_bps": cdn.egress_gbps * 1e9 * up,
+            "hit_ratio": cdn.hit_ratio,
+            "origin": cdn.origin,
+        }
+    if comp.database is not None:
+        db = comp.database
+        return {
+            "write_capacity_per_s": db.write_capacity_per_s * db.shards * up,
+            "lock_contention": db.lock_contention,
+            "writes_per_s": writes,
+        }
+    return {}
+
+
+def _service_spec(
+    name: str, comp: Component, arrivals: np.ndarray, writes: np.ndarray | None, run: _Run
+) -> ServiceSpec:
+    station = comp.station
+    assert station is not None
+    cuts = [i for i in run.incidents_on(name) if isinstance(i, CapacityCut | ComponentDown)]
+    up = _up_share(comp, cuts, run.t)
+    scaling = comp.autoscaling
+    instances = np.full(run.t.shape, float(comp.count))
+    if scaling is not None and scaling.predictive_lead_s is not None:
+        per_instance = station.servers_per_instance / station.service.mean
+        instances, scaling = predictive_instances(arrivals, per_instance, scaling, run.tick_s), None
+    extra = _kind_extra(comp, up, writes)
+    servers = np.floor(instances * station.servers_per_instance * up + 1e-9)
+    if comp.stream is not None:
+        extra = _stream_extra(name, comp, run, up)
+        instances, scaling = extra.pop("instances"), extra.pop("autoscaling")  # type: ignore[assignment]
+        servers = instances * station.servers_per_instance
+    return ServiceSpec(
+        name=name,
+        kind=comp.kind,
+        servers=servers.astype(np.int64),
+        instances=instances,
+        servers_per_instance=station.servers_per_instance,
+        service=station.service,
+        queue_capacity=station.queue_capacity,
+        timeout_s=station.timeout_s,
+        autoscaling=scaling,
+        connection_pool=comp.connection_pool,
+        up=up,
+        arrivals=arrivals,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    return np.divide(part, whole, out=np.zeros_like(part), where=whole > 0)
+
+
+def _sessions(
+    scenario: PlatformScenario, population: Population, catalog: Catalog, tick: float
+) -> Demand:
+    from twin.platform.riders import segment_scales
+
+    return compute_demand(
+        population,
+        catalog,
+        scenario.demand,
+        start_utc=scenario.start_utc,
+        duration_s=scenario.duration_s,
+        tick_s=tick,
+        surges=[i for i in scenario.incidents if isinstance(i, Surge)],
+        segment=population.segment,
+        segments=[s.name for s in scenario.population.resolved_segments()],
+        segment_rides_scale=segment_scales(scenario),
+    )
+
+
+def compile_platform(
+    scenario: PlatformScenario,
+    architecture: Architecture,
+    population: Population,
+    *,
+    tick_s: float | None = None,
+    catalog: Catalog | None = None,
+) -> CompiledPlatform:
+    """Arrays per tick for one run of `scenario` on `architecture` with `population`.
+
+    `tick_s` defaults to the scenario's; `catalog` to the one its seed builds.
+    """
+    from twin.platform.riders import scenario_catalog
+
+    tick = float(tick_s if tick_s is not None else scenario.tick_s)
+    sessions = _sessions(scenario, population, catalog or scenario_catalog(scenario), tick)
+    video = architecture.video
+    work = compute_workload(
+        sessions, population, max_rendition=video.max_rendition, segment_s=video.segment_s
+    )
+    visits = {
+        rtype: route_visits(route, architecture) for rtype, route in architecture.routes.items()
+    }
+    persist = work.device_riders / architecture.ingest.persist_every_s
+    arrivals, writes = _arrivals(architecture, visits, work, persist)
+    run = _Run(work, scenario, sessions.t, tick)
+    services = {
+        name: _service_spec(name, comp, arrivals[name], writes.get(name), run)
+        for name, comp in architecture.services.items()
+    }
+    live_segments = sessions.active_live.sum(axis=0) / video.segment_s
+    return CompiledPlatform(
+        t=sessions.t,
+        tick_s=tick,
+        services=services,
+        demand=work.rates,
+        routes={k: list(v) for k, v in architecture.routes.items()},
+        visits=visits,
+        active_riders=sessions.active,
+        riders=sessions.riders,
+        bytes_per_s=work.segment_bytes_per_s,
+        riders_by_rendition=work.riders_by_rendition,
+        telemetry_records_per_s=work.telemetry_records_per_s,
+        telemetry_bytes_per_s=work.telemetry_bytes_per_s,
+        telemetry_samples_per_s=work.telemetry_samples_per_s,
+        ingest=architecture.ingest,
+        adaptive_bitrate=video.adaptive_bitrate,
+        live_classes=sessions.live_classes,
+        live_segment_share=_share(live_segments, work.rates["segment"]),
+        live_playlist_share=_share(live_segments, work.rates["playlist"]),
+        sessions=sessions,
+        incidents=tuple(i.model_dump() for i in scenario.incidents),
+    )

@@ -1,0 +1,74 @@
+"""Who rides in a scenario: its population (by segment) and class catalogue, from its seed.
+
+Each piece draws from its own generator (`component_rng(seed, "population", segment)`), so
+adding a segment or changing the catalogue size does not change the other draws.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from twin.platform.architecture import Architecture, load_architecture
+from twin.platform.catalog import Catalog, build_catalog
+from twin.platform.population import Population, build_population, concatenate
+from twin.platform.scenario import PlatformScenario, architecture_file
+from twin.sim.rng import component_rng
+
+__all__ = [
+    "load_platform",
+    "scenario_architecture",
+    "scenario_catalog",
+    "scenario_population",
+    "segment_scales",
+]
+
+
+def segment_riders(scenario: PlatformScenario) -> list[int]:
+    """Riders per segment: shares of `population.riders`, rounded so they add up."""
+    segments = scenario.population.resolved_segments()
+    total = scenario.population.riders
+    counts = [int(total * s.share) for s in segments]
+    counts[-1] += total - sum(counts)
+    return counts
+
+
+def segment_scales(scenario: PlatformScenario) -> list[float]:
+    """Each segment's multiplier on its riders' weekly rides."""
+    return [s.weekly_rides_scale for s in scenario.population.resolved_segments()]
+
+
+def scenario_population(scenario: PlatformScenario) -> Population:
+    """The scenario's riders, segment by segment, with each rider's `segment` code."""
+    parts = []
+    for seg, n in zip(
+        scenario.population.resolved_segments(), segment_riders(scenario), strict=True
+    ):
+        rng = component_rng(scenario.seed, "population", seg.name)
+        parts.append(build_population(n, rng, mix=seg.mix, regions=seg.regions))
+    return concatenate(parts)
+
+
+def scenario_catalog(scenario: PlatformScenario) -> Catalog:
+    """The class catalogue of the scenario's seed."""
+    return build_catalog(component_rng(scenario.seed, "catalog"))
+
+
+def scenario_architecture(scenario: PlatformScenario, scenario_path: Path) -> Architecture:
+    """The scenario's architecture with its `architecture_changes` applied."""
+    path = architecture_file(Path(scenario_path), scenario.architecture)
+    return load_architecture(path, changes=scenario.architecture_changes)
+
+
+def load_platform(
+    path: str | Path, overrides: list[str] | tuple[str, ...] = ()
+) -> tuple[PlatformScenario, Architecture]:
+    """Load a platform scenario file (with `--set` overrides) and its architecture."""
+    from twin.config.loader import load_scenario
+    from twin.errors import InputError
+    from twin.platform import register
+
+    register()
+    scenario = load_scenario(path, overrides)
+    if not isinstance(scenario, PlatformScenario):
+        raise InputError(str(path), "kind", "not a platform scenario (kind: platform)")
+    return scenario, scenario_architecture(scenario, Path(path))
