@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from twin.config.network import NetworkScenario
 from twin.errors import InputError
+from twin.sim.exact.model import ExactModel, from_network
 from twin.sim.exact.replication import run_replication
 from twin.sim.records import Grid, ReplicationRecord
 from twin.sim.result import RunResult
 from twin.sim.summary import summarize, timeseries, warmup_index
 
-__all__ = ["MIN_PRECISION_REPLICATIONS", "precision_reached", "run_exact"]
+__all__ = ["MIN_PRECISION_REPLICATIONS", "precision_reached", "run_exact", "run_model"]
 
 MIN_PRECISION_REPLICATIONS = 3
 
@@ -35,36 +37,54 @@ def run_exact(
     max_replications: int = 100,
     progress: Progress | None = None,
 ) -> RunResult:
-    """Simulate `scenario` and summarise it (see twin.sim.summary for what is in the summary)."""
+    """Simulate a bare-network scenario (see twin.sim.summary for what the summary holds)."""
+    return run_model(
+        from_network(scenario),
+        seed=seed,
+        replications=replications,
+        precision=precision,
+        max_replications=max_replications,
+        progress=progress,
+    )
+
+
+def run_model(
+    model: ExactModel,
+    *,
+    seed: int | None = None,
+    replications: int = 1,
+    precision: float | None = None,
+    max_replications: int = 100,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Simulate an exact-engine model with replications or to a precision."""
     if replications < 1:
         raise InputError("--replications", None, "must be >= 1")
     if precision is not None and not 0 < precision < 1:
         raise InputError("--precision", None, "must be a fraction between 0 and 1 (e.g. 0.02)")
     started = time.perf_counter()
-    seed = scenario.seed if seed is None else seed
-    grid = Grid.for_run(scenario.duration_s, scenario.timeseries_interval_s)
+    model = replace(model, seed=model.seed if seed is None else seed)
+    grid = Grid.for_run(model.duration_s, model.interval_s)
     planned = max(replications, MIN_PRECISION_REPLICATIONS if precision else 1)
-    total = planned * grid.duration_s
+    total = [planned * grid.duration_s]
     done = [0.0]
 
     def tick(dt: float) -> None:
         done[0] += dt
         if progress is not None:
-            progress(done[0], max(total, done[0]))
+            progress(done[0], max(total[0], done[0]))
 
     records: list[ReplicationRecord] = []
     while True:
-        records.append(
-            run_replication(scenario, grid, seed=seed, replication=len(records), progress=tick)
-        )
+        records.append(run_replication(model, grid, replication=len(records), progress=tick))
         if len(records) < planned:
             continue
         if precision is None or len(records) >= max_replications:
             break
-        if precision_reached(_summary(scenario, records, seed, 0.0), precision):
+        if precision_reached(_summary(model, records, 0.0), precision):
             break
-        total += grid.duration_s
-    summary = _summary(scenario, records, seed, time.perf_counter() - started)
+        total[0] += grid.duration_s
+    summary = _summary(model, records, time.perf_counter() - started)
     if precision is not None:
         summary["precision"] = {
             "target": precision,
@@ -73,15 +93,13 @@ def run_exact(
     return RunResult(summary=summary, timeseries=timeseries(records))
 
 
-def _summary(
-    scenario: NetworkScenario, records: list[ReplicationRecord], seed: int, wall: float
-) -> dict[str, Any]:
-    w = warmup_index(records, scenario.warmup_s)
+def _summary(model: ExactModel, records: list[ReplicationRecord], wall: float) -> dict[str, Any]:
+    w = warmup_index(records, model.warmup_s)
     meta = {
-        "scenario": scenario.name,
-        "kind": "network",
+        "scenario": model.name,
+        "kind": model.kind,
         "engine": "exact",
-        "seed": seed,
+        "seed": model.seed,
         "wall_seconds": round(wall, 3),
     }
     return summarize(records, w, meta)

@@ -1,18 +1,19 @@
-"""One replication of the exact engine: build the network in a fresh SimPy environment, run it,
+"""One replication of the exact engine: build the model in a fresh SimPy environment, run it,
 and copy each statistics slice into a `ReplicationRecord` as the clock passes its boundary."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Generator
 from typing import Any
 
 import simpy
 
-from twin.config.network import NetworkScenario
-from twin.sim.distributions import service_sampler
+from twin.sim.distributions import BlockSampler, service_sampler
+from twin.sim.exact.model import ExactModel, SourceModel, StationModel
 from twin.sim.exact.routing import EXIT_INDEX, router
 from twin.sim.exact.source import poisson_source
-from twin.sim.exact.station import Request, Station
+from twin.sim.exact.station import DROPPED, Request, Station
 from twin.sim.records import Grid, ReplicationRecord, SourceRecord, StationRecord
 from twin.sim.rng import component_rng
 from twin.sim.sketch import histogram_of
@@ -34,32 +35,55 @@ class _SourceStats:
         self.latencies: list[float] = []
 
 
+class _Path:
+    """A source's fixed path: station indices and the chance of going on after each hop."""
+
+    def __init__(self, source: SourceModel, index: dict[str, int], rng: Any) -> None:
+        self.stations = [index[name] for name, _ in source.path]
+        shares = [share for _, share in source.path]
+        self.go_on = [b / a if a > 0 else 0.0 for a, b in itertools.pairwise(shares)]
+        self.uniform = BlockSampler(lambda n: rng.random(n))
+
+
 class _Network:
     """Stations and sources wired together for one replication."""
 
-    def __init__(self, env: simpy.Environment, scenario: NetworkScenario, seed: int, rep: int):
+    def __init__(self, env: simpy.Environment, model: ExactModel, rep: int) -> None:
         self.env = env
-        spec = scenario.network
-        names = list(spec.stations)
-        index = {name: i for i, name in enumerate(names)}
-        self.names = names
-        self.sources = [_SourceStats() for _ in spec.sources]
+        seed = model.seed
+        index = {st.name: i for i, st in enumerate(model.stations)}
+        self.names = [st.name for st in model.stations]
+        self.sources = [_SourceStats() for _ in model.sources]
         self.stations = [
-            Station(
-                env,
-                servers=st.servers,
-                sampler=service_sampler(
-                    st.service, component_rng(seed, "service", n, replication=rep)
-                ),
-                queue_capacity=st.queue_capacity,
-                route=router(st.routes, index, component_rng(seed, "route", n, replication=rep)),
-                on_leave=self.leave,
-            )
-            for n, st in spec.stations.items()
+            self._station(st, i, component_rng(seed, "service", st.name, replication=rep))
+            for i, st in enumerate(model.stations)
         ]
-        for i, src in enumerate(spec.sources):
+        self.routers = [
+            router(dict(st.routes), index, component_rng(seed, "route", st.name, replication=rep))
+            for st in model.stations
+        ]
+        self.paths: list[_Path | None] = [
+            _Path(src, index, component_rng(seed, "path", src.name, replication=rep))
+            if src.path
+            else None
+            for src in model.sources
+        ]
+        for i, src in enumerate(model.sources):
             rng = component_rng(seed, "source", src.name, replication=rep)
-            env.process(poisson_source(env, src.rate_per_s, rng, self._emitter(i, index[src.to])))
+            env.process(poisson_source(env, src.schedule, rng, self._emitter(i, index[src.entry])))
+        for st, station in zip(model.stations, self.stations, strict=True):
+            if st.servers_schedule:
+                env.process(_server_changes(env, station, st.servers_schedule))
+
+    def _station(self, st: StationModel, i: int, rng: Any) -> Station:
+        return Station(
+            self.env,
+            servers=st.servers,
+            sampler=service_sampler(st.service, rng),
+            queue_capacity=st.queue_capacity,
+            index=i,
+            on_leave=self.leave,
+        )
 
     def _emitter(self, source: int, entry: int) -> Callable[[], None]:
         stats, station, env = self.sources[source], self.stations[entry], self.env
@@ -67,22 +91,42 @@ class _Network:
         def emit() -> None:
             stats.arrivals += 1
             now = env.now
-            station.arrive([source, now, now])
+            station.arrive([source, now, now, 0])
 
         return emit
 
-    def leave(self, request: Request, target: int) -> None:
+    def leave(self, request: Request, station: int) -> None:
+        if station == DROPPED:
+            self.sources[request[0]].errors += 1
+            return
+        path = self.paths[request[0]]
+        target = self.routers[station]() if path is None else self._along(path, request)
         if target >= 0:
             self.stations[target].arrive(request)
             return
         stats = self.sources[request[0]]
-        if target == EXIT_INDEX:
-            latency = self.env.now - request[1]
-            stats.completed += 1
-            stats.latency_sum += latency
-            stats.latencies.append(latency)
-        else:
-            stats.errors += 1
+        latency = self.env.now - request[1]
+        stats.completed += 1
+        stats.latency_sum += latency
+        stats.latencies.append(latency)
+
+    @staticmethod
+    def _along(path: _Path, request: Request) -> int:
+        hop = request[3]
+        if hop >= len(path.go_on) or path.uniform.draw() >= path.go_on[hop]:
+            return EXIT_INDEX
+        request[3] = hop + 1
+        return path.stations[hop + 1]
+
+
+def _server_changes(
+    env: simpy.Environment, station: Station, schedule: tuple[tuple[float, int], ...]
+) -> Generator[simpy.Event, Any, None]:
+    """Apply a station's scheduled server counts at their times."""
+    for t, servers in schedule:
+        if t > env.now:
+            yield env.timeout(t - env.now)
+        station.set_servers(servers)
 
 
 def _clock(
@@ -135,26 +179,30 @@ def _flush_source(stats: _SourceStats, rec: SourceRecord, fine: int, i: int) -> 
     stats.reset_counters()
 
 
+def _empty_record(model: ExactModel, grid: Grid) -> ReplicationRecord:
+    record = ReplicationRecord(
+        grid=grid,
+        stations={st.name: StationRecord.empty(grid, st.servers) for st in model.stations},
+        sources={src.name: SourceRecord.empty(grid) for src in model.sources},
+    )
+    for st in model.stations:
+        rec = record.stations[st.name]
+        for i in range(grid.n):
+            rec.capacity_area[i] = st.capacity_area(i * grid.width_s, (i + 1) * grid.width_s)
+    return record
+
+
 def run_replication(
-    scenario: NetworkScenario,
+    model: ExactModel,
     grid: Grid,
     *,
-    seed: int,
     replication: int,
     progress: Callable[[float], None] | None = None,
 ) -> ReplicationRecord:
-    """Simulate one replication of `scenario` and return what it measured."""
+    """Simulate one replication of `model` and return what it measured."""
     env = simpy.Environment()
-    net = _Network(env, scenario, seed, replication)
-    record = ReplicationRecord(
-        grid=grid,
-        stations={
-            n: StationRecord.empty(grid, st.servers) for n, st in scenario.network.stations.items()
-        },
-        sources={src.name: SourceRecord.empty(grid) for src in scenario.network.sources},
-    )
-    for rec in record.stations.values():
-        rec.capacity_area[:] = rec.servers * grid.width_s
+    net = _Network(env, model, replication)
+    record = _empty_record(model, grid)
     env.process(_clock(env, net, record, progress))
     env.run(until=grid.duration_s + grid.fine_width_s * 1e-6)
     return record

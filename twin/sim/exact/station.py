@@ -17,10 +17,12 @@ import simpy
 
 from twin.sim.distributions import BlockSampler
 
-__all__ = ["Request", "Station"]
+__all__ = ["DROPPED", "Request", "Station"]
 
-# A request is a small mutable list: [source index, network arrival time, station arrival time].
+# A request is a small mutable list:
+# [source index, network arrival time, station arrival time, hop index along a path].
 Request = list[Any]
+DROPPED = -2
 
 
 class Station:
@@ -33,14 +35,14 @@ class Station:
         servers: int,
         sampler: BlockSampler,
         queue_capacity: int | None,
-        route: Callable[[], int],
+        index: int,
         on_leave: Callable[[Request, int], None],
     ) -> None:
         self.env = env
         self.servers = servers
+        self.index = index
         self._draw = sampler.draw
         self._capacity = queue_capacity
-        self._route = route
         self._on_leave = on_leave
         self.queue: deque[Request] = deque()
         self.busy = 0
@@ -81,7 +83,7 @@ class Station:
             self._serve(request, now)
         elif self._capacity is not None and len(self.queue) >= self._capacity:
             self.dropped += 1
-            self._on_leave(request, -2)
+            self._on_leave(request, DROPPED)
         else:
             self.queue.append(request)
 
@@ -98,8 +100,18 @@ class Station:
         self.completed += 1
         self.latency_sum += latency
         self.latencies.append(latency)
-        if self.queue:
+        if self.queue and self.busy <= self.servers:
             self._serve(self.queue.popleft(), now)
         else:
             self.busy -= 1
-        self._on_leave(request, self._route())
+        self._on_leave(request, self.index)
+
+    def set_servers(self, servers: int) -> None:
+        """Change the number of servers now; extra servers start on the queue at once, and
+        removed ones finish the request they hold before they go."""
+        now = self.env.now
+        self.advance(now)
+        self.servers = servers
+        while self.busy < self.servers and self.queue:
+            self.busy += 1
+            self._serve(self.queue.popleft(), now)

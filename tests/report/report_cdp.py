@@ -1,0 +1,165 @@
+"""A small Chrome DevTools Protocol client: open a page in headless Chromium and inspect it.
+
+Used by the browser tests to check that a report renders: every image decoded (natural
+width > 0), no console errors or uncaught exceptions, and no request leaving the file
+(only `data:` and `file:` URLs). Talks to Chromium over its remote-debugging websocket with
+aiohttp's client; Chromium runs with a fresh profile and every network feature switched off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import itertools
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+__all__ = ["CHROMIUM_FLAGS", "PageReport", "inspect_page"]
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+# Runs in the page: what a reader would see of every image, and the page's outline.
+_PROBE = """JSON.stringify({
+  title: document.title,
+  headings: Array.from(document.querySelectorAll('h2')).map(h => h.textContent.trim()),
+  scripts: document.scripts.length,
+  images: Array.from(document.images).map(i => ({
+    alt: i.alt, complete: i.complete, naturalWidth: i.naturalWidth,
+    naturalHeight: i.naturalHeight, shownWidth: i.getBoundingClientRect().width,
+    src: i.currentSrc.slice(0, 22)})),
+  scrollWidth: document.documentElement.scrollWidth,
+  innerWidth: window.innerWidth,
+})"""
+
+
+@dataclass
+class PageReport:
+    """What the browser saw: the probe's answer, errors, every URL requested, a screenshot."""
+
+    probe: dict[str, Any]
+    errors: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    screenshot: bytes = b""
+
+
+class _Session:
+    """One websocket to one page target: commands by id, events kept in order."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self._ws = ws
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.events: list[dict[str, Any]] = []
+        self._loaded = asyncio.Event()
+
+    async def read(self) -> None:
+        async for message in self._ws:
+            data = json.loads(message.data)
+            if "id" in data:
+                self._pending.pop(data["id"]).set_result(data)
+                continue
+            self.events.append(data)
+            if data.get("method") == "Page.loadEventFired":
+                self._loaded.set()
+
+    async def send(self, method: str, **params: Any) -> dict[str, Any]:
+        ident = next(self._ids)
+        future = asyncio.get_running_loop().create_future()
+        self._pending[ident] = future
+        await self._ws.send_json({"id": ident, "method": method, "params": params})
+        reply = await asyncio.wait_for(future, 30)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply.get("result", {})
+
+    async def loaded(self) -> None:
+        await asyncio.wait_for(self._loaded.wait(), 30)
+
+
+def _errors(events: list[dict[str, Any]]) -> list[str]:
+    errors = []
+    for event in events:
+        method, params = event.get("method"), event.get("params", {})
+        if method == "Runtime.exceptionThrown":
+            errors.append(f"exception: {params['exceptionDetails'].get('text')}")
+        elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            errors.append(f"console.{params['type']}: {params.get('args')}")
+        elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
+            errors.append(f"log: {params['entry'].get('text')} {params['entry'].get('url', '')}")
+    return errors
+
+
+async def _port(profile: Path, process: subprocess.Popen[bytes]) -> int:
+    marker = profile / "DevToolsActivePort"
+    for _ in range(300):
+        if marker.exists() and marker.read_text().strip():
+            return int(marker.read_text().splitlines()[0])
+        if process.poll() is not None:
+            raise RuntimeError(f"chromium exited with code {process.returncode}")
+        await asyncio.sleep(0.1)
+    raise TimeoutError("chromium did not open its debugging port within 30 s")
+
+
+async def _inspect(session: _Session, url: str) -> PageReport:
+    for domain in ("Page", "Runtime", "Log", "Network"):
+        await session.send(f"{domain}.enable")
+    await session.send("Page.navigate", url=url)
+    await session.loaded()
+    reply = await session.send("Runtime.evaluate", expression=_PROBE, returnByValue=True)
+    probe = json.loads(reply["result"]["value"])
+    shot = await session.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    urls = [
+        e["params"]["request"]["url"]
+        for e in session.events
+        if e.get("method") == "Network.requestWillBeSent"
+    ]
+    return PageReport(probe, _errors(session.events), urls, base64.b64decode(shot["data"]))
+
+
+async def _run(chromium: str, url: str, profile: Path) -> PageReport:
+    args = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+            "--remote-debugging-port=0", "--window-size=1200,900", "about:blank"]  # fmt: skip
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        port = await _port(profile, process)
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/json/list") as response:
+                targets = await response.json()
+            page = next(t for t in targets if t["type"] == "page")
+            async with http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as ws:
+                session = _Session(ws)
+                reader = asyncio.create_task(session.read())
+                try:
+                    return await _inspect(session, url)
+                finally:
+                    reader.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await reader
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def inspect_page(chromium: str, path: Path, profile: Path) -> PageReport:
+    """Open `path` in headless Chromium with a fresh profile and report what it saw."""
+    profile.mkdir(parents=True, exist_ok=True)
+    return asyncio.run(_run(chromium, path.resolve().as_uri(), profile))

@@ -1,0 +1,154 @@
+"""Writes a run's report: its PNGs and one self-contained `report.html`.
+
+This is the only module of `twin.report` that touches files. The HTML embeds every image
+as a base64 data URI and its CSS inline, loads nothing from elsewhere and needs no
+JavaScript, so it can be mailed or attached to a ticket as one file. Every file is written
+to a temporary name in the same folder and renamed into place, so a reader never sees a
+half-written report; the HTML is written last.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+import twin
+from twin.report.figures import plot_style, png_bytes
+from twin.report.findings import headlines, service_findings
+from twin.report.plots import all_plots
+from twin.report.series import check_columns, incident_windows
+from twin.report.tables import (
+    cost_table,
+    experience_facts,
+    header_facts,
+    incident_table,
+    latency_table,
+    load_table,
+    requests_table,
+    slo_table,
+)
+from twin.report.units import is_number
+
+__all__ = ["REPORT_NAME", "render_report", "write_atomic"]
+
+REPORT_NAME = "report.html"
+
+
+@dataclass(frozen=True)
+class Image:
+    """A written PNG as the template embeds it."""
+
+    name: str
+    title: str
+    caption: str
+    data_uri: str
+    width: int
+    height: int
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file in the same folder and a rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a report is meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk."""
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def _write_plots(
+    out_dir: Path, summary: Mapping[str, Any], ts: pd.DataFrame, windows: tuple[Any, ...]
+) -> list[Image]:
+    images = []
+    with plot_style():
+        for plot in all_plots(summary, ts, windows):
+            data = png_bytes(plot.figure)
+            write_atomic(out_dir / f"{plot.name}.png", data)
+            uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+            images.append(Image(plot.name, plot.title, plot.caption, uri, *_png_size(data)))
+    return images
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("twin.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _context(
+    summary: Mapping[str, Any], ts: pd.DataFrame, windows: tuple[Any, ...], images: list[Image]
+) -> dict[str, Any]:
+    warmup = summary.get("warmup_s")
+    return {
+        "scenario": summary.get("scenario", "run"),
+        "version": twin.__version__,
+        "facts": header_facts(summary),
+        "headlines": headlines(summary, windows),
+        "findings": service_findings(summary, ts, warmup_s=warmup if is_number(warmup) else 0.0),
+        "slo": slo_table(summary),
+        "incidents": incident_table(windows),
+        "experience": experience_facts(summary),
+        "load": load_table(summary),
+        "latency": latency_table(summary),
+        "requests": requests_table(summary),
+        "cost": cost_table(summary),
+        "cost_image": next((i for i in images if i.name == "cost"), None),
+        "images": [i for i in images if i.name != "cost"],
+    }
+
+
+def render_report(
+    out_dir: Path,
+    summary: dict[str, Any],
+    timeseries: pd.DataFrame,
+    *,
+    incidents: Iterable[Mapping[str, object]] = (),
+) -> Path:
+    """Write the PNGs and `report.html` into `out_dir` and return the HTML's path.
+
+    `incidents` are windows to mark on every time plot: mappings with `start_s` and `end_s`
+    (or `duration_s`; neither means to the end of the run) and a `name` or `kind`, optionally
+    the `service` it hit.
+    """
+    out_dir = Path(out_dir)
+    if timeseries.empty:  # a run with nothing measured still gets its tables
+        timeseries = pd.DataFrame(columns=["t_s", "interval_s", "service"])
+    check_columns(timeseries)
+    windows = incident_windows(incidents)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images = _write_plots(out_dir, summary, timeseries, windows)
+    page = (
+        _environment()
+        .get_template("report.html.j2")
+        .render(_context(summary, timeseries, windows, images))
+    )
+    path = out_dir / REPORT_NAME
+    write_atomic(path, page.encode("utf-8"))
+    return path

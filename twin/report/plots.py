@@ -1,0 +1,370 @@
+"""The time plots of a run: latency percentiles, utilization, queue, throughput and drops.
+
+Pure figure building: each function takes the long time series and returns a `Plot`; the
+caller encodes and writes it. Every time plot shades the warm-up (deleted from statistics)
+and marks each incident window, and puts simulated time on its x axis in a unit that suits
+the run's length. Columns a later engine adds get a plot of their own (`extra_plot`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+
+from twin.report.charts import cost_plot, percentiles_plot
+from twin.report.figures import (
+    Plot,
+    colors_for,
+    new_figure,
+    plain_ticks,
+    set_value_scale,
+)
+from twin.report.series import (
+    Window,
+    extra_columns,
+    is_shared,
+    per_second,
+    service_order,
+    thin,
+    time_span,
+    wide,
+)
+from twin.report.units import TimeUnit, is_number, time_unit_for
+
+__all__ = [
+    "TimeAxis",
+    "all_plots",
+    "extra_plot",
+    "latency_plot",
+    "queue_plot",
+    "throughput_plot",
+    "time_axis",
+    "utilization_plot",
+]
+
+_PERCENTILES = (
+    ("latency_ms_p50", "p50", "#1f77b4"),
+    ("latency_ms_p95", "p95", "#ff7f0e"),
+    ("latency_ms_p99", "p99", "#d62728"),
+)
+_WARMUP_COLOR = "0.82"
+# Each incident its own colour and hatch, so overlapping windows stay apart.
+_INCIDENT_STYLES = (("#d62728", "//"), ("#9467bd", "\\\\"), ("#8c564b", "xx"), ("#e377c2", ".."))
+MAX_POINTS = 720  # more points than a panel has pixels only adds noise and drawing time
+
+
+@dataclass(frozen=True)
+class TimeAxis:
+    """The x axis every time plot shares: extent, unit, warm-up and incident windows."""
+
+    start_s: float
+    end_s: float
+    unit: TimeUnit
+    warmup_s: float
+    windows: tuple[Window, ...]
+    services: tuple[str, ...]
+    intervals: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"simulated time ({self.unit.name})"
+
+    @property
+    def note(self) -> str:
+        """What a caption must add when the intervals were averaged into fewer points."""
+        if self.intervals <= MAX_POINTS:
+            return ""
+        block = math.ceil(self.intervals / MAX_POINTS)
+        return (
+            f" The {self.intervals:,} intervals are drawn as averages of {block} "
+            "consecutive intervals, so single-interval spikes are smoothed."
+        )
+
+
+def time_axis(
+    ts: pd.DataFrame, *, warmup_s: float, windows: Sequence[Window], services: Sequence[str]
+) -> TimeAxis:
+    """The shared x axis for a time series."""
+    start, end = time_span(ts)
+    unit = time_unit_for(end - start)
+    intervals = int(ts["t_s"].nunique())
+    return TimeAxis(start, end, unit, warmup_s, tuple(windows), tuple(services), intervals)
+
+
+def _on_axis(frame: pd.DataFrame, ts: pd.DataFrame, axis: TimeAxis) -> pd.DataFrame:
+    """`frame` indexed by interval midpoints in the axis unit, at most MAX_POINTS rows."""
+    widths = ts.groupby("t_s")["interval_s"].max().reindex(frame.index)
+    mid = (frame.index.to_numpy(dtype=float) + widths.to_numpy(dtype=float) / 2) / axis.unit.seconds
+    return thin(frame.set_axis(mid, axis="index"), MAX_POINTS)
+
+
+def _mark(ax: Axes, axis: TimeAxis, *, labelled: bool) -> None:
+    """Shade the warm-up and each incident; label them once per figure."""
+    per = axis.unit.seconds
+    if axis.warmup_s > axis.start_s:
+        label = "warm-up (not in statistics)" if labelled else None
+        ax.axvspan(
+            axis.start_s / per,
+            axis.warmup_s / per,
+            color=_WARMUP_COLOR,
+            alpha=0.6,
+            lw=0,
+            label=label,
+            zorder=0,
+        )
+    for i, window in enumerate(axis.windows):
+        end = min(window.end_s, axis.end_s)
+        label = f"incident: {window.label}" if labelled else None
+        color, hatch = _INCIDENT_STYLES[i % len(_INCIDENT_STYLES)]
+        ax.axvspan(
+            window.start_s / per,
+            end / per,
+            color=color,
+            alpha=0.14,
+            hatch=hatch,
+            lw=0,
+            label=label,
+            zorder=0,
+        )
+    ax.set_xlim(axis.start_s / per, axis.end_s / per)
+
+
+def _lines(
+    ax: Axes,
+    frame: pd.DataFrame,
+    ts: pd.DataFrame,
+    axis: TimeAxis,
+    *,
+    labelled: bool = True,
+    **kw: Any,
+) -> None:
+    colors = colors_for(axis.services)
+    frame = _on_axis(frame, ts, axis)
+    x = frame.index.to_numpy(dtype=float)
+    for service in frame.columns:
+        label = str(service) if labelled else None
+        ax.plot(
+            x, frame[service].to_numpy(dtype=float), color=colors.get(service), label=label, **kw
+        )
+
+
+def _legend_right(ax: Axes) -> None:
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+
+
+def _grid_shape(n: int) -> tuple[int, int]:
+    return (n, 1) if n <= 3 else (math.ceil(n / 2), 2)
+
+
+def latency_plot(ts: pd.DataFrame, axis: TimeAxis) -> Plot:
+    """p50, p95 and p99 latency per interval, one panel per service, shared y axis."""
+    columns = [c for c in _PERCENTILES if c[0] in ts.columns]
+    services = list(axis.services)
+    rows, cols = _grid_shape(len(services))
+    figure, axes = new_figure(rows, cols, row_height_in=2.6, sharex=True, sharey=True)
+    values = ts[[c[0] for c in columns]].to_numpy(dtype=float)
+    frames = {column: _on_axis(wide(ts, column, services), ts, axis) for column, _, _ in columns}
+    x = frames[columns[0][0]].index.to_numpy(dtype=float)
+    for i, ax in enumerate(axes.flat):
+        if i >= len(services):
+            ax.set_visible(False)
+            continue
+        for column, name, color in columns:
+            if services[i] in frames[column].columns:
+                y = frames[column][services[i]].to_numpy(dtype=float)
+                ax.plot(x, y, color=color, label=name)
+        _mark(ax, axis, labelled=i == 0)
+        ax.set_title(str(services[i]), loc="left")
+        scale = set_value_scale(ax, values, zero_possible=False)
+        if i % cols == 0:
+            ax.set_ylabel("latency (ms, log scale)" if scale == "log" else "latency (ms)")
+        if i >= len(services) - cols:
+            ax.set_xlabel(axis.label)
+            ax.xaxis.set_tick_params(labelbottom=True)
+    figure.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside right upper")
+    figure.suptitle("Latency percentiles over time, per service", x=0.01, ha="left")
+    caption = (
+        "Each line is a percentile of the latency (wait + service) of requests that "
+        "completed in the interval; gaps are intervals where nothing completed."
+    )
+    return Plot("latency", "Latency percentiles over time", caption, figure)
+
+
+def utilization_plot(ts: pd.DataFrame, axis: TimeAxis) -> Plot:
+    """Busy fraction of each service's servers, in percent, with the 100% line."""
+    figure, axes = new_figure(1)
+    ax = axes[0, 0]
+    frame = wide(ts, "utilization", axis.services) * 100.0
+    _lines(ax, frame, ts, axis)
+    ax.axhline(100.0, color="0.3", ls=":", lw=1.0, label="all servers busy")
+    _mark(ax, axis, labelled=True)
+    top = float(np.nanmax(frame.to_numpy(dtype=float), initial=100.0))
+    ax.set_ylim(0, max(105.0, top * 1.05))
+    ax.set_ylabel("utilization (% of servers busy)")
+    ax.set_xlabel(axis.label)
+    _legend_right(ax)
+    figure.suptitle("Utilization over time, per service", x=0.01, ha="left")
+    caption = "Time-average fraction of each service's servers that were busy in the interval."
+    return Plot("utilization", "Utilization over time", caption, figure)
+
+
+def queue_plot(ts: pd.DataFrame, axis: TimeAxis) -> Plot:
+    """Time-average number of requests waiting for a server, per service."""
+    figure, axes = new_figure(1)
+    ax = axes[0, 0]
+    frame = wide(ts, "queue_mean", axis.services)
+    _lines(ax, frame, ts, axis)
+    _mark(ax, axis, labelled=True)
+    scale = set_value_scale(ax, frame.to_numpy(dtype=float), zero_possible=True)
+    ax.set_ylabel("requests waiting" + (" (log scale)" if scale == "log" else ""))
+    ax.set_xlabel(axis.label)
+    _legend_right(ax)
+    figure.suptitle("Queue length over time, per service", x=0.01, ha="left")
+    caption = "Requests waiting for a server (not yet in service), averaged over each interval."
+    return Plot("queue", "Queue length over time", caption, figure)
+
+
+def throughput_plot(ts: pd.DataFrame, axis: TimeAxis) -> Plot:
+    """Completions and arrivals per second (top) and drops per second (bottom)."""
+    figure, axes = new_figure(2, sharex=True, row_height_in=2.9)
+    top, bottom = axes[0, 0], axes[1, 0]
+    _lines(top, per_second(ts, "completed", axis.services), ts, axis)
+    if "arrivals" in ts.columns:
+        arrivals = per_second(ts, "arrivals", axis.services)
+        _lines(top, arrivals, ts, axis, labelled=False, ls="--", lw=1.0, alpha=0.75)
+    _mark(top, axis, labelled=True)
+    top.set_ylim(bottom=0)
+    plain_ticks(top)
+    top.set_ylabel("requests / s")
+    top.set_title("throughput", loc="left")
+    handles, _ = top.get_legend_handles_labels()
+    handles += [
+        Line2D([], [], color="0.2", label="completed (solid)"),
+        Line2D([], [], color="0.2", ls="--", label="arrivals (dashed)"),
+    ]
+    figure.legend(handles=handles, loc="outside right upper")
+    _drops(bottom, ts, axis)
+    figure.suptitle("Throughput and drops over time, per service", x=0.01, ha="left")
+    caption = (
+        "Top: requests completed per second (solid) against requests arriving (dashed). "
+        "Bottom: requests refused because a finite queue was full."
+    )
+    return Plot("throughput", "Throughput and drops over time", caption, figure)
+
+
+def _drops(ax: Axes, ts: pd.DataFrame, axis: TimeAxis) -> None:
+    _mark(ax, axis, labelled=False)
+    ax.set_title("drops", loc="left")
+    ax.set_ylabel("dropped requests / s")
+    ax.set_xlabel(axis.label)
+    dropped = per_second(ts, "dropped", axis.services) if "dropped" in ts.columns else None
+    if dropped is None or not np.nansum(dropped.to_numpy(dtype=float)) > 0:
+        ax.set_ylim(0, 1)
+        ax.text(
+            0.5,
+            0.5,
+            "no requests were dropped",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            color="0.35",
+            fontsize=11,
+        )
+        return
+    _lines(ax, dropped, ts, axis)
+    ax.set_ylim(bottom=0)
+    plain_ticks(ax)
+
+
+def _pretty(column: str) -> tuple[str, str]:
+    """A column name as a title and an axis label with its unit."""
+    suffixes = (("_per_s", " / s"), ("_ms", " (ms)"), ("_s", " (s)"), ("_bytes", " (bytes)"))
+    for suffix, unit in suffixes:
+        if column.endswith(suffix):
+            base = column[: -len(suffix)].replace("_", " ")
+            return base, base + unit
+    base = column.replace("_", " ")
+    return base, base
+
+
+def extra_plot(ts: pd.DataFrame, column: str, axis: TimeAxis) -> Plot:
+    """Any other numeric column over time: per service, or one line when all services share it."""
+    figure, axes = new_figure(1)
+    ax = axes[0, 0]
+    frame = wide(ts, column, axis.services)
+    informative = frame.loc[:, (frame.fillna(0.0) != 0.0).any()]  # all zero or empty says nothing
+    frame = informative if informative.shape[1] else frame.iloc[:, :1]
+    if is_shared(frame):
+        frame = _on_axis(frame.iloc[:, :1], ts, axis)
+        x, y = frame.index.to_numpy(dtype=float), frame.iloc[:, 0].to_numpy(dtype=float)
+        ax.plot(x, y, color="0.15", label="all services (one shared value)")
+    else:
+        _lines(ax, frame, ts, axis)
+    _mark(ax, axis, labelled=True)
+    title, label = _pretty(column)
+    scale = set_value_scale(ax, frame.to_numpy(dtype=float), zero_possible=True)
+    ax.set_ylabel(label + (" (log scale)" if scale == "log" else ""))
+    ax.set_xlabel(axis.label)
+    _legend_right(ax)
+    figure.suptitle(f"{title.capitalize()} over time", x=0.01, ha="left")
+    caption = f"The \u201c{column}\u201d column of the time series, per interval."
+    return Plot(column, f"{title.capitalize()} over time", caption, figure)
+
+
+_RESERVED = frozenset({"latency", "utilization", "queue", "throughput", "percentiles", "cost"})
+
+
+def _file_stem(column: str) -> str:
+    """A safe PNG file stem for an extra column, never clashing with the fixed plots."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", column).strip("-") or "column"
+    return f"ts-{stem}" if stem in _RESERVED else stem
+
+
+def _time_plots(summary: Mapping[str, Any], ts: pd.DataFrame, axis: TimeAxis) -> Iterator[Plot]:
+    """The time plots (captions noting any averaging), with the percentile bars second."""
+    if any(column in ts.columns for column, _, _ in _PERCENTILES):
+        yield _noted(latency_plot(ts, axis), axis)
+    yield from _present([percentiles_plot(summary)])
+    fixed = (
+        ("utilization", utilization_plot),
+        ("queue_mean", queue_plot),
+        ("completed", throughput_plot),
+    )
+    yield from (_noted(build(ts, axis), axis) for column, build in fixed if column in ts.columns)
+    for column in extra_columns(ts):
+        yield replace(_noted(extra_plot(ts, column, axis), axis), name=_file_stem(column))
+
+
+def _noted(plot: Plot, axis: TimeAxis) -> Plot:
+    return replace(plot, caption=plot.caption + axis.note)
+
+
+def _present(charts: Sequence[Plot | None]) -> Iterator[Plot]:
+    yield from (chart for chart in charts if chart is not None)
+
+
+def all_plots(
+    summary: Mapping[str, Any], ts: pd.DataFrame, windows: Sequence[Window]
+) -> Iterator[Plot]:
+    """Every plot the data allows, in report order; built lazily, one figure at a time."""
+    if ts.empty:
+        yield from _present([percentiles_plot(summary)])
+    else:
+        services = summary.get("services")
+        warmup = summary.get("warmup_s")
+        axis = time_axis(
+            ts,
+            warmup_s=warmup if is_number(warmup) else 0.0,
+            windows=windows,
+            services=service_order(ts, services if isinstance(services, Mapping) else ()),
+        )
+        yield from _time_plots(summary, ts, axis)
+    yield from _present([cost_plot(summary)])

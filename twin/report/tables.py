@@ -1,0 +1,317 @@
+"""The report's tables, as rows of formatted cells built from `summary.json`.
+
+Pure: each function takes the summary (or one block of it) and returns a `Table` or pairs
+of label and value; the template only lays them out. A cell keeps the unrounded figure in
+its `title` (a tooltip) so nothing is lost to formatting. Blocks a run does not have (no
+`analytic`, no `cost`) give `None`, and the report leaves their section out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from twin.report.series import Window
+from twin.report.units import (
+    MISSING,
+    ci_bounds,
+    fmt_count,
+    fmt_duration_s,
+    fmt_ms,
+    fmt_ms_ci,
+    fmt_pct,
+    fmt_usd,
+    is_number,
+)
+
+__all__ = [
+    "Cell",
+    "Table",
+    "cost_items",
+    "cost_table",
+    "experience_facts",
+    "header_facts",
+    "incident_table",
+    "latency_table",
+    "load_table",
+    "requests_table",
+    "slo_table",
+]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: what is shown, the exact figure as a tooltip, a CSS class, a sub-line."""
+
+    text: str
+    title: str = ""
+    css: str = ""
+    sub: str = ""  # a second, smaller line (a confidence interval)
+
+
+@dataclass(frozen=True)
+class Table:
+    """Column headings and rows of cells; `note` explains what the table cannot show."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    note: str = ""
+
+
+def _get(entry: object, *keys: str) -> object:
+    for key in keys:
+        if not isinstance(entry, Mapping):
+            return None
+        entry = entry.get(key)
+    return entry
+
+
+def _raw(value: object, unit: str = "") -> str:
+    return f"{value!r}{unit}" if is_number(value) else ""
+
+
+def _ms(entry: object, *keys: str) -> Cell:
+    value = _get(entry, *keys)
+    return Cell(fmt_ms(value), _raw(value, " ms"))
+
+
+def _share(part: object, whole: object) -> str:
+    if is_number(part) and is_number(whole) and whole > 0:
+        return f" ({fmt_pct(part / whole)})"
+    return ""
+
+
+def _pct_of(part: float, whole: float) -> str:
+    return fmt_pct(part / whole) if whole > 0 else MISSING
+
+
+def header_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The at-a-glance facts of a run, in reading order; absent keys are left out."""
+    facts = [
+        ("scenario", summary.get("scenario")),
+        ("architecture", summary.get("architecture")),
+        ("engine", summary.get("engine")),
+        ("riders", fmt_count(summary.get("riders")) if "riders" in summary else None),
+        ("seed", summary.get("seed")),
+        ("replications", summary.get("replications")),
+    ]
+    simulated = summary.get("simulated_seconds")
+    if is_number(simulated):
+        facts.append(("simulated time", f"{fmt_count(simulated)} s ({fmt_duration_s(simulated)})"))
+    warmup = summary.get("warmup_s")
+    if is_number(warmup):
+        facts.append(("warm-up (not in statistics)", f"{fmt_count(warmup)} s"))
+    wall = summary.get("wall_seconds")
+    if is_number(wall):
+        facts.append(("wall-clock time", f"{wall:,.1f} s"))
+    return [(label, str(value)) for label, value in facts if value is not None]
+
+
+def _theory(summary: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
+    station = _get(summary, "analytic", "stations", name)
+    return station if isinstance(station, Mapping) else None
+
+
+def _has_theory(summary: Mapping[str, Any]) -> bool:
+    return isinstance(_get(summary, "analytic", "stations"), Mapping)
+
+
+def _method(station: object) -> str:
+    """The analytic method's name, flagged when it is an approximation."""
+    method = _get(station, "method")
+    if not method:
+        return MISSING
+    return f"{method} (approx.)" if _get(station, "approximate") else str(method)
+
+
+def load_table(summary: Mapping[str, Any]) -> Table | None:
+    """Per service: arrivals, completions, drops, utilization (and theory's utilization)."""
+    services = summary.get("services")
+    if not isinstance(services, Mapping) or not services:
+        return None
+    theory = _has_theory(summary)
+    columns = ["service", "arrivals", "completed", "dropped", "utilization mean", "peak"]
+    columns += ["theory: utilization", "method"] if theory else []
+    rows = []
+    for name, entry in services.items():
+        dropped = _get(entry, "dropped")
+        row = [
+            Cell(str(name), css="name"),
+            Cell(fmt_count(_get(entry, "arrivals"))),
+            Cell(fmt_count(_get(entry, "completed"))),
+            Cell(fmt_count(dropped) + _share(dropped, _get(entry, "arrivals"))),
+            Cell(fmt_pct(_get(entry, "utilization_mean")), _raw(_get(entry, "utilization_mean"))),
+            Cell(fmt_pct(_get(entry, "utilization_peak")), _raw(_get(entry, "utilization_peak"))),
+        ]
+        if theory:
+            station = _theory(summary, name)
+            row += [
+                Cell(fmt_pct(_get(station, "utilization")), _raw(_get(station, "utilization"))),
+                Cell(_method(station)),
+            ]
+        rows.append(tuple(row))
+    return Table(tuple(columns), tuple(rows))
+
+
+def _verdict(predicted: object, ci: object) -> Cell:
+    """A prediction as a cell that says whether it lies inside the simulated 95% CI."""
+    text = fmt_ms(predicted)
+    if not is_number(predicted):
+        return Cell(text)
+    bounds = ci_bounds(ci)
+    if bounds is None:
+        return Cell(text, _raw(predicted, " ms"))
+    if bounds[0] <= predicted <= bounds[1]:
+        return Cell(f"{text} \u2713", f"{predicted!r} ms: inside the 95% CI", "agree")
+    return Cell(f"{text} \u2717", f"{predicted!r} ms: outside the 95% CI", "differ")
+
+
+def _mean_ci(entry: object, block: str) -> Cell:
+    """A mean with its 95% CI on a second line."""
+    mean, ci = _get(entry, block, "mean"), _get(entry, block, "ci95")
+    sub = f"({fmt_ms_ci(ci)})" if ci_bounds(ci) is not None else ""
+    return Cell(fmt_ms(mean), _raw(mean, " ms"), sub=sub)
+
+
+def latency_table(summary: Mapping[str, Any]) -> Table | None:
+    """Per service: mean wait and latency with their 95% CIs, theory beside them, percentiles."""
+    services = summary.get("services")
+    if not isinstance(services, Mapping) or not services:
+        return None
+    theory = _has_theory(summary)
+    columns = ["service", "wait mean (95% CI)"] + (["theory: wait"] if theory else [])
+    columns += ["latency mean (95% CI)"] + (["theory: latency"] if theory else [])
+    columns += ["p50", "p95", "p99", "p99.9"]
+    rows = []
+    for name, entry in services.items():
+        station = _theory(summary, name)
+        row = [Cell(str(name), css="name")]
+        for block in ("wait_ms", "latency_ms"):
+            row.append(_mean_ci(entry, block))
+            if theory:
+                row.append(_verdict(_get(station, f"{block}_mean"), _get(entry, block, "ci95")))
+        row += [_ms(entry, "latency_ms", key) for key in ("p50", "p95", "p99", "p999")]
+        rows.append(tuple(row))
+    note = "" if summary.get("replications", 1) != 1 else "One replication: no confidence interval."
+    if theory:
+        note += (
+            " \u2713 = the queueing-theory mean lies inside the simulated 95% CI;"
+            " \u2717 = it lies outside."
+        )
+    return Table(tuple(columns), tuple(rows), note.strip())
+
+
+def requests_table(summary: Mapping[str, Any]) -> Table | None:
+    """End-to-end latency and errors per request type (or per source of a bare network)."""
+    requests = summary.get("requests")
+    if not isinstance(requests, Mapping) or not requests:
+        return None
+    columns = ("request", "count", "errors", "mean", "p50", "p95", "p99", "p99.9")
+    rows = []
+    for name, entry in requests.items():
+        errors = _get(entry, "errors")
+        row = [
+            Cell(str(name), css="name"),
+            Cell(fmt_count(_get(entry, "count"))),
+            Cell(fmt_count(errors) + _share(errors, _get(entry, "count"))),
+        ]
+        row += [_ms(entry, "latency_ms", k) for k in ("mean", "p50", "p95", "p99", "p999")]
+        rows.append(tuple(row))
+    return Table(columns, tuple(rows))
+
+
+def _plain(value: object) -> str:
+    if is_number(value):
+        return f"{value:,.4g}"
+    return MISSING if value is None else str(value)
+
+
+def slo_table(summary: Mapping[str, Any]) -> Table | None:
+    """Each SLO with its target, the observed value and PASS or FAIL."""
+    slos = summary.get("slo")
+    if not isinstance(slos, Sequence) or isinstance(slos, str) or not slos:
+        return None
+    rows = []
+    for slo in slos:
+        passed = _get(slo, "passed")
+        verdict = Cell("PASS", css="pass") if passed else Cell("FAIL", css="fail")
+        rows.append(
+            (
+                Cell(_plain(_get(slo, "name")), css="name"),
+                Cell(_plain(_get(slo, "target"))),
+                Cell(_plain(_get(slo, "observed")), _raw(_get(slo, "observed"))),
+                verdict,
+            )
+        )
+    return Table(("SLO", "target", "observed", "verdict"), tuple(rows))
+
+
+def experience_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]] | None:
+    """What riders felt: leaderboard lag, join failures, degraded video."""
+    experience = summary.get("experience")
+    if not isinstance(experience, Mapping):
+        return None
+    facts = []
+    lag = experience.get("leaderboard_lag_s")
+    for key in ("p50", "p99", "max"):
+        if is_number(_get(lag, key)):
+            facts.append((f"leaderboard lag {key}", fmt_duration_s(_get(lag, key))))
+    if "join_failures" in experience:
+        facts.append(("join failures", fmt_count(experience["join_failures"])))
+    if "video_degraded_fraction" in experience:
+        facts.append(("video degraded", fmt_pct(experience["video_degraded_fraction"])))
+    return facts
+
+
+def cost_items(cost: object) -> list[tuple[str, float]]:
+    """`cost.by_component` as (component, monthly USD), largest first.
+
+    Accepts `{name: usd}`, `{name: {monthly_usd: usd}}` or `[{name, monthly_usd}]`.
+    """
+    by = _get(cost, "by_component")
+    if isinstance(by, Mapping):
+        pairs = [(str(k), v if is_number(v) else _get(v, "monthly_usd")) for k, v in by.items()]
+    elif isinstance(by, Sequence) and not isinstance(by, str):
+        pairs = [(str(_get(i, "name") or _get(i, "component")), _get(i, "monthly_usd")) for i in by]
+    else:
+        return []
+    items = [(name, float(v)) for name, v in pairs if is_number(v)]
+    return sorted(items, key=lambda item: -item[1])
+
+
+def cost_table(summary: Mapping[str, Any]) -> tuple[list[tuple[str, str]], Table] | None:
+    """Monthly total and per-user cost, and the breakdown by component."""
+    cost = summary.get("cost")
+    if not isinstance(cost, Mapping):
+        return None
+    facts = [
+        ("monthly cost", fmt_usd(cost.get("monthly_usd"))),
+        ("cost per user per month", fmt_usd(cost.get("per_user_month_usd"))),
+    ]
+    items = cost_items(cost)
+    total = sum(amount for _, amount in items)
+    rows = tuple(
+        (Cell(name, css="name"), Cell(fmt_usd(usd), _raw(usd, " USD")), Cell(_pct_of(usd, total)))
+        for name, usd in items
+    )
+    return facts, Table(("component", "monthly", "share"), rows)
+
+
+def incident_table(windows: Sequence[Window]) -> Table | None:
+    """The incident windows marked on the time plots."""
+    if not windows:
+        return None
+    rows = []
+    for window in windows:
+        end = window.end_s
+        finite = end != float("inf")
+        rows.append(
+            (
+                Cell(window.label, css="name"),
+                Cell(f"{fmt_count(window.start_s)} s ({fmt_duration_s(window.start_s)})"),
+                Cell(f"{fmt_count(end)} s" if finite else "end of run"),
+                Cell(fmt_duration_s(end - window.start_s) if finite else MISSING),
+            )
+        )
+    return Table(("incident", "starts", "ends", "lasts"), tuple(rows))

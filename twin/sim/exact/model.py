@@ -1,0 +1,158 @@
+"""What the exact engine simulates: stations and sources, built from a bare network or a
+compiled platform, so one engine serves both kinds of scenario.
+
+A source's requests either follow the probabilistic `routes` of the stations they visit (a
+bare network), or a fixed `path` of stations where each hop is reached by a share of the
+requests (a platform's request type: after a CDN, only the misses go on to the origin).
+A station's servers may follow a schedule (incidents, scheduled scaling).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from twin.config.network import NetworkScenario, RateSchedule, ServiceTime
+
+__all__ = [
+    "ExactModel",
+    "SourceModel",
+    "StationModel",
+    "from_network",
+    "from_platform",
+    "schedule_of",
+]
+
+
+@dataclass(frozen=True)
+class StationModel:
+    """A multi-server FIFO station; `servers_schedule` holds (t_s, servers) changes."""
+
+    name: str
+    servers: int
+    service: ServiceTime
+    queue_capacity: int | None = None
+    routes: tuple[tuple[str, float], ...] = (("exit", 1.0),)
+    servers_schedule: tuple[tuple[float, int], ...] = ()
+
+    def capacity_area(self, start: float, end: float) -> float:
+        """Server-seconds available between `start` and `end`."""
+        if not self.servers_schedule:
+            return self.servers * (end - start)
+        times = [t for t, _ in self.servers_schedule] + [np.inf]
+        area = 0.0
+        for (t, n), t_next in zip(self.servers_schedule, times[1:], strict=True):
+            overlap = min(end, t_next) - max(start, t)
+            if overlap > 0:
+                area += n * overlap
+        return area
+
+
+@dataclass(frozen=True)
+class SourceModel:
+    """Poisson arrivals; with `path`, each hop is (station, share of requests reaching it)."""
+
+    name: str
+    schedule: RateSchedule
+    entry: str
+    path: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class ExactModel:
+    """A whole run for the exact engine."""
+
+    name: str
+    kind: str
+    duration_s: float
+    interval_s: float
+    warmup_s: float | str
+    seed: int
+    stations: tuple[StationModel, ...]
+    sources: tuple[SourceModel, ...]
+
+
+def from_network(scenario: NetworkScenario) -> ExactModel:
+    """The model of a bare open network."""
+    stations = tuple(
+        StationModel(
+            name=name,
+            servers=st.servers,
+            service=st.service,
+            queue_capacity=st.queue_capacity,
+            routes=tuple(st.routes.items()),
+        )
+        for name, st in scenario.network.stations.items()
+    )
+    sources = tuple(
+        SourceModel(name=s.name, schedule=s.rate_per_s, entry=s.to)
+        for s in scenario.network.sources
+    )
+    return ExactModel(
+        name=scenario.name,
+        kind="network",
+        duration_s=scenario.duration_s,
+        interval_s=scenario.timeseries_interval_s,
+        warmup_s=scenario.warmup_s,
+        seed=scenario.seed,
+        stations=stations,
+        sources=sources,
+    )
+
+
+def schedule_of(t: np.ndarray, values: np.ndarray) -> RateSchedule:
+    """Per-tick values as a piecewise-constant schedule, merging equal neighbours."""
+    values = np.maximum(np.asarray(values, dtype=float), 0.0)
+    keep = np.concatenate(([True], values[1:] != values[:-1]))
+    points = tuple((float(a), float(b)) for a, b in zip(t[keep] - t[0], values[keep], strict=True))
+    return RateSchedule(points=points)
+
+
+def _servers_schedule(t: np.ndarray, servers: np.ndarray) -> tuple[tuple[float, int], ...]:
+    counts = np.maximum(np.round(servers), 0).astype(int)
+    if (counts == counts[0]).all():
+        return ()
+    keep = np.concatenate(([True], counts[1:] != counts[:-1]))
+    return tuple((float(a), int(b)) for a, b in zip(t[keep] - t[0], counts[keep], strict=True))
+
+
+def from_platform(compiled: Any, scenario: Any, interval_s: float) -> ExactModel:
+    """The model of a compiled platform: a source per request type along its route, plus a
+    source per service for the ingest flows the compile adds beyond the routes (stream
+    processing, leaderboard writes, persistence), so every service sees its offered load."""
+    t = compiled.t
+    stations = tuple(
+        StationModel(
+            name=name,
+            servers=max(round(float(spec.servers[0])), 0),
+            service=spec.service,
+            queue_capacity=spec.queue_capacity,
+            servers_schedule=_servers_schedule(t, spec.servers),
+        )
+        for name, spec in compiled.services.items()
+    )
+    routed = {name: np.zeros_like(t, dtype=float) for name in compiled.services}
+    sources = []
+    for rtype, hops in compiled.visits.items():
+        for hop, share in hops:
+            routed[hop] += compiled.demand[rtype] * share
+        sources.append(
+            SourceModel(rtype, schedule_of(t, compiled.demand[rtype]), hops[0][0], tuple(hops))
+        )
+    for name, spec in compiled.services.items():
+        extra = spec.arrivals - routed[name]
+        if float(extra.max()) > 1e-6 * max(float(spec.arrivals.max()), 1.0):
+            sched = schedule_of(t, np.where(extra > 1e-9, extra, 0.0))
+            sources.append(SourceModel(f"ingest:{name}", sched, name, ((name, 1.0),)))
+    return ExactModel(
+        name=scenario.name,
+        kind="platform",
+        duration_s=float(len(t) * compiled.tick_s),
+        interval_s=interval_s,
+        warmup_s=0.0,
+        seed=scenario.seed,
+        stations=stations,
+        sources=tuple(sources),
+    )
