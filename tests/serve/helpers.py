@@ -1,0 +1,194 @@
+"""Helpers shared by the serve tests: real servers and Redis, clients, telemetry builders."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+from aiohttp import web
+
+from twin.serve.app import create_app
+from twin.serve.state import STATE, ServeSettings, ServeState
+from twin.serve.tokens import sign
+
+T = TypeVar("T")
+
+SECRET = "test-secret-for-twin-serve"
+REDIS_BINARY = shutil.which("redis-server") or "/usr/bin/redis-server"
+BACKENDS = ("embedded", "redis")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_redis(directory: Path, port: int) -> subprocess.Popen[bytes]:
+    """A durable redis-server (AOF, fsync on every write) that answers PING."""
+    proc = subprocess.Popen(
+        [REDIS_BINARY, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
+         "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"redis-server did not start on port {port}")
+
+
+def flush_redis(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.flushall()
+    client.close()
+
+
+class ThreadServer:
+    """The app served on a free port by an event loop in a background thread.
+
+    Its life: `start()` returns once `/healthz` would answer 200 (every component ready);
+    `stop()` runs aiohttp's graceful shutdown and joins the thread.
+    """
+
+    def __init__(self, settings: ServeSettings) -> None:
+        self.settings = replace(settings, port=settings.port or free_port())
+        self.url = f"http://{self.settings.host}:{self.settings.port}"
+        self._thread = threading.Thread(target=self._run, name="twin-test-server", daemon=True)
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self.app: web.Application | None = None
+
+    @property
+    def state(self) -> ServeState:
+        assert self.app is not None
+        return self.app[STATE]
+
+    def start(self, timeout_s: float = 120.0) -> ThreadServer:
+        self._thread.start()
+        if not self._ready.wait(timeout_s):
+            raise RuntimeError("test server not ready in time")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+
+    def call(self, coro: Any, timeout_s: float = 30.0) -> Any:
+        """Run a coroutine on the server's loop (to reach the backend directly)."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout_s)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self.app = create_app(self.settings)
+        runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.settings.host, self.settings.port)
+        await site.start()
+        try:
+            while not self.app[STATE].ready:
+                await asyncio.sleep(0.02)
+            self._ready.set()
+            await self._stop.wait()
+        finally:
+            await runner.cleanup()
+
+
+class Client:
+    """`requests` against a server, with tokens signed by the test secret."""
+
+    def __init__(self, url: str, secret: str = SECRET) -> None:
+        self.url = url
+        self.secret = secret
+        self.session = requests.Session()
+
+    def token(self, kind: str, ident: str, ttl_s: float = 3600.0) -> str:
+        return sign(kind, ident, self.secret, ttl_s)
+
+    def request(
+        self, method: str, path: str, *, token: str | None = None, **kwargs: Any
+    ) -> requests.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.session.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+
+def settings_for(tmp: Path, backend: str, redis: str | None, **overrides: Any) -> ServeSettings:
+    """Settings for a test server: small population, test secret, the backend asked for."""
+    base: dict[str, Any] = {
+        "port": 0, "data_dir": tmp, "secret": SECRET, "n_riders": 200, "seed": 7,
+        "redis_url": redis if backend == "redis" else None,
+    }  # fmt: skip
+    base.update(overrides)
+    return ServeSettings(**base)
+
+
+def sample(seq: int, t: float, power_w: float = 150.0, **extra: Any) -> dict[str, Any]:
+    doc = {"seq": seq, "t": t, "power_w": power_w, "cadence_rpm": 80.0, "resistance_pct": 40.0,
+           "heart_rate_bpm": 140.0, "speed_kph": 30.0}  # fmt: skip
+    doc.update(extra)
+    return doc
+
+
+def batch(device_id: str, class_id: str, seqs: range | list[int], **extra: Any) -> dict[str, Any]:
+    """A telemetry body with 1 Hz samples ending now, power 100 + seq watts by default."""
+    now = time.time()
+    n = len(seqs)
+    samples = [
+        sample(s, now - (n - i), **({"power_w": 100.0 + s} | extra)) for i, s in enumerate(seqs)
+    ]
+    return {"device_id": device_id, "class_id": class_id, "samples": samples}
+
+
+def live_class(catalog: Any) -> Any:
+    now = datetime.now(UTC)
+    return catalog.live_schedule(now, now + timedelta(hours=1))[0]
+
+
+def wait_for(fn: Callable[[], T], ok: Callable[[T], bool], timeout_s: float = 10.0) -> T:
+    """Poll `fn` until `ok(value)`; the last value either way (the assertion says why)."""
+    deadline = time.monotonic() + timeout_s
+    value = fn()
+    while not ok(value) and time.monotonic() < deadline:
+        time.sleep(0.02)
+        value = fn()
+    return value

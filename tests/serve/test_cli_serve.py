@@ -1,0 +1,111 @@
+"""`twin serve` as a user runs it: the ready line, clean shutdown, one-line errors, workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.serve.helpers import SECRET, free_port
+from twin.cli.app import main
+
+
+def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "twin.cli.app", "serve", "--riders", "100", *args]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def finish(proc: subprocess.Popen[str], signum: int) -> tuple[int, str, str]:
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=30)
+    return proc.returncode, out, err
+
+
+def test_serve_prints_one_ready_line_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "TWIN_SECRET"}
+    proc = spawn(["--port", str(port), "--data-dir", str(tmp_path)], env)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith(f"twin serve: ready at http://127.0.0.1:{port} (backend embedded")
+    assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["status"] == "ok"
+    code, out, err = finish(proc, signal.SIGTERM)
+    assert code == 0 and out == ""
+    assert err.startswith("WARNING: TWIN_SECRET is not set")  # loud about the public secret
+    assert "Traceback" not in err
+    assert (tmp_path / "twin-serve.sqlite3").exists()
+
+
+def test_serve_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    proc = spawn(
+        ["--port", "0", "--data-dir", str(tmp_path)], {**os.environ, "TWIN_SECRET": SECRET}
+    )
+    assert proc.stdout is not None and "ready at" in proc.stdout.readline()
+    code, _, err = finish(proc, signal.SIGINT)
+    assert code == 0 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--workers", "2"], "twin: --workers: more than one worker needs --redis"),
+        (["--redis", "nonsense://x"], "twin: --redis 'nonsense://x': not a Redis URL"),
+        (
+            ["--redis", "redis://127.0.0.1:1/0"],
+            "twin: --redis 'redis://127.0.0.1:1/0': cannot reach Redis",
+        ),
+        (["--consumers", "0"], "twin: twin serve: consumers: must be an integer >= 1, got 0"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(
+    args: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TWIN_SECRET", SECRET)
+    assert main(["serve", "--port", "0", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_a_taken_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = spawn(
+            ["--port", str(port), "--data-dir", str(tmp_path)],
+            {**os.environ, "TWIN_SECRET": SECRET},
+        )
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and out == ""
+    assert err.strip().startswith(f"twin: cannot listen on 127.0.0.1:{port}")
+    assert "Traceback" not in err
+
+
+@pytest.mark.redis
+def test_workers_share_the_port(redis_url: str) -> None:
+    port = free_port()
+    env = {**os.environ, "TWIN_SECRET": SECRET}
+    proc = spawn(["--port", str(port), "--redis", redis_url, "--workers", "2"], env)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    try:
+        assert "ready at" in line and line.rstrip().endswith("4 shards, 2 workers)")
+        pids = set()
+        for _ in range(60):  # a fresh connection each time: the kernel spreads them
+            with requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
+                pids.add(resp.json()["pid"])
+            if len(pids) == 2:
+                break
+        assert len(pids) == 2
+    finally:
+        code, _, err = finish(proc, signal.SIGTERM)
+    assert code == 0 and "Traceback" not in err

@@ -1,0 +1,61 @@
+"""`twin serve`: run the reference platform (embedded by default, or on Redis with --redis).
+
+Prints one line when ready (`twin serve: ready at http://... (backend ...)`), serves until
+SIGINT or SIGTERM, and exits 0 after a clean shutdown. A bad option, a bad or unreachable
+`--redis` URL, or a port already taken is one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+__all__ = ["register"]
+
+_DEV_WARNING = (
+    "WARNING: TWIN_SECRET is not set: tokens are signed with the PUBLIC development secret, "
+    "so anyone can forge them. Set TWIN_SECRET to a long random value outside development."
+)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve(
+        port: int = typer.Option(8080, "--port", help="TCP port (0: any free port)."),
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+        redis: str | None = typer.Option(
+            None, "--redis", help="Redis URL (redis://host:6379/0); default: embedded backend."
+        ),
+        workers: int = typer.Option(1, "--workers", help="Server processes (needs --redis)."),
+        data_dir: Path = typer.Option(
+            Path(".twin-serve"), "--data-dir", help="Where the embedded backend keeps SQLite."
+        ),
+        consumers: int = typer.Option(4, "--consumers", help="Stream shards (one consumer each)."),
+        riders: int = typer.Option(2000, "--riders", help="Population the recommender trains on."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the catalogue and population."),
+        rate: float = typer.Option(10.0, "--rate", help="Requests/s per token."),
+        burst: float = typer.Option(20.0, "--burst", help="Burst per token."),
+        device_rate: float = typer.Option(
+            10.0, "--device-rate", help="Telemetry samples/s per device."
+        ),
+        egress_mbps: float | None = typer.Option(
+            None, "--origin-egress-mbps", help="Cap on the streaming origin's egress."
+        ),
+    ) -> None:
+        """Run the reference platform a drill can hit."""
+        from twin.serve.runner import serve as run_server
+        from twin.serve.state import ServeSettings
+        from twin.serve.tokens import secret_from_env
+
+        secret, is_default = secret_from_env()
+        if is_default:
+            print(_DEV_WARNING, file=sys.stderr, flush=True)
+        settings = ServeSettings(
+            host=host, port=port, redis_url=redis, data_dir=data_dir, secret=secret,
+            rate_per_s=rate, burst=burst, device_samples_per_s=device_rate,
+            origin_egress_bps=None if egress_mbps is None else egress_mbps * 1e6,
+            seed=seed, n_riders=riders, consumers=consumers,
+        )  # fmt: skip
+        run_server(settings, workers, lambda line: print(line, flush=True))

@@ -1,0 +1,54 @@
+"""`twin token --rider ID | --device ID | --admin`: print a signed bearer token.
+
+The token is signed with `TWIN_SECRET`, the same secret `twin serve` verifies with. When it is
+unset, both use a public development secret and say so loudly on stderr.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import typer
+
+from twin.errors import InputError
+
+__all__ = ["register"]
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
+
+
+def _subject(rider: str | None, device: str | None, admin: bool) -> tuple[str, str]:
+    chosen = [(k, v) for k, v in (("rider", rider), ("device", device)) if v is not None]
+    if admin:
+        chosen.append(("admin", "admin"))
+    if len(chosen) != 1:
+        raise InputError("twin token", None, "give exactly one of --rider ID, --device ID, --admin")
+    kind, ident = chosen[0]
+    if not _ID.fullmatch(ident):
+        raise InputError(f"--{kind}", None, f"{ident!r} is not an id (1-128 of A-Za-z0-9._:@-)")
+    return kind, ident
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("token")
+    def token(
+        rider: str | None = typer.Option(None, "--rider", help="A rider token for this rider id."),
+        device: str | None = typer.Option(None, "--device", help="A device token for this id."),
+        admin: bool = typer.Option(False, "--admin", help="An admin token (fault injection)."),
+        ttl: float = typer.Option(30 * 86_400.0, "--ttl", help="Validity in seconds."),
+    ) -> None:
+        """Print a signed bearer token for `twin serve`."""
+        from twin.serve.tokens import secret_from_env, sign
+
+        kind, ident = _subject(rider, device, admin)
+        if not ttl > 0:
+            raise InputError("--ttl", None, f"must be > 0 seconds, got {ttl:g}")
+        secret, is_default = secret_from_env()
+        if is_default:
+            print(
+                "WARNING: TWIN_SECRET is not set: this token is signed with the PUBLIC development"
+                " secret and is only good for a development server.",
+                file=sys.stderr,
+            )
+        print(sign(kind, ident, secret, ttl))

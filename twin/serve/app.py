@@ -1,0 +1,103 @@
+"""Assembles the reference platform: `create_app(settings) -> aiohttp.web.Application`.
+
+The core (this package's ingest, classes, workouts and operations routes, its middlewares,
+the backend and the stream processor) is always there. The edge modules (`streaming`,
+`recommend`, `admin`, `openapi`) are added by calling their `setup(app)` when they exist, and
+fault injection (`twin.serve.faults.middleware`) goes first in the pipeline when it exists.
+The backend and the stream processor start in a cleanup context registered before any edge
+module's, so they are up before an edge module starts and still up while it stops.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from twin.serve import middleware, routes_classes, routes_ingest, routes_ops, routes_workouts
+from twin.serve.backends import open_backend
+from twin.serve.metrics import Metrics
+from twin.serve.processor import StreamProcessor
+from twin.serve.ratelimit import RateLimiter
+from twin.serve.state import STATE, Faults, ServeSettings, ServeState
+from twin.serve.tokens import Signer
+
+__all__ = ["EDGE_MODULES", "build_state", "create_app"]
+
+EDGE_MODULES = (
+    "twin.serve.streaming",
+    "twin.serve.recommend",
+    "twin.serve.admin",
+    "twin.serve.openapi",
+)
+PROCESSOR_KEY = "processor"
+_CORE = "backend"
+
+
+def _exists(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def build_state(settings: ServeSettings) -> ServeState:
+    """The shared state, with the catalogue drawn from the settings' seed."""
+    import numpy as np
+
+    from twin.platform.catalog import build_catalog
+
+    catalog_rng, state_rng = np.random.default_rng(settings.seed).spawn(2)
+    return ServeState(
+        settings=settings,
+        backend=open_backend(settings),
+        catalog=build_catalog(catalog_rng),
+        signer=Signer(settings.secret),
+        metrics=Metrics(),
+        faults=Faults(),
+        rng=state_rng,
+        user_limiter=RateLimiter(settings.rate_per_s, settings.burst),
+        device_limiter=RateLimiter(settings.device_samples_per_s, settings.device_burst),
+    )
+
+
+def _middlewares() -> list[Middleware]:
+    chain: list[Middleware] = [
+        middleware.metrics,
+        middleware.errors,
+        middleware.body_limit,
+        middleware.auth,
+        middleware.rate_limit,
+    ]
+    if _exists("twin.serve.faults"):
+        chain.insert(0, importlib.import_module("twin.serve.faults").middleware)
+    return chain
+
+
+async def _core(app: web.Application) -> AsyncIterator[None]:
+    state = app[STATE]
+    await state.backend.start()
+    processor = StreamProcessor(
+        state.backend, state.metrics, state.faults, worker=state.settings.worker_index
+    )
+    await processor.start()
+    state.extras[PROCESSOR_KEY] = processor
+    state.mark_ready(_CORE)
+    yield
+    await processor.stop()
+    await state.backend.close()
+
+
+def create_app(settings: ServeSettings) -> web.Application:
+    """The application for `settings`; serve it with aiohttp's runner (see `twin.cli.serve`)."""
+    state = build_state(settings)
+    app = web.Application(middlewares=_middlewares(), client_max_size=settings.max_body_bytes)
+    app[STATE] = state
+    state.mark_pending(_CORE)
+    app.cleanup_ctx.append(_core)
+    for module in (routes_ops, routes_ingest, routes_classes, routes_workouts):
+        module.setup(app)
+    for name in EDGE_MODULES:
+        if _exists(name):
+            importlib.import_module(name).setup(app)
+    return app

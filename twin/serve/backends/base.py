@@ -1,0 +1,128 @@
+"""The storage and stream boundary of the reference platform, as one small `Protocol`.
+
+Two implementations sit behind it: `EmbeddedBackend` (everything in the process: SQLite for
+what must survive a restart, an in-memory stream and leaderboards) and `RedisBackend` (Redis
+Streams with a consumer group per shard, sorted sets, hashes). Handlers and the stream processor
+speak only this protocol, so every test runs on both.
+
+Ingest is idempotent by (device, seq): `ingest` stores each new sample durably *and* appends it
+to its shard's stream in one atomic step, and reports how many were new and how many repeats.
+The stream processor then `read_shard`s entries and `commit`s them, which adds each entry's
+output to its class leaderboard and acknowledges it, again atomically, so a crash between the
+two never counts a sample twice.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from twin.serve.validation import TelemetryBatch, WorkoutRequest
+
+__all__ = [
+    "Backend",
+    "IngestResult",
+    "StreamEntry",
+    "feedback_weight",
+    "member_of",
+    "output_kj",
+    "shard_of",
+]
+
+SAMPLE_PERIOD_S = 1.0  # telemetry is 1 Hz (DESIGN.md): each sample stands for one second of riding
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEntry:
+    """One sample on its way to a leaderboard. `member` is the rider (or `device:<id>`)."""
+
+    id: str
+    class_id: str
+    member: str
+    t: float
+    power_w: float
+
+
+def shard_of(device_id: str, shards: int) -> int:
+    """The stream shard of a device: stable across processes and restarts (CRC-32, not hash())."""
+    return zlib.crc32(device_id.encode()) % shards
+
+
+def member_of(device_id: str, rider_id: str | None) -> str:
+    """Leaderboard member of a device's samples: its rider if it joined a class, else itself."""
+    return rider_id if rider_id is not None else f"device:{device_id}"
+
+
+def output_kj(power_w: float) -> float:
+    """Work done in one sample period: power x 1 s, in kJ (the leaderboard's 'output')."""
+    return power_w * SAMPLE_PERIOD_S / 1000.0
+
+
+def feedback_weight(rating: int, completion_pct: float) -> float:
+    """The seeds' feedback rule: weight = completion / 100, negated below 4 stars."""
+    weight = completion_pct / 100.0
+    return weight if rating >= 4 else -weight
+
+
+class Backend(Protocol):
+    """Storage + stream, as the handlers and the stream processor use them."""
+
+    kind: str  # "embedded" or "redis"
+    shards: int
+
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+    async def describe(self) -> str:
+        """One phrase for the ready line: where data lives and how durable it is."""
+        ...
+
+    async def ingest(self, batch: TelemetryBatch) -> IngestResult: ...
+    async def samples_json(self, device_id: str) -> list[str]:
+        """The device's accepted samples as stored JSON documents, in seq order."""
+        ...
+
+    async def join(self, class_id: str, rider_id: str, device_id: str | None) -> bool:
+        """Record that the rider joined; True the first time, False on a repeat."""
+        ...
+
+    async def read_shard(
+        self, shard: int, consumer: str, count: int, block_s: float
+    ) -> list[StreamEntry]: ...
+    async def commit(self, shard: int, entries: list[StreamEntry]) -> int:
+        """Apply entries to leaderboards and acknowledge them; returns how many were applied."""
+        ...
+
+    async def backlog(self) -> dict[int, int]:
+        """Entries per shard not yet applied to a leaderboard."""
+        ...
+
+    async def leaderboard(self, class_id: str, n: int) -> tuple[list[tuple[str, float]], int]:
+        """The top `n` (member, output kJ), best first, and how many members the board has."""
+        ...
+
+    async def add_workout(self, workout: WorkoutRequest, created_at: float, weight: float) -> str:
+        """Store a ride summary and add `weight` to its (rider, class) interaction; its id."""
+        ...
+
+    async def workout(self, workout_id: str) -> dict[str, Any] | None: ...
+    async def replace_feedback(
+        self, workout_id: str, rating: int, completion_pct: float, weight: float
+    ) -> float | None:
+        """Set a workout's feedback, moving its interaction by `weight - previous weight`.
+
+        Returns the previous weight (0.0 if none), or None if there is no such workout.
+        """
+        ...
+
+    async def add_interaction(self, rider_id: str, class_id: str, weight: float) -> None: ...
+    async def interactions(self) -> list[tuple[str, str, float]]:
+        """Every (rider, class, summed weight): what the recommender trains on."""
+        ...

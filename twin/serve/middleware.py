@@ -1,0 +1,144 @@
+"""The request pipeline of `twin serve`, outermost first (after the edge's fault injection):
+
+    metrics -> errors -> body limit -> auth -> rate limit -> handler
+
+`metrics` times and counts every request by route name and final status. `errors` is the
+promise that nothing a client sends earns a 500: `ApiError`s and aiohttp's own HTTP errors
+(404 for no route, 405, 413) become `{"error": "..."}` with their status, storage that is down
+is a 503 with `Retry-After` (nothing was acknowledged), and only a genuine bug is a logged 500.
+`body_limit` refuses an announced body over `max_body_bytes` before reading it (aiohttp's
+`client_max_size` catches unannounced ones). `auth` verifies a bearer token when one is sent
+(a bad one is a 401; a missing one is left to `require` in the handler).
+`rate_limit` applies the per-token bucket; admin tokens are exempt so a drill can always clear
+its faults.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from redis.exceptions import BusyLoadingError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from twin.serve.problems import ApiError
+from twin.serve.ratelimit import retry_after_header
+from twin.serve.state import STATE
+from twin.serve.tokens import SUBJECT, TokenError, bearer
+
+__all__ = [
+    "PUBLIC_ROUTES",
+    "auth",
+    "body_limit",
+    "error_response",
+    "errors",
+    "metrics",
+    "rate_limit",
+    "route_name",
+]
+
+log = logging.getLogger("twin.serve")
+
+PUBLIC_ROUTES = frozenset({"healthz", "metrics", "openapi"})
+_KEPT_HEADERS = ("Retry-After", "Allow", "WWW-Authenticate")
+# Storage that is down or restarting: the client should retry, and nothing was acknowledged.
+_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, sqlite3.OperationalError)
+
+
+def route_name(request: web.Request) -> str:
+    """The route's name (`telemetry`, ...), or `unmatched` for requests no route took."""
+    return request.match_info.route.name or "unmatched"
+
+
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers)
+
+
+@web.middleware
+async def metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        elapsed = time.perf_counter() - started
+        request.app[STATE].metrics.observe_request(
+            route_name(request), request.method, status, elapsed
+        )
+
+
+def _http_error_message(request: web.Request, exc: web.HTTPException) -> str:
+    if exc.status == 404 and route_name(request) == "unmatched":
+        return f"no such resource: {request.method} {request.path}"
+    if exc.status == 405:
+        return f"method {request.method} not allowed on {request.path}"
+    text = exc.text or ""
+    return text if text and not text.startswith(f"{exc.status}:") else exc.reason
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.message, exc.headers)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        kept = {k: exc.headers[k] for k in _KEPT_HEADERS if k in exc.headers}
+        return error_response(exc.status, _http_error_message(request, exc), kept)
+    except _UNAVAILABLE as exc:
+        log.warning("storage unavailable on %s %s: %s", request.method, request.path, exc)
+        return error_response(503, "storage unavailable, retry", {"Retry-After": "1"})
+    except Exception:  # a bug of ours, not the client's: log it, answer 500 without details
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal server error")
+
+
+@web.middleware
+async def body_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+    limit = request.app[STATE].settings.max_body_bytes
+    length = request.content_length
+    if length is not None and length > limit:
+        raise ApiError(413, f"body of {length} bytes exceeds the limit of {limit} bytes")
+    return await handler(request)
+
+
+@web.middleware
+async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if route_name(request) not in PUBLIC_ROUTES:
+        token = bearer(request)
+        if token is not None:
+            try:
+                request[SUBJECT] = request.app[STATE].signer.verify(token)
+            except TokenError as exc:
+                raise ApiError(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+    return await handler(request)
+
+
+@web.middleware
+async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+    subject = request.get(SUBJECT)
+    if subject is not None and subject.kind != "admin":
+        state = request.app[STATE]
+        wait = state.user_limiter.take(subject.key, time.monotonic())
+        if wait > 0:
+            state.metrics.rate_limited.labels("token").inc()
+            limits = f"{state.settings.rate_per_s:g} requests/s, burst {state.settings.burst:g}"
+            raise ApiError(
+                429,
+                f"rate limit of {limits} exceeded for {subject.key}",
+                headers={"Retry-After": retry_after_header(wait)},
+            )
+    return await handler(request)

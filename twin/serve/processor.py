@@ -1,0 +1,112 @@
+"""The stream processor: telemetry stream -> leaderboards, one consumer per shard.
+
+Each consumer reads its shard in batches, applies the batch to the class leaderboards and
+acknowledges it in one atomic `Backend.commit`, then records the leaderboard lag of every
+sample: now minus the time the sample was taken on the bike. That is the DESIGN's first-class
+metric (the 2021 IoT incident was this lag growing for four hours while shards were too few).
+A drill pauses consumers through `Faults.paused_consumers` (shards 0..n-1 stop reading), which
+makes their backlog and lag grow exactly as a lost shard would.
+
+On Redis the consumers of every `twin serve` process join one consumer group per shard, named
+`w{worker}-c{shard}`, so a restarted process first finishes what it had read before it died.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from twin.serve.backends.base import StreamEntry
+
+if TYPE_CHECKING:
+    from twin.serve.backends.base import Backend
+    from twin.serve.metrics import Metrics
+    from twin.serve.state import Faults
+
+__all__ = ["StreamProcessor", "lags"]
+
+log = logging.getLogger("twin.serve")
+
+
+def lags(entries: Sequence[StreamEntry], now: float) -> list[float]:
+    """Leaderboard lag of each entry applied at `now` (never negative: clocks may disagree)."""
+    return [max(0.0, now - e.t) for e in entries]
+
+
+class StreamProcessor:
+    """Runs one consumer task per shard until `stop()`."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        metrics: Metrics,
+        faults: Faults,
+        *,
+        worker: int = 0,
+        batch: int = 1000,
+        block_s: float = 0.25,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.backend = backend
+        self.metrics = metrics
+        self.faults = faults
+        self.worker = worker
+        self.batch = batch
+        self.block_s = block_s
+        self.clock = clock
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        for shard in range(self.backend.shards):
+            name = f"twin-consumer-{shard}"
+            self._tasks.append(asyncio.create_task(self._consume(shard), name=name))
+        self._tasks.append(asyncio.create_task(self._watch_backlog(), name="twin-backlog"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def _consume(self, shard: int) -> None:
+        consumer = f"w{self.worker}-c{shard}"
+        while True:
+            if shard < self.faults.paused_consumers:
+                await asyncio.sleep(0.05)
+                continue
+            try:
+                await self.step(shard, consumer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a Redis restart or a network blip: retry, never die
+                log.warning("consumer %s: %s; retrying in 0.5 s", consumer, exc)
+                await asyncio.sleep(0.5)
+
+    async def step(self, shard: int, consumer: str) -> int:
+        """Read one batch of the shard, apply it, record its lags; how many were applied."""
+        entries = await self.backend.read_shard(shard, consumer, self.batch, self.block_s)
+        if not entries:
+            return 0
+        applied = await self.backend.commit(shard, entries)
+        self._observe(shard, lags(entries, self.clock()))
+        return applied
+
+    def _observe(self, shard: int, values: list[float]) -> None:
+        observe = self.metrics.lag.observe
+        for value in values:
+            observe(value)
+        self.metrics.lag_last.labels(str(shard)).set(values[-1])
+        self.metrics.processed.labels(str(shard)).inc(len(values))
+
+    async def _watch_backlog(self, every_s: float = 1.0) -> None:
+        while True:
+            try:
+                self.metrics.set_backlog(await self.backend.backlog())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("backlog: %s", exc)
+            await asyncio.sleep(every_s)

@@ -1,0 +1,179 @@
+"""Running the reference platform: one process, or N worker processes sharing one port.
+
+`serve(settings, workers, announce)` blocks until SIGINT or SIGTERM, then shuts down cleanly
+(in-flight requests finish, queued writes commit, the stream consumers stop). It calls
+`announce(line)` once, when the service is ready (every component started, `/healthz` 200).
+With `workers > 1` (Redis only: the embedded backend cannot be shared) it spawns N processes,
+each binding the port with SO_REUSEPORT so the kernel spreads connections between them; each
+worker's stream consumers join the same consumer groups under their own names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from twin.errors import InputError, TargetError, TwinError
+from twin.serve.app import create_app
+from twin.serve.state import STATE, ServeSettings
+
+__all__ = ["check_redis", "serve"]
+
+READY_TIMEOUT_S = 600.0
+
+
+def check_redis(url: str) -> None:
+    """Raise a one-line `TargetError` unless Redis at `url` answers PING."""
+    from twin.serve.backends.redis import connect
+
+    async def ping() -> None:
+        client = await connect(url)
+        await client.aclose()
+
+    asyncio.run(ping())
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _start(settings: ServeSettings, reuse_port: bool) -> tuple[web.AppRunner, str]:
+    app = create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    try:
+        await runner.setup()
+    except RedisError as exc:
+        raise TargetError(f"--redis {settings.redis_url!r}: {exc}") from exc
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise TargetError(f"cannot listen on {settings.host}:{settings.port}: {exc}") from exc
+    host, port = runner.addresses[0][:2]
+    return runner, f"http://{host}:{port}"
+
+
+async def _wait_ready(app: web.Application, stop: asyncio.Event) -> bool:
+    state = app[STATE]
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not state.ready and not stop.is_set():
+        if time.monotonic() > deadline:
+            raise TargetError(f"not ready after {READY_TIMEOUT_S:g} s: {sorted(state.pending)}")
+        await asyncio.sleep(0.05)
+    return state.ready
+
+
+async def _serve_one(
+    settings: ServeSettings, announce: Callable[[str, str], None], *, reuse_port: bool = False
+) -> None:
+    stop = _stop_event()
+    runner, url = await _start(settings, reuse_port)
+    try:
+        if await _wait_ready(runner.app, stop):
+            announce(url, await runner.app[STATE].backend.describe())
+            await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def _ready_line(url: str, described: str, settings: ServeSettings, workers: int) -> str:
+    procs = f", {workers} workers" if workers > 1 else ""
+    return f"twin serve: ready at {url} (backend {described}; {settings.consumers} shards{procs})"
+
+
+def serve(settings: ServeSettings, workers: int, announce: Callable[[str], None]) -> None:
+    """Serve until SIGINT/SIGTERM; `announce` gets the one ready line."""
+    if workers < 1:
+        raise InputError("--workers", None, f"must be >= 1, got {workers}")
+    if workers > 1 and not settings.redis_url:
+        raise InputError(
+            "--workers", None, "more than one worker needs --redis (embedded state is per process)"
+        )
+    if workers > 1 and settings.port == 0:
+        raise InputError("--port", None, "workers must share a fixed port, not 0")
+    if settings.redis_url:
+        check_redis(settings.redis_url)
+    if workers == 1:
+        asyncio.run(_serve_one(settings, lambda url, d: announce(_ready_line(url, d, settings, 1))))
+        return
+    _serve_workers(settings, workers, announce)
+
+
+def _worker_main(settings: ServeSettings, ready: Any) -> None:
+    """Entry point of a spawned worker: serve, report ready (or the error) to the parent."""
+    try:
+        asyncio.run(
+            _serve_one(settings, lambda url, d: ready.put(("ready", url, d)), reuse_port=True)
+        )
+    except TwinError as exc:
+        ready.put(("error", str(exc), ""))
+    except KeyboardInterrupt:
+        pass
+
+
+def _serve_workers(settings: ServeSettings, workers: int, announce: Callable[[str], None]) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Queue()
+    procs = [
+        ctx.Process(target=_worker_main, args=(replace(settings, worker_index=i), ready))
+        for i in range(workers)
+    ]
+    stopping: list[int] = []
+    previous = {s: signal.signal(s, lambda n, _f: stopping.append(n)) for s in _SIGNALS}
+    try:
+        for proc in procs:
+            proc.start()
+        url, described = _await_workers(procs, ready, stopping)
+        if url:
+            announce(_ready_line(url, described, settings, workers))
+        while not stopping and all(p.is_alive() for p in procs):
+            time.sleep(0.1)
+    finally:
+        _stop_workers(procs)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _await_workers(procs: list[Any], ready: Any, stopping: list[int]) -> tuple[str, str]:
+    """Wait for every worker's ready message; raise the first worker's error."""
+    url, described, count = "", "", 0
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while count < len(procs) and not stopping:
+        if time.monotonic() > deadline or not all(p.is_alive() for p in procs):
+            raise TargetError("a worker process exited before it was ready")
+        try:
+            kind, url, described = ready.get(timeout=0.1)
+        except Exception:  # queue.Empty: keep waiting
+            continue
+        if kind == "error":
+            raise TargetError(f"worker failed: {url}")
+        count += 1
+    return (url, described) if count == len(procs) else ("", "")
+
+
+def _stop_workers(procs: list[Any], grace_s: float = 15.0) -> None:
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()  # SIGTERM: each worker shuts down cleanly
+    deadline = time.monotonic() + grace_s
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join()

@@ -1,0 +1,162 @@
+"""The reference platform's state: its settings, the faults a drill injects, and the shared state.
+
+`ServeSettings` is frozen and validated when built (a bad value is an `InputError` naming the
+option). `Faults` is the one mutable thing an operator changes at run time through the admin API.
+`ServeState` gathers what every handler needs and lives on the application as `app[STATE]`.
+Its life: built by `create_app`, *pending* while components start (the backend, the stream
+processor, the recommender's first training), *ready* once none is pending, and closed on cleanup.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from twin.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from twin.serve.backends.base import Backend
+    from twin.serve.metrics import Metrics
+    from twin.serve.ratelimit import RateLimiter
+    from twin.serve.tokens import Signer
+
+__all__ = ["STATE", "Faults", "ServeSettings", "ServeState"]
+
+_SOURCE = "twin serve"
+
+
+def _positive(name: str, value: float) -> None:
+    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+        raise InputError(_SOURCE, name, f"must be a finite number > 0, got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServeSettings:
+    """Everything `twin serve` is told; validated once, never changed while serving.
+
+    Rates are per second. `burst` and `rate_per_s` are the per-token bucket (the seeds' nginx
+    `rate=10r/s burst=20`); `device_samples_per_s`/`device_burst` bound one device's telemetry
+    in samples. `consumers` is the number of stream shards, each read by one consumer.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    redis_url: str | None = None
+    data_dir: Path = Path(".twin-serve")
+    secret: str = "twin-development-secret"
+    rate_per_s: float = 10.0
+    burst: float = 20.0
+    device_samples_per_s: float = 10.0
+    device_burst: float = 1200.0
+    max_batch: int = 600
+    max_body_bytes: int = 1 << 20
+    max_future_s: float = 5.0
+    max_age_s: float = 86_400.0
+    origin_egress_bps: float | None = None
+    seed: int = 0
+    n_riders: int = 2000
+    retrain_interval_s: float = 300.0
+    cache_ttl_s: float = 3600.0
+    consumers: int = 4
+    worker_index: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("rate_per_s", "burst", "device_samples_per_s", "device_burst"):
+            _positive(name, getattr(self, name))
+        for name in ("max_future_s", "max_age_s", "retrain_interval_s", "cache_ttl_s"):
+            _positive(name, getattr(self, name))
+        for name in ("max_batch", "max_body_bytes", "consumers", "n_riders"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise InputError(_SOURCE, name, f"must be an integer >= 1, got {value!r}")
+        if not 0 <= self.port <= 65535:
+            raise InputError(_SOURCE, "port", f"must be in 0..65535, got {self.port}")
+        if self.max_batch > self.device_burst:
+            raise InputError(_SOURCE, "max_batch", "must not exceed device_burst")
+        if self.origin_egress_bps is not None:
+            _positive("origin_egress_bps", self.origin_egress_bps)
+        if not self.secret:
+            raise InputError(_SOURCE, "secret", "must not be empty")
+
+    @property
+    def backend_kind(self) -> str:
+        return "redis" if self.redis_url else "embedded"
+
+
+@dataclass
+class Faults:
+    """Faults injected by a drill, keyed by route name (the request-type vocabulary).
+
+    `route_latency_s` adds a delay, `route_error_ratio` answers that share of requests with 503,
+    `paused_consumers` stops that many stream consumers (shards 0..n-1), `origin_down` takes
+    the streaming origin down and `origin_egress_bps` caps its egress. `clear()` undoes all.
+    """
+
+    route_latency_s: dict[str, float] = field(default_factory=dict)
+    route_error_ratio: dict[str, float] = field(default_factory=dict)
+    paused_consumers: int = 0
+    origin_down: bool = False
+    origin_egress_bps: float | None = None
+
+    def clear(self) -> None:
+        self.route_latency_s.clear()
+        self.route_error_ratio.clear()
+        self.paused_consumers = 0
+        self.origin_down = False
+        self.origin_egress_bps = None
+
+
+@dataclass(eq=False)
+class ServeState:
+    """What handlers share: settings, storage, catalogue, token checks, metrics, faults.
+
+    `catalog` is a `twin.platform.catalog.Catalog`. `extras` is a place for the edge modules
+    (streaming, recommend, admin) to keep their own objects under their own keys.
+    """
+
+    settings: ServeSettings
+    backend: Backend
+    catalog: Any
+    signer: Signer
+    metrics: Metrics
+    faults: Faults
+    rng: np.random.Generator
+    user_limiter: RateLimiter
+    device_limiter: RateLimiter
+    pending: set[str] = field(default_factory=set)
+    extras: dict[str, Any] = field(default_factory=dict)
+    _classes: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def find_class(self, class_id: str) -> Any:
+        """`catalog.get(class_id)`, memoised: a live class is rebuilt from its id with a fresh
+        generator each time (half a millisecond), and telemetry asks for it on every batch."""
+        try:
+            return self._classes[class_id]
+        except KeyError:
+            pass
+        info = self.catalog.get(class_id)
+        if len(self._classes) >= 10_000:  # bounded: a client may send any number of ids
+            self._classes.clear()
+        self._classes[class_id] = info
+        return info
+
+    @property
+    def ready(self) -> bool:
+        """True once no component is still starting (see `mark_pending`)."""
+        return not self.pending
+
+    def mark_pending(self, component: str) -> None:
+        """Hold `/healthz` at 503 until `mark_ready(component)`."""
+        self.pending.add(component)
+
+    def mark_ready(self, component: str) -> None:
+        self.pending.discard(component)
+
+
+STATE = web.AppKey("twin_state", ServeState)
