@@ -85,22 +85,48 @@ def execute(
     from twin.config import load_scenario
     from twin.sim.engines import simulate
 
-    sc = load_scenario(scenario_path, [*overrides, *_rider_override(riders)])
+    all_overrides = [*overrides, *_rider_override(riders)]
+    sc = load_scenario(scenario_path, all_overrides)
     with progress_bar(f"{sc.name} ({engine})", enabled=show_progress) as bar:
-        result = simulate(
-            sc,
-            engine=engine,
-            seed=seed,
-            replications=replications,
-            precision=precision,
-            progress=bar.update,
-        )
+        if getattr(sc, "kind", "network") == "platform":
+            result = _run_platform(
+                scenario_path, all_overrides, engine, seed, replications, precision, bar.update
+            )
+        else:
+            result = simulate(
+                sc,
+                engine=engine,
+                seed=seed,
+                replications=replications,
+                precision=precision,
+                progress=bar.update,
+            )
     summary = dict(result.summary)
     _add_analytic(sc, summary)
     _add_slo_verdicts(sc, summary, str(scenario_path))
     out_dir = out if out is not None else default_out_dir(sc.name)
     _write_run(out_dir, summary, result.timeseries)
     return summary, out_dir
+
+
+def _run_platform(
+    path: Path,
+    overrides: list[str],
+    engine: str,
+    seed: int | None,
+    replications: int,
+    precision: float | None,
+    progress: Any,
+) -> Any:
+    from twin.errors import InputError
+    from twin.sim.platform_run import run_platform_file
+
+    if precision is not None:
+        raise InputError("--precision", None, "applies to bare networks on the exact engine")
+    result, _ = run_platform_file(
+        path, overrides, engine=engine, seed=seed, replications=replications, progress=progress
+    )
+    return result
 
 
 def _rider_override(riders: int | None) -> list[str]:

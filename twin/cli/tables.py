@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["fmt_ms", "print_run"]
+__all__ = ["fmt_count", "fmt_ms", "print_run", "wide_console"]
 
 
 def fmt_ms(value: float | None) -> str:
@@ -24,9 +24,28 @@ def fmt_ms(value: float | None) -> str:
     return f"{value:.2f} ms"
 
 
+def wide_console() -> Console:
+    """A console for tables: the terminal's width, or 120 columns in logs and pipes."""
+    console = Console()
+    return console if console.is_terminal else Console(width=120)
+
+
+def fmt_count(value: float) -> str:
+    """Counts as a person reads them in a narrow column: 912, 57,301, 3.36M."""
+    if value >= 10_000_000:
+        return f"{value / 1e6:.1f}M"
+    if value >= 1_000_000:
+        return f"{value / 1e6:.2f}M"
+    return f"{value:,.0f}"
+
+
 def _services_table(summary: dict[str, Any], limit: int = 12) -> Table:
     analytic = summary.get("analytic", {}).get("stations", {})
-    table = Table(title="Services (most saturated first)", title_justify="left")
+    shown = min(limit, len(summary["services"]))
+    title = "Services (most saturated first)"
+    if shown < len(summary["services"]):
+        title = f"The {shown} most saturated of {len(summary['services'])} services"
+    table = Table(title=title, title_justify="left")
     for column in ("service", "util", "peak", "wait", "latency ±95% CI", "p95", "p99", "drops"):
         table.add_column(column, justify="left" if column == "service" else "right")
     if analytic:
@@ -45,7 +64,7 @@ def _services_table(summary: dict[str, Any], limit: int = 12) -> Table:
             ci,
             fmt_ms(lat["p95"]),
             fmt_ms(lat["p99"]),
-            f"{s['dropped']:,}",
+            fmt_count(s["dropped"]),
         ]
         if analytic:
             row.append(fmt_ms(analytic.get(name, {}).get("latency_ms_mean")))
@@ -61,8 +80,8 @@ def _requests_table(summary: dict[str, Any]) -> Table:
         lat = r["latency_ms"]
         table.add_row(
             name,
-            f"{r['count']:,}",
-            f"{r['errors']:,}",
+            fmt_count(r["count"]),
+            fmt_count(r["errors"]),
             fmt_ms(lat["mean"]),
             fmt_ms(lat["p50"]),
             fmt_ms(lat["p95"]),
@@ -72,15 +91,62 @@ def _requests_table(summary: dict[str, Any]) -> Table:
     return table
 
 
+def _platform_lines(summary: dict[str, Any]) -> list[str]:
+    """Riders, rider experience, money and SLOs, one line each (platform runs only)."""
+    lines = []
+    if "riders" in summary:
+        lines.append(
+            f"[bold]{summary.get('architecture', '')}[/bold]: {summary['riders']:,} riders, "
+            f"{summary.get('peak_active_riders', 0):,} riding at the peak"
+        )
+    exp = summary.get("experience")
+    if exp:
+        lag = exp.get("leaderboard_lag_s", {})
+        lines.append(
+            f"Riders: leaderboard lag p50 {_secs(lag.get('p50'))}, p99 {_secs(lag.get('p99'))}, "
+            f"max {_secs(lag.get('max'))}; join failures {exp.get('join_failures', 0):,}; "
+            f"video degraded for {exp.get('video_degraded_fraction', 0):.1%} of viewing"
+        )
+    cost = summary.get("cost")
+    if cost:
+        lines.append(
+            f"Cost: ${cost['monthly_usd']:,.0f}/month, "
+            f"${cost['per_user_month_usd']:,.4g} per user per month"
+        )
+    verdicts = summary.get("slo", [])
+    if verdicts:
+        failed = [v["name"] for v in verdicts if not v["passed"]]
+        state = (
+            f"[red]{len(failed)} failed[/red]: " + "; ".join(failed)
+            if failed
+            else "[green]all met[/green]"
+        )
+        lines.append(f"SLOs: {len(verdicts) - len(failed)} of {len(verdicts)} met; {state}")
+    return lines
+
+
+def _secs(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value >= 3600:
+        return f"{value / 3600:.1f} h"
+    if value >= 60:
+        return f"{value / 60:.1f} min"
+    return f"{value:.1f} s"
+
+
 def print_run(summary: dict[str, Any], out_dir: Path, console: Console | None = None) -> None:
     """Print the run's header, its services and requests, and where the files are."""
-    console = console or Console()
+    console = console or wide_console()
     console.print(
         f"[bold]{summary['scenario']}[/bold]  engine={summary['engine']}  seed={summary['seed']}  "
         f"replications={summary['replications']}  simulated={summary['simulated_seconds']:,.0f} s  "
         f"warm-up={summary.get('warmup_s', 0):,.0f} s  wall={summary['wall_seconds']:.1f} s"
     )
-    console.print(_services_table(summary))
+    platform = "riders" in summary
+    console.print(_services_table(summary, limit=6 if platform else 12))
     if summary.get("requests"):
         console.print(_requests_table(summary))
+    for line in _platform_lines(summary):
+        console.print(line)
     console.print(f"Report: {out_dir / 'report.html'}  (summary.json, timeseries.csv beside it)")
