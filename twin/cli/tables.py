@@ -109,8 +109,10 @@ def _platform_lines(summary: dict[str, Any]) -> list[str]:
         )
     cost = summary.get("cost")
     if cost:
+        listed = cost.get("listed_monthly_usd")
+        extra = f" (listed ${listed:,.0f}, plus what this run used beyond it)" if listed else ""
         lines.append(
-            f"Cost: ${cost['monthly_usd']:,.0f}/month, "
+            f"Cost: ${cost['monthly_usd']:,.0f}/month{extra}, "
             f"${cost['per_user_month_usd']:,.4g} per user per month"
         )
     verdicts = summary.get("slo", [])

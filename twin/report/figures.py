@@ -106,7 +106,8 @@ def spans_decades(values: object, decades: float = 1.5) -> bool:
     if positive.size < 2:
         return False
     low, high = np.percentile(positive, [1, 99])
-    return bool(high / low > 10**decades)
+    with np.errstate(over="ignore"):  # a tiny positive low overflows the ratio: that spans decades
+        return bool(high / low > 10**decades)
 
 
 def _tick_label(value: float, _pos: object = None) -> str:

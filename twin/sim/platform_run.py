@@ -54,7 +54,12 @@ def run_platform_file(
         peak_active_riders=round(float(compiled.active_riders.max())),
         start=str(scenario.start),
         incidents=incident_windows(compiled.incidents),
-        cost=cost_block(architecture, summary.get("usage"), int(scenario.population.riders)),
+        cost=cost_block(
+            architecture,
+            summary.get("usage"),
+            int(scenario.population.riders),
+            float(summary["simulated_seconds"]),
+        ),
     )
     return RunResult(summary=summary, timeseries=result.timeseries), scenario
 
@@ -75,13 +80,17 @@ def incident_windows(incidents: Sequence[dict[str, Any]]) -> list[dict[str, Any]
     return windows
 
 
-def cost_block(architecture: Any, usage: dict[str, Any] | None, riders: int) -> dict[str, Any]:
-    """The month this run's usage implies, priced per rider (listed counts where unknown).
+def cost_block(
+    architecture: Any, usage: dict[str, Any] | None, riders: int, duration_s: float
+) -> dict[str, Any]:
+    """The month with this run in it: the listed month, plus what the run used beyond the
+    listed capacity (instances, shards, egress) for as long as the run lasted.
 
-    A run of an hour or a day is taken as representative of the month: a surge run prices
-    a month of surge, which is the question an SRE asks of it ("what if this were normal?").
+    Pricing the run's usage as if it lasted all month would make a one-hour surge cost a
+    month of surge; that figure is kept as `sustained_monthly_usd` ("if this were normal").
     """
-    from twin.platform.cost import Usage, monthly_cost
+    from twin.platform.architecture import HOURS_PER_MONTH
+    from twin.platform.cost import Usage, monthly_cost, per_user
 
     usage = usage or {}
     priced = Usage(
@@ -89,4 +98,19 @@ def cost_block(architecture: Any, usage: dict[str, Any] | None, riders: int) -> 
         egress_gb_month=usage.get("egress_gb_month", {}),
         shards=usage.get("shards", {}),
     )
-    return monthly_cost(architecture, priced, riders=riders).as_summary()
+    listed = monthly_cost(architecture, riders=riders).by_component
+    sustained = monthly_cost(architecture, priced, riders=riders).by_component
+    share = min(duration_s / 3600.0 / HOURS_PER_MONTH, 1.0)
+    month = {
+        name: listed.get(name, 0.0) + max(0.0, sustained[name] - listed.get(name, 0.0)) * share
+        for name in sustained
+    }
+    total = sum(month.values())
+    return {
+        "monthly_usd": round(total, 2),
+        "per_user_month_usd": round(per_user(total, riders), 4),
+        "by_component": {k: round(v, 2) for k, v in month.items()},
+        "listed_monthly_usd": round(sum(listed.values()), 2),
+        "sustained_monthly_usd": round(sum(sustained.values()), 2),
+        "basis": "listed month plus this run's usage beyond it, for the run's duration",
+    }
