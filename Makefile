@@ -17,7 +17,7 @@ $(VENV)/.dev: $(VENV)/.base
 	touch $@
 
 demo: $(VENV)/.base
-	$(TWIN) run scenarios/mmc-example.yaml --engine exact --replications 5
+	$(TWIN) run scenarios/new-year-surge.yaml --engine fluid
 
 test: $(VENV)/.dev
 	$(PY) -m ruff check twin tests benchmarks locustfiles

@@ -207,14 +207,24 @@ def requests_table(summary: Mapping[str, Any]) -> Table | None:
     requests = summary.get("requests")
     if not isinstance(requests, Mapping) or not requests:
         return None
-    columns = ("request", "count", "errors", "mean", "p50", "p95", "p99", "p99.9")
+    columns = (
+        "request",
+        "completed",
+        "errors (share of all)",
+        "mean",
+        "p50",
+        "p95",
+        "p99",
+        "p99.9",
+    )
     rows = []
     for name, entry in requests.items():
-        errors = _get(entry, "errors")
+        errors, count = _get(entry, "errors"), _get(entry, "count")
+        attempted = errors + count if is_number(errors) and is_number(count) else None
         row = [
             Cell(str(name), css="name"),
-            Cell(fmt_count(_get(entry, "count"))),
-            Cell(fmt_count(errors) + _share(errors, _get(entry, "count"))),
+            Cell(fmt_count(count)),
+            Cell(fmt_count(errors) + _share(errors, attempted)),
         ]
         row += [_ms(entry, "latency_ms", k) for k in ("mean", "p50", "p95", "p99", "p999")]
         rows.append(tuple(row))

@@ -2,7 +2,9 @@
 
 Pure calculation. Counts in the summary are totals over every replication after the warm-up;
 means, utilizations and percentiles describe the pooled requests; `ci95` is a Student-t 95 %
-interval across replications (or, with one replication, across 20 batch means of the run).
+interval across replications, or, with one replication of a steady bare network, across 20
+batch means of the run. A platform run's load changes over time, so its batch means are not
+alike and one replication of it has no interval: `ci95` is then left out, not faked.
 """
 
 from __future__ import annotations
@@ -61,9 +63,12 @@ def mean_ci(values: Sequence[float]) -> tuple[float, list[float]]:
     return mean, [mean - half, mean + half]
 
 
-def _ratio_estimates(sums: list[np.ndarray], counts: list[np.ndarray], w: int) -> list[float]:
-    """Per-replication means after the warm-up, or batch means when there is one replication."""
-    if len(sums) >= 2:
+def _ratio_estimates(
+    sums: list[np.ndarray], counts: list[np.ndarray], w: int, *, batches: bool = True
+) -> list[float]:
+    """Per-replication means after the warm-up, or batch means when there is one replication
+    and `batches` allows them (one estimate, so no interval, when it does not)."""
+    if len(sums) >= 2 or not batches:
         return [_ratio(s[w:].sum(), c[w:].sum()) for s, c in zip(sums, counts, strict=True)]
     s, c = sums[0][w:], counts[0][w:]
     n_batches = min(_BATCHES, len(s))
@@ -90,14 +95,19 @@ def _latency_block(hist: np.ndarray, mean_s: float, ci: list[float] | None) -> d
     return block
 
 
-def _station_summary(reps: list[StationRecord], w: int) -> dict[str, Any]:
+def _station_summary(reps: list[StationRecord], w: int, batches: bool) -> dict[str, Any]:
     total = {k: float(sum(getattr(r, k)[w:].sum() for r in reps)) for k in _TOTALS}
     lat_mean, lat_ci = mean_ci(
-        _ratio_estimates([r.latency_sum for r in reps], [r.completed for r in reps], w)
+        _ratio_estimates(
+            [r.latency_sum for r in reps], [r.completed for r in reps], w, batches=batches
+        )
     )
     wait_mean, wait_ci = mean_ci(
-        _ratio_estimates([r.wait_sum for r in reps], [r.completed for r in reps], w)
+        _ratio_estimates(
+            [r.wait_sum for r in reps], [r.completed for r in reps], w, batches=batches
+        )
     )
+    has_ci = len(reps) >= 2 or batches
     utils = [_ratio(r.busy_area[w:].sum(), r.capacity_area[w:].sum()) for r in reps]
     busy = np.sum([r.busy_area[w:] for r in reps], axis=0)
     cap = np.sum([r.capacity_area[w:] for r in reps], axis=0)
@@ -116,36 +126,48 @@ def _station_summary(reps: list[StationRecord], w: int) -> dict[str, Any]:
         "utilization_peak": round(peak, 6),
         "queue_mean": round(_ratio(total["queue_area"], seconds), 6),
         "in_system_mean": round(_ratio(total["system_area"], seconds), 6),
-        "wait_ms": {"mean": _ms(wait_mean), "ci95": [_ms(wait_ci[0]), _ms(wait_ci[1])]},
-        "latency_ms": _latency_block(hist, lat_mean, lat_ci),
+        "wait_ms": _wait_block(wait_mean, wait_ci if has_ci else None),
+        "latency_ms": _latency_block(hist, lat_mean, lat_ci if has_ci else None),
     }
 
 
 _TOTALS = ("arrivals", "completed", "dropped", "queue_area", "system_area")
 
 
-def _source_summary(reps: list[SourceRecord], w: int) -> dict[str, Any]:
+def _wait_block(mean_s: float, ci: list[float] | None) -> dict[str, Any]:
+    block: dict[str, Any] = {"mean": _ms(mean_s)}
+    if ci is not None:
+        block["ci95"] = [_ms(ci[0]), _ms(ci[1])]
+    return block
+
+
+def _source_summary(reps: list[SourceRecord], w: int, batches: bool) -> dict[str, Any]:
     mean, ci = mean_ci(
-        _ratio_estimates([r.latency_sum for r in reps], [r.completed for r in reps], w)
+        _ratio_estimates(
+            [r.latency_sum for r in reps], [r.completed for r in reps], w, batches=batches
+        )
     )
+    interval = ci if len(reps) >= 2 or batches else None
     hist = np.sum([r.latency_hist[w:].sum(axis=0) for r in reps], axis=0)
     return {
         "arrivals": int(sum(r.arrivals[w:].sum() for r in reps)),
         "count": int(sum(r.completed[w:].sum() for r in reps)),
         "errors": int(sum(r.errors[w:].sum() for r in reps)),
-        "latency_ms": _latency_block(hist, mean, ci),
+        "latency_ms": _latency_block(hist, mean, interval),
     }
 
 
 def summarize(records: Sequence[ReplicationRecord], w: int, meta: dict[str, Any]) -> dict[str, Any]:
     """The summary.json mapping: `meta` (scenario, engine, seed, ...) then services and requests."""
     grid = records[0].grid
+    batches = meta.get("kind") != "platform"
     services = {
-        name: _station_summary([r.stations[name] for r in records], w)
+        name: _station_summary([r.stations[name] for r in records], w, batches)
         for name in records[0].stations
     }
     requests = {
-        name: _source_summary([r.sources[name] for r in records], w) for name in records[0].sources
+        name: _source_summary([r.sources[name] for r in records], w, batches)
+        for name in records[0].sources
     }
     ranked = sorted(services, key=lambda n: services[n]["utilization_peak"], reverse=True)
     return {
