@@ -46,7 +46,7 @@ def _services_table(summary: dict[str, Any], limit: int = 12) -> Table:
     if shown < len(summary["services"]):
         title = f"The {shown} most saturated of {len(summary['services'])} services"
     table = Table(title=title, title_justify="left")
-    for column in ("service", "util", "peak", "wait", "latency ±95% CI", "p95", "p99", "drops"):
+    for column in ("service", "util", "peak", "wait", "latency (±95% CI)", "p95", "p99", "drops"):
         table.add_column(column, justify="left" if column == "service" else "right")
     if analytic:
         table.add_column("theory", justify="right")
@@ -55,7 +55,7 @@ def _services_table(summary: dict[str, Any], limit: int = 12) -> Table:
         lat = s["latency_ms"]
         low, high = lat.get("ci95", [None, None])
         half = (high - low) / 2 if low is not None and high is not None else None
-        ci = f"{fmt_ms(lat['mean'])} ±{fmt_ms(half)}"
+        ci = fmt_ms(lat["mean"]) + (f" ±{fmt_ms(half)}" if half is not None else "")
         row = [
             name,
             f"{s['utilization_mean']:.1%}",
