@@ -1,0 +1,135 @@
+"""Per-process record of every drill request, timed from its *intended* send time.
+
+A rider's requests follow a schedule (a playlist every target duration, a telemetry batch every
+five seconds...). When the server stalls, the rider falls behind its schedule; timing each
+request from when it was *meant* to go (not from when the stalled client finally sent it) keeps
+the stall in the numbers instead of hiding it: the coordinated-omission correction.
+
+`Recorder` keeps, per request name, an HdrHistogram of that latency and one of the plain
+service latency (sent -> done), counts, errors and sends per drill second, and `dump()`s them to
+a JSON file that `twin.drill.measure` merges across processes. It imports neither locust nor
+twin, so tests use it directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+__all__ = ["HIGHEST_US", "NameRecord", "Recorder", "new_histogram"]
+
+HIGHEST_US = 3_600_000_000  # an hour: anything later is recorded as an hour
+_SIGNIFICANT = 3  # 0.1 % value resolution
+_MAX_MESSAGES = 5
+
+
+def new_histogram() -> HdrHistogram:
+    """A latency histogram in microseconds, 1 us to an hour at 3 significant figures."""
+    return HdrHistogram(1, HIGHEST_US, _SIGNIFICANT)
+
+
+def _us(seconds: float) -> int:
+    return min(HIGHEST_US, max(1, round(seconds * 1e6)))
+
+
+@dataclass
+class NameRecord:
+    """Everything recorded for one request name."""
+
+    intended: HdrHistogram = field(default_factory=new_histogram)
+    service: HdrHistogram = field(default_factory=new_histogram)
+    count: int = 0
+    errors: int = 0
+    bytes: int = 0
+    per_second: dict[int, int] = field(default_factory=dict)
+    messages: dict[str, int] = field(default_factory=dict)
+
+    def add(self, intended: float, sent: float, done: float, ok: bool, t0: float) -> None:
+        self.intended.record_value(_us(done - min(intended, sent)))
+        self.service.record_value(_us(done - sent))
+        self.count += 1
+        second = int(sent - t0)
+        self.per_second[second] = self.per_second.get(second, 0) + 1
+        if not ok:
+            self.errors += 1
+
+    def note(self, message: str) -> None:
+        if message in self.messages or len(self.messages) < _MAX_MESSAGES:
+            self.messages[message] = self.messages.get(message, 0) + 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "intended_hdr": self.intended.encode().decode("ascii"),
+            "service_hdr": self.service.encode().decode("ascii"),
+            "count": self.count,
+            "errors": self.errors,
+            "bytes": self.bytes,
+            "per_second": {str(k): v for k, v in sorted(self.per_second.items())},
+            "messages": self.messages,
+        }
+
+
+class Recorder:
+    """Request records of one load-generating process, keyed by request name.
+
+    `t0` is the drill's start (epoch seconds, shared by every process through the plan), so
+    per-second counts from different processes line up.
+    """
+
+    def __init__(self, t0: float, *, clock: Any = time.time) -> None:
+        self.t0 = t0
+        self.clock = clock
+        self.names: dict[str, NameRecord] = {}
+        self.experience: dict[str, float] = {
+            "sessions": 0,
+            "segments": 0,
+            "segments_degraded": 0,
+            "downshifts": 0,
+            "join_failures": 0,
+        }
+
+    def record(
+        self, name: str, intended: float, sent: float, done: float, ok: bool, nbytes: int = 0
+    ) -> None:
+        """One finished request: when it was meant to go, went, and was answered."""
+        rec = self.names.get(name)
+        if rec is None:
+            rec = self.names[name] = NameRecord()
+        rec.add(intended, sent, done, ok, self.t0)
+        rec.bytes += nbytes
+
+    def note_error(self, name: str, message: str) -> None:
+        """Remember a few distinct error messages per name (for the one-line diagnosis)."""
+        rec = self.names.get(name)
+        if rec is None:
+            rec = self.names[name] = NameRecord()
+        rec.note(message[:200])
+
+    def count(self, key: str, n: float = 1) -> None:
+        """Add to one of the rider-experience counters (`segments_degraded`, ...)."""
+        self.experience[key] = self.experience.get(key, 0) + n
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "t0": self.t0,
+            "written_at": self.clock(),
+            "names": {name: rec.to_json() for name, rec in sorted(self.names.items())},
+            "experience": self.experience,
+        }
+
+    def dump(self, folder: str | Path) -> Path:
+        """Write `rec-<pid>.json` into `folder` atomically (write, then rename)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"rec-{os.getpid()}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_json()), encoding="utf-8")
+        tmp.replace(path)
+        return path

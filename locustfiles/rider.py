@@ -1,0 +1,110 @@
+"""The drill's rider: a Locust `FastHttpUser` riding sessions from the twin's workload.
+
+Run through `twin drill` (which writes the plan and names it in `TWIN_DRILL_PLAN`):
+
+    locust -f locustfiles/rider.py --headless --host http://127.0.0.1:8080
+
+Importing this file also brings in `DrillShape`, so Locust follows the plan's user curve. Each
+user takes the next rider of the plan's Faker-generated pool (disjoint between worker
+processes) with its signed rider and device tokens, and rides sessions (`drill_journey.Rider`).
+Every request also goes to Locust's own statistics under its request-type name, and to this
+process's `drill_recorder.Recorder` (latency from the intended send time), which is written to
+the plan's output folder every few seconds and when the test stops.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers beside this file
+
+import gevent
+from drill_journey import Reply, Rider
+from drill_plan import load_plan
+from drill_recorder import Recorder
+from locust import events, task
+from locust.contrib.fasthttp import FastHttpUser
+from shape import DrillShape
+
+__all__ = ["DrillShape", "RiderUser"]
+
+PLAN = load_plan()
+RECORDER = Recorder(PLAN.t0)
+_FLUSH_S = 5.0
+_state: dict[str, Any] = {"next_user": 0, "flusher": None}
+
+
+def _flush_forever() -> None:
+    while True:
+        gevent.sleep(_FLUSH_S)
+        RECORDER.dump(PLAN.out_dir)
+
+
+@events.test_start.add_listener
+def _on_test_start(environment: Any, **_kw: Any) -> None:
+    if _state["flusher"] is None and environment.runner is not None:
+        _state["flusher"] = gevent.spawn(_flush_forever)
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment: Any, **_kw: Any) -> None:
+    if RECORDER.names:
+        RECORDER.dump(PLAN.out_dir)
+
+
+@events.quitting.add_listener
+def _on_quitting(environment: Any, **_kw: Any) -> None:
+    if RECORDER.names:
+        RECORDER.dump(PLAN.out_dir)
+
+
+def _pick_rider(environment: Any) -> tuple[int, dict[str, Any]]:
+    """The next rider of this process; processes take interleaved, disjoint slices."""
+    runner = environment.runner
+    workers = max(1, int(os.environ.get("TWIN_DRILL_WORKERS", "1")))
+    index = max(0, getattr(runner, "worker_index", 0))
+    k = _state["next_user"]
+    _state["next_user"] = k + 1
+    slot = (index + k * workers) % len(PLAN.riders)
+    return slot, PLAN.riders[slot]
+
+
+class RiderUser(FastHttpUser):
+    """One rider of the pool riding one session per task."""
+
+    network_timeout = 30.0
+    connection_timeout = 10.0
+    max_retries = 0
+
+    def wait_time(self) -> float:
+        return 0.0
+
+    def on_start(self) -> None:
+        slot, rider = _pick_rider(self.environment)
+        rng = random.Random(PLAN.seed * 1_000_003 + slot * 7919 + os.getpid())
+        self.rider = Rider(PLAN, rider, self._http, RECORDER, rng, gevent.sleep)
+
+    def _http(
+        self, method: str, path: str, name: str, token: str, body: dict[str, Any] | None
+    ) -> Reply:
+        headers = {"Authorization": f"Bearer {token}"}
+        with self.client.request(
+            method, path, name=name, headers=headers, json=body, catch_response=True
+        ) as resp:
+            status = resp.status_code or 0
+            content = resp.content or b""
+            if 200 <= status < 400:
+                resp.success()
+                text = content.decode("utf-8", "replace") if name != "segment" else ""
+                return Reply(status, text, len(content))
+            error = str(resp.error) if resp.error and not status else f"HTTP {status}"
+            resp.failure(error)
+            return Reply(status, "", len(content), error)
+
+    @task
+    def ride(self) -> None:
+        self.rider.session()

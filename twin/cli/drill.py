@@ -1,0 +1,57 @@
+"""`twin drill SCENARIO (--target local | --host URL)`: Locust replays the scenario for real.
+
+The scenario's riders, scaled by `--scale` and compressed by `--speedup`, ride against the
+reference platform (`--target local` starts and stops `twin serve` itself) or any host that
+speaks the same API (`--host URL`, tokens signed with `TWIN_SECRET`). Writes `summary.json`
+(`engine: "drill"`) into `--out`. An unreachable host or
+one that answers nothing but errors is one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("drill")
+    def drill(
+        scenario: Path = typer.Argument(..., help="A platform scenario file."),
+        target: str | None = typer.Option(None, "--target", help="'local': start twin serve."),
+        host: str | None = typer.Option(None, "--host", help="Drill this URL instead."),
+        scale: float = typer.Option(
+            1e-4, "--scale", help="Riders in the drill per scenario rider."
+        ),
+        speedup: float = typer.Option(60.0, "--speedup", help="Scenario seconds per drill second."),
+        duration: float | None = typer.Option(
+            None, "--duration", help="Drill seconds (default: the whole scenario, compressed)."
+        ),
+        workers: int = typer.Option(1, "--workers", help="Locust worker processes."),
+        out: Path | None = typer.Option(None, "--out", help="Output folder."),
+        architecture: str | None = typer.Option(
+            None,
+            "--architecture",
+            help="The architecture modelling the target (recorded in the summary).",
+        ),
+        incidents: bool = typer.Option(
+            True, "--incidents/--no-incidents", help="Replay incidents on the admin API."
+        ),
+    ) -> None:
+        """Drive a real platform with the scenario's workload and compare with the twin."""
+        from twin.cli.outputs import default_out_dir, prepare_out_dir
+        from twin.drill.run import DrillOptions, run_drill
+
+        options = DrillOptions(
+            scenario=scenario, out=Path("."), target=target, host=host, scale=scale,
+            speedup=speedup, duration=duration, workers=workers, architecture=architecture,
+            replay_incidents=incidents,
+        )  # fmt: skip
+        options.check()
+        folder = prepare_out_dir(out or default_out_dir(f"drill-{scenario.stem}"))
+        from dataclasses import replace
+
+        run_drill(replace(options, out=folder), lambda line: typer.echo(f"twin drill: {line}"))
+        typer.echo(f"twin drill: wrote {folder}/summary.json")

@@ -1,0 +1,17 @@
+"""Drills: the twin's workload, scaled down and time-compressed, drives a real platform.
+
+    plan       the scaled, compressed workload per drill second (users, rates, live shares)
+    riders     the Faker rider pool with tokens signed for the target
+    target     the local `twin serve` child process, and a small client for any host
+    loadgen    Locust as separate processes (headless, or master and workers)
+    incidents  the scenario's incidents as fault-injection calls at compressed times
+    measure    the load generators' HdrHistograms and Locust's CSV statistics, merged
+    lag        the measured leaderboard lag from the target's /metrics
+    tracking   achieved against requested riders and request rate
+    summary    summary.json with the keys of a simulated run and `engine: "drill"`
+    run        `run_drill`, the whole drill in order
+
+Only `locustfiles/` imports locust; nothing here does.
+"""
+
+__all__: list[str] = []

@@ -1,0 +1,108 @@
+"""Locust as a separate process: one headless runner, or a master with N worker processes.
+
+Locust is never imported into `twin`: importing it monkey-patches the process with gevent.
+`LocustRun` says what to run; `run_locust` starts the processes (`python -m locust`, headless,
+CSV statistics with full history), waits for the shape to end the test, and terminates every
+process it started if the drill is interrupted or overruns.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from twin.errors import TargetError
+
+__all__ = ["LOCUSTFILE", "LocustRun", "commands", "free_port", "run_locust"]
+
+LOCUSTFILE = Path(__file__).resolve().parents[2] / "locustfiles" / "rider.py"
+CSV_PREFIX = "locust"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (for the master's worker channel)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class LocustRun:
+    """One Locust run of the drill: where, with which plan, how many worker processes."""
+
+    host: str
+    plan_path: Path
+    out_dir: Path
+    workers: int = 1
+    timeout_s: float = 600.0
+    locustfile: Path = LOCUSTFILE
+
+
+def _base(run: LocustRun) -> list[str]:
+    return [sys.executable, "-m", "locust", "-f", str(run.locustfile), "--loglevel", "WARNING"]
+
+
+def commands(run: LocustRun, master_port: int | None = None) -> list[list[str]]:
+    """The command lines: the headless runner (or master) first, then any workers."""
+    head = [
+        *_base(run), "--headless", "--host", run.host,
+        "--csv", str(run.out_dir / CSV_PREFIX), "--csv-full-history",
+        "--exit-code-on-error", "0", "--only-summary", "--stop-timeout", "1",
+    ]  # fmt: skip
+    if run.workers <= 1:
+        return [head]
+    port = str(master_port or free_port())
+    master = [*head, "--master", "--expect-workers", str(run.workers), "--master-bind-port", port]
+    worker = [*_base(run), "--worker", "--master-host", "127.0.0.1", "--master-port", port]
+    return [master] + [worker] * run.workers
+
+
+def _environment(run: LocustRun) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TWIN_DRILL_PLAN": str(run.plan_path),
+        "TWIN_DRILL_WORKERS": str(max(1, run.workers)),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def run_locust(run: LocustRun) -> float:
+    """Run Locust to the end of the plan; the wall seconds it took."""
+    if run.workers < 1:
+        raise TargetError(f"--workers must be >= 1, got {run.workers}")
+    run.out_dir.mkdir(parents=True, exist_ok=True)
+    env, started = _environment(run), time.monotonic()
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for i, cmd in enumerate(commands(run)):
+            with (run.out_dir / f"locust-{i}.log").open("wb") as log:
+                procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env))
+        code = procs[0].wait(timeout=run.timeout_s)
+        for proc in procs[1:]:
+            proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        raise TargetError(f"Locust did not finish within {run.timeout_s:g} s") from None
+    finally:
+        _terminate(procs)
+    if code != 0:
+        tail = (run.out_dir / "locust-0.log").read_text(errors="replace").strip().splitlines()
+        raise TargetError(f"Locust failed (exit {code}): {tail[-1] if tail else 'no output'}")
+    return time.monotonic() - started
+
+
+def _terminate(procs: list[subprocess.Popen[bytes]], grace_s: float = 10.0) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + grace_s
+    for proc in procs:
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,154 @@
+"""What the load generators measured, merged across processes.
+
+Each Locust process writes `rec-<pid>.json` (`locustfiles/drill_recorder.py`): per request type
+an HdrHistogram of latency from the intended send time and one of the service latency, counts,
+errors and sends per drill second. `merge_records` adds them up; `latency_block` turns a
+histogram into the summary's `latency_ms` block. Locust's own CSV statistics are read by
+`locust_stats` and `achieved_users`, so the two views sit side by side.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hdrh.histogram import HdrHistogram
+
+__all__ = [
+    "Measured",
+    "TypeMeasure",
+    "achieved_users",
+    "latency_block",
+    "locust_stats",
+    "merge_records",
+]
+
+_HIGHEST_US = 3_600_000_000
+_QUANTILES = {"p50": 50.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
+
+
+def _histogram() -> HdrHistogram:
+    return HdrHistogram(1, _HIGHEST_US, 3)
+
+
+@dataclass
+class TypeMeasure:
+    """One request type over every process."""
+
+    intended: HdrHistogram = field(default_factory=_histogram)
+    service: HdrHistogram = field(default_factory=_histogram)
+    count: int = 0
+    errors: int = 0
+    bytes: int = 0
+    per_second: dict[int, int] = field(default_factory=dict)
+    messages: dict[str, int] = field(default_factory=dict)
+
+    def add(self, doc: dict[str, Any]) -> None:
+        self.intended.decode_and_add(doc["intended_hdr"].encode("ascii"))
+        self.service.decode_and_add(doc["service_hdr"].encode("ascii"))
+        self.count += int(doc["count"])
+        self.errors += int(doc["errors"])
+        self.bytes += int(doc.get("bytes", 0))
+        for k, v in doc["per_second"].items():
+            self.per_second[int(k)] = self.per_second.get(int(k), 0) + int(v)
+        for k, v in doc.get("messages", {}).items():
+            self.messages[k] = self.messages.get(k, 0) + int(v)
+
+    def series(self, seconds: int) -> np.ndarray:
+        """Requests sent in each drill second 0..seconds-1."""
+        out = np.zeros(seconds)
+        for k, v in self.per_second.items():
+            if 0 <= k < seconds:
+                out[k] += v
+        return out
+
+
+@dataclass
+class Measured:
+    """Every request type's measures and the riders' experience counters."""
+
+    types: dict[str, TypeMeasure]
+    experience: dict[str, float]
+    processes: int
+
+    @property
+    def total(self) -> int:
+        return sum(t.count for t in self.types.values())
+
+    @property
+    def errors(self) -> int:
+        return sum(t.errors for t in self.types.values())
+
+
+def merge_records(folder: Path) -> Measured:
+    """Add up every `rec-*.json` in `folder`."""
+    types: dict[str, TypeMeasure] = {}
+    experience: dict[str, float] = {}
+    files = sorted(Path(folder).glob("rec-*.json"))
+    for path in files:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        for name, part in doc["names"].items():
+            types.setdefault(name, TypeMeasure()).add(part)
+        for key, value in doc.get("experience", {}).items():
+            experience[key] = experience.get(key, 0.0) + float(value)
+    return Measured(types, experience, len(files))
+
+
+def latency_block(hist: HdrHistogram) -> dict[str, float | None]:
+    """`{mean, p50, p95, p99, p999, max}` in milliseconds (None when nothing was recorded)."""
+    if hist.get_total_count() == 0:
+        return {k: None for k in ("mean", *_QUANTILES, "max")}
+    block: dict[str, float | None] = {"mean": round(hist.get_mean_value() / 1000.0, 4)}
+    for key, q in _QUANTILES.items():
+        block[key] = round(hist.get_value_at_percentile(q) / 1000.0, 4)
+    block["max"] = round(hist.get_max_value() / 1000.0, 4)
+    return block
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def locust_stats(folder: Path, prefix: str = "locust") -> dict[str, dict[str, Any]]:
+    """Locust's own final statistics per request name (its `_stats.csv`), times in ms."""
+    path = Path(folder) / f"{prefix}_stats.csv"
+    if not path.is_file():
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    with path.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            out[row["Name"]] = {
+                "count": int(row["Request Count"]),
+                "failures": int(row["Failure Count"]),
+                "mean_ms": _number(row["Average Response Time"]),
+                "p50_ms": _number(row["50%"]),
+                "p95_ms": _number(row["95%"]),
+                "p99_ms": _number(row["99%"]),
+                "max_ms": _number(row["Max Response Time"]),
+                "requests_per_s": _number(row["Requests/s"]),
+            }
+    return out
+
+
+def achieved_users(folder: Path, t0: float, seconds: int, prefix: str = "locust") -> np.ndarray:
+    """Locust's user count in each drill second (its `_stats_history.csv`), NaN when unseen."""
+    out = np.full(seconds, np.nan)
+    path = Path(folder) / f"{prefix}_stats_history.csv"
+    if not path.is_file():
+        return out
+    with path.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row["Name"] != "Aggregated":
+                continue
+            k = math.floor(float(row["Timestamp"]) - t0)
+            if 0 <= k < seconds:
+                out[k] = float(row["User Count"])
+    return out

@@ -1,0 +1,306 @@
+"""`run_drill`: plan the scaled, compressed workload, drive the target with Locust, measure.
+
+The order of a drill: load the scenario and compile its workload; start `twin serve` (for
+`--target local`) or check the host; build the rider pool with tokens for the target's
+secret; write the plan; replay the scenario's incidents on the admin API while Locust runs;
+let the stream drain; merge the measurements and write `summary.json` (`predicted.json` and
+`report.html` are not written yet). The local platform and every Locust process are stopped
+however the drill ends (an error, Ctrl-C or SIGTERM).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from twin.drill.lag import LagScrape, lag_figures, parse_metrics
+from twin.drill.loadgen import LocustRun, run_locust
+from twin.drill.measure import achieved_users, locust_stats, merge_records
+from twin.drill.plan import DrillWorkload, drill_duration, drill_workload
+from twin.drill.target import LocalPlatform, Target
+from twin.drill.tracking import tracking, window_s
+from twin.errors import InputError, TargetError
+
+__all__ = ["DrillOptions", "compile_drill", "run_drill"]
+
+LOCAL_ARCHITECTURE = "reference-platform"
+_DRAIN_S = 20.0
+
+
+@dataclass(frozen=True)
+class DrillOptions:
+    """What `twin drill` was asked for."""
+
+    scenario: Path
+    out: Path
+    target: str | None = None
+    host: str | None = None
+    scale: float = 1e-4
+    speedup: float = 60.0
+    duration: float | None = None
+    workers: int = 1
+    architecture: str | None = None
+    replay_incidents: bool = True
+
+    def check(self) -> None:
+        if (self.target is None) == (self.host is None):
+            raise InputError("twin drill", None, "give exactly one of --target local, --host URL")
+        if self.target is not None and self.target != "local":
+            raise InputError("--target", None, f"only 'local' is known, got {self.target!r}")
+        if self.host is not None and not self.host.startswith(("http://", "https://")):
+            raise InputError("--host", None, f"must be an http:// or https:// URL: {self.host!r}")
+        if self.workers < 1:
+            raise InputError("--workers", None, f"must be >= 1, got {self.workers}")
+
+
+def compile_drill(options: DrillOptions) -> tuple[Any, Any, Any, DrillWorkload]:
+    """(scenario, architecture, compiled platform, drill workload) for the options."""
+    from twin.config.loader import load_scenario
+    from twin.platform import register
+    from twin.platform.compile import compile_platform
+    from twin.platform.riders import load_platform, scenario_population
+    from twin.platform.scenario import PlatformScenario
+
+    register()
+    scenario = load_scenario(options.scenario)
+    if not isinstance(scenario, PlatformScenario):
+        raise InputError(str(options.scenario), "kind", "a drill needs a platform scenario")
+    # Compiled at the scenario's own scale: capacities (shards, egress) are absolute, so the
+    # shortfalls an incident replay maps onto the target exist only at full demand.
+    scenario, architecture = load_platform(options.scenario)
+    compiled = compile_platform(scenario, architecture, scenario_population(scenario))
+    seconds = drill_duration(scenario.duration_s, options.speedup, options.duration)
+    work = drill_workload(compiled, scale=options.scale, speedup=options.speedup, seconds=seconds)
+    return scenario, architecture, compiled, work
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends the drill like Ctrl-C, so the `finally` blocks stop every child."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _plan_document(
+    work: DrillWorkload, compiled: Any, *, t0: float, pool: list[dict[str, Any]],
+    live: list[dict[str, Any]], on_demand: dict[str, float], out_dir: Path, seed: int,
+    segment_s: float,
+) -> dict[str, Any]:  # fmt: skip
+    from twin.platform import workload as wl
+
+    x = work.speedup
+    scenario_live = [
+        {"id": c.class_id, "start": c.start_s / x, "end": (c.start_s + c.duration_s) / x,
+         "weight": c.riders}
+        for c in compiled.live_classes
+    ]  # fmt: skip
+    return {
+        "t0": t0,
+        "duration_s": work.duration_s,
+        "speedup": x,
+        "users": [int(u) for u in work.users],
+        "spawn_rate": float(max(10.0, 2 * work.users.max())),
+        "live_start_share": [round(float(v), 4) for v in work.live_start_share],
+        "active_live_share": [round(float(v), 4) for v in work.active_live_share],
+        "scenario_live": scenario_live,
+        "target_live": live,
+        "on_demand": on_demand,
+        "riders": pool,
+        "out_dir": str(out_dir),
+        "seed": seed,
+        "constants": {
+            "segment_s": segment_s,
+            "telemetry_batch_s": wl.TELEMETRY_BATCH_S,
+            "leaderboard_live_s": wl.LEADERBOARD_LIVE_S,
+            "leaderboard_od_s": wl.LEADERBOARD_OD_S,
+            "feedback_share": wl.FEEDBACK_SHARE,
+        },
+    }
+
+
+class _LagWatch:
+    """Scrapes the target's lag metrics once a second in a thread while the drill runs."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.scrapes: list[LagScrape] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def scrape(self) -> LagScrape | None:
+        text = self.target.metrics()
+        found = parse_metrics(text) if text else None
+        if found is not None:
+            self.scrapes.append(found)
+        return found
+
+    def _loop(self) -> None:
+        while not self._stop.wait(1.0):
+            self.scrape()
+
+    def __enter__(self) -> _LagWatch:
+        self.first = self.scrape()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def drain(self, timeout_s: float = _DRAIN_S) -> LagScrape | None:
+        """Wait (up to `timeout_s`) until the stream's backlog is empty; the last scrape."""
+        deadline, last = time.monotonic() + timeout_s, self.scrape()
+        while last is not None and last.backlog_total > 0 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            last = self.scrape()
+        return last
+
+    def figures(self) -> dict[str, float] | None:
+        if not self.scrapes:
+            return None
+        return lag_figures(self.first, self.scrapes[-1], self.scrapes)
+
+
+def _secret(local: LocalPlatform | None) -> str:
+    if local is not None:
+        return local.secret
+    from twin.serve.tokens import secret_from_env
+
+    return secret_from_env()[0]
+
+
+def run_drill(
+    options: DrillOptions, say: Callable[[str], None] = lambda _line: None
+) -> dict[str, Any]:
+    """Run the whole drill and write its files into `options.out`; the summary."""
+    options.check()
+    started = time.time()
+    if options.host is not None:
+        Target(options.host).call("GET", "/healthz")  # unreachable: one line, before any work
+    scenario, architecture, compiled, work = compile_drill(options)
+    out = options.out
+    out.mkdir(parents=True, exist_ok=True)
+    pool_size = max(20, math.ceil(float(work.users.max()) * 1.5) + 5)
+    local = LocalPlatform(out / "serve", riders=pool_size) if options.target else None
+    with _sigterm_as_interrupt():
+        try:
+            url = local.start() if local is not None else str(options.host)
+            say(f"target {url}; {work.duration_s} s at {options.speedup:g}x, "
+                f"{float(work.riders.mean()):.1f} riders on average")  # fmt: skip
+            result = _drive(options, scenario, compiled, work, url, _secret(local), pool_size)
+        finally:
+            if local is not None:
+                local.stop()
+    return _finish(options, scenario, architecture, compiled, work, result, started, say)
+
+
+def _drive(
+    options: DrillOptions, scenario: Any, compiled: Any, work: DrillWorkload, url: str,
+    secret: str, pool_size: int,
+) -> dict[str, Any]:  # fmt: skip
+    """Everything that needs the target up: pool, plan, Locust, incidents, drain."""
+    from twin.drill.incidents import IncidentReplay, fault_timeline
+    from twin.drill.riders import rider_pool
+    from twin.serve.tokens import sign
+
+    target = Target(url)
+    pool = rider_pool(pool_size, seed=scenario.seed, secret=secret,
+                      mix=scenario.population.mix, device_share=work.device_share)  # fmt: skip
+    target.check(pool[0]["rider_token"])
+    lead = 6.0 + options.workers  # Locust's start-up on a busy machine
+    hours = max(1, math.ceil((work.duration_s + lead + 60) / 3600) + 1)
+    live, on_demand = target.classes(pool[0]["rider_token"], hours)
+    load_dir = options.out / "load"
+    for stale in load_dir.glob("rec-*.json"):
+        stale.unlink()
+    t0 = time.time() + lead
+    plan = _plan_document(work, compiled, t0=t0, pool=pool, live=live, on_demand=on_demand,
+                          out_dir=load_dir, seed=scenario.seed, segment_s=4.0)  # fmt: skip
+    plan_path = options.out / "plan.json"
+    plan_path.write_text(json.dumps(plan), encoding="utf-8")
+    timeline = fault_timeline(compiled, work, consumers=4) if options.replay_incidents else []
+    admin = sign("admin", "twin-drill", secret, 86_400.0)
+    run = LocustRun(url, plan_path, load_dir, options.workers,
+                    timeout_s=lead + work.duration_s + 120.0)  # fmt: skip
+    with _LagWatch(target) as lag, IncidentReplay(target, admin, timeline, t0) as replay:
+        wall = run_locust(run)
+    if timeline:
+        _clear_quietly(target, admin)
+    lag.drain()
+    return {"url": url, "t0": t0, "wall": wall, "lag": lag.figures(), "load_dir": load_dir,
+            "faults": replay.applied}  # fmt: skip
+
+
+def _clear_quietly(target: Target, admin: str) -> None:
+    with suppress(TargetError):
+        target.clear_faults(admin)
+
+
+def _finish(
+    options: DrillOptions, scenario: Any, architecture: Any, compiled: Any,
+    work: DrillWorkload, result: dict[str, Any], started: float, say: Callable[[str], None],
+) -> dict[str, Any]:  # fmt: skip
+    from twin.cli.outputs import write_json
+    from twin.drill.summary import drill_summary
+
+    load_dir = result["load_dir"]
+    measured = merge_records(load_dir)
+    if measured.total == 0:
+        raise TargetError(f"no request reached {result['url']} (see {load_dir}/locust-0.log)")
+    seconds = work.duration_s
+    users = achieved_users(options.out / "load", result["t0"], seconds)
+    modelled = [m for name, m in measured.types.items() if name in work.rates]
+    rate = np.sum([m.series(seconds) for m in modelled], axis=0)
+    tracked = tracking(work.riders, users, work.total_rate, rate, window=window_s(seconds))
+    meta = {
+        "scenario": scenario.name,
+        "architecture": options.architecture or (LOCAL_ARCHITECTURE if options.target else None),
+        "riders": round(scenario.population.riders * work.scale, 3),
+        "seed": scenario.seed,
+        "wall_seconds": round(time.time() - started, 3),
+    }
+    drill = {
+        "target": options.target or "host", "host": result["url"], "scale": work.scale,
+        "speedup": work.speedup, "duration_s": seconds, "workers": options.workers,
+        "t0": result["t0"], "locust_wall_s": round(result["wall"], 3), "tracking": tracked,
+        "locust": locust_stats(options.out / "load"), "faults_applied": result["faults"],
+        "scenario_architecture": scenario.architecture,
+    }  # fmt: skip
+    summary = drill_summary(meta, work, measured, drill=drill, lag=result["lag"],
+                            slos=_slos(scenario))  # fmt: skip
+    write_json(options.out / "summary.json", summary)
+    worst = f"riders {tracked['riders_error_max']}, rate {tracked['rate_error_max']}"
+    say(f"measured {measured.total} requests, {measured.errors} errors; worst tracking {worst}")
+    if measured.errors >= measured.total:
+        first = next((m.messages for m in measured.types.values() if m.messages), {})
+        raise TargetError(
+            f"every one of {measured.total} requests to {result['url']} failed "
+            f"(e.g. {next(iter(first), 'no answer')})"
+        )
+    return summary
+
+
+def _slos(scenario: Any) -> list[Any]:
+    from twin.slo import Slo
+
+    return [Slo(name=s.name, metric=s.metric, op=s.op, target=s.target) for s in scenario.slo]

@@ -1,0 +1,96 @@
+"""The drill's `summary.json`: the same keys as a simulated run, with `engine: "drill"`.
+
+`requests.<type>` is end to end as the riders saw it: `latency_ms` from each request's intended
+send time (HdrHistogram, coordinated omission corrected), `service_latency_ms` from when it
+was actually sent, and Locust's own figures under `drill.locust`. `experience` holds join
+failures, the share of degraded video segments and, when the target exports it, the measured
+leaderboard lag. Keys that a drill cannot measure are omitted, never faked. Pure calculation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from twin.drill.measure import Measured, latency_block
+from twin.drill.plan import DrillWorkload
+
+__all__ = ["drill_summary", "request_blocks"]
+
+
+def request_blocks(measured: Measured, work: DrillWorkload) -> dict[str, dict[str, Any]]:
+    """`requests.<type>`: counts, errors, latencies, and requested against achieved rates."""
+    seconds = work.duration_s
+    out: dict[str, dict[str, Any]] = {}
+    for name in sorted(set(measured.types) | set(work.rates)):
+        m = measured.types.get(name)
+        block: dict[str, Any] = {"count": 0, "errors": 0}
+        if m is not None:
+            block.update(
+                count=m.count,
+                errors=m.errors,
+                latency_ms=latency_block(m.intended),
+                service_latency_ms=latency_block(m.service),
+                bytes=m.bytes,
+                achieved_per_s=round(float(m.series(seconds).mean()), 4),
+            )
+            if m.messages:
+                block["error_messages"] = dict(m.messages)
+        if name in work.rates:
+            block["requested_per_s"] = round(float(work.rates[name].mean()), 4)
+        out[name] = block
+    return out
+
+
+def _experience(measured: Measured, lag: Mapping[str, float] | None) -> dict[str, Any]:
+    exp = measured.experience
+    out: dict[str, Any] = {"join_failures": int(exp.get("join_failures", 0))}
+    segments = exp.get("segments", 0)
+    if segments:
+        out["video_degraded_fraction"] = round(exp.get("segments_degraded", 0) / segments, 6)
+        out["downshifts"] = int(exp.get("downshifts", 0))
+    if lag:
+        out["leaderboard_lag_s"] = dict(lag)
+    return out
+
+
+def drill_summary(
+    meta: Mapping[str, Any],
+    work: DrillWorkload,
+    measured: Measured,
+    *,
+    drill: Mapping[str, Any],
+    lag: Mapping[str, float] | None = None,
+    services: Mapping[str, Any] | None = None,
+    slos: Iterable[Any] = (),
+) -> dict[str, Any]:
+    """The whole summary mapping; `meta` holds scenario, architecture, riders, seed..."""
+    from twin.slo import verdicts
+
+    summary: dict[str, Any] = {
+        **meta,
+        "engine": "drill",
+        "replications": 1,
+        "simulated_seconds": round(work.duration_s * work.speedup, 3),
+        "services": dict(services or {}),
+        "requests": request_blocks(measured, work),
+        "experience": _experience(measured, lag),
+        "drill": {
+            **drill,
+            "requests_total": measured.total,
+            "errors_total": measured.errors,
+            "error_ratio": round(measured.errors / measured.total, 6) if measured.total else None,
+            "load_processes": measured.processes,
+            "requested_riders_mean": round(float(np.mean(work.riders)), 4),
+        },
+    }
+    ranked = sorted(
+        summary["services"],
+        key=lambda n: summary["services"][n].get("utilization_peak") or 0.0,
+        reverse=True,
+    )
+    summary["bottlenecks"] = ranked
+    summary["slo"] = verdicts(list(slos), summary)
+    return summary
