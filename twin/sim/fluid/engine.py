@@ -47,7 +47,9 @@ def run_fluid(
     if not isinstance(scenario, NetworkScenario):
         from twin.sim.fluid.platform import run_platform
 
-        return run_platform(scenario, seed=seed, replications=replications, tick_s=tick_s, progress=progress)
+        return run_platform(
+            scenario, seed=seed, replications=replications, tick_s=tick_s, progress=progress
+        )
     started = time.perf_counter()
     seed = scenario.seed if seed is None else seed
     grid = Grid.for_run(scenario.duration_s, scenario.timeseries_interval_s)
@@ -55,7 +57,8 @@ def run_fluid(
     report = None if progress is None else _reporter(progress, grid.duration_s)
     flows = network_flows(scenario, ticks, width, report)
     records = [
-        network_replication(scenario, flows, grid, seed=seed, replication=r) for r in range(replications)
+        network_replication(scenario, flows, grid, seed=seed, replication=r)
+        for r in range(replications)
     ]
     meta = {
         "scenario": scenario.name,

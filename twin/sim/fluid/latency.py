@@ -7,7 +7,8 @@ for M/G/1 and a close approximation for M/G/c). When more arrives than the serve
 the excess is the fluid backlog B, which every arrival waits behind: a delay of
 B / (c mu). While a backlog stands the servers are saturated and the wait is that delay; the
 stationary part then reflects only the load of the tick's own arrivals, capped below 1 so
-the formulas stay finite (`RHO_CAP`).
+the formulas stay finite (`RHO_CAP`). A finite queue below saturation follows M/M/c/K: its
+blocking drops arrivals (twin.sim.fluid.flow) and its wait is the truncated one.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 
 from twin.analytic.erlang_batch import erlang_c_many
 from twin.sim.fluid.flow import TickLog
@@ -29,10 +31,12 @@ RHO_CAP = 0.95
 class StationTicks:
     """A station's latency law and occupancy at every tick (arrays of one length).
 
-    `arrivals` and `dropped` are counts per tick; `p`, `theta`, `d`: see twin.sim.fluid.service. `admitted` requests arrived at the tick and
-    were not dropped; `wait_mean`/`latency_mean` are theirs; `queue`, `busy` and `in_system`
-    are time averages over the tick (in_system_end at its end); `drop_fraction` is the chance an
-    arrival at that tick is dropped.
+    `arrivals` and `dropped` are counts per tick; `p`, `theta`, `d`: see
+    twin.sim.fluid.service. `admitted` requests arrived at the tick and were not dropped;
+    `wait_mean` and `latency_mean` are theirs; `queue` and `busy` are time averages over the
+    tick, `in_system_end` the count at its end; `drop_fraction` is the chance an arrival at
+    that tick is dropped. Where a finite queue's `room` truncates the wait, `ratio` holds its
+    r = load / c (0 elsewhere) and `rate` the drain rate c mu of the waiting line.
     """
 
     arrivals: np.ndarray
@@ -48,9 +52,50 @@ class StationTicks:
     servers: np.ndarray
     in_system_end: np.ndarray
     drop_fraction: np.ndarray
+    ratio: np.ndarray
+    rate: np.ndarray
+    room: int
 
 
-def station_ticks(log: TickLog, shape: ServiceShape, tick_s: float) -> StationTicks:
+def _finite_queue(
+    p: np.ndarray,
+    theta: np.ndarray,
+    c: np.ndarray,
+    load: np.ndarray,
+    room: int,
+    *,
+    mu: float,
+    factor: float,
+    calm: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """M/M/c/K's chance to wait and mean wait (for admitted requests) where the room matters.
+
+    With x = 1/B - 1 the states below c, G0 = sum r^j and G1 = sum j r^j over the room
+    (j = 0..K), the law in units of p_c gives P(wait | admitted) = (G0 - r^K) / (x + G0) /
+    (1 - P(full)) and Lq = G1 / (x + G0); the wait keeps its exponential shape, at the rate
+    giving this mean (times Allen-Cunneen's `factor`), and the third array returned is r where
+    the law is truncated (twin.sim.fluid.service draws its exact shape from it). Only ticks
+    below saturation with no fluid backlog, where r^K is not negligible, change.
+    """
+    r = load / c
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        rk = r**room
+        use = calm & (r < 1.0) & (rk > 1e-9) & (load > 0)
+        if not use.any():
+            return p, theta, np.zeros_like(p)
+        pmf = np.exp(special.xlogy(c, load) - load - special.gammaln(c + 1.0))
+        z = special.pdtr(c, load) / pmf - 1.0 + (1.0 - rk * r) / (1.0 - r)
+        g1 = r * (1.0 - (room + 1) * rk + room * rk * r) / (1.0 - r) ** 2
+        admitted = 1.0 - rk / z
+        wait_p = ((1.0 - rk * r) / (1.0 - r) - rk) / z / admitted
+        wait_mean = factor * g1 / z / (load * mu * admitted)
+        new_theta = wait_p / wait_mean
+    return np.where(use, wait_p, p), np.where(use, new_theta, theta), np.where(use, r, 0.0)
+
+
+def station_ticks(
+    log: TickLog, shape: ServiceShape, tick_s: float, queue_capacity: int | None = None
+) -> StationTicks:
     """The per-tick latency law of one station from its `TickLog`."""
     ticks = len(log.served)
     arrivals = log.arrivals[:ticks]
@@ -62,6 +107,13 @@ def station_ticks(log: TickLog, shape: ServiceShape, tick_s: float) -> StationTi
     p = erlang_c_many(c, rho * c)
     theta = drain * (1.0 - rho) * 2.0 / (1.0 + shape.scv)
     before = np.concatenate(([0.0], log.backlog[:-1]))
+    ratio = np.zeros(ticks)
+    if queue_capacity is not None:
+        offered = arrivals / (tick_s * mu)
+        p, theta, ratio = _finite_queue(
+            p, theta, c, offered, queue_capacity,
+            mu=mu, factor=(1.0 + shape.scv) / 2.0, calm=before == 0,
+        )  # fmt: skip
     backlog_mean = (before + log.backlog) / 2.0
     d = backlog_mean / drain
     stationary_wait = p / theta
@@ -83,4 +135,7 @@ def station_ticks(log: TickLog, shape: ServiceShape, tick_s: float) -> StationTi
         servers=c.astype(float),
         in_system_end=queue_stat + log.backlog + busy,
         drop_fraction=drop_fraction,
+        ratio=ratio,
+        rate=drain.astype(float),
+        room=queue_capacity or 0,
     )

@@ -14,7 +14,14 @@ import simpy
 
 from twin.config.network import EXIT, NetworkScenario
 from twin.sim.fluid.collect import station_record
-from twin.sim.fluid.flow import FluidStation, source_process, station_process, tick_counts
+from twin.sim.fluid.flow import (
+    FluidStation,
+    TickLog,
+    progress_process,
+    source_process,
+    station_process,
+    tick_counts,
+)
 from twin.sim.fluid.latency import StationTicks, station_ticks
 from twin.sim.fluid.probes import ProbeNetwork, probe_source
 from twin.sim.fluid.service import ServiceShape
@@ -35,10 +42,13 @@ class NetworkFlows:
         self.index = {name: i for i, name in enumerate(self.names)}
         self.tick_s, self.ticks = tick_s, ticks
         self.shapes = [ServiceShape.of(st.service) for st in spec.stations.values()]
-        self.counts = {s.name: tick_counts(s.rate_per_s.points, ticks, tick_s) for s in spec.sources}
+        self.counts = {
+            s.name: tick_counts(s.rate_per_s.points, ticks, tick_s) for s in spec.sources
+        }
         self.entry = {s.name: self.index[s.to] for s in spec.sources}
         self.routing = self._routing(scenario)
         self.laws: list[StationTicks] = []
+        self.logs: list[TickLog] = []
 
     def _routing(self, scenario: NetworkScenario) -> np.ndarray:
         n = len(self.names)
@@ -61,29 +71,34 @@ def network_flows(
             tick_s=tick_s,
             mean_s=st.service.mean,
             queue_capacity=st.queue_capacity,
-            servers=lambda _k, c=st.servers: float(c),
+            servers=_constant(float(st.servers)),
         )
         for st in scenario.network.stations.values()
     ]
     n = len(stations)
     for i, station in enumerate(stations):
-        station.outputs = [(stations[j], flows.routing[i, j]) for j in range(n) if flows.routing[i, j] > 0]
+        station.outputs = [
+            (stations[j], flows.routing[i, j]) for j in range(n) if flows.routing[i, j] > 0
+        ]
     for name, counts in flows.counts.items():
         env.process(source_process(env, counts, tick_s, stations[flows.entry[name]].receive))
     for station in stations:
         env.process(station_process(env, station, ticks))
     if progress is not None:
-        env.process(_progress(env, ticks, tick_s, progress))
+        env.process(progress_process(env, ticks, tick_s, progress))
     env.run()
-    flows.laws = [station_ticks(s.log, shape, tick_s) for s, shape in zip(stations, flows.shapes, strict=True)]
+    flows.logs = [s.log for s in stations]
+    flows.laws = [
+        station_ticks(s.log, shape, tick_s, st.queue_capacity)
+        for s, shape, st in zip(
+            stations, flows.shapes, scenario.network.stations.values(), strict=True
+        )
+    ]
     return flows
 
 
-def _progress(env: simpy.Environment, ticks: int, tick_s: float, progress: Progress):  # noqa: ANN202
-    step = max(1, ticks // 100)
-    for k in range(step, ticks + 1, step):
-        yield env.timeout(k * tick_s - env.now)
-        progress(step * tick_s)
+def _constant(servers: float) -> Callable[[int], float]:
+    return lambda _k: servers
 
 
 def network_replication(
@@ -91,23 +106,27 @@ def network_replication(
 ) -> ReplicationRecord:
     """One replication's records: station records from the flows, sources from fresh probes."""
     stations = {
-        name: station_record(law, shape, grid, flows.tick_s, st.servers)
-        for (name, st), law, shape in zip(
-            scenario.network.stations.items(), flows.laws, flows.shapes, strict=True
-        )
+        name: station_record(law, shape, grid, flows.tick_s)
+        for name, law, shape in zip(flows.names, flows.laws, flows.shapes, strict=True)
     }
     probe_rng = component_rng(seed, "probe-service", replication=replication)
     samplers = [_sampler(shape, probe_rng) for shape in flows.shapes]
     net = ProbeNetwork.of(flows.laws, flows.routing, samplers, flows.tick_s)
     sources = {
         name: probe_source(
-            net, flows.entry[name], counts, grid, component_rng(seed, "probe", name, replication=replication)
+            net,
+            flows.entry[name],
+            counts,
+            grid,
+            component_rng(seed, "probe", name, replication=replication),
         )
         for name, counts in flows.counts.items()
     }
     return ReplicationRecord(grid=grid, stations=stations, sources=sources)
 
 
-def _sampler(shape: ServiceShape, rng: np.random.Generator) -> Callable[[np.random.Generator, int], np.ndarray]:
+def _sampler(
+    shape: ServiceShape, rng: np.random.Generator
+) -> Callable[[np.random.Generator, int], np.ndarray]:
     draw = shape.sampler(rng)
     return lambda _rng, n: draw(n)

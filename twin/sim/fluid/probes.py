@@ -20,9 +20,18 @@ from twin.sim.fluid.latency import StationTicks
 from twin.sim.records import Grid, SourceRecord
 from twin.sim.sketch import histogram_of
 
-__all__ = ["PROBES_PER_INTERVAL", "ProbeNetwork", "probe_source"]
+__all__ = [
+    "PROBES_PER_INTERVAL",
+    "ProbeNetwork",
+    "births",
+    "probe_route",
+    "probe_source",
+    "probes_per_interval",
+    "walk_route",
+]
 
 PROBES_PER_INTERVAL = 2000
+PROBES_PER_RUN = 200_000  # a long run's many intervals share this many (at least 200 each)
 _MAX_HOPS = 10_000
 
 
@@ -38,6 +47,9 @@ class ProbeNetwork:
     theta: np.ndarray
     d: np.ndarray
     drop: np.ndarray
+    ratio: np.ndarray
+    rate: np.ndarray
+    room: np.ndarray
     routing: np.ndarray
     samplers: Sequence[Callable[[np.random.Generator, int], np.ndarray]]
     tick_s: float
@@ -58,6 +70,9 @@ class ProbeNetwork:
             theta=stack("theta"),
             d=stack("d"),
             drop=stack("drop_fraction"),
+            ratio=stack("ratio"),
+            rate=stack("rate"),
+            room=np.array([t.room for t in ticks], dtype=float),
             routing=np.cumsum(routing, axis=1),
             samplers=samplers,
             tick_s=tick_s,
@@ -65,16 +80,27 @@ class ProbeNetwork:
 
     def sojourn(self, rng: np.random.Generator, station: np.ndarray, k: np.ndarray) -> np.ndarray:
         """One sojourn draw per probe at `station` during tick `k`."""
-        wait = np.where(
-            rng.random(len(k)) < self.p[station, k],
-            rng.exponential(1.0, len(k)) / self.theta[station, k],
-            0.0,
-        )
+        waits = rng.random(len(k)) < self.p[station, k]
+        wait = np.where(waits, rng.exponential(1.0, len(k)) / self.theta[station, k], 0.0)
+        r = self.ratio[station, k]
+        cut = np.flatnonzero(waits & (r > 0))
+        if len(cut):
+            wait[cut] = self._truncated(rng, r[cut], self.rate[station[cut], k[cut]], station[cut])
         service = np.empty(len(k))
         for j in np.unique(station):
             mine = station == j
             service[mine] = self.samplers[j](rng, int(mine.sum()))
         return self.d[station, k] + wait + service
+
+    def _truncated(
+        self, rng: np.random.Generator, r: np.ndarray, rate: np.ndarray, station: np.ndarray
+    ) -> np.ndarray:
+        """Waits in a finite queue: J ahead (geometric, ratio r, cut at the room), then
+        J + 1 exponential completions at the drain rate."""
+        room = self.room[station]
+        u = rng.random(len(r))
+        ahead = np.floor(np.log1p(-u * (1.0 - r**room)) / np.log(r))
+        return rng.gamma(np.clip(ahead, 0, room - 1) + 1.0) / rate
 
     def next_hop(self, rng: np.random.Generator, station: np.ndarray) -> np.ndarray:
         """The next station of each probe (n = exit)."""
@@ -82,12 +108,19 @@ class ProbeNetwork:
         return np.minimum((u >= self.routing[station]).sum(axis=1), self.routing.shape[1] - 1)
 
 
-def _births(
+def probes_per_interval(grid: Grid) -> int:
+    """Probes per report interval: PROBES_PER_INTERVAL, fewer when there are many intervals."""
+    return max(200, min(PROBES_PER_INTERVAL, PROBES_PER_RUN // grid.n))
+
+
+def births(
     rng: np.random.Generator, counts: np.ndarray, grid: Grid, tick_s: float, per: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Birth times and weights of `per` probes in each interval with arrivals."""
     cum = np.concatenate(([0.0], np.cumsum(counts)))
-    bounds = np.searchsorted(np.arange(len(counts) + 1) * tick_s, np.arange(grid.n + 1) * grid.width_s - 1e-9)
+    bounds = np.searchsorted(
+        np.arange(len(counts) + 1) * tick_s, np.arange(grid.n + 1) * grid.width_s - 1e-9
+    )
     lo, hi = cum[bounds[:-1]], cum[bounds[1:]]
     busy = np.flatnonzero(hi > lo)
     u = lo[busy, None] + rng.random((len(busy), per)) * (hi - lo)[busy, None]
@@ -103,13 +136,14 @@ def probe_source(
     counts: np.ndarray,
     grid: Grid,
     rng: np.random.Generator,
-    per_interval: int = PROBES_PER_INTERVAL,
+    per_interval: int | None = None,
 ) -> SourceRecord:
     """The SourceRecord of one source entering at station `entry` with `counts` per tick."""
     n, ticks, rec = grid.n, len(counts), SourceRecord.empty(grid)
+    per_interval = per_interval or probes_per_interval(grid)
     here = interval_of((np.arange(ticks) + 0.5) * net.tick_s, grid.width_s, n)
     rec.arrivals[:] = np.bincount(here[here >= 0], weights=counts[here >= 0], minlength=n)[:n]
-    born, weight = _births(rng, counts, grid, net.tick_s, per_interval)
+    born, weight = births(rng, counts, grid, net.tick_s, per_interval)
     t, station = born.copy(), np.full(len(born), entry)
     exit_index = net.routing.shape[0]
     alive = np.arange(len(born))
@@ -126,7 +160,13 @@ def probe_source(
         t[alive] += net.sojourn(rng, st, k)
         station[alive] = nxt = net.next_hop(rng, st)
         leaving = nxt == exit_index
-        _finish(rec, grid, t[alive[leaving]] - born[alive[leaving]], t[alive[leaving]], weight[alive[leaving]])
+        _finish(
+            rec,
+            grid,
+            t[alive[leaving]] - born[alive[leaving]],
+            t[alive[leaving]],
+            weight[alive[leaving]],
+        )
         alive = alive[~leaving]
     return rec
 
@@ -136,7 +176,9 @@ def _add(out: np.ndarray, index: np.ndarray, weights: np.ndarray) -> None:
     out += np.bincount(index[keep], weights=weights[keep], minlength=len(out))[: len(out)]
 
 
-def _finish(rec: SourceRecord, grid: Grid, latency: np.ndarray, t: np.ndarray, w: np.ndarray) -> None:
+def _finish(
+    rec: SourceRecord, grid: Grid, latency: np.ndarray, t: np.ndarray, w: np.ndarray
+) -> None:
     """File probes that left the network at times `t` with `latency`."""
     i = interval_of(t, grid.width_s, grid.n)
     f = interval_of(t, grid.fine_width_s, grid.n * grid.fine)
@@ -147,3 +189,52 @@ def _finish(rec: SourceRecord, grid: Grid, latency: np.ndarray, t: np.ndarray, w
     for row in np.unique(i[i >= 0]):
         mine = i == row
         rec.latency_hist[row] += histogram_of(latency[mine], w[mine])
+
+
+def walk_route(
+    net: ProbeNetwork, hops: list[tuple[int, float]], born: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Walk probes born at `born` along a fixed route of (station, share reaching it).
+
+    A probe goes on from hop i to hop i+1 with probability share[i+1] / share[i] (after a
+    CDN only misses go on). Returns (time it left, dropped, finished within the run).
+    """
+    ticks = net.p.shape[1]
+    t = born.copy()
+    dropped = np.zeros(len(born), dtype=bool)
+    alive = np.arange(len(born))
+    previous = 1.0
+    for station, share in hops:
+        if previous > 0 and share < previous:
+            alive = alive[rng.random(len(alive)) < share / previous]
+        previous = share
+        k = np.floor(t[alive] / net.tick_s).astype(np.int64)
+        inside = k < ticks
+        alive, k = alive[inside], k[inside]
+        st = np.full(len(alive), station)
+        lost = rng.random(len(alive)) < net.drop[st, k]
+        dropped[alive[lost]] = True
+        alive, k, st = alive[~lost], k[~lost], st[~lost]
+        t[alive] += net.sojourn(rng, st, k)
+    finished = ~dropped & (t < ticks * net.tick_s)
+    return t, dropped, finished
+
+
+def probe_route(
+    net: ProbeNetwork,
+    hops: list[tuple[int, float]],
+    counts: np.ndarray,
+    grid: Grid,
+    rng: np.random.Generator,
+    per_interval: int | None = None,
+) -> SourceRecord:
+    """The SourceRecord of a request type crossing `hops` in order, `counts` per tick."""
+    n, rec = grid.n, SourceRecord.empty(grid)
+    per_interval = per_interval or probes_per_interval(grid)
+    here = interval_of((np.arange(len(counts)) + 0.5) * net.tick_s, grid.width_s, n)
+    rec.arrivals[:] = np.bincount(here[here >= 0], weights=counts[here >= 0], minlength=n)[:n]
+    born, weight = births(rng, counts, grid, net.tick_s, per_interval)
+    t, dropped, finished = walk_route(net, hops, born, rng)
+    _add(rec.errors, interval_of(born[dropped], grid.width_s, n), weight[dropped])
+    _finish(rec, grid, t[finished] - born[finished], t[finished], weight[finished])
+    return rec

@@ -16,17 +16,18 @@ w_j (1 - e^(-theta (y - s_j))), computed for many ticks at once by a running sum
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from twin.analytic.waiting import hypoexp_sf
 from twin.config.network import ServiceTime
 from twin.sim.distributions import block_function
 from twin.sim.sketch import EDGES
 
-__all__ = ["ServiceShape", "sojourn_histograms"]
+__all__ = ["ServiceShape", "sojourn_histograms", "truncated_wait_sf"]
 
 _ATOMS = 400  # quantile atoms for lognormal and gamma service: the tail is refined below
 _TAIL_ATOMS = 100
@@ -63,12 +64,13 @@ class ServiceShape:
             return special.gammainc(1.0 / s.scv, np.maximum(y, 0.0) / (s.mean * s.scv))
         if s.dist == "lognormal":
             sigma = math.sqrt(math.log1p(s.scv))
-            scale = s.mean * math.exp(-sigma * sigma / 2.0)
-            return stats.lognorm.cdf(np.maximum(y, 0.0), sigma, scale=scale)
+            mu = math.log(s.mean) - sigma * sigma / 2.0
+            with np.errstate(divide="ignore"):
+                return special.ndtr((np.log(np.maximum(y, 0.0)) - mu) / sigma)
         cum = np.concatenate(([0.0], np.cumsum(self.weights)))
         return cum[np.searchsorted(self.atoms, y, side="right")]
 
-    def sampler(self, rng: np.random.Generator):  # noqa: ANN201 - a plain callable
+    def sampler(self, rng: np.random.Generator) -> Callable[[int], np.ndarray]:
         """A function drawing `n` service times."""
         return block_function(self.service, rng)
 
@@ -90,7 +92,9 @@ def _atoms(service: ServiceTime) -> tuple[np.ndarray, np.ndarray]:
     body = (np.arange(_ATOMS) + 0.5) / _ATOMS * 0.99
     tail = 0.99 + (np.arange(_TAIL_ATOMS) + 0.5) / _TAIL_ATOMS * 0.01
     probs = np.concatenate((body, tail))
-    weights = np.concatenate((np.full(_ATOMS, 0.99 / _ATOMS), np.full(_TAIL_ATOMS, 0.01 / _TAIL_ATOMS)))
+    weights = np.concatenate(
+        (np.full(_ATOMS, 0.99 / _ATOMS), np.full(_TAIL_ATOMS, 0.01 / _TAIL_ATOMS))
+    )
     return _ppf(service, probs), weights
 
 
@@ -123,22 +127,65 @@ def _atom_convolution(
     cum = np.cumsum(weights)
     last = np.searchsorted(atoms, y, side="right") - 1  # (r, e): last atom at or below y
     ok = last >= 0
-    j = np.maximum(last, 0)
-    gathered = np.take_along_axis(running, j, axis=1)
+    at = np.maximum(last, 0)
+    gathered = np.take_along_axis(running, at, axis=1)
     with np.errstate(over="ignore"):
-        tail = np.exp(-theta * (y - atoms[j])) * gathered
-    return np.where(ok, cum[j] - tail, 0.0)
+        tail = np.exp(-theta * (y - atoms[at])) * gathered
+    return np.where(ok, cum[at] - tail, 0.0)
+
+
+def truncated_wait_sf(x: np.ndarray, r: np.ndarray, rate: np.ndarray, room: int) -> np.ndarray:
+    """P(W > x | the request waits) in M/M/c/K: W is Erlang(J + 1, c mu) with J geometric
+    (ratio r) cut at the room K. Summing the geometric mixture of Erlang tails in closed form:
+
+        (e^{-b x} Q(K, c mu r x) - r^K Q(K, c mu x)) / (1 - r^K),   b = c mu (1 - r),
+
+    Q the regularized upper incomplete gamma function.
+    """
+    x = np.maximum(x, 0.0)
+    rk = r**room
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        top = np.exp(-rate * (1.0 - r) * x) * special.gammaincc(room, rate * r * x)
+        sf = (top - rk * special.gammaincc(room, rate * x)) / (1.0 - rk)
+    return np.clip(sf, 0.0, 1.0)
+
+
+def _truncated_plus_service(
+    shape: ServiceShape, y: np.ndarray, r: np.ndarray, rate: np.ndarray, room: int
+) -> np.ndarray:
+    """P(W + S <= y) for the truncated wait W, summed over the service's atoms."""
+    total = np.zeros_like(y)
+    for s, w in zip(shape.atoms, shape.weights, strict=True):
+        x = y - s
+        total += w * np.where(x >= 0, 1.0 - truncated_wait_sf(x, r, rate, room), 0.0)
+    return total
 
 
 def sojourn_histograms(
-    shape: ServiceShape, p: np.ndarray, theta: np.ndarray, d: np.ndarray
+    shape: ServiceShape,
+    p: np.ndarray,
+    theta: np.ndarray,
+    d: np.ndarray,
+    ratio: np.ndarray | None = None,
+    rate: np.ndarray | None = None,
+    room: int = 0,
 ) -> np.ndarray:
-    """One latency histogram row (length BINS, summing to 1) per tick's (p, theta, d)."""
+    """One latency histogram row (length BINS, summing to 1) per tick's (p, theta, d).
+
+    Rows with `ratio` > 0 wait by a finite queue's truncated law (`truncated_wait_sf`,
+    with that tick's drain `rate` and the station's `room`) instead of Exp(theta).
+    """
     p, theta, d = (np.asarray(a, dtype=float)[:, None] for a in (p, theta, d))
     y = EDGES[None, :] - d
     theta = np.where(np.isfinite(theta) & (theta > 0), theta, 1e300)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        cdf = (1.0 - p) * shape.cdf(y) + p * shape.wait_plus_service_cdf(y, theta)
+        waited = shape.wait_plus_service_cdf(y, theta)
+        if ratio is not None and rate is not None and room > 0:
+            cut = np.flatnonzero(np.asarray(ratio) > 0)
+            if len(cut):
+                r, a = np.asarray(ratio)[cut, None], np.asarray(rate)[cut, None]
+                waited[cut] = _truncated_plus_service(shape, y[cut], r, a, room)
+        cdf = (1.0 - p) * shape.cdf(y) + p * waited
     cdf = np.clip(np.maximum.accumulate(cdf, axis=1), 0.0, 1.0)
     first = cdf[:, :1]
     inner = np.diff(cdf, axis=1)

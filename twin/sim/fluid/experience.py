@@ -1,0 +1,125 @@
+"""What a platform run means for riders and the bill: leaderboard lag, failed joins, degraded
+video, and the usage (instances, egress, shards) that the cost model prices.
+
+- Leaderboard lag: a sample waits on the bike for its batch (uniform over the batch period),
+  then crosses the telemetry route (the stream's backlog is where lag grows) and the ingest
+  path after it (processor, leaderboard store). Probe samples walk it; a probe still in the
+  pipeline when the run ends counts with the lag it has so far (a lower bound).
+- Join failures: joins lost at any hop of their route (a full queue, a timeout, a service
+  down), from each hop's drop fraction at that tick.
+- Degraded video: riders whose player must downshift or rebuffer because CDN egress is short
+  (twin.platform.workload.downshift), plus live riders whose origin drops their segments.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from twin.platform.architecture import HOURS_PER_MONTH
+from twin.platform.workload import TELEMETRY_BATCH_S, downshift
+from twin.sim.fluid.probes import births, probes_per_interval, walk_route
+from twin.sim.records import Grid
+from twin.sim.rng import component_rng
+from twin.sim.sketch import hist_quantile, histogram_of
+
+if TYPE_CHECKING:
+    from twin.sim.fluid.platform import PlatformFlows
+
+__all__ = ["experience", "join_failures", "leaderboard_lag", "usage", "video_degraded"]
+
+
+def leaderboard_lag(flows: PlatformFlows, seed: int) -> dict[str, float | None]:
+    """p50, p99 and max of sample-to-leaderboard lag (seconds) over the run."""
+    from twin.sim.fluid.platform import _probe_network, report_interval
+
+    compiled = flows.compiled
+    hops = [(flows.index[h], s) for h, s in compiled.visits.get("telemetry", [])]
+    for name in (compiled.ingest.processor, compiled.ingest.store):
+        if name in flows.index and all(flows.index[name] != i for i, _ in hops):
+            hops.append((flows.index[name], hops[-1][1] if hops else 1.0))
+    counts = compiled.telemetry_records_per_s * flows.tick_s
+    if not hops or counts.sum() <= 0:
+        return {"p50": None, "p99": None, "max": None}
+    rng = component_rng(seed, "probe", "leaderboard-lag")
+    grid = Grid.for_run(flows.duration_s, report_interval(flows.duration_s))
+    born, weight = births(rng, counts, grid, flows.tick_s, probes_per_interval(grid))
+    t, dropped, _ = walk_route(_probe_network(flows, seed, 0), hops, born, rng)
+    lag = np.minimum(t, flows.duration_s) - born + rng.random(len(born)) * TELEMETRY_BATCH_S
+    keep = ~dropped
+    hist = histogram_of(lag[keep], weight[keep])
+    return {
+        "p50": _round(hist_quantile(hist, 0.5)),
+        "p99": _round(hist_quantile(hist, 0.99)),
+        "max": _round(float(lag[keep].max()) if keep.any() else float("nan")),
+    }
+
+
+def _round(x: float) -> float | None:
+    return None if np.isnan(x) else round(x, 3)
+
+
+def join_failures(flows: PlatformFlows) -> int:
+    """Joins lost on their route over the run."""
+    compiled = flows.compiled
+    through = np.ones(flows.ticks)
+    for hop, share in compiled.visits.get("join", []):
+        through *= 1.0 - share * flows.laws[flows.index[hop]].drop_fraction
+    return round(float((compiled.demand["join"] * flows.tick_s * (1.0 - through)).sum()))
+
+
+def video_degraded(flows: PlatformFlows) -> tuple[float, float]:
+    """(share of rider-seconds of video degraded, worst tick's share)."""
+    compiled = flows.compiled
+    watching = compiled.riders_by_rendition.sum(axis=0)
+    degraded = np.zeros(flows.ticks)
+    for spec in compiled.services.values():
+        if spec.egress_bps is None:
+            continue
+        for k in np.flatnonzero(compiled.bytes_per_s * 8.0 > spec.egress_bps):
+            d = downshift(
+                compiled.riders_by_rendition[:, k],
+                float(spec.egress_bps[k]),
+                adaptive=compiled.adaptive_bitrate,
+            )
+            degraded[k] += d.downshifted + d.rebuffering
+        if spec.origin in flows.index:
+            lost = flows.laws[flows.index[spec.origin]].drop_fraction
+            live = compiled.live_segment_share * watching * lost
+            degraded += live * (1.0 - np.minimum(degraded / np.maximum(watching, 1e-9), 1.0))
+    degraded = np.minimum(degraded, watching)
+    total = float(watching.sum())
+    share = np.divide(degraded, watching, out=np.zeros_like(degraded), where=watching > 0)
+    return (float(degraded.sum()) / total if total > 0 else 0.0), float(share.max(initial=0.0))
+
+
+def experience(flows: PlatformFlows, seed: int) -> dict[str, Any]:
+    """The summary's `experience` block."""
+    fraction, worst = video_degraded(flows)
+    return {
+        "leaderboard_lag_s": leaderboard_lag(flows, seed),
+        "join_failures": join_failures(flows),
+        "video_degraded_fraction": round(fraction, 6),
+        "video_degraded_peak_fraction": round(worst, 6),
+    }
+
+
+def usage(flows: PlatformFlows) -> dict[str, dict[str, float]]:
+    """Mean instances per service, CDN egress per month and mean shards: what cost prices."""
+    compiled = flows.compiled
+    seconds_per_month = HOURS_PER_MONTH * 3600.0
+    egress: dict[str, float] = {}
+    shards: dict[str, float] = {}
+    for name, spec in compiled.services.items():
+        if spec.egress_bps is not None:
+            delivered = np.minimum(compiled.bytes_per_s, spec.egress_bps / 8.0)
+            egress[name] = round(float(delivered.mean()) * seconds_per_month / 1e9, 3)
+        if spec.shards is not None:
+            shards[name] = round(float(np.mean(spec.shards)), 3)
+    return {
+        "instances": {n: round(float(a.mean()), 3) for n, a in flows.instances.items()},
+        "instances_peak": {n: float(a.max(initial=0.0)) for n, a in flows.instances.items()},
+        "egress_gb_month": egress,
+        "shards": shards,
+    }
