@@ -22,7 +22,7 @@ from twin.sim.records import Grid, ReplicationRecord, SourceRecord, StationRecor
 from twin.sim.sketch import hist_quantile
 from twin.sim.warmup import mser5
 
-__all__ = ["mean_ci", "summarize", "timeseries", "warmup_index"]
+__all__ = ["mean_ci", "pooled_mean_ci", "summarize", "timeseries", "warmup_index"]
 
 _QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 _BATCHES = 20
@@ -63,6 +63,24 @@ def mean_ci(values: Sequence[float]) -> tuple[float, list[float]]:
     return mean, [mean - half, mean + half]
 
 
+def pooled_mean_ci(
+    sums: list[np.ndarray], counts: list[np.ndarray], w: int, *, batches: bool = True
+) -> tuple[float, list[float] | None]:
+    """The mean over every request after the warm-up, and a 95 % interval around it whose
+    half-width comes from the spread of the replication (or batch) means; None without one.
+
+    The mean is a ratio of totals, never an average of batch means: in a surge the busy
+    minutes hold more requests than the quiet ones and must weigh more.
+    """
+    mean = _ratio(sum(float(s[w:].sum()) for s in sums), sum(float(c[w:].sum()) for c in counts))
+    estimates = _ratio_estimates(sums, counts, w, batches=batches)
+    _, (low, high) = mean_ci(estimates)
+    if sum(not math.isnan(e) for e in estimates) < 2 or math.isnan(mean):
+        return mean, None
+    half = (high - low) / 2.0
+    return mean, [mean - half, mean + half]
+
+
 def _ratio_estimates(
     sums: list[np.ndarray], counts: list[np.ndarray], w: int, *, batches: bool = True
 ) -> list[float]:
@@ -97,17 +115,9 @@ def _latency_block(hist: np.ndarray, mean_s: float, ci: list[float] | None) -> d
 
 def _station_summary(reps: list[StationRecord], w: int, batches: bool) -> dict[str, Any]:
     total = {k: float(sum(getattr(r, k)[w:].sum() for r in reps)) for k in _TOTALS}
-    lat_mean, lat_ci = mean_ci(
-        _ratio_estimates(
-            [r.latency_sum for r in reps], [r.completed for r in reps], w, batches=batches
-        )
-    )
-    wait_mean, wait_ci = mean_ci(
-        _ratio_estimates(
-            [r.wait_sum for r in reps], [r.completed for r in reps], w, batches=batches
-        )
-    )
-    has_ci = len(reps) >= 2 or batches
+    completed = [r.completed for r in reps]
+    lat_mean, lat_ci = pooled_mean_ci([r.latency_sum for r in reps], completed, w, batches=batches)
+    wait_mean, wait_ci = pooled_mean_ci([r.wait_sum for r in reps], completed, w, batches=batches)
     utils = [_ratio(r.busy_area[w:].sum(), r.capacity_area[w:].sum()) for r in reps]
     busy = np.sum([r.busy_area[w:] for r in reps], axis=0)
     cap = np.sum([r.capacity_area[w:] for r in reps], axis=0)
@@ -126,8 +136,8 @@ def _station_summary(reps: list[StationRecord], w: int, batches: bool) -> dict[s
         "utilization_peak": round(peak, 6),
         "queue_mean": round(_ratio(total["queue_area"], seconds), 6),
         "in_system_mean": round(_ratio(total["system_area"], seconds), 6),
-        "wait_ms": _wait_block(wait_mean, wait_ci if has_ci else None),
-        "latency_ms": _latency_block(hist, lat_mean, lat_ci if has_ci else None),
+        "wait_ms": _wait_block(wait_mean, wait_ci),
+        "latency_ms": _latency_block(hist, lat_mean, lat_ci),
     }
 
 
@@ -142,12 +152,9 @@ def _wait_block(mean_s: float, ci: list[float] | None) -> dict[str, Any]:
 
 
 def _source_summary(reps: list[SourceRecord], w: int, batches: bool) -> dict[str, Any]:
-    mean, ci = mean_ci(
-        _ratio_estimates(
-            [r.latency_sum for r in reps], [r.completed for r in reps], w, batches=batches
-        )
+    mean, interval = pooled_mean_ci(
+        [r.latency_sum for r in reps], [r.completed for r in reps], w, batches=batches
     )
-    interval = ci if len(reps) >= 2 or batches else None
     hist = np.sum([r.latency_hist[w:].sum(axis=0) for r in reps], axis=0)
     return {
         "arrivals": int(sum(r.arrivals[w:].sum() for r in reps)),
