@@ -10,6 +10,7 @@ from typing import Any
 
 from twin.errors import InputError
 from twin.sim.result import RunResult
+from twin.sim.summary import rank_bottlenecks
 
 __all__ = ["cost_block", "incident_windows", "run_platform_file"]
 
@@ -47,6 +48,11 @@ def run_platform_file(
     else:
         raise InputError("--engine", None, f"unknown engine {engine!r} (known: exact, fluid)")
     summary = dict(result.summary)
+    timeseries = result.timeseries
+    for name, spec in compiled.services.items():
+        if spec.egress_bps is not None and name in summary["services"]:
+            timeseries = _egress_utilization(summary, timeseries, name, spec, compiled)
+    summary["bottlenecks"] = rank_bottlenecks(summary["services"])
     summary.update(
         scenario=scenario.name,
         architecture=scenario.architecture,
@@ -61,7 +67,35 @@ def run_platform_file(
             float(summary["simulated_seconds"]),
         ),
     )
-    return RunResult(summary=summary, timeseries=result.timeseries), scenario
+    return RunResult(summary=summary, timeseries=timeseries), scenario
+
+
+def _egress_utilization(
+    summary: dict[str, Any], timeseries: Any, name: str, spec: Any, compiled: Any
+) -> Any:
+    """A CDN is busy by the egress it serves, not by request slots: its utilization is the
+    share of egress capacity in use, and its offered egress against capacity is kept too."""
+    import numpy as np
+
+    capacity = np.maximum(np.asarray(spec.egress_bps, dtype=float), 1e-9)
+    offered = np.asarray(compiled.bytes_per_s, dtype=float) * 8.0 / capacity
+    used = np.minimum(offered, 1.0)
+    block = summary["services"][name]
+    block["utilization_mean"] = round(float(used.mean()), 6)
+    block["egress_offered_ratio_peak"] = round(float(offered.max()), 4)
+    block["egress_short_seconds"] = round(float((offered > 1.0).sum() * compiled.tick_s), 1)
+    rows = timeseries["service"] == name
+    t = np.asarray(compiled.t, dtype=float) - float(compiled.t[0])
+    per_row = []
+    for start, width in zip(
+        timeseries.loc[rows, "t_s"], timeseries.loc[rows, "interval_s"], strict=True
+    ):
+        inside = (t >= start) & (t < start + width)
+        per_row.append(float(used[inside].mean()) if inside.any() else float("nan"))
+    timeseries = timeseries.copy()
+    timeseries.loc[rows, "utilization"] = per_row
+    block["utilization_peak"] = round(float(np.nanmax(per_row)) if per_row else 0.0, 6)
+    return timeseries
 
 
 def incident_windows(incidents: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -22,7 +22,14 @@ from twin.sim.records import Grid, ReplicationRecord, SourceRecord, StationRecor
 from twin.sim.sketch import hist_quantile
 from twin.sim.warmup import mser5
 
-__all__ = ["mean_ci", "pooled_mean_ci", "summarize", "timeseries", "warmup_index"]
+__all__ = [
+    "mean_ci",
+    "pooled_mean_ci",
+    "rank_bottlenecks",
+    "summarize",
+    "timeseries",
+    "warmup_index",
+]
 
 _QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 _BATCHES = 20
@@ -164,6 +171,15 @@ def _source_summary(reps: list[SourceRecord], w: int, batches: bool) -> dict[str
     }
 
 
+def rank_bottlenecks(services: dict[str, dict[str, Any]]) -> list[str]:
+    """Services most saturated first: by peak utilization, then by mean utilization."""
+    return sorted(
+        services,
+        key=lambda n: (services[n]["utilization_peak"], services[n]["utilization_mean"]),
+        reverse=True,
+    )
+
+
 def summarize(records: Sequence[ReplicationRecord], w: int, meta: dict[str, Any]) -> dict[str, Any]:
     """The summary.json mapping: `meta` (scenario, engine, seed, ...) then services and requests."""
     grid = records[0].grid
@@ -176,7 +192,7 @@ def summarize(records: Sequence[ReplicationRecord], w: int, meta: dict[str, Any]
         name: _source_summary([r.sources[name] for r in records], w, batches)
         for name in records[0].sources
     }
-    ranked = sorted(services, key=lambda n: services[n]["utilization_peak"], reverse=True)
+    ranked = rank_bottlenecks(services)
     return {
         **meta,
         "replications": len(records),
