@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:
         from twin.config import load_scenario
         from twin.errors import InputError
         from twin.sim.engines import simulate
+        from twin.sim.platform_run import run_platform_file
         from twin.slo import from_mapping, parse_expression
 
         base = load_scenario(scenario, set_)
@@ -61,6 +62,11 @@ def register(app: typer.Typer) -> None:
                 if knob == "riders"
                 else _scaled_sources(base, load)
             )
+            if knob == "riders":
+                result, _ = run_platform_file(
+                    scenario, [*set_, *extra], engine=engine, seed=seed, replications=reps
+                )
+                return result.summary
             sc = load_scenario(scenario, [*set_, *extra])
             return simulate(sc, engine=engine, seed=seed, replications=reps).summary
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from matplotlib.ticker import FuncFormatter
 
 from twin.capacity import CapacityResult
 from twin.report.figures import Plot, colors_for, new_figure, plot_style, png_bytes, set_value_scale
@@ -47,15 +48,21 @@ def _capacity_plot(result: CapacityResult, slos: Sequence[Slo], load_label: str)
                 result.max_load,
                 color="tab:blue",
                 linestyle="--",
-                label=f"max {load_label}: {result.max_load:,.6g}",
+                label=f"max {load_label}: {_load_text(result.max_load)}",
             )
         set_value_scale(ax, np.append(values, slo.target), zero_possible=True)
         ax.set_title(slo.name, loc="left")
         ax.set_xlabel(load_label)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: _load_text(x)))
         ax.set_ylabel(_axis_label(slo.metric))
         ax.legend(loc="upper left")
     figure.suptitle(f"Capacity: each SLO against {load_label}")
     return Plot("capacity", "Capacity", "Where each SLO breaks as load grows.", figure)
+
+
+def _load_text(value: float) -> str:
+    """Riders as 8,812,500; load factors as 0.653."""
+    return f"{value:,.0f}" if float(value).is_integer() or value >= 100 else f"{value:.3g}"
 
 
 def _axis_label(metric: str) -> str:

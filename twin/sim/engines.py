@@ -40,8 +40,11 @@ def simulate(
         return run_exact(
             scenario, seed=seed, replications=replications, precision=precision, progress=progress
         )
+    from twin.config.network import NetworkScenario
     from twin.sim.fluid import run_fluid
 
+    if not isinstance(scenario, NetworkScenario):
+        raise TypeError("platform scenarios run through twin.sim.platform_run.run_platform_file")
     if precision is not None:
         raise InputError(
             "--precision", None, "only the exact engine adds replications to a precision"
