@@ -73,3 +73,24 @@ def test_capacity_cli_on_a_bare_network(tmp_path) -> None:  # type: ignore[no-un
     )
     assert report["headroom"] == pytest.approx(factor - 1.0, abs=1e-3)
     assert (tmp_path / "capacity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_capacity_cli_on_a_platform_finds_where_video_degrades(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    from pathlib import Path
+
+    from twin.cli.app import main
+
+    daily = Path(__file__).parents[1] / "scenarios" / "daily-peak.yaml"
+    slo = "experience.video_degraded_fraction<=0.01"
+    args = ["capacity", str(daily), "--slo", slo, "--set", "duration_s=300", "--confirm", "2"]
+    assert main([*args, "--out", str(tmp_path), "-q"]) == 0
+    report = json.loads((tmp_path / "capacity.json").read_text())
+    best = report["max_riders"]
+    assert report["knob"] == "riders" and report["scenario_riders"] == 3_000_000
+    assert best > 3_000_000  # phase 3 carries its own daily peak with room to spare
+    probes = report["probes"]
+    above = [p for p in probes if p["load"] > best]
+    assert above and all(p["observed"][slo.split("<")[0]] > 0.01 for p in above if not p["passed"])
+    assert all(p["passed"] for p in probes if p["load"] <= best and p["replications"] == 1)
+    assert report["headroom"] == pytest.approx(best / 3_000_000 - 1, abs=1e-3)
