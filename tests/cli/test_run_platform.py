@@ -35,6 +35,8 @@ def test_the_seeds_fix_keeps_video_and_writes_whole(tmp_path: Path) -> None:
     assert summary["experience"]["video_degraded_fraction"] < 0.01
     assert summary["services"]["cdn"]["egress_offered_ratio_peak"] < 1
     assert summary["services"]["pg_cluster"]["dropped"] == 0
+    assert summary["experience"]["join_failures"] == 0
+    assert all(v["passed"] for v in summary["slo"])
 
 
 def test_phase_three_costs_the_seeds_figure_at_its_own_scale(tmp_path: Path) -> None:
