@@ -60,10 +60,12 @@ def run_platform_file(
         peak_active_riders=round(float(compiled.active_riders.max())),
         start=str(scenario.start),
         incidents=incident_windows(compiled.incidents),
+        riders_end=round(float(compiled.riders[-1])),
         cost=cost_block(
             architecture,
             summary.get("usage"),
-            int(scenario.population.riders),
+            # Growth scenarios add riders as they go: price per rider of the run's average.
+            max(round(float(compiled.riders.mean())), 1),
             float(summary["simulated_seconds"]),
         ),
     )
