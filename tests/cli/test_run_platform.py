@@ -78,3 +78,19 @@ def test_riders_and_architecture_overrides_reach_both_engines(tmp_path: Path) ->
     f, e = fluid["services"]["api"], exact["services"]["api"]
     assert f["utilization_mean"] == pytest.approx(e["utilization_mean"], rel=0.05)
     assert f["latency_ms"]["mean"] == pytest.approx(e["latency_ms"]["mean"], rel=0.10)
+
+
+def test_iot_overload_delays_leaderboards_for_hours_and_its_fix_does_not(tmp_path: Path) -> None:
+    import pandas as pd
+
+    def hours_late(name: str) -> float:
+        summary = _run(tmp_path, name, "--engine", "fluid")
+        ts = pd.read_csv(tmp_path / name / "timeseries.csv")
+        one = ts[ts["service"] == summary["bottlenecks"][0]]
+        assert {"active_riders", "video_degraded_riders", "leaderboard_lag_p99_s"} <= set(ts)
+        late = one[one["leaderboard_lag_p99_s"] > 60]
+        return len(late) * float(one["interval_s"].iloc[0]) / 3600
+
+    # Seed 001: "4 hours of delayed leaderboard updates".
+    assert 2.5 <= hours_late("iot-pipeline-overload") <= 5.0
+    assert hours_late("iot-pipeline-overload-fixed") == 0

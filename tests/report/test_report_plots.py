@@ -108,7 +108,7 @@ def test_latency_stays_linear_in_a_narrow_range() -> None:
 
 def test_a_column_all_services_share_is_one_line(figures: dict[str, Figure]) -> None:
     riders = figures["riders"].axes[0]
-    assert [ln.get_label() for ln in riders.get_lines()] == ["all services (one shared value)"]
+    assert [ln.get_label() for ln in riders.get_lines()] == ["whole platform"]
     servers = figures["servers"].axes[0]
     assert [ln.get_label() for ln in servers.get_lines()] == ["api", "db"]
 

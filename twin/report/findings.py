@@ -221,8 +221,21 @@ def _experience_headline(summary: Mapping[str, Any]) -> str | None:
     if is_number(experience.get("join_failures")):
         parts.append(f"{fmt_count(experience['join_failures'])} failed joins")
     if is_number(experience.get("video_degraded_fraction")):
-        parts.append(f"{fmt_pct(experience['video_degraded_fraction'])} of video degraded")
+        video = f"{fmt_pct(experience['video_degraded_fraction'])} of video degraded"
+        minutes = experience.get("video_degraded_rider_minutes")
+        if is_number(minutes) and minutes > 0:
+            video += f" ({_big(minutes)} rider-minutes)"
+        parts.append(video)
     return "Riders: " + "; ".join(parts) + "." if parts else None
+
+
+def _big(value: float) -> str:
+    """1.2M, 350k, 912: the size of a number at a glance."""
+    if value >= 1e6:
+        return f"{value / 1e6:.1f}M"
+    if value >= 1e4:
+        return f"{value / 1e3:.0f}k"
+    return fmt_count(value)
 
 
 def _cost_headline(summary: Mapping[str, Any]) -> str | None:

@@ -305,7 +305,7 @@ def extra_plot(ts: pd.DataFrame, column: str, axis: TimeAxis) -> Plot:
     if is_shared(frame):
         frame = _on_axis(frame.iloc[:, :1], ts, axis)
         x, y = frame.index.to_numpy(dtype=float), frame.iloc[:, 0].to_numpy(dtype=float)
-        ax.plot(x, y, color="0.15", label="all services (one shared value)")
+        ax.plot(x, y, color="0.15", label="whole platform")
     else:
         _lines(ax, frame, ts, axis)
     _mark(ax, axis, labelled=True)

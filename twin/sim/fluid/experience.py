@@ -27,7 +27,14 @@ from twin.sim.sketch import hist_quantile, histogram_of
 if TYPE_CHECKING:
     from twin.sim.fluid.platform import PlatformFlows
 
-__all__ = ["experience", "join_failures", "leaderboard_lag", "usage", "video_degraded"]
+__all__ = [
+    "experience",
+    "join_failures",
+    "lag_p99_by_interval",
+    "leaderboard_lag",
+    "usage",
+    "video_degraded",
+]
 
 
 def leaderboard_lag(flows: PlatformFlows, seed: int) -> dict[str, float | None]:
@@ -49,11 +56,25 @@ def leaderboard_lag(flows: PlatformFlows, seed: int) -> dict[str, float | None]:
     lag = np.minimum(t, flows.duration_s) - born + rng.random(len(born)) * TELEMETRY_BATCH_S
     keep = ~dropped
     hist = histogram_of(lag[keep], weight[keep])
+    flows.lag_probes = (born[keep], lag[keep], weight[keep])
     return {
         "p50": _round(hist_quantile(hist, 0.5)),
         "p99": _round(hist_quantile(hist, 0.99)),
         "max": _round(float(lag[keep].max()) if keep.any() else float("nan")),
     }
+
+
+def lag_p99_by_interval(flows: PlatformFlows, starts: np.ndarray, width: float) -> np.ndarray:
+    """p99 leaderboard lag (s) of the samples taken in each interval; NaN where none were."""
+    if flows.lag_probes is None:
+        return np.full(len(starts), np.nan)
+    born, lag, weight = flows.lag_probes
+    index = np.clip(((born - starts[0]) // width).astype(int), 0, len(starts) - 1)
+    out = np.full(len(starts), np.nan)
+    for i in np.unique(index):
+        here = index == i
+        out[i] = hist_quantile(histogram_of(lag[here], weight[here]), 0.99)
+    return out
 
 
 def _round(x: float) -> float | None:
@@ -89,6 +110,7 @@ def video_degraded(flows: PlatformFlows) -> tuple[float, float]:
             live = compiled.live_segment_share * watching * lost
             degraded += live * (1.0 - np.minimum(degraded / np.maximum(watching, 1e-9), 1.0))
     degraded = np.minimum(degraded, watching)
+    flows.degraded_riders = degraded
     total = float(watching.sum())
     share = np.divide(degraded, watching, out=np.zeros_like(degraded), where=watching > 0)
     return (float(degraded.sum()) / total if total > 0 else 0.0), float(share.max(initial=0.0))
@@ -97,11 +119,13 @@ def video_degraded(flows: PlatformFlows) -> tuple[float, float]:
 def experience(flows: PlatformFlows, seed: int) -> dict[str, Any]:
     """The summary's `experience` block."""
     fraction, worst = video_degraded(flows)
+    minutes = float(flows.degraded_riders.sum()) * flows.tick_s / 60.0
     return {
         "leaderboard_lag_s": leaderboard_lag(flows, seed),
         "join_failures": join_failures(flows),
         "video_degraded_fraction": round(fraction, 6),
         "video_degraded_peak_fraction": round(worst, 6),
+        "video_degraded_rider_minutes": round(minutes),
     }
 
 

@@ -24,7 +24,7 @@ import simpy
 
 from twin.sim.fluid.autoscale import Autoscaler, autoscaler_process
 from twin.sim.fluid.collect import station_record
-from twin.sim.fluid.experience import experience, usage
+from twin.sim.fluid.experience import experience, lag_p99_by_interval, usage
 from twin.sim.fluid.flow import FluidStation, progress_process, station_process
 from twin.sim.fluid.latency import StationTicks, station_ticks
 from twin.sim.fluid.probes import ProbeNetwork, probe_route
@@ -52,6 +52,10 @@ class PlatformFlows:
         self.shapes = [ServiceShape.of(s.service) for s in compiled.services.values()]
         self.laws: list[StationTicks] = []
         self.instances: dict[str, np.ndarray] = {}
+        # Filled by twin.sim.fluid.experience for the time series: lag probes
+        # (birth time, lag, weight) and riders with degraded video per tick.
+        self.lag_probes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.degraded_riders = np.zeros(self.ticks)
 
     @property
     def duration_s(self) -> float:
@@ -239,4 +243,29 @@ def run_platform(
     summary["experience"] = experience(flows, seed)
     summary["usage"] = usage(flows)
     summary["wall_seconds"] = round(time.perf_counter() - started, 3)
-    return RunResult(summary=summary, timeseries=timeseries(records))
+    return RunResult(summary=summary, timeseries=_rider_columns(timeseries(records), flows))
+
+
+def _rider_columns(frame: Any, flows: PlatformFlows) -> Any:
+    """Add what riders saw per interval, the same on every service's row: riders riding,
+    riders with degraded video, and the p99 lag of samples taken in the interval."""
+    compiled = flows.compiled
+    starts = np.sort(frame["t_s"].unique())
+    width = float(frame["interval_s"].iloc[0]) if len(frame) else flows.duration_s
+    t = np.arange(flows.ticks) * flows.tick_s
+    index = np.clip((t // width).astype(int), 0, len(starts) - 1)
+    counts = np.maximum(np.bincount(index, minlength=len(starts)), 1)
+
+    def per_interval(values: np.ndarray) -> np.ndarray:
+        return np.bincount(index, weights=values, minlength=len(starts)) / counts
+
+    columns = {
+        "active_riders": per_interval(np.asarray(compiled.active_riders, dtype=float)),
+        "video_degraded_riders": per_interval(flows.degraded_riders),
+        "leaderboard_lag_p99_s": lag_p99_by_interval(flows, starts, width),
+    }
+    row = np.searchsorted(starts, frame["t_s"].to_numpy())
+    frame = frame.copy()
+    for name, values in columns.items():
+        frame[name] = values[row]
+    return frame
