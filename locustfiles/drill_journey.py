@@ -88,6 +88,7 @@ class Rider:
         self.has_device = rider.get("device") in ("bike", "tread")
         self.seq = int(clock() * 1000)  # telemetry sample numbers never repeat across drills
         self.first = True
+        self.current: Session | None = None
 
     def tau(self) -> float:
         """Drill seconds since the plan's t0."""
@@ -115,33 +116,75 @@ class Rider:
     # -- one session -------------------------------------------------------------------------
 
     def session(self) -> None:
-        """Ride one session from app open to the saved workout (or skip past the drill's end)."""
+        """Ride one session from app open to the saved workout (or skip past the drill's end).
+
+        A rider whose session was interrupted (its Locust user stopped when the planned users
+        dipped by one) and handed to a new user resumes that session instead of opening the
+        app again: a user count that wavers by one does not start sessions the twin never had.
+        """
         tau = self.tau()
         if tau >= self.plan.duration_s:
             self.sleep(1.0)
             return
-        in_progress = self.first and tau < _IN_PROGRESS_S
-        self.first = False
-        s = self.choose(tau, in_progress)
-        self.rec.count("sessions")
-        if not in_progress:
-            self.open_app(s)
+        s = self.current
+        if s is None or s.end_tau <= tau:
+            in_progress = self.first and tau < _IN_PROGRESS_S
+            self.first = False
+            s = self.choose(tau, in_progress)
+            self.rec.count("sessions")
+            self.current = s
+            if not in_progress:
+                self.open_app(s)
+        else:
+            s.last_seq = None  # a resumed player picks up at the live edge
+            s.in_progress = True  # its app, master playlist and VOD playlist are loaded
+            self.rec.count("resumed")
         self.ride(s)
         self.finish(s)
+        self.current = None
+
+    def interrupted(self) -> Session | None:
+        """The session this rider is in the middle of (None between sessions or at the end)."""
+        s, tau = self.current, self.tau()
+        if s is None or tau >= self.plan.duration_s or s.end_tau <= tau:
+            return None
+        return s
 
     def choose(self, tau: float, in_progress: bool) -> Session:
-        """Live or on demand, which class, and when it ends on the drill clock."""
+        """Live or on demand, which class, and when it ends on the drill clock.
+
+        A live start takes a class that is taking joiners now (the twin's join curve), a rider
+        already in a class at the start one in proportion to its riders; either rides to the
+        class end. An on-demand session lasts a length drawn from the twin's on-demand length
+        distribution (length-biased, with the remainder left, for a session in progress).
+        """
         plan = self.plan
         share = plan.active_live_share if in_progress else plan.live_start_share
-        scenario_class = self._scenario_class(tau)
+        scenario_class = self._scenario_class(tau) if in_progress else self._joining_class(tau)
         target = self._target_class(self.clock())
         wanted = int(self.rider.get("rendition", 1))
         if scenario_class and target and self.rng.random() < plan.at(share, tau):
             return Session(target.id, True, tau, scenario_class.end, in_progress, wanted)
         class_id = self.rng.choice(sorted(plan.on_demand))
-        length = plan.on_demand[class_id] / plan.speedup
+        length = self._od_length(in_progress) / plan.speedup
         left = length * (1.0 - self.rng.random()) if in_progress else length
         return Session(class_id, False, tau, tau + left, in_progress, wanted)
+
+    def _od_length(self, in_progress: bool) -> float:
+        """Scenario seconds of an on-demand session (the class's own length without a plan)."""
+        lengths = self.plan.od_lengths
+        if not lengths:
+            return sum(self.plan.on_demand.values()) / max(1, len(self.plan.on_demand))
+        weights = [p * (s if in_progress else 1.0) for s, p in lengths]
+        return self.rng.choices([s for s, _ in lengths], weights=weights)[0]
+
+    def _joining_class(self, tau: float) -> LiveClass | None:
+        joins = self.plan.live_joins
+        now = joins[min(int(tau), len(joins) - 1)] if joins else ()
+        if not now:
+            return None
+        pick = self.rng.choices(now, weights=[max(w, 1e-12) for _, w in now])[0]
+        return self.plan.scenario_live[pick[0]]
 
     def _scenario_class(self, tau: float) -> LiveClass | None:
         pre = _PRE_CLASS_S / self.plan.speedup
@@ -171,9 +214,8 @@ class Rider:
         except (ValueError, KeyError, TypeError):
             return
         known = [c for c in picks if c in self.plan.on_demand]
-        if known:
+        if known:  # the content; the session keeps the length the twin's workload gives it
             s.class_id = self.rng.choice(known[:3])
-            s.end_tau = s.start_tau + self.plan.on_demand[s.class_id] / self.plan.speedup
 
     # -- the ride: a small scheduler of periodic actions ------------------------------------
 
@@ -183,7 +225,7 @@ class Rider:
         if s.live:
             if not s.in_progress:
                 self.send("master", "GET", f"/v1/live/{s.class_id}/master.m3u8")
-        else:
+        elif not s.vod_segments:
             self._load_vod(s)
         # Periodic loops start at a random phase: a session of length L then makes L / period
         # requests on average, the rate the twin's workload counts.
@@ -249,9 +291,11 @@ class Rider:
 
     def vod_segment(self, s: Session, due: float) -> float:
         """On demand: the next segment, one per segment length."""
-        seg = self.plan.segment_s
-        if s.next_seq >= len(s.vod_segments):
-            return due + seg
+        if not s.vod_segments:
+            return due + self.plan.segment_s
+        # The session lasts what the twin's length distribution says; a rider who outlasts
+        # the target's class goes on with the library (the same class again).
+        s.next_seq %= len(s.vod_segments)
         duration = s.vod_segments[s.next_seq]
         self.fetch_segment(s, s.next_seq, duration, due)
         s.next_seq += 1

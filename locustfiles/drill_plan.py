@@ -41,6 +41,9 @@ class Plan:
     live_start_share: tuple[float, ...]
     active_live_share: tuple[float, ...]
     scenario_live: tuple[LiveClass, ...]  # drill seconds
+    # per drill second: (index into scenario_live, joiners) of the classes taking joiners
+    live_joins: tuple[tuple[tuple[int, float], ...], ...]
+    od_lengths: tuple[tuple[float, float], ...]  # on-demand session (scenario s, probability)
     target_live: tuple[LiveClass, ...]  # epoch seconds, the target's own live classes
     on_demand: dict[str, float]  # class id -> length in seconds
     riders: tuple[dict[str, Any], ...]
@@ -79,6 +82,8 @@ def load_plan(path: str | Path | None = None) -> Plan:
         live_start_share=tuple(doc["live_start_share"]),
         active_live_share=tuple(doc["active_live_share"]),
         scenario_live=_classes(doc["scenario_live"]),
+        live_joins=tuple(tuple((int(i), float(w)) for i, w in sec) for sec in doc["live_joins"]),
+        od_lengths=tuple((float(s), float(p)) for s, p in doc["od_lengths"]),
         target_live=_classes(doc["target_live"]),
         on_demand={k: float(v) for k, v in doc["on_demand"].items()},
         riders=tuple(doc["riders"]),

@@ -36,6 +36,11 @@ PLAN = load_plan()
 RECORDER = Recorder(PLAN.t0)
 _FLUSH_S = 5.0
 _state: dict[str, Any] = {"next_user": 0, "flusher": None}
+# Riders whose user was stopped mid-session: a user spawned within PARK_S takes one over and
+# resumes its session (the planned users wavered by one); one nobody takes over by then ended
+# its session when its user stopped, and saves its workout.
+PARKED: list[Rider] = []
+PARK_S = 5.0  # longer than the plan's dither hold (twin.drill.plan.DITHER_HOLD_S = 3)
 
 
 def _flush_forever() -> None:
@@ -62,6 +67,17 @@ def _on_quitting(environment: Any, **_kw: Any) -> None:
         RECORDER.dump(PLAN.out_dir)
 
 
+def _finish_parked(rider: Rider) -> None:
+    """Save the workout of a parked session nobody resumed (its stopped user's client still
+    works: the connection pool outlives the greenlet)."""
+    if rider not in PARKED:
+        return
+    PARKED.remove(rider)
+    if rider.current is not None and rider.tau() < PLAN.duration_s:
+        rider.finish(rider.current)
+    rider.current = None
+
+
 def _pick_rider(environment: Any) -> tuple[int, dict[str, Any]]:
     """The next rider of this process; processes take interleaved, disjoint slices."""
     runner = environment.runner
@@ -84,9 +100,20 @@ class RiderUser(FastHttpUser):
         return 0.0
 
     def on_start(self) -> None:
+        if PARKED:
+            self.rider = PARKED.pop()
+            self.rider.http = self._http
+            return
         slot, rider = _pick_rider(self.environment)
         rng = random.Random(PLAN.seed * 1_000_003 + slot * 7919 + os.getpid())
         self.rider = Rider(PLAN, rider, self._http, RECORDER, rng, gevent.sleep)
+
+    def on_stop(self) -> None:
+        rider = getattr(self, "rider", None)
+        if rider is None or rider.interrupted() is None:
+            return
+        PARKED.append(rider)
+        gevent.spawn_later(PARK_S, _finish_parked, rider)
 
     def _http(
         self, method: str, path: str, name: str, token: str, body: dict[str, Any] | None

@@ -126,3 +126,134 @@ def test_iot_overload_pauses_consumers_and_its_fix_does_not():
     assert max(doc["paused_consumers"] for _, doc in overloaded) >= 1
     assert overloaded[-1][1]["paused_consumers"] == 0  # the backlog drains before midnight
     assert timeline("iot-pipeline-overload-fixed") == []
+
+
+def test_live_joins_spread_each_class_riders_over_the_twin_join_curve():
+    from types import SimpleNamespace
+
+    from twin.drill.plan import live_joins
+    from twin.platform.demand import join_cdf
+
+    cls = SimpleNamespace(start_s=600.0, duration_s=1800, riders=120.0)
+    joins = live_joins([cls], speedup=60.0, seconds=60)  # 3600 scenario seconds
+    per_second = np.zeros(60)
+    for k, sec in enumerate(joins):
+        for i, w in sec:
+            assert i == 0
+            per_second[k] += w
+    assert per_second.sum() == pytest.approx(120.0, rel=1e-6)  # everyone joins once
+    # joins start 5 min before the class (drill second 5) and stop at its end (second 40)
+    assert per_second[:5].sum() == 0 and per_second[40:].sum() == 0
+    # the spike: the drill second holding the start takes what the curve says it does
+    norm = join_cdf(np.array([1800.0]))[0]
+    spike = (join_cdf(np.array([60.0]))[0] - join_cdf(np.array([0.0]))[0]) / norm
+    assert per_second[10] == pytest.approx(120.0 * spike, rel=1e-4)
+
+
+def test_od_lengths_weight_the_library_by_popularity():
+    from types import SimpleNamespace
+
+    from twin.drill.plan import od_lengths
+
+    lib = [SimpleNamespace(duration_s=d, popularity=p)
+           for d, p in ((1200, 1.0), (1830, 2.0), (2700, 1.0))]  # fmt: skip
+    got = dict(od_lengths(SimpleNamespace(on_demand=lib)))
+    assert got == pytest.approx({1200.0: 0.25, 1800.0: 0.5, 2700.0: 0.25})
+
+
+def test_on_demand_playlist_loads_speed_up_with_the_sessions():
+    from types import SimpleNamespace
+
+    from twin.drill.plan import drill_workload
+
+    n, x, scale = 120, 30.0, 0.01
+    live, starts_od = np.full(n, 400.0), np.full(n, 2.0)
+    sessions = SimpleNamespace(
+        starts_live=np.full((1, n), 1.0), starts_od=starts_od[None, :],
+        active_live=live[None, :], active_od=np.full((1, n), 600.0),
+    )  # fmt: skip
+    cp = SimpleNamespace(
+        tick_s=1.0, active_riders=np.full(n, 1000.0), sessions=sessions,
+        telemetry_samples_per_s=np.full(n, 500.0),
+        demand={"playlist": live / 4.0 + starts_od, "join": np.full(n, 3.0),
+                "segment": np.full(n, 250.0)},
+    )  # fmt: skip
+    work = drill_workload(cp, scale=scale, speedup=x, seconds=4)
+    # live reloads keep their real-time pace; each on-demand start's one load comes x as often
+    assert work.rates["playlist"] == pytest.approx(np.full(4, scale * (100.0 + x * 2.0)))
+    assert work.rates["join"] == pytest.approx(np.full(4, scale * x * 3.0))
+    assert work.rates["segment"] == pytest.approx(np.full(4, scale * 250.0))
+
+
+def _journey_plan(**changes):
+    from drill_plan import LiveClass, Plan
+
+    base = dict(
+        t0=0.0, duration_s=100, speedup=60.0, users=(1,) * 100, spawn_rate=10.0,
+        live_start_share=(0.0,) * 100, active_live_share=(0.0,) * 100,
+        scenario_live=(LiveClass("s", 0.0, 30.0, 1.0),), live_joins=((),) * 100,
+        od_lengths=((1200.0, 1.0),), target_live=(), on_demand={"od-1": 600.0},
+        riders=(), out_dir="", segment_s=4.0, telemetry_batch_s=5.0, leaderboard_live_s=5.0,
+        leaderboard_od_s=10.0, feedback_share=0.0, seed=0,
+    )  # fmt: skip
+    return Plan(**{**base, **changes})
+
+
+class _FakeClock:
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, s):
+        self.now += s
+
+
+def _rider(plan, clock, sent):
+    import random
+
+    from drill_journey import Reply, Rider
+
+    def http(method, path, name, token, body):
+        sent.append(name)
+        return Reply(
+            200, "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\n0.ts\n#EXT-X-ENDLIST", 10
+        )
+
+    rider = {"rider_id": "rider-1", "device_id": "app-1", "device": "app", "rider_token": "t"}
+    return Rider(plan, rider, http, Recorder(0.0), random.Random(1), clock.sleep, clock)
+
+
+def test_on_demand_sessions_last_the_twins_length_not_the_class():
+    clock, sent = _FakeClock(10.0), []
+    r = _rider(_journey_plan(), clock, sent)
+    r.session()
+    # 1200 scenario s at 60x is 20 drill s (the target's class is 600 s long: 10 drill s)
+    assert clock.now == pytest.approx(30.0, abs=0.01)
+    assert sent.count("segment") == 5  # one per 4 s segment over 20 s, wrapping the class
+    assert sent[:2] == ["recommend", "join"] and sent[-1] == "workout"
+
+
+def test_a_resumed_session_does_not_open_the_app_again():
+    clock, sent = _FakeClock(10.0), []
+    r = _rider(_journey_plan(), clock, sent)
+    r.current = r.choose(10.0, False)
+    r.current.vod_segments = [4.0] * 150
+    clock.now = 15.0  # a new user takes the rider over five seconds into the session
+    r.session()
+    assert "recommend" not in sent and "join" not in sent and "playlist" not in sent
+    assert clock.now == pytest.approx(30.0, abs=0.01) and sent[-1] == "workout"
+    assert r.current is None
+
+
+def test_dither_with_a_hold_changes_level_a_third_as_often():
+    target = np.full(60, 7.5)
+    plain, held = dither(target), dither(target, hold=3)
+    assert int(np.abs(np.diff(plain)).sum()) == 59
+    assert int(np.abs(np.diff(held)).sum()) == 19
+    assert set(held.tolist()) == {7, 8} and held.mean() == pytest.approx(7.5, abs=0.05)
+    assert np.all(np.abs(np.cumsum(held) - np.cumsum(target)) <= 2.0)
+    # a real rise is followed at once, not held
+    rise = dither(np.concatenate([np.full(5, 7.0), np.full(5, 12.0)]), hold=3)
+    assert rise[5] == 12

@@ -3,7 +3,8 @@
 The scenario's riders, scaled by `--scale` and compressed by `--speedup`, ride against the
 reference platform (`--target local` starts and stops `twin serve` itself) or any host that
 speaks the same API (`--host URL`, tokens signed with `TWIN_SECRET`). Writes `summary.json`
-(`engine: "drill"`) into `--out`. An unreachable host or
+(`engine: "drill"`), `predicted.json` (the twin on `--architecture`) and `report.html` (both
+side by side) into `--out`. An unreachable host or
 one that answers nothing but errors is one line and exit code 2.
 """
 
@@ -34,7 +35,8 @@ def register(app: typer.Typer) -> None:
         architecture: str | None = typer.Option(
             None,
             "--architecture",
-            help="The architecture modelling the target (recorded in the summary).",
+            help="The architecture modelling the target, for predicted.json "
+            "(default reference-platform with --target local).",
         ),
         incidents: bool = typer.Option(
             True, "--incidents/--no-incidents", help="Replay incidents on the admin API."
@@ -54,4 +56,4 @@ def register(app: typer.Typer) -> None:
         from dataclasses import replace
 
         run_drill(replace(options, out=folder), lambda line: typer.echo(f"twin drill: {line}"))
-        typer.echo(f"twin drill: wrote {folder}/summary.json")
+        typer.echo(f"twin drill: wrote {folder}/summary.json, predicted.json, report.html")

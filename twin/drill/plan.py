@@ -6,8 +6,14 @@ Drill second `k` stands for scenario seconds `[k X, (k + 1) X)` at speedup `X`. 
   mean follows the fractional target: a 7.4-rider plan alternates 7 and 8, not always 7);
 - requests a rider makes *while riding* keep their real-time pace (the player reloads every
   target duration), so their rates are scale x the scenario's rates;
-- session starts and ends (`recommend`, `join`, `workout`, `feedback`) come `X` times as often,
-  since every session lasts `1/X` as long with the same riders in session (Little's law).
+- session starts and ends (`recommend`, `join`, `workout`, `feedback`, and the one playlist an
+  on-demand player loads when it starts) come `X` times as often, since every session lasts
+  `1/X` as long with the same riders in session (Little's law).
+
+So that the riders' sessions last what the twin's sessions last (else they start more or
+fewer of them than the twin counts), the plan also carries when each live class takes its
+joiners (`live_joins`, the twin's join curve per drill second) and the on-demand session
+lengths (`od_lengths`, the library's popularity-weighted length distribution).
 
 Pure calculation: `compress` and `drill_workload` return arrays; `twin.drill.run` writes files.
 """
@@ -15,7 +21,9 @@ Pure calculation: `compress` and `drill_workload` return arrays; `twin.drill.run
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,10 +36,13 @@ __all__ = [
     "dither",
     "drill_duration",
     "drill_workload",
+    "live_joins",
+    "od_lengths",
 ]
 
 # Request types counted once per session start or end: they speed up with the clock.
 EVENT_TYPES = frozenset({"recommend", "join", "workout", "feedback"})
+DITHER_HOLD_S = 3  # whole users hold a level this long (see `dither`; the riders' PARK_S is 5)
 
 
 @dataclass(frozen=True)
@@ -85,13 +96,23 @@ def compress(series: np.ndarray, tick_s: float, speedup: float, seconds: int) ->
     return out
 
 
-def dither(target: np.ndarray) -> np.ndarray:
-    """Whole numbers whose running sum stays within 1/2 of the target's (error diffusion)."""
+def dither(target: np.ndarray, hold: int = 1) -> np.ndarray:
+    """Whole numbers whose running sum tracks the target's (error diffusion).
+
+    With `hold` 1 the running sums stay within 1/2. A level is otherwise kept for at least
+    `hold` seconds unless the running error would pass `(hold + 1) / 2`: a 7.5-rider plan
+    goes 7, 7, 7, 8, 8, 8 rather than 7, 8, 7, 8, so that users are stopped and started (and
+    sessions interrupted) a third as often, and a real rise or fall is still followed at once.
+    """
     out = np.empty(target.size, dtype=np.int64)
-    carried = 0.0
+    carried, level, held = 0.0, -1, hold
     for i, want in enumerate(np.asarray(target, dtype=float)):
-        level = max(0, math.floor(want + carried + 0.5))
+        # the level the running error asks for, never outside the two around the target
+        ideal = min(max(math.floor(want + carried + 0.5), math.floor(want)), math.ceil(want))
+        if ideal != level and (held >= hold or abs(want - level) >= 1.0):
+            level, held = max(0, ideal), 0
         carried += want - level
+        held += 1
         out[i] = level
     return out
 
@@ -123,6 +144,9 @@ def drill_workload(
         name: squeeze(rate) * factor * (speedup if name in EVENT_TYPES else 1.0)
         for name, rate in cp.demand.items()  # type: ignore[attr-defined]
     }
+    if "playlist" in rates:  # an on-demand start's playlist load is a session event
+        od_starts = squeeze(sessions.starts_od.sum(axis=0)) * factor
+        rates["playlist"] = rates["playlist"] + od_starts * (speedup - 1.0)
     live_starts = squeeze(sessions.starts_live.sum(axis=0))
     all_starts = live_starts + squeeze(sessions.starts_od.sum(axis=0))
     live_active = squeeze(sessions.active_live.sum(axis=0))
@@ -132,10 +156,47 @@ def drill_workload(
         duration_s=seconds,
         speedup=speedup,
         scale=scale,
-        users=dither(riders),
+        users=dither(riders, hold=DITHER_HOLD_S),
         riders=riders,
         rates=rates,
         live_start_share=_share(live_starts, all_starts),
         active_live_share=_share(live_active, active),
         device_share=float(device_riders.sum() / max(active.sum(), 1e-12)),
     )
+
+
+def live_joins(
+    classes: Sequence[Any], speedup: float, seconds: int
+) -> list[list[tuple[int, float]]]:
+    """Per drill second, `(class index, joiners)` of the live classes taking joiners then.
+
+    Joiners follow the twin's join curve (`twin.platform.demand.join_cdf`, normalised at the
+    class end) over the second's scenario window; a rider starting a live session picks its
+    class with these weights, so it rides from when the twin's riders join to the class end.
+    """
+    from twin.platform.demand import join_cdf
+
+    out: list[list[tuple[int, float]]] = [[] for _ in range(seconds)]
+    edges = np.arange(seconds + 1) * speedup
+    for i, c in enumerate(classes):
+        norm = float(join_cdf(np.array([float(c.duration_s)]))[0])
+        cdf = join_cdf(np.minimum(edges - c.start_s, c.duration_s)) / max(norm, 1e-12)
+        joined = np.diff(cdf) * float(c.riders)
+        for k in np.flatnonzero(joined > 1e-9 * max(float(c.riders), 1.0)):
+            out[int(k)].append((i, round(float(joined[k]), 6)))
+    return out
+
+
+def od_lengths(catalog: Any, longest_min: int = 120) -> list[tuple[float, float]]:
+    """`(seconds, probability)` of on-demand session lengths, as the twin's demand counts them.
+
+    The library's lengths weighted by popularity, in whole minutes (a session started in a
+    minute is active for that many minutes: `twin.platform.demand`).
+    """
+    pmf = np.zeros(longest_min + 1)
+    for c in catalog.on_demand:
+        pmf[min(c.duration_s // 60, longest_min)] += c.popularity
+    if pmf.sum() == 0:
+        pmf[30] = 1.0
+    pmf /= pmf.sum()
+    return [(60.0 * k, round(float(p), 8)) for k, p in enumerate(pmf) if p > 0 and k > 0]

@@ -3,9 +3,11 @@
 The order of a drill: load the scenario and compile its workload; start `twin serve` (for
 `--target local`) or check the host; build the rider pool with tokens for the target's
 secret; write the plan; replay the scenario's incidents on the admin API while Locust runs;
-let the stream drain; merge the measurements and write `summary.json` (`predicted.json` and
-`report.html` are not written yet). The local platform and every Locust process are stopped
-however the drill ends (an error, Ctrl-C or SIGTERM).
+let the stream drain; merge the measurements and write `summary.json`; run the twin on the
+same scaled, compressed workload on the architecture modelling the target (`predicted.json`,
+`twin.drill.predict`) and write `report.html` with both side by side (`twin.drill.report`).
+The local platform and every Locust process are stopped however the drill ends (an error,
+Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from twin.drill.plan import DrillWorkload, drill_duration, drill_workload
 from twin.drill.target import LocalPlatform, Target
 from twin.drill.tracking import tracking, window_s
 from twin.errors import InputError, TargetError
+from twin.sim.platform_run import incident_windows
 
 __all__ = ["DrillOptions", "compile_drill", "run_drill"]
 
 LOCAL_ARCHITECTURE = "reference-platform"
+PREDICTION_REPLICATIONS = 3  # a drill's few hundred requests per type: average three runs
 _DRAIN_S = 20.0
 
 
@@ -104,8 +108,9 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 def _plan_document(
     work: DrillWorkload, compiled: Any, *, t0: float, pool: list[dict[str, Any]],
     live: list[dict[str, Any]], on_demand: dict[str, float], out_dir: Path, seed: int,
-    segment_s: float,
+    segment_s: float, od: list[tuple[float, float]],
 ) -> dict[str, Any]:  # fmt: skip
+    from twin.drill.plan import live_joins
     from twin.platform import workload as wl
 
     x = work.speedup
@@ -123,6 +128,8 @@ def _plan_document(
         "live_start_share": [round(float(v), 4) for v in work.live_start_share],
         "active_live_share": [round(float(v), 4) for v in work.active_live_share],
         "scenario_live": scenario_live,
+        "live_joins": live_joins(compiled.live_classes, x, work.duration_s),
+        "od_lengths": od,
         "target_live": live,
         "on_demand": on_demand,
         "riders": pool,
@@ -220,7 +227,9 @@ def _drive(
 ) -> dict[str, Any]:  # fmt: skip
     """Everything that needs the target up: pool, plan, Locust, incidents, drain."""
     from twin.drill.incidents import IncidentReplay, fault_timeline
+    from twin.drill.plan import od_lengths
     from twin.drill.riders import rider_pool
+    from twin.platform.riders import scenario_catalog
     from twin.serve.tokens import sign
 
     target = Target(url)
@@ -235,7 +244,8 @@ def _drive(
         stale.unlink()
     t0 = time.time() + lead
     plan = _plan_document(work, compiled, t0=t0, pool=pool, live=live, on_demand=on_demand,
-                          out_dir=load_dir, seed=scenario.seed, segment_s=4.0)  # fmt: skip
+                          out_dir=load_dir, seed=scenario.seed, segment_s=4.0,
+                          od=od_lengths(scenario_catalog(scenario)))  # fmt: skip
     plan_path = options.out / "plan.json"
     plan_path.write_text(json.dumps(plan), encoding="utf-8")
     timeline = fault_timeline(compiled, work, consumers=4) if options.replay_incidents else []
@@ -247,6 +257,9 @@ def _drive(
     if timeline:
         _clear_quietly(target, admin)
     lag.drain()
+    text = target.metrics()  # the target's own view (per-route server latency), kept as is
+    if text:
+        (options.out / "metrics.txt").write_text(text, encoding="utf-8")
     return {"url": url, "t0": t0, "wall": wall, "lag": lag.figures(), "load_dir": load_dir,
             "faults": replay.applied}  # fmt: skip
 
@@ -285,6 +298,7 @@ def _finish(
         "t0": result["t0"], "locust_wall_s": round(result["wall"], 3), "tracking": tracked,
         "locust": locust_stats(options.out / "load"), "faults_applied": result["faults"],
         "scenario_architecture": scenario.architecture,
+        "scenario_file": str(Path(options.scenario).resolve()),
     }  # fmt: skip
     summary = drill_summary(meta, work, measured, drill=drill, lag=result["lag"],
                             slos=_slos(scenario))  # fmt: skip
@@ -297,7 +311,35 @@ def _finish(
             f"every one of {measured.total} requests to {result['url']} failed "
             f"(e.g. {next(iter(first), 'no answer')})"
         )
+    _predict_and_report(options, scenario, compiled, work, summary, say)
     return summary
+
+
+def _predict_and_report(
+    options: DrillOptions, scenario: Any, compiled: Any, work: DrillWorkload,
+    summary: dict[str, Any], say: Callable[[str], None],
+) -> None:  # fmt: skip
+    """`predicted.json` on the architecture modelling the target, then `report.html`."""
+    from twin.cli.outputs import write_json
+    from twin.drill.predict import predict, target_architecture
+    from twin.drill.report import render_drill_report
+
+    name = options.architecture or (LOCAL_ARCHITECTURE if options.target else None)
+    predicted = None
+    if name is None:
+        say("no --architecture names a model of the host: report without a prediction")
+    else:
+        architecture = target_architecture(name, options.scenario)
+        predicted = predict(scenario, architecture, work, seed=scenario.seed,
+                            replications=PREDICTION_REPLICATIONS)  # fmt: skip
+        write_json(options.out / "predicted.json", predicted)
+    x = work.speedup
+    windows = [
+        {**w, "start_s": (w.get("start_s") or 0.0) / x,
+         "end_s": None if w.get("end_s") is None else w["end_s"] / x}
+        for w in incident_windows(compiled.incidents)
+    ]  # fmt: skip
+    render_drill_report(options.out, summary, predicted, incidents=windows)
 
 
 def _slos(scenario: Any) -> list[Any]:

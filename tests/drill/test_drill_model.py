@@ -1,0 +1,129 @@
+"""The twin's side of a drill: the compressed prediction, the side-by-side table, calibration."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from twin.drill.calibrate import (
+    Fit,
+    Target,
+    calibrated_yaml,
+    fit_services,
+    lognormal_from_quantiles,
+    no_wait_quantiles,
+    prediction_errors,
+)
+from twin.drill.report import side_by_side
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT / "scenarios/architectures/reference-platform.yaml"
+
+
+@pytest.fixture(scope="module")
+def drill_model():
+    from twin.drill.predict import compile_target, drill_platform, target_architecture
+    from twin.drill.run import DrillOptions, compile_drill
+
+    options = DrillOptions(scenario=ROOT / "scenarios/daily-peak.yaml", out=Path("."),
+                           target="local", scale=3e-4, speedup=180.0)  # fmt: skip
+    scenario, _arch, _compiled, work = compile_drill(options)
+    arch = target_architecture("reference-platform", options.scenario)
+    return scenario, arch, work, drill_platform(compile_target(scenario, arch), work)
+
+
+def test_the_drill_platform_carries_the_drills_own_workload(drill_model):
+    _scenario, arch, work, platform = drill_model
+    assert platform.tick_s == 1.0 and platform.t.size == work.duration_s == 20
+    for rtype, rate in work.rates.items():
+        assert platform.demand[rtype] == pytest.approx(rate)
+    # every request crosses the event loop once; the ingest path adds nothing to it
+    api = platform.services["api"]
+    assert api.arrivals == pytest.approx(work.total_rate)
+    assert api.servers == pytest.approx(np.ones(20))  # the target's one loop, not scaled
+    # the stream's consumers take the drill's telemetry records (one per batch)
+    records = platform.services["processor"].arrivals
+    assert records.mean() == pytest.approx(work.rates["telemetry"].mean(), rel=1e-6)
+    assert (
+        platform.services["origin"].servers[0]
+        == arch.components["origin"].station.servers_per_instance
+    )
+
+
+def test_the_prediction_is_the_sum_of_service_times_at_low_load(drill_model):
+    from twin.drill.predict import predict
+
+    scenario, arch, work, _ = drill_model
+    predicted = predict(scenario, arch, work, seed=3, replications=2)
+    assert predicted["engine"] == "exact" and predicted["prediction"]["engine"] == "exact"
+    for rtype, block in predicted["requests"].items():
+        # Poisson counts of the requested rate over 20 s, two replications
+        expected = 2 * float(work.rates[rtype].sum())
+        assert abs(block["count"] - expected) <= 4 * math.sqrt(expected) + 2, rtype
+        hops = [arch.components[h].station.service for h in arch.routes[rtype]]
+        mean = sum(h.mean_s for h in hops)
+        spread = math.sqrt(sum((h.mean_s * h.cv) ** 2 for h in hops) / block["count"])
+        # the api loop is < 10 % busy: the mean is the sum of the service times, waiting
+        # adding a little, within four standard errors of the sample mean
+        got = block["latency_ms"]["mean"] / 1e3
+        assert mean - 4 * spread <= got <= 1.1 * mean + 4 * spread, rtype
+
+
+def test_side_by_side_rows_and_ratios():
+    measured = {"requests": {"join": {"count": 40, "errors": 1,
+                                      "latency_ms": {"p50": 3.0, "p95": 9.0, "p99": 12.0}},
+                             "master": {"count": 5, "errors": 0}}}  # fmt: skip
+    predicted = {"replications": 2, "requests": {"join": {"count": 82, "dropped": 0,
+                 "latency_ms": {"p50": 2.0, "p95": 10.0, "p99": None}}}}  # fmt: skip
+    (row,) = side_by_side(measured, predicted)
+    assert row["count_measured"] == 40 and row["count_predicted"] == 41.0
+    assert row["error_ratio_measured"] == 0.025 and row["error_ratio_predicted"] == 0.0
+    assert row["p50_ratio"] == 1.5 and row["p95_ratio"] == 0.9 and row["p99_ratio"] is None
+
+
+def test_lognormal_from_quantiles_round_trips():
+    fit = lognormal_from_quantiles(0.004, 0.012)
+    sigma = math.sqrt(math.log1p(fit.cv**2))
+    mu = math.log(fit.mean_s) - sigma**2 / 2
+    assert math.exp(mu) == pytest.approx(0.004)
+    assert math.exp(mu + 1.6448536 * sigma) == pytest.approx(0.012, rel=1e-6)
+
+
+def test_fit_recovers_known_service_times():
+    truth = {"api": Fit(0.002, 0.3), "db": Fit(0.004, 1.2), "video": Fit(0.010, 0.6)}
+    routes = {"join": (("api", 1.0), ("db", 1.0)), "segment": (("api", 1.0), ("video", 1.0))}
+    seen = no_wait_quantiles(truth, {t: Target(h, 1, 1, 1) for t, h in routes.items()},
+                             np.random.default_rng(11))  # fmt: skip
+    targets = {t: Target(routes[t], p50, p95, 400) for t, (p50, p95) in seen.items()}
+    start = {"api": truth["api"], "db": Fit(0.001, 1.0), "video": Fit(0.001, 1.0)}
+    got = fit_services(start, targets, np.random.default_rng(5), fixed=frozenset({"api"}))
+    for name in ("db", "video"):
+        assert got[name].mean_s == pytest.approx(truth[name].mean_s, rel=0.15), name
+        assert got[name].cv == pytest.approx(truth[name].cv, rel=0.3), name
+
+
+def test_calibrated_yaml_rewrites_service_lines_and_keeps_the_file_valid(tmp_path):
+    from twin.platform.architecture import load_architecture
+
+    text = REFERENCE.read_text(encoding="utf-8")
+    out = calibrated_yaml(text, {"origin": Fit(0.0123, 0.7)}, ["from a test"], {"origin": "x"})
+    assert out.startswith("# CALIBRATED from a test\n")
+    assert "mean_s: 0.0123, cv: 0.7}   # calibrated: x" in out
+    assert out.count("# CALIBRATED") == 1  # a second calibration replaces the header
+    again = calibrated_yaml(out, {"origin": Fit(0.02, 0.5)}, ["again"], {})
+    assert again.count("# CALIBRATED") == 1 and "mean_s: 0.02, cv: 0.5}" in again
+    path = tmp_path / "a.yaml"
+    path.write_text(again, encoding="utf-8")
+    arch = load_architecture(path)
+    assert arch.components["origin"].station.service.mean_s == 0.02
+    assert arch.components["api"].station.service == load_architecture(
+        REFERENCE).components["api"].station.service  # fmt: skip
+
+
+def test_prediction_errors_are_relative_to_the_measurement():
+    m = {"requests": {"join": {"count": 50, "latency_ms": {"p50": 4.0, "p95": 10.0}}}}
+    p = {"requests": {"join": {"count": 50, "latency_ms": {"p50": 5.0, "p95": 8.0}}}}
+    assert prediction_errors(m, p) == {"join": {"p50": 0.25, "p95": -0.2}}
