@@ -9,22 +9,19 @@ the HTML last).
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pandas as pd
 from matplotlib.colors import to_hex
 
 import twin
 from twin.compare import Comparison, Design, change
 from twin.report.compare_plots import compare_plots
-from twin.report.figures import colors_for, plot_style, png_bytes
-from twin.report.html import write_atomic
+from twin.report.figures import colors_for
+from twin.report.html import Image, environment, write_atomic, write_images
 from twin.report.tables import Cell, Table
 from twin.report.units import (
     MISSING,
@@ -54,18 +51,6 @@ class GroupedTable:
     columns: tuple[str, ...]
     rows: tuple[tuple[Cell, ...], ...]
     note: str = ""
-
-
-@dataclass(frozen=True)
-class Image:
-    """A written PNG as the template embeds it."""
-
-    name: str
-    title: str
-    caption: str
-    data_uri: str
-    width: int
-    height: int
 
 
 def _pct2(value: object) -> str:
@@ -307,33 +292,10 @@ def page_context(comparison: Comparison, images: Sequence[Image]) -> dict[str, A
     }
 
 
-def _png_size(data: bytes) -> tuple[int, int]:
-    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-
-
 def _write_plots(
     out_dir: Path, comparison: Comparison, series: Mapping[str, pd.DataFrame]
 ) -> list[Image]:
-    images = []
-    with plot_style():
-        for plot in compare_plots(comparison, series):
-            data = png_bytes(plot.figure)
-            write_atomic(out_dir / f"{plot.name}.png", data)
-            uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-            images.append(Image(plot.name, plot.title, plot.caption, uri, *_png_size(data)))
-    return images
-
-
-@cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("twin.report", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    return write_images(out_dir, lambda: compare_plots(comparison, series))
 
 
 def render_compare(
@@ -347,7 +309,7 @@ def render_compare(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     images = _write_plots(out_dir, comparison, series)
-    template = _environment().get_template("compare.html.j2")
+    template = environment().get_template("compare.html.j2")
     page = template.render(page_context(comparison, images))
     path = out_dir / COMPARE_NAME
     write_atomic(path, page.encode("utf-8"))

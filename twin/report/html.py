@@ -13,7 +13,7 @@ import base64
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -23,7 +23,7 @@ import jinja2
 import pandas as pd
 
 import twin
-from twin.report.figures import plot_style, png_bytes
+from twin.report.figures import Plot, plot_style, png_bytes
 from twin.report.findings import headlines, service_findings
 from twin.report.plots import all_plots
 from twin.report.series import check_columns, incident_windows
@@ -39,7 +39,7 @@ from twin.report.tables import (
 )
 from twin.report.units import is_number
 
-__all__ = ["REPORT_NAME", "render_report", "write_atomic"]
+__all__ = ["REPORT_NAME", "environment", "render_report", "write_atomic", "write_images"]
 
 REPORT_NAME = "report.html"
 
@@ -77,12 +77,11 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
-def _write_plots(
-    out_dir: Path, summary: Mapping[str, Any], ts: pd.DataFrame, windows: tuple[Any, ...]
-) -> list[Image]:
+def write_images(out_dir: Path, plots: Callable[[], Iterable[Plot]]) -> list[Image]:
+    """Build the plots in the report's style, write each PNG, and return them for embedding."""
     images = []
     with plot_style():
-        for plot in all_plots(summary, ts, windows):
+        for plot in plots():
             data = png_bytes(plot.figure)
             write_atomic(out_dir / f"{plot.name}.png", data)
             uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
@@ -90,8 +89,15 @@ def _write_plots(
     return images
 
 
+def _write_plots(
+    out_dir: Path, summary: Mapping[str, Any], ts: pd.DataFrame, windows: tuple[Any, ...]
+) -> list[Image]:
+    return write_images(out_dir, lambda: all_plots(summary, ts, windows))
+
+
 @cache
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment of every page: package templates, autoescape, strict."""
     return jinja2.Environment(
         loader=jinja2.PackageLoader("twin.report", "templates"),
         autoescape=True,
@@ -145,7 +151,7 @@ def render_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     images = _write_plots(out_dir, summary, timeseries, windows)
     page = (
-        _environment()
+        environment()
         .get_template("report.html.j2")
         .render(_context(summary, timeseries, windows, images))
     )
