@@ -140,3 +140,10 @@ def test_without_out_a_new_folder_lands_under_reports(tmp_path: Path) -> None:
     folder = Path(tmp_path / proc.stdout.strip())
     assert folder.parent.name == "reports" and folder.name.startswith("mmc-example-")
     assert (folder / "summary.json").exists()
+
+
+def test_token_json_names_its_subject_and_expiry(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["token", "--device", "bike-7", "--ttl", "60", "--json", "-q"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["kind"] == "device" and facts["subject"] == "bike-7"
+    assert facts["token"].count(".") == 1 and facts["development_secret"] in (True, False)

@@ -5,7 +5,9 @@ One short drill (about 20 s of load, well under a minute in all) is shared by th
 
 from __future__ import annotations
 
+import io
 import json
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -22,12 +24,16 @@ CONTRACT = ("scenario", "architecture", "engine", "riders", "seed", "replication
 @pytest.fixture(scope="module")
 def drill(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("drill")
-    code = main([
-        "drill", str(ROOT / "scenarios/daily-peak.yaml"), "--target", "local",
-        "--scale", "3e-4", "--speedup", "180", "--out", str(out),
-    ])  # fmt: skip
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        code = main([
+            "drill", str(ROOT / "scenarios/daily-peak.yaml"), "--target", "local",
+            "--scale", "3e-4", "--speedup", "180", "--out", str(out), "--json",
+        ])  # fmt: skip
     assert code == 0
-    return {"out": out, "summary": json.loads((out / "summary.json").read_text())}
+    summary = json.loads((out / "summary.json").read_text())
+    assert json.loads(printed.getvalue()) == summary  # --json prints the measured summary
+    return {"out": out, "summary": summary}
 
 
 def test_every_request_type_was_sent_with_under_one_percent_errors(drill):

@@ -8,6 +8,7 @@ when), and prints the exact engine's p50/p95 error against the drill before and 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +44,25 @@ def register(app: typer.Typer) -> None:
         ),
         out: Path = typer.Option(..., "-o", "--out", help="The calibrated architecture file."),
         seed: int = typer.Option(0, "--seed", help="Seed of the fit and the engine runs."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the file written."),
+        as_json: bool = typer.Option(False, "--json", help="Print fits and errors as JSON."),
     ) -> None:
         """Fit service times to a drill's measurements; print the error before and after."""
         from twin.drill.calibrate import run_calibration
 
         result = run_calibration(drill_dir, architecture, out, seed=seed)
+        before, after = _mean_abs(result["errors_before"]), _mean_abs(result["errors_after"])
+        if as_json:
+            fits = {n: {"mean_s": f.mean_s, "cv": f.cv} for n, f in result["fits"].items()}
+            typer.echo(json.dumps({"file": str(out), "fits": fits,
+                                   "errors_before": result["errors_before"],
+                                   "errors_after": result["errors_after"],
+                                   "mean_abs_error_before": before,
+                                   "mean_abs_error_after": after}, indent=2))  # fmt: skip
+            return
+        if quiet:
+            typer.echo(str(out))
+            return
         typer.echo("service       mean_ms      cv")
         for name, fit in sorted(result["fits"].items()):
             typer.echo(f"{name:<12} {fit.mean_s * 1e3:>8.3f} {fit.cv:>7.3f}")
@@ -58,6 +73,5 @@ def register(app: typer.Typer) -> None:
         for rtype in result["errors_after"]:
             if rtype in result["errors_before"]:
                 typer.echo(_row(rtype, result))
-        before, after = _mean_abs(result["errors_before"]), _mean_abs(result["errors_after"])
         typer.echo(f"mean |error| of p50 and p95: before {before:.1%}, after {after:.1%}")
         typer.echo(f"twin calibrate: wrote {out}")

@@ -41,6 +41,8 @@ def register(app: typer.Typer) -> None:
         incidents: bool = typer.Option(
             True, "--incidents/--no-incidents", help="Replay incidents on the admin API."
         ),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the output folder."),
+        as_json: bool = typer.Option(False, "--json", help="Print the measured summary.json."),
     ) -> None:
         """Drive a real platform with the scenario's workload and compare with the twin."""
         from twin.cli.outputs import default_out_dir, prepare_out_dir
@@ -55,5 +57,12 @@ def register(app: typer.Typer) -> None:
         folder = prepare_out_dir(out or default_out_dir(f"drill-{scenario.stem}"))
         from dataclasses import replace
 
-        run_drill(replace(options, out=folder), lambda line: typer.echo(f"twin drill: {line}"))
-        typer.echo(f"twin drill: wrote {folder}/summary.json, predicted.json, report.html")
+        chatty = not (quiet or as_json)
+        say = (lambda line: typer.echo(f"twin drill: {line}")) if chatty else (lambda _line: None)
+        run_drill(replace(options, out=folder), say)
+        if as_json:
+            typer.echo((folder / "summary.json").read_text(encoding="utf-8").rstrip())
+        elif quiet:
+            typer.echo(str(folder))
+        else:
+            typer.echo(f"twin drill: wrote {folder}/summary.json, predicted.json, report.html")

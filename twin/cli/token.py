@@ -37,6 +37,8 @@ def register(app: typer.Typer) -> None:
         device: str | None = typer.Option(None, "--device", help="A device token for this id."),
         admin: bool = typer.Option(False, "--admin", help="An admin token (fault injection)."),
         ttl: float = typer.Option(30 * 86_400.0, "--ttl", help="Validity in seconds."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No warning about the secret."),
+        as_json: bool = typer.Option(False, "--json", help="Print token, subject and expiry."),
     ) -> None:
         """Print a signed bearer token for `twin serve`."""
         from twin.serve.tokens import secret_from_env, sign
@@ -45,10 +47,19 @@ def register(app: typer.Typer) -> None:
         if not ttl > 0:
             raise InputError("--ttl", None, f"must be > 0 seconds, got {ttl:g}")
         secret, is_default = secret_from_env()
-        if is_default:
+        if is_default and not quiet:
             print(
                 "WARNING: TWIN_SECRET is not set: this token is signed with the PUBLIC development"
                 " secret and is only good for a development server.",
                 file=sys.stderr,
             )
-        print(sign(kind, ident, secret, ttl))
+        value = sign(kind, ident, secret, ttl)
+        if as_json:
+            import json
+            import time
+
+            facts = {"token": value, "kind": kind, "subject": ident}
+            facts |= {"expires_at": round(time.time() + ttl), "development_secret": is_default}
+            print(json.dumps(facts))
+            return
+        print(value)
