@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
             import json
             import time
 
-            facts = {"token": value, "kind": kind, "subject": ident}
+            facts: dict[str, object] = {"token": value, "kind": kind, "subject": ident}
             facts |= {"expires_at": round(time.time() + ttl), "development_secret": is_default}
             print(json.dumps(facts))
             return

@@ -204,7 +204,7 @@ def calibrated_yaml(
         elif re.match(r"^\S", line):
             current = None
         match = _SERVICE.match(line)
-        if match and current in fits:
+        if match and current is not None and current in fits:
             lines[i] = _service_line(match.group(1), fits[current], notes.get(current, ""))
     stamp = [f"# CALIBRATED {h}" for h in header]
     return "\n".join(stamp + lines) + "\n"
@@ -289,10 +289,12 @@ def run_calibration(
     header = header_lines(Path(drill_dir), measured)
     compiled = compile_target(scenario, base)
     before = _exact(drill_platform(compiled, work), scenario, seed)
-    fits, fixed = _fits_of(base), frozenset()
+    fits = _fits_of(base)
+    fixed: frozenset[str] = frozenset()
     probe = (measured["requests"].get(PROBE) or {}).get("latency_ms") or {}
     if API in fits and probe.get("p50") and measured["requests"][PROBE]["count"] >= 5:
-        fits[API], fixed = lognormal_from_quantiles(probe["p50"] / 1e3, probe["p95"] / 1e3), {API}
+        fits[API] = lognormal_from_quantiles(probe["p50"] / 1e3, probe["p95"] / 1e3)
+        fixed = frozenset({API})
     targets = targets_from_summary(measured, compiled.visits)
     rng = np.random.default_rng([seed, 0xCA1])
     fits = fit_services(fits, targets, rng, fixed=frozenset(fixed))

@@ -50,12 +50,14 @@ def tracking(
             "rate_requested": round(float(requested_rate[part].mean()), 4),
             "rate_achieved": round(float(achieved_rate[part].mean()), 4),
         }
-        row["riders_error"] = _error(users, row["riders_requested"])
-        row["rate_error"] = _error(row["rate_achieved"], row["rate_requested"])
+        row["riders_error"] = _error(users, float(requested_riders[part].mean()))
+        row["rate_error"] = _error(
+            float(achieved_rate[part].mean()), float(requested_rate[part].mean())
+        )
         rows.append(row)
     out: dict[str, Any] = {"window_s": window, "target": TARGET, "windows": rows}
     for key in ("riders_error", "rate_error"):
-        values = [r[key] for r in rows if r[key] is not None]
+        values = [v for r in rows if (v := r[key]) is not None]
         out[f"{key}_max"] = max(values) if values else None
         out[f"{key}_mean"] = round(float(np.mean(values)), 6) if values else None
     worst = [out["riders_error_max"], out["rate_error_max"]]

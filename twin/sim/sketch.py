@@ -9,6 +9,7 @@ integers (the exact engine) or real weights (the fluid engine's per-tick distrib
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["BINS", "EDGES", "LOW_S", "bin_index", "hist_mean", "hist_quantile", "histogram_of"]
 
@@ -21,7 +22,7 @@ EDGES = LOW_S * 10.0 ** (np.arange(_DECADES * BINS_PER_DECADE + 1) / BINS_PER_DE
 BINS = len(EDGES) + 1
 
 
-def bin_index(values: np.ndarray) -> np.ndarray:
+def bin_index(values: ArrayLike) -> np.ndarray:
     """The bin of each value in seconds (vectorized)."""
     values = np.asarray(values, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -30,7 +31,7 @@ def bin_index(values: np.ndarray) -> np.ndarray:
     return np.clip(idx, 0, BINS - 1).astype(np.int64)
 
 
-def histogram_of(values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+def histogram_of(values: ArrayLike, weights: ArrayLike | None = None) -> np.ndarray:
     """A histogram (length BINS) of `values` in seconds."""
     return np.bincount(bin_index(values), weights=weights, minlength=BINS).astype(float)
 

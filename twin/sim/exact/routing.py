@@ -8,11 +8,11 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from twin.config.network import EXIT
+from twin.sim.distributions import BlockSampler
 
 __all__ = ["EXIT_INDEX", "router"]
 
 EXIT_INDEX = -1
-_BLOCK = 4096
 
 
 def router(
@@ -26,15 +26,10 @@ def router(
         return lambda: only
     cumulative = np.cumsum(probs)
     cumulative = (cumulative / cumulative[-1]).tolist()
-    state = {"buffer": [], "i": 0}
+    uniform = BlockSampler(lambda n: rng.random(n))
+    last = len(targets) - 1
 
     def choose() -> int:
-        i = state["i"]
-        buffer = state["buffer"]
-        if i == len(buffer):
-            buffer = state["buffer"] = rng.random(_BLOCK).tolist()
-            i = 0
-        state["i"] = i + 1
-        return targets[min(bisect.bisect_right(cumulative, buffer[i]), len(targets) - 1)]
+        return targets[min(bisect.bisect_right(cumulative, uniform.draw()), last)]
 
     return choose

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import simpy
 
@@ -93,7 +93,7 @@ class Station:
         done.callbacks.append(self._finish)
 
     def _finish(self, event: simpy.Event) -> None:
-        request: Request = event.value
+        request = cast(Request, event.value)
         now = self.env.now
         self.advance(now)
         latency = now - request[2]
