@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 import pytest
+import requests
 
 from tests.serve.helpers import Client, ThreadServer, batch, live_class, sample, wait_for
 
@@ -295,6 +297,55 @@ def test_workouts_and_feedback_move_interactions(
     assert interactions_of(server, rider) == {cls.id: 1.0}
 
 
+def test_a_workout_retried_with_its_idempotency_key_is_stored_once(
+    client: Client, server: ThreadServer, cls: Any, uid: str
+) -> None:
+    rider = f"r-{uid}"
+    token = client.token("rider", rider)
+    body = {"rider_id": rider, "class_id": cls.id, "duration_s": cls.duration_s / 2}
+    key = {"Idempotency-Key": f"ride-{uid}"}
+    first = client.post("/v1/workouts", token=token, json=body, headers=key)
+    again = client.post("/v1/workouts", token=token, json=body, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["Location"] == first.headers["Location"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert interactions_of(server, rider) == {cls.id: 0.5}  # counted once
+    # The same key with another body is a client error, and stores nothing.
+    changed = client.post("/v1/workouts", token=token, json={**body, "duration_s": 60}, headers=key)
+    assert changed.status_code == 422
+    assert first.json()["workout_id"] in changed.json()["error"]
+    # Keys are per rider; a POST without a key is a new workout each time.
+    other = f"r2-{uid}"
+    theirs = client.post("/v1/workouts", token=client.token("rider", other),
+                         json={**body, "rider_id": other}, headers=key)  # fmt: skip
+    assert theirs.status_code == 201 and "Idempotent-Replayed" not in theirs.headers
+    plain = client.post("/v1/workouts", token=token, json=body)
+    assert plain.json()["workout_id"] != first.json()["workout_id"]
+    assert interactions_of(server, rider) == {cls.id: 1.0}
+    bad = client.post("/v1/workouts", token=token, json=body, headers={"Idempotency-Key": "a b"})
+    assert bad.status_code == 400 and bad.json()["error"].startswith("Idempotency-Key:")
+
+
+def test_concurrent_retries_of_a_workout_store_it_once(
+    client: Client, server: ThreadServer, cls: Any, uid: str
+) -> None:
+    rider = f"r-{uid}"
+    headers = {"Authorization": f"Bearer {client.token('rider', rider)}",
+               "Idempotency-Key": f"k-{uid}"}  # fmt: skip
+    body = {"rider_id": rider, "class_id": cls.id, "duration_s": cls.duration_s}
+
+    def post(_: int) -> Any:
+        return requests.post(f"{client.url}/v1/workouts", json=body, headers=headers, timeout=30)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(post, range(8)))
+    assert {r.status_code for r in answers} == {201}
+    assert len({r.json()["workout_id"] for r in answers}) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in answers) == 7
+    assert interactions_of(server, rider) == {cls.id: 1.0}
+
+
 def test_feedback_is_only_for_ones_own_workouts(client: Client, cls: Any, uid: str) -> None:
     rider = f"r-{uid}"
     token = client.token("rider", rider)
@@ -330,6 +381,31 @@ def test_a_token_gets_a_burst_of_20_then_10_per_second(client: Client, uid: str)
     assert "10 requests/s, burst 20" in refused[0].json()["error"]
     time.sleep(0.25)  # 2.5 tokens back
     assert client.get("/v1/classes?limit=1", token=token).status_code == 200
+
+
+def test_telemetry_spends_the_token_bucket_valid_or_not(client: Client, cls: Any, uid: str) -> None:
+    """A telemetry request spends its token's bucket with the write (one Redis call); one
+    refused before the write (a bad body) spends it too, so a flood of bad batches meets 429."""
+    device = f"bike-{uid}"
+    token = client.token("device", device)
+    started, good = time.monotonic(), []
+    while (not good or good[-1].status_code != 429) and len(good) < 200:
+        good.append(
+            client.post("/v1/telemetry", token=token, json=batch(device, cls.id, [len(good)]))
+        )
+    passed = len(good) - 1
+    assert {r.status_code for r in good[:-1]} == {202}
+    assert 20 <= passed <= 20 + 10 * (time.monotonic() - started) + 1
+    assert "10 requests/s, burst 20" in good[-1].json()["error"]
+    time.sleep(1.0)  # 10 tokens back
+    started, codes = time.monotonic(), []
+    while 429 not in codes and len(codes) < 100:
+        codes.append(client.post("/v1/telemetry", token=token, data=b"{").status_code)
+    assert codes[-1] == 429 and set(codes[:-1]) == {400}
+    assert 9 <= len(codes) - 1 <= 10 + 10 * (time.monotonic() - started) + 1
+    admin = client.token("admin", "ops")  # exempt from rate limits
+    stored = client.get(f"/v1/devices/{device}/samples", token=admin).json()
+    assert stored["count"] == passed  # what was refused was not stored
 
 
 def test_a_device_is_limited_in_samples_per_second(client: Client, cls: Any, uid: str) -> None:

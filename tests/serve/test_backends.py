@@ -20,7 +20,7 @@ from twin.serve.backends.redis import RedisBackend
 from twin.serve.metrics import Metrics
 from twin.serve.processor import StreamProcessor, lags
 from twin.serve.state import Faults
-from twin.serve.validation import Sample, TelemetryBatch
+from twin.serve.validation import TelemetryBatch
 
 CLASS = "live-20260101T1200-cycling-01"
 
@@ -29,10 +29,9 @@ def make_batch(
     device: str, seqs: range, watts: float = 200.0, t: float | None = None
 ) -> TelemetryBatch:
     t = time.time() if t is None else t
-    samples = tuple(
-        Sample(s, t, watts, json.dumps({"seq": s, "t": t, "power_w": watts})) for s in seqs
-    )
-    return TelemetryBatch(device, CLASS, samples)
+    docs = json.dumps([{"seq": s, "t": t, "power_w": watts} for s in seqs], separators=(",", ":"))
+    n = len(seqs)
+    return TelemetryBatch(device, CLASS, list(seqs), [t] * n, [watts] * n, docs)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -83,13 +82,38 @@ def test_ingest_stores_and_streams_each_seq_once(factory: Callable[[], Backend])
     run(factory, scenario)
 
 
+def test_a_partly_repeated_batch_streams_only_its_new_samples(
+    factory: Callable[[], Backend],
+) -> None:
+    """The stream entry of a retried batch carries exactly the times and output of the samples
+    that were new (on Redis: the Lua script's 0/1 mask), in the batch's order."""
+    t0 = time.time() - 100
+
+    def batch(seqs: list[int]) -> TelemetryBatch:
+        docs = json.dumps([{"seq": s} for s in seqs], separators=(",", ":"))
+        times, watts = [t0 + s for s in seqs], [100.0 + s for s in seqs]
+        return TelemetryBatch("d-mask", CLASS, seqs, times, watts, docs)
+
+    async def scenario(b: Backend) -> None:
+        await b.ingest(batch([2, 4]))
+        result = await b.ingest(batch([1, 2, 3, 4, 5]))
+        assert (result.accepted, result.duplicates) == (3, 2)
+        entries = await b.read_shard(shard_of("d-mask", 4), "c", 10, 0.1)
+        assert [e.times for e in entries] == [(t0 + 2, t0 + 4), (t0 + 1, t0 + 3, t0 + 5)]
+        assert [e.output_kj for e in entries] == pytest.approx([0.206, 0.309])
+        assert (await b.backlog())[shard_of("d-mask", 4)] == 5
+
+    run(factory, scenario)
+
+
 def test_a_commit_is_applied_once(factory: Callable[[], Backend]) -> None:
     async def scenario(b: Backend) -> None:
         await b.join(CLASS, "rider-a", "d2")
         await b.ingest(make_batch("d2", range(20), watts=250.0))
         shard = shard_of("d2", 4)
         entries = await b.read_shard(shard, "c", 1000, 0.1)
-        assert len(entries) == 20 and {e.member for e in entries} == {"rider-a"}
+        assert len(entries) == 1 and entries[0].member == "rider-a"  # one entry per batch
+        assert entries[0].samples == 20 and entries[0].output_kj == pytest.approx(5.0)
         assert await b.commit(shard, entries) == 20
         assert await b.commit(shard, entries) == 0  # a retried commit changes nothing
         assert (await b.leaderboard(CLASS, 1))[0] == [("rider-a", pytest.approx(5.0))]
@@ -107,7 +131,7 @@ def test_entries_read_before_a_crash_are_reread_and_counted_once(redis_url: str)
         await before.start()
         await before.ingest(make_batch("d3", range(30), watts=100.0))
         read = await before.read_shard(shard, "w0-c1", 1000, 0.1)
-        assert len(read) == 30
+        assert sum(e.samples for e in read) == 30
         await before.close()  # dies between read and commit: the entries stay pending
         after = RedisBackend(redis_url, shards=4)
         await after.start()
@@ -151,8 +175,11 @@ def test_a_paused_consumer_builds_backlog_and_lag(factory: Callable[[], Backend]
 def test_lag_is_never_negative() -> None:
     from twin.serve.backends.base import StreamEntry
 
-    entries = [StreamEntry("1", CLASS, "m", 100.0, 1.0), StreamEntry("2", CLASS, "m", 105.0, 1.0)]
-    assert lags(entries, 103.0) == [3.0, 0.0]
+    entries = [
+        StreamEntry("1", CLASS, "m", (100.0, 101.5), 1.0),
+        StreamEntry("2", CLASS, "m", (105.0,), 1.0),
+    ]
+    assert lags(entries, 103.0) == [3.0, 1.5, 0.0]
 
 
 def test_embedded_restart_keeps_samples_leaderboards_and_interactions(tmp_path: Path) -> None:
@@ -171,12 +198,14 @@ def test_embedded_restart_keeps_samples_leaderboards_and_interactions(tmp_path: 
             len(await b.samples_json("dz")),
             await b.leaderboard(CLASS, 5),
             await b.interactions(),
+            await b.ingest(make_batch("dz", range(5, 15), watts=300.0)),  # a retry after restart
         )
         await b.close()
         return result
 
     asyncio.run(first_life())
-    count, board, interactions = asyncio.run(second_life())
+    count, board, interactions, retry = asyncio.run(second_life())
     assert count == 10
     assert board == ([("rider-z", pytest.approx(3.0))], 1)
     assert interactions == [("rider-z", CLASS, 0.75)]
+    assert (retry.accepted, retry.duplicates) == (5, 5)  # what is stored is known after restart

@@ -5,8 +5,10 @@ simulation (DESIGN.md). `twin.serve.app.create_app(settings)` builds it; the pac
 the architecture: `state` (settings, faults, shared state), `tokens` and `ratelimit` (who may do
 what, how often), `validation` (what a body may hold), `middleware` (the request pipeline),
 `routes_*` (the endpoints), `backends` (storage and stream: embedded or Redis), `processor`
-(stream -> leaderboards), `metrics`; and the edge: `streaming`/`hls`, `recommend`, `admin`,
-`faults`, `openapi`. Importing this package imports nothing heavy and changes nothing.
+(stream -> leaderboards), `metrics`, `shared` (what `--workers` processes share through Redis:
+rate-limit buckets and faults), `runner` (one process or N); and the edge: `streaming`/`hls`,
+`recommend`, `admin`, `faults`, `openapi`. Importing this package imports nothing heavy and
+changes nothing.
 """
 
 from __future__ import annotations

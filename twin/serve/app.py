@@ -19,9 +19,10 @@ from aiohttp.typedefs import Middleware
 
 from twin.serve import middleware, routes_classes, routes_ingest, routes_ops, routes_workouts
 from twin.serve.backends import open_backend
+from twin.serve.backends.base import Backend
 from twin.serve.metrics import Metrics
 from twin.serve.processor import StreamProcessor
-from twin.serve.ratelimit import RateLimiter
+from twin.serve.ratelimit import Limiter, LocalLimiter
 from twin.serve.state import STATE, Faults, ServeSettings, ServeState
 from twin.serve.tokens import Signer
 
@@ -48,20 +49,38 @@ def build_state(settings: ServeSettings) -> ServeState:
     from twin.platform.catalog import build_catalog
 
     catalog_rng, state_rng = np.random.default_rng(settings.seed).spawn(2)
-    return ServeState(
+    backend = open_backend(settings)
+    faults = Faults()
+    state = ServeState(
         settings=settings,
-        backend=open_backend(settings),
+        backend=backend,
         catalog=build_catalog(catalog_rng),
         signer=Signer(settings.secret),
         metrics=Metrics(),
-        faults=Faults(),
+        faults=faults,
         rng=state_rng,
-        user_limiter=RateLimiter(settings.rate_per_s, settings.burst),
-        device_limiter=RateLimiter(settings.device_samples_per_s, settings.device_burst),
+        user_limiter=_limiter(backend, "token", settings.rate_per_s, settings.burst),
+        device_limiter=_limiter(
+            backend, "device", settings.device_samples_per_s, settings.device_burst
+        ),
     )
+    if settings.redis_url:
+        from twin.serve.shared import FaultSync
+
+        state.fault_sync = FaultSync(backend, faults)  # type: ignore[arg-type]
+    return state
 
 
-def _middlewares() -> list[Middleware]:
+def _limiter(backend: Backend, name: str, rate: float, burst: float) -> Limiter:
+    """Buckets in Redis on the Redis backend (shared by the workers), else in this process."""
+    if backend.kind == "redis":
+        from twin.serve.shared import RedisLimiter
+
+        return RedisLimiter(backend, name, rate, burst)  # type: ignore[arg-type]
+    return LocalLimiter(name, rate, burst)
+
+
+def _middlewares(settings: ServeSettings) -> list[Middleware]:
     chain: list[Middleware] = [
         middleware.metrics,
         middleware.errors,
@@ -69,6 +88,8 @@ def _middlewares() -> list[Middleware]:
         middleware.auth,
         middleware.rate_limit,
     ]
+    if settings.redis_url:
+        chain.append(middleware.share_faults)
     if _exists("twin.serve.faults"):
         chain.insert(0, importlib.import_module("twin.serve.faults").middleware)
     return chain
@@ -77,6 +98,8 @@ def _middlewares() -> list[Middleware]:
 async def _core(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     await state.backend.start()
+    if state.fault_sync is not None:
+        await state.fault_sync.start()
     processor = StreamProcessor(
         state.backend, state.metrics, state.faults, worker=state.settings.worker_index
     )
@@ -85,13 +108,17 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
     state.mark_ready(_CORE)
     yield
     await processor.stop()
+    if state.fault_sync is not None:
+        await state.fault_sync.stop()
     await state.backend.close()
 
 
 def create_app(settings: ServeSettings) -> web.Application:
     """The application for `settings`; serve it with aiohttp's runner (see `twin.cli.serve`)."""
     state = build_state(settings)
-    app = web.Application(middlewares=_middlewares(), client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=_middlewares(settings), client_max_size=settings.max_body_bytes
+    )
     app[STATE] = state
     state.mark_pending(_CORE)
     app.cleanup_ctx.append(_core)

@@ -10,7 +10,10 @@ is a 503 with `Retry-After` (nothing was acknowledged), and only a genuine bug i
 `client_max_size` catches unannounced ones). `auth` verifies a bearer token when one is sent
 (a bad one is a 401; a missing one is left to `require` in the handler).
 `rate_limit` applies the per-token bucket; admin tokens are exempt so a drill can always clear
-its faults.
+its faults. A telemetry handler spends the token's charge itself, with the write (one Redis
+call); if it fails before that, the middleware spends it, so a flood of bad batches still
+meets its 429. On the Redis backend, `share_faults` (innermost) publishes the faults after an
+admin call changed them, so every worker process applies them (`twin.serve.shared`).
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from twin.serve.problems import ApiError
-from twin.serve.ratelimit import retry_after_header
+from twin.serve.ratelimit import Charge, refusal
 from twin.serve.state import STATE
 from twin.serve.tokens import SUBJECT, TokenError, bearer
 
 __all__ = [
+    "CHARGED_BY_HANDLER",
+    "PENDING_CHARGE",
     "PUBLIC_ROUTES",
     "auth",
     "body_limit",
@@ -38,12 +43,19 @@ __all__ = [
     "errors",
     "metrics",
     "rate_limit",
+    "refused",
     "route_name",
+    "share_faults",
+    "spend",
 ]
 
 log = logging.getLogger("twin.serve")
 
 PUBLIC_ROUTES = frozenset({"healthz", "metrics", "openapi"})
+# Routes whose handler spends the token's charge itself, with the backend's write (telemetry:
+# on Redis the token's bucket, the device's bucket and the write are one Lua call).
+CHARGED_BY_HANDLER = frozenset({"telemetry"})
+PENDING_CHARGE = web.RequestKey("twin_pending_charge", Charge)
 _KEPT_HEADERS = ("Retry-After", "Allow", "WWW-Authenticate")
 # Storage that is down or restarting: the client should retry, and nothing was acknowledged.
 _UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, sqlite3.OperationalError)
@@ -130,15 +142,40 @@ async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
 @web.middleware
 async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
     subject = request.get(SUBJECT)
-    if subject is not None and subject.kind != "admin":
-        state = request.app[STATE]
-        wait = state.user_limiter.take(subject.key, time.monotonic())
-        if wait > 0:
-            state.metrics.rate_limited.labels("token").inc()
-            limits = f"{state.settings.rate_per_s:g} requests/s, burst {state.settings.burst:g}"
-            raise ApiError(
-                429,
-                f"rate limit of {limits} exceeded for {subject.key}",
-                headers={"Retry-After": retry_after_header(wait)},
-            )
-    return await handler(request)
+    if subject is None or subject.kind == "admin":
+        return await handler(request)
+    charge = Charge(request.app[STATE].user_limiter, subject.key)
+    if route_name(request) not in CHARGED_BY_HANDLER:
+        await spend(request, charge)
+        return await handler(request)
+    request[PENDING_CHARGE] = charge  # the handler spends it together with its own
+    try:
+        return await handler(request)
+    except Exception:
+        if request.get(PENDING_CHARGE) is not None:  # refused before: it still costs a token
+            await spend(request, charge)
+        raise
+
+
+async def spend(request: web.Request, charge: Charge) -> None:
+    """Spend `charge`, or raise its 429 (counted by limit name)."""
+    wait = await charge.spend()
+    if wait > 0:
+        raise refused(request, charge, wait)
+
+
+def refused(request: web.Request, charge: Charge, wait: float) -> ApiError:
+    request.app[STATE].metrics.rate_limited.labels(charge.limiter.name).inc()
+    return refusal(charge, wait)
+
+
+@web.middleware
+async def share_faults(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """(Redis backend) After an admin call changed this worker's faults, publish them."""
+    response = await handler(request)
+    changed = request.method != "GET" and response.status < 400
+    if changed and route_name(request).startswith("admin"):
+        sync = request.app[STATE].fault_sync
+        if sync is not None:
+            await sync.publish()
+    return response

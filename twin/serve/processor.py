@@ -14,6 +14,7 @@ On Redis the consumers of every `twin serve` process join one consumer group per
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -32,8 +33,8 @@ log = logging.getLogger("twin.serve")
 
 
 def lags(entries: Sequence[StreamEntry], now: float) -> list[float]:
-    """Leaderboard lag of each entry applied at `now` (never negative: clocks may disagree)."""
-    return [max(0.0, now - e.t) for e in entries]
+    """Leaderboard lag of each sample applied at `now` (never negative: clocks may disagree)."""
+    return [max(0.0, now - t) for e in entries for t in e.times]
 
 
 class StreamProcessor:
@@ -46,7 +47,7 @@ class StreamProcessor:
         faults: Faults,
         *,
         worker: int = 0,
-        batch: int = 1000,
+        batch: int = 200,
         block_s: float = 0.25,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -58,6 +59,7 @@ class StreamProcessor:
         self.block_s = block_s
         self.clock = clock
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         for shard in range(self.backend.shards):
@@ -65,17 +67,29 @@ class StreamProcessor:
             self._tasks.append(asyncio.create_task(self._consume(shard), name=name))
         self._tasks.append(asyncio.create_task(self._watch_backlog(), name="twin-backlog"))
 
-    async def stop(self) -> None:
-        for task in self._tasks:
+    async def stop(self, grace_s: float = 2.0) -> None:
+        """Let each consumer finish its read (at most `block_s`), then cancel what is left.
+
+        A Redis command cancelled mid-flight can leave redis-py's connection pool waiting
+        forever; a consumer that stops between commands cannot.
+        """
+        self._stopping.set()
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(self._tasks, timeout=self.block_s + grace_s)
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if pending:
+            _, stuck = await asyncio.wait(pending, timeout=grace_s)
+            if stuck:
+                log.warning("stream processor: %d task(s) did not stop", len(stuck))
         self._tasks.clear()
 
     async def _consume(self, shard: int) -> None:
         consumer = f"w{self.worker}-c{shard}"
-        while True:
+        while not self._stopping.is_set():
             if shard < self.faults.paused_consumers:
-                await asyncio.sleep(0.05)
+                await self._pause(0.05)
                 continue
             try:
                 await self.step(shard, consumer)
@@ -83,7 +97,7 @@ class StreamProcessor:
                 raise
             except Exception as exc:  # a Redis restart or a network blip: retry, never die
                 log.warning("consumer %s: %s; retrying in 0.5 s", consumer, exc)
-                await asyncio.sleep(0.5)
+                await self._pause(0.5)
 
     async def step(self, shard: int, consumer: str) -> int:
         """Read one batch of the shard, apply it, record its lags; how many were applied."""
@@ -95,18 +109,21 @@ class StreamProcessor:
         return applied
 
     def _observe(self, shard: int, values: list[float]) -> None:
-        observe = self.metrics.lag.observe
-        for value in values:
-            observe(value)
+        self.metrics.lag.observe_many(values)
         self.metrics.lag_last.labels(str(shard)).set(values[-1])
         self.metrics.processed.labels(str(shard)).inc(len(values))
 
     async def _watch_backlog(self, every_s: float = 1.0) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 self.metrics.set_backlog(await self.backend.backlog())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("backlog: %s", exc)
-            await asyncio.sleep(every_s)
+            await self._pause(every_s)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep `seconds`, or less if `stop()` is called meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)

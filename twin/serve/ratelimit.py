@@ -6,13 +6,35 @@ nodelay` from the seeds: a burst of 20 passes at once, then 10 per second. A ref
 told how long to wait (`Retry-After`). The clock is passed in, so the arithmetic is pure and
 testable; buckets that have refilled completely carry no information and are forgotten when the
 table grows past `max_keys`, so a drill minting a token per virtual rider cannot grow it forever.
+
+Handlers speak to a `Limiter`: `LocalLimiter` keeps the buckets in this process (the embedded
+backend, one process), `twin.serve.shared.RedisLimiter` keeps them in Redis, so that with
+`--workers N` a token's limit is the same whichever worker answers. A `Charge` is one spending
+a backend makes together with storing a telemetry batch (on Redis, in the same Lua call).
 """
 
 from __future__ import annotations
 
 import math
+import time
+from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["RateLimiter", "retry_after_header"]
+from twin.serve.problems import ApiError
+
+__all__ = ["Charge", "Limiter", "LocalLimiter", "RateLimiter", "refusal", "retry_after_header"]
+
+
+class Limiter(Protocol):
+    """Per-key token buckets, wherever they are kept. `name` is `token` or `device`."""
+
+    name: str
+    rate: float
+    burst: float
+
+    async def take(self, key: str, cost: float = 1.0) -> float:
+        """Spend `cost` tokens of `key`'s bucket: 0.0 if allowed, else the seconds to wait."""
+        ...
 
 
 class RateLimiter:
@@ -61,3 +83,41 @@ class RateLimiter:
 def retry_after_header(wait_s: float) -> str:
     """HTTP `Retry-After` is whole seconds: round up, at least 1."""
     return str(max(1, math.ceil(wait_s)))
+
+
+class LocalLimiter:
+    """A `Limiter` whose buckets live in this process, on the monotonic clock."""
+
+    def __init__(self, name: str, rate: float, burst: float) -> None:
+        self.name = name
+        self.rate = rate
+        self.burst = burst
+        self.buckets = RateLimiter(rate, burst)
+
+    async def take(self, key: str, cost: float = 1.0) -> float:
+        return self.buckets.take(key, time.monotonic(), cost)
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """`cost` tokens to spend from `key`'s bucket in `limiter`."""
+
+    limiter: Limiter
+    key: str
+    cost: float = 1.0
+
+    async def spend(self) -> float:
+        """0.0 if spent, else the seconds to wait (nothing spent)."""
+        return await self.limiter.take(self.key, self.cost)
+
+
+def refusal(charge: Charge, wait_s: float) -> ApiError:
+    """The 429 for a refused charge, with its `Retry-After`."""
+    limiter = charge.limiter
+    if limiter.name == "device":
+        limit = f"{limiter.rate:g} samples/s, burst {limiter.burst:g}"
+        message = f"device {charge.key!r} exceeds its telemetry limit of {limit}"
+    else:
+        limit = f"{limiter.rate:g} requests/s, burst {limiter.burst:g}"
+        message = f"rate limit of {limit} exceeded for {charge.key}"
+    return ApiError(429, message, headers={"Retry-After": retry_after_header(wait_s)})

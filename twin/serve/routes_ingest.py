@@ -2,9 +2,10 @@
 (`GET /v1/devices/{device_id}/samples`, route `samples`).
 
 A batch is validated whole before anything is stored (one bad sample refuses the batch, with
-the field named), then checked against the device's own budget in samples per second, then
-stored and streamed by the backend in one atomic, idempotent step. The 202 is sent only after
-the backend answered, so an acknowledged sample is durable.
+the field named). The backend then spends the token's request and the device's budget in
+samples per second, and stores and streams the new samples, in one atomic, idempotent step
+(one Lua call on Redis). The 202 is sent only after the backend answered, so an acknowledged
+sample is durable.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import time
 
 from aiohttp import web
 
-from twin.serve.problems import ApiError, not_found
-from twin.serve.ratelimit import retry_after_header
+from twin.serve.middleware import PENDING_CHARGE, refused
+from twin.serve.problems import not_found
+from twin.serve.ratelimit import Charge
 from twin.serve.state import STATE
 from twin.serve.tokens import require
-from twin.serve.validation import check_id, parse_json, parse_telemetry
+from twin.serve.validation import check_id, parse_telemetry
 
 __all__ = ["setup"]
 
@@ -28,7 +30,7 @@ async def telemetry(request: web.Request) -> web.Response:
     state = request.app[STATE]
     settings = state.settings
     batch = parse_telemetry(
-        parse_json(await request.read()),
+        await request.read(),
         now=time.time(),
         max_batch=settings.max_batch,
         max_future_s=settings.max_future_s,
@@ -37,21 +39,17 @@ async def telemetry(request: web.Request) -> web.Response:
     require(request, "device", batch.device_id)
     if state.find_class(batch.class_id) is None:
         raise not_found("class", batch.class_id)
-    wait = state.device_limiter.take(batch.device_id, time.monotonic(), len(batch.samples))
-    if wait > 0:
-        state.metrics.rate_limited.labels("device").inc()
-        rate = f"{settings.device_samples_per_s:g} samples/s, burst {settings.device_burst:g}"
-        raise ApiError(
-            429,
-            f"device {batch.device_id!r} exceeds its telemetry limit of {rate}",
-            headers={"Retry-After": retry_after_header(wait)},
-        )
-    result = await state.backend.ingest(batch)
-    state.metrics.samples.labels("accepted").inc(result.accepted)
-    state.metrics.samples.labels("duplicate").inc(result.duplicates)
-    return web.json_response(
-        {"accepted": result.accepted, "duplicates": result.duplicates}, status=202
-    )
+    charges = [Charge(state.device_limiter, batch.device_id, len(batch))]
+    pending = request.pop(PENDING_CHARGE, None)
+    if pending is not None:
+        charges.insert(0, pending)  # the token's request, spent first
+    result = await state.backend.ingest(batch, charges)
+    if result.refused is not None:
+        raise refused(request, result.refused, result.wait_s)
+    state.metrics.accepted.inc(result.accepted)
+    state.metrics.duplicates.inc(result.duplicates)
+    body = f'{{"accepted":{result.accepted},"duplicates":{result.duplicates}}}'
+    return web.Response(text=body, status=202, content_type="application/json")
 
 
 async def samples(request: web.Request) -> web.Response:

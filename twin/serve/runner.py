@@ -5,7 +5,9 @@
 `announce(line)` once, when the service is ready (every component started, `/healthz` 200).
 With `workers > 1` (Redis only: the embedded backend cannot be shared) it spawns N processes,
 each binding the port with SO_REUSEPORT so the kernel spreads connections between them; each
-worker's stream consumers join the same consumer groups under their own names.
+worker's stream consumers join the same consumer groups under their own names, and the workers
+share their rate-limit buckets and faults through Redis too (`twin.serve.shared`). The event
+loop is uvloop's when it is installed.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import asyncio
 import multiprocessing
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from redis.exceptions import RedisError
@@ -25,7 +27,9 @@ from twin.errors import InputError, TargetError, TwinError
 from twin.serve.app import create_app
 from twin.serve.state import STATE, ServeSettings
 
-__all__ = ["check_redis", "serve"]
+__all__ = ["check_redis", "run_loop", "serve"]
+
+T = TypeVar("T")
 
 READY_TIMEOUT_S = 600.0
 
@@ -91,7 +95,26 @@ async def _serve_one(
 
 def _ready_line(url: str, described: str, settings: ServeSettings, workers: int) -> str:
     procs = f", {workers} workers" if workers > 1 else ""
-    return f"twin serve: ready at {url} (backend {described}; {settings.consumers} shards{procs})"
+    loop = "uvloop; " if _uvloop() is not None else ""
+    shards = f"{settings.consumers} shards{procs}"
+    return f"twin serve: ready at {url} (backend {described}; {loop}{shards})"
+
+
+def _uvloop() -> Any:
+    """The `uvloop` module when it is installed (a faster event loop), else None."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(main)`, on uvloop when it is installed: the server's loop does the socket
+    work of every request, and uvloop's is libuv's, in C."""
+    uvloop = _uvloop()
+    with asyncio.Runner(loop_factory=None if uvloop is None else uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 def serve(settings: ServeSettings, workers: int, announce: Callable[[str], None]) -> None:
@@ -107,7 +130,7 @@ def serve(settings: ServeSettings, workers: int, announce: Callable[[str], None]
     if settings.redis_url:
         check_redis(settings.redis_url)
     if workers == 1:
-        asyncio.run(_serve_one(settings, lambda url, d: announce(_ready_line(url, d, settings, 1))))
+        run_loop(_serve_one(settings, lambda url, d: announce(_ready_line(url, d, settings, 1))))
         return
     _serve_workers(settings, workers, announce)
 
@@ -115,9 +138,7 @@ def serve(settings: ServeSettings, workers: int, announce: Callable[[str], None]
 def _worker_main(settings: ServeSettings, ready: Any) -> None:
     """Entry point of a spawned worker: serve, report ready (or the error) to the parent."""
     try:
-        asyncio.run(
-            _serve_one(settings, lambda url, d: ready.put(("ready", url, d)), reuse_port=True)
-        )
+        run_loop(_serve_one(settings, lambda url, d: ready.put(("ready", url, d)), reuse_port=True))
     except TwinError as exc:
         ready.put(("error", str(exc), ""))
     except KeyboardInterrupt:

@@ -10,7 +10,7 @@ processor, the recommender's first training), *ready* once none is pending, and 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
     from twin.serve.backends.base import Backend
     from twin.serve.metrics import Metrics
-    from twin.serve.ratelimit import RateLimiter
+    from twin.serve.ratelimit import Limiter
+    from twin.serve.shared import FaultSync
     from twin.serve.tokens import Signer
 
 __all__ = ["STATE", "Faults", "ServeSettings", "ServeState"]
@@ -111,13 +112,30 @@ class Faults:
         self.origin_down = False
         self.origin_egress_bps = None
 
+    def to_doc(self) -> dict[str, Any]:
+        """A JSON-ready copy (what `twin.serve.shared.FaultSync` stores in Redis)."""
+        return asdict(self)
+
+    def load(self, doc: dict[str, Any]) -> None:
+        """Take the values of `doc` (from `to_doc`) in place: handlers hold this object."""
+        self.route_latency_s.clear()
+        self.route_latency_s.update(doc["route_latency_s"])
+        self.route_error_ratio.clear()
+        self.route_error_ratio.update(doc["route_error_ratio"])
+        self.paused_consumers = int(doc["paused_consumers"])
+        self.origin_down = bool(doc["origin_down"])
+        bps = doc["origin_egress_bps"]
+        self.origin_egress_bps = None if bps is None else float(bps)
+
 
 @dataclass(eq=False)
 class ServeState:
     """What handlers share: settings, storage, catalogue, token checks, metrics, faults.
 
     `catalog` is a `twin.platform.catalog.Catalog`. `extras` is a place for the edge modules
-    (streaming, recommend, admin) to keep their own objects under their own keys.
+    (streaming, recommend, admin) to keep their own objects under their own keys. On the Redis
+    backend the limiters keep their buckets in Redis and `fault_sync` shares the faults
+    between worker processes (`twin.serve.shared`); on the embedded one both are local.
     """
 
     settings: ServeSettings
@@ -127,8 +145,9 @@ class ServeState:
     metrics: Metrics
     faults: Faults
     rng: np.random.Generator
-    user_limiter: RateLimiter
-    device_limiter: RateLimiter
+    user_limiter: Limiter
+    device_limiter: Limiter
+    fault_sync: FaultSync | None = None
     pending: set[str] = field(default_factory=set)
     extras: dict[str, Any] = field(default_factory=dict)
     _classes: dict[str, Any] = field(default_factory=dict, repr=False)

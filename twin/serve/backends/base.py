@@ -7,18 +7,21 @@ speak only this protocol, so every test runs on both.
 
 Ingest is idempotent by (device, seq): `ingest` stores each new sample durably *and* appends it
 to its shard's stream in one atomic step, and reports how many were new and how many repeats.
-The stream processor then `read_shard`s entries and `commit`s them, which adds each entry's
-output to its class leaderboard and acknowledges it, again atomically, so a crash between the
-two never counts a sample twice.
+The stream carries one entry per accepted batch (its new samples). The stream processor
+`read_shard`s entries and `commit`s them, which adds each entry's output to its class
+leaderboard and acknowledges it, again atomically, so a crash between the two never counts a
+sample twice. Backlogs and commit counts are in samples.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from twin.serve.ratelimit import Charge
     from twin.serve.validation import TelemetryBatch, WorkoutRequest
 
 __all__ = [
@@ -27,6 +30,7 @@ __all__ = [
     "StreamEntry",
     "feedback_weight",
     "member_of",
+    "new_samples",
     "output_kj",
     "shard_of",
 ]
@@ -36,19 +40,40 @@ SAMPLE_PERIOD_S = 1.0  # telemetry is 1 Hz (DESIGN.md): each sample stands for o
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
+    """What `ingest` did: samples stored and repeats, or the charge refused (nothing stored)."""
+
     accepted: int
     duplicates: int
+    refused: Charge | None = None
+    wait_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class StreamEntry:
-    """One sample on its way to a leaderboard. `member` is the rider (or `device:<id>`)."""
+    """The new samples of one accepted batch on their way to a leaderboard.
+
+    `member` is the rider (or `device:<id>`), `times` each sample's time on the bike (for the
+    leaderboard lag) and `output_kj` their summed output. One entry per batch, not per sample:
+    the stream and its acknowledgements cost per request, not per sample.
+    """
 
     id: str
     class_id: str
     member: str
-    t: float
-    power_w: float
+    times: tuple[float, ...]
+    output_kj: float
+
+    @property
+    def samples(self) -> int:
+        return len(self.times)
+
+
+def new_samples(batch: TelemetryBatch, seen: Collection[int]) -> tuple[list[float], list[float]]:
+    """The times and powers of the batch's samples whose seq is not in `seen`."""
+    if not seen:
+        return batch.times, batch.powers
+    keep = [i for i, seq in enumerate(batch.seqs) if seq not in seen]
+    return [batch.times[i] for i in keep], [batch.powers[i] for i in keep]
 
 
 def shard_of(device_id: str, shards: int) -> int:
@@ -62,7 +87,9 @@ def member_of(device_id: str, rider_id: str | None) -> str:
 
 
 def output_kj(power_w: float) -> float:
-    """Work done in one sample period: power x 1 s, in kJ (the leaderboard's 'output')."""
+    """Work done in one sample period: power x 1 s, in kJ (the leaderboard's 'output').
+
+    Given the sum of several samples' power, the output of them all."""
     return power_w * SAMPLE_PERIOD_S / 1000.0
 
 
@@ -84,7 +111,13 @@ class Backend(Protocol):
         """One phrase for the ready line: where data lives and how durable it is."""
         ...
 
-    async def ingest(self, batch: TelemetryBatch) -> IngestResult: ...
+    async def ingest(self, batch: TelemetryBatch, charges: Sequence[Charge] = ()) -> IngestResult:
+        """Spend `charges` in order, then store and stream the batch's new samples, durably.
+
+        If a charge is refused, nothing is stored and the result says which (and the wait).
+        """
+        ...
+
     async def samples_json(self, device_id: str) -> list[str]:
         """The device's accepted samples as stored JSON documents, in seq order."""
         ...
@@ -97,19 +130,30 @@ class Backend(Protocol):
         self, shard: int, consumer: str, count: int, block_s: float
     ) -> list[StreamEntry]: ...
     async def commit(self, shard: int, entries: list[StreamEntry]) -> int:
-        """Apply entries to leaderboards and acknowledge them; returns how many were applied."""
+        """Apply entries to leaderboards and acknowledge them; how many samples were applied."""
         ...
 
     async def backlog(self) -> dict[int, int]:
-        """Entries per shard not yet applied to a leaderboard."""
+        """Samples per shard not yet applied to a leaderboard."""
         ...
 
     async def leaderboard(self, class_id: str, n: int) -> tuple[list[tuple[str, float]], int]:
         """The top `n` (member, output kJ), best first, and how many members the board has."""
         ...
 
-    async def add_workout(self, workout: WorkoutRequest, created_at: float, weight: float) -> str:
-        """Store a ride summary and add `weight` to its (rider, class) interaction; its id."""
+    async def add_workout(
+        self,
+        workout: WorkoutRequest,
+        created_at: float,
+        weight: float,
+        idempotency: tuple[str, str] | None = None,
+    ) -> tuple[str, str | None]:
+        """Store a ride summary and add `weight` to its (rider, class) interaction.
+
+        `idempotency` is (key, fingerprint of the request): if the rider already stored a
+        workout under that key, nothing is stored and the answer is that workout's id and the
+        fingerprint it was stored with; otherwise the new workout's id and None. Atomic.
+        """
         ...
 
     async def workout(self, workout_id: str) -> dict[str, Any] | None: ...

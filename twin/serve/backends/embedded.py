@@ -13,6 +13,7 @@ import heapq
 import itertools
 import sqlite3
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,12 @@ from twin.serve.backends.base import (
     IngestResult,
     StreamEntry,
     member_of,
+    new_samples,
     output_kj,
     shard_of,
 )
-from twin.serve.backends.sqlite import SqliteStore
+from twin.serve.backends.sqlite import SqliteStore, select_samples
+from twin.serve.ratelimit import Charge
 from twin.serve.validation import TelemetryBatch, WorkoutRequest
 
 __all__ = ["EmbeddedBackend"]
@@ -58,6 +61,7 @@ class EmbeddedBackend:
         self._queues: list[deque[StreamEntry]] = [deque() for _ in range(shards)]
         self._signals = [asyncio.Event() for _ in range(shards)]
         self._inflight: list[dict[str, StreamEntry]] = [{} for _ in range(shards)]
+        self._queued = [0] * shards  # samples streamed and not yet committed, per shard
         self._ids = itertools.count(1)
         self._boards: dict[str, dict[str, float]] = {}
         self._rider_of: dict[str, str] = {}
@@ -76,25 +80,26 @@ class EmbeddedBackend:
     async def describe(self) -> str:
         return f"embedded (SQLite WAL synchronous=FULL at {self.store.path})"
 
-    async def ingest(self, batch: TelemetryBatch) -> IngestResult:
-        new = await self.store.insert_samples(batch)
-        shard = shard_of(batch.device_id, self.shards)
-        member = member_of(batch.device_id, self._rider_of.get(batch.device_id))
-        queue = self._queues[shard]
-        for sample in new:
-            queue.append(
-                StreamEntry(str(next(self._ids)), batch.class_id, member, sample.t, sample.power_w)
+    async def ingest(self, batch: TelemetryBatch, charges: Sequence[Charge] = ()) -> IngestResult:
+        for charge in charges:
+            wait = await charge.spend()
+            if wait > 0:
+                return IngestResult(0, 0, charge, wait)
+        seen = await self.store.insert_samples(batch)
+        times, powers = new_samples(batch, seen)
+        if times:
+            shard = shard_of(batch.device_id, self.shards)
+            member = member_of(batch.device_id, self._rider_of.get(batch.device_id))
+            entry = StreamEntry(
+                str(next(self._ids)), batch.class_id, member, tuple(times), output_kj(sum(powers))
             )
-        if new:
+            self._queues[shard].append(entry)
+            self._queued[shard] += len(times)
             self._signals[shard].set()
-        return IngestResult(len(new), len(batch.samples) - len(new))
+        return IngestResult(len(times), len(seen))
 
     async def samples_json(self, device_id: str) -> list[str]:
-        def select(conn: sqlite3.Connection) -> list[str]:
-            query = "SELECT doc FROM samples WHERE device_id = ? ORDER BY seq"
-            return [row[0] for row in conn.execute(query, (device_id,))]
-
-        return await self.store.call(select)
+        return await self.store.call(lambda conn: select_samples(conn, device_id))
 
     async def join(self, class_id: str, rider_id: str, device_id: str | None) -> bool:
         def insert(conn: sqlite3.Connection) -> bool:
@@ -136,12 +141,13 @@ class EmbeddedBackend:
             if inflight.pop(entry.id, None) is None:
                 continue  # already committed: applying it again would count it twice
             board = self._boards.setdefault(entry.class_id, {})
-            board[entry.member] = board.get(entry.member, 0.0) + output_kj(entry.power_w)
-            applied += 1
+            board[entry.member] = board.get(entry.member, 0.0) + entry.output_kj
+            applied += entry.samples
+        self._queued[shard] -= applied
         return applied
 
     async def backlog(self) -> dict[int, int]:
-        return {k: len(q) + len(self._inflight[k]) for k, q in enumerate(self._queues)}
+        return dict(enumerate(self._queued))
 
     async def leaderboard(self, class_id: str, n: int) -> tuple[list[tuple[str, float]], int]:
         board = self._boards.get(class_id, {})
@@ -149,18 +155,16 @@ class EmbeddedBackend:
         top = heapq.nlargest(n, board.items(), key=lambda kv: (kv[1], kv[0]))
         return top, len(board)
 
-    async def add_workout(self, workout: WorkoutRequest, created_at: float, weight: float) -> str:
-        def insert(conn: sqlite3.Connection) -> str:
-            cur = conn.execute(
-                "INSERT INTO workouts (rider_id, class_id, duration_s, output_kj, device_id,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (workout.rider_id, workout.class_id, workout.duration_s, workout.output_kj,
-                 workout.device_id, created_at),
-            )  # fmt: skip
-            _add_interaction(conn, workout.rider_id, workout.class_id, weight)
-            return f"w{cur.lastrowid}"
-
-        return await self.store.transaction(insert)
+    async def add_workout(
+        self,
+        workout: WorkoutRequest,
+        created_at: float,
+        weight: float,
+        idempotency: tuple[str, str] | None = None,
+    ) -> tuple[str, str | None]:
+        return await self.store.transaction(
+            lambda conn: _insert_workout(conn, workout, created_at, weight, idempotency)
+        )
 
     async def workout(self, workout_id: str) -> dict[str, Any] | None:
         rowid = _workout_rowid(workout_id)
@@ -204,6 +208,36 @@ class EmbeddedBackend:
         return await self.store.call(lambda conn: list(conn.execute(query)))
 
 
+def _insert_workout(
+    conn: sqlite3.Connection,
+    workout: WorkoutRequest,
+    created_at: float,
+    weight: float,
+    idempotency: tuple[str, str] | None,
+) -> tuple[str, str | None]:
+    """`Backend.add_workout` inside one transaction."""
+    if idempotency is not None:
+        key, fingerprint = idempotency
+        query = "SELECT workout_id, fingerprint FROM workout_keys WHERE rider_id = ? AND key = ?"
+        known = conn.execute(query, (workout.rider_id, key)).fetchone()
+        if known is not None:
+            return known[0], known[1]
+    cur = conn.execute(
+        "INSERT INTO workouts (rider_id, class_id, duration_s, output_kj, device_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (workout.rider_id, workout.class_id, workout.duration_s, workout.output_kj,
+         workout.device_id, created_at),
+    )  # fmt: skip
+    _add_interaction(conn, workout.rider_id, workout.class_id, weight)
+    workout_id = f"w{cur.lastrowid}"
+    if idempotency is not None:
+        conn.execute(
+            "INSERT INTO workout_keys (rider_id, key, workout_id, fingerprint) VALUES (?, ?, ?, ?)",
+            (workout.rider_id, key, workout_id, fingerprint),
+        )
+    return workout_id, None
+
+
 def _add_interaction(conn: sqlite3.Connection, rider_id: str, class_id: str, weight: float) -> None:
     conn.execute(
         "INSERT INTO interactions (rider_id, class_id, weight) VALUES (?, ?, ?)"
@@ -217,5 +251,5 @@ def _select_device_riders(conn: sqlite3.Connection) -> list[tuple[str, str]]:
 
 
 def _select_output_by_device(conn: sqlite3.Connection) -> list[tuple[str, str, float]]:
-    query = "SELECT class_id, device_id, SUM(power_w) FROM samples GROUP BY class_id, device_id"
+    query = "SELECT class_id, device_id, SUM(power_w) FROM batches GROUP BY class_id, device_id"
     return list(conn.execute(query))

@@ -6,71 +6,141 @@ Keys (prefix `twin:`):
 |---|---|---|
 | `s:{device}` | hash | seq -> sample JSON: the durable record and the idempotency check |
 | `ingest:{k}` | stream | shard k's entries for the stream processor (group `leaderboard`) |
+| `backlog:{k}` | counter | samples in shard k's stream not yet on a leaderboard |
+| `rl:{limit}:{key}` | hash | a rate-limit bucket (`twin.serve.shared`), expiring when full |
+| `faults` | string, channel | the faults in force, announced to every worker |
 | `lb:{class}` | sorted set | rider -> output kJ |
 | `riders:{class}` | set | riders who joined the class |
 | `rider_of` | hash | device -> rider |
 | `workout:{id}`, `workout_seq` | hash, counter | ride summaries |
+| `workout_keys` | hash | `rider<TAB>Idempotency-Key` -> workout id and request fingerprint |
 | `interactions` | hash | `rider<TAB>class` -> summed weight, for the recommender |
 
-Two Lua scripts carry the guarantees. `INGEST` stores each sample with HSETNX and XADDs only
-the new ones, in one atomic step: a retried batch can neither be stored twice nor be streamed
-twice. `COMMIT` XACKs each entry and adds its output to the leaderboard only if the XACK
-acknowledged it (a redelivered entry already applied is skipped), then XDELs the entries, so
-the stream's length is exactly the backlog. The 202 is sent after Redis answered; with
-`appendonly yes` and `appendfsync always`, Redis answers only once the AOF is on disk.
+Two Lua scripts carry the guarantees. `INGEST` stores each sample with HSETNX and XADDs one
+entry holding only the new ones, in one atomic step: a retried batch can neither be stored
+twice nor be streamed twice. It first spends the request's rate-limit charges (the token's
+bucket and the device's, `twin.serve.shared`), so a telemetry request is one round trip.
+Concurrent requests use separate connections, and Redis answers all the commands it read in
+one event-loop pass after one AOF fsync: the group commit is Redis' own.
+`COMMIT` XACKs each entry and adds its output to the leaderboard only if the XACK acknowledged
+it (a redelivered entry already applied is skipped), then XDELs the entries, so the stream
+holds exactly the backlog. The 202 is sent after Redis answered; with `appendonly yes` and
+`appendfsync always`, Redis answers only once the AOF is on disk.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
+import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from twin.errors import TargetError
 from twin.serve.backends.base import IngestResult, StreamEntry, output_kj, shard_of
+from twin.serve.ratelimit import Charge
+from twin.serve.shared import BUCKET_FUNCTION, RedisLimiter
 from twin.serve.validation import TelemetryBatch, WorkoutRequest
 
 __all__ = ["GROUP", "RedisBackend", "connect"]
+
+log = logging.getLogger("twin.serve")
 
 P = "twin:"
 GROUP = "leaderboard"
 CLAIM_EVERY_S = 30.0
 CLAIM_IDLE_MS = 60_000
+_encode = msgspec.json.Encoder().encode
+_decode_floats = msgspec.json.Decoder(list[float]).decode
 
-INGEST = """
+# KEYS: samples hash, stream, rider_of, backlog counter, then one bucket per charge. ARGV:
+# device, class, times JSON, powers JSON, seqs joined by commas, documents joined by RS (\x1e,
+# never in a document), the number of charges, then 4 per charge (rate, burst, cost, expiry
+# ms). Two arguments for all the samples, not two each: packing the command is Python's work.
+# Reply {0, accepted}, or {k, wait} when charge k was refused (nothing stored, charges before
+# k spent).
+INGEST = (
+    BUCKET_FUNCTION
+    + """
+for k = 1, tonumber(ARGV[7]) do
+  local a = 7 + (k - 1) * 4
+  local wait = take(KEYS[4 + k], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]),
+                    tonumber(ARGV[a + 3]), ARGV[a + 4])
+  if wait then return {k, wait} end
+end
 local rider = redis.call('HGET', KEYS[3], ARGV[1])
 if not rider then rider = 'device:' .. ARGV[1] end
-local accepted = 0
-for i = 3, #ARGV, 4 do
-  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 3]) == 1 then
-    local entry = ARGV[2] .. '\\31' .. rider .. '\\31' .. ARGV[i + 1] .. '\\31' .. ARGV[i + 2]
-    redis.call('XADD', KEYS[2], '*', 'e', entry)
+local docs = {}
+for doc in string.gmatch(ARGV[6], '[^\\30]+') do docs[#docs + 1] = doc end
+local flags, accepted, n = {}, 0, 0
+for seq in string.gmatch(ARGV[5], '[^,]+') do
+  n = n + 1
+  if redis.call('HSETNX', KEYS[1], seq, docs[n]) == 1 then
     accepted = accepted + 1
+    flags[n] = '1'
+  else
+    flags[n] = '0'
   end
 end
-return accepted
+if accepted > 0 then
+  local mask = ''
+  if accepted < n then mask = table.concat(flags) end
+  local entry = table.concat({ARGV[2], rider, ARGV[3], ARGV[4], mask}, '\\31')
+  redis.call('XADD', KEYS[2], '*', 'e', entry)
+  redis.call('INCRBY', KEYS[4], accepted)
+end
+return {0, accepted}
 """
+)
 
 COMMIT = """
 local sums = {}
 local applied = 0
-for i = 2, #ARGV, 4 do
+local ids = {}
+for i = 2, #ARGV, 5 do
   if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1 then
     local k = tonumber(ARGV[i + 1])
     sums[k] = sums[k] or {}
     sums[k][ARGV[i + 2]] = (sums[k][ARGV[i + 2]] or 0) + tonumber(ARGV[i + 3])
-    applied = applied + 1
+    applied = applied + tonumber(ARGV[i + 4])
   end
-  redis.call('XDEL', KEYS[1], ARGV[i])
+  ids[#ids + 1] = ARGV[i]
+end
+for i = 1, #ids, 1000 do  -- unpack is bounded by Lua's C stack
+  redis.call('XDEL', KEYS[1], unpack(ids, i, math.min(i + 999, #ids)))
 end
 for k, members in pairs(sums) do
   for member, kj in pairs(members) do
     redis.call('ZINCRBY', KEYS[k], kj, member)
   end
 end
+if applied > 0 then redis.call('DECRBY', KEYS[2], applied) end
 return applied
+"""
+
+# KEYS: workout_keys, workout_seq, interactions. ARGV: `rider TAB key` (empty: no key), the
+# request's fingerprint, the workout hash prefix, `rider TAB class`, the weight, then field
+# name/value pairs. Reply {id, 0, ''} when stored now, {id, 1, fingerprint} when the key was
+# known (nothing stored). The workout's own key is made here from its new id: one Redis, not
+# a cluster.
+ADD_WORKOUT = """
+if ARGV[1] ~= '' then
+  local known = redis.call('HGET', KEYS[1], ARGV[1])
+  if known then
+    local cut = string.find(known, '\\n', 1, true)
+    return {string.sub(known, 1, cut - 1), 1, string.sub(known, cut + 1)}
+  end
+end
+local id = 'w' .. redis.call('INCR', KEYS[2])
+redis.call('HSET', ARGV[3] .. id, unpack(ARGV, 6))
+redis.call('HINCRBYFLOAT', KEYS[3], ARGV[4], ARGV[5])
+if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], ARGV[1], id .. '\\n' .. ARGV[2]) end
+return {id, 0, ''}
 """
 
 FEEDBACK = """
@@ -116,6 +186,7 @@ class RedisBackend:
         self._ingest: Any = None  # the Lua scripts, registered on start()
         self._commit: Any = None
         self._feedback: Any = None
+        self._add_workout: Any = None
 
     @property
     def redis(self) -> Any:  # redis-py's stubs type replies for both RESP2 and RESP3
@@ -127,6 +198,7 @@ class RedisBackend:
         self._ingest = self.client.register_script(INGEST)
         self._commit = self.client.register_script(COMMIT)
         self._feedback = self.client.register_script(FEEDBACK)
+        self._add_workout = self.client.register_script(ADD_WORKOUT)
         for shard in range(self.shards):
             try:
                 await self.client.xgroup_create(f"{P}ingest:{shard}", GROUP, id="0", mkstream=True)
@@ -134,9 +206,12 @@ class RedisBackend:
                 if "BUSYGROUP" not in str(exc):
                     raise
 
-    async def close(self) -> None:
+    async def close(self, grace_s: float = 5.0) -> None:
         if self.client is not None:
-            await self.client.aclose()
+            try:
+                await asyncio.wait_for(self.client.aclose(), grace_s)
+            except TimeoutError:  # a connection stuck mid-command: do not hang the shutdown
+                log.warning("redis: connections not closed after %g s", grace_s)
             self.client = None
 
     async def describe(self) -> str:
@@ -150,13 +225,21 @@ class RedisBackend:
             durability = "durability unknown"
         return f"redis {self.url} ({durability})"
 
-    async def ingest(self, batch: TelemetryBatch) -> IngestResult:
-        args: list[Any] = [batch.device_id, batch.class_id]
-        for s in batch.samples:
-            args += (s.seq, repr(s.t), repr(s.power_w), s.doc)
-        keys = [f"{P}s:{batch.device_id}", f"{P}ingest:{shard_of(batch.device_id, self.shards)}"]
-        accepted = int(await self._ingest(keys=[*keys, f"{P}rider_of"], args=args))
-        return IngestResult(accepted, len(batch.samples) - accepted)
+    async def ingest(self, batch: TelemetryBatch, charges: Sequence[Charge] = ()) -> IngestResult:
+        shard = shard_of(batch.device_id, self.shards)
+        keys = [f"{P}s:{batch.device_id}", f"{P}ingest:{shard}", f"{P}rider_of"]
+        keys.append(f"{P}backlog:{shard}")
+        args = [batch.device_id, batch.class_id, _encode(batch.times), _encode(batch.powers),
+                ",".join(map(str, batch.seqs)), batch.docs_json[1:-1].replace("},{", "}\x1e{"),
+                len(charges)]  # fmt: skip
+        for charge in charges:
+            limiter: RedisLimiter = charge.limiter  # type: ignore[assignment]
+            keys.append(limiter.redis_key(charge.key))
+            args += (limiter.rate, limiter.burst, charge.cost, limiter.expire_ms)
+        refused, value = await self._ingest(keys=keys, args=args)
+        if refused:
+            return IngestResult(0, 0, charges[int(refused) - 1], float(value))
+        return IngestResult(int(value), len(batch) - int(value))
 
     async def samples_json(self, device_id: str) -> list[str]:
         stored: dict[str, str] = await self.redis.hgetall(f"{P}s:{device_id}")
@@ -216,14 +299,19 @@ class RedisBackend:
         return self._entries(stream, reply[1])
 
     def _entries(self, stream: str, raw: list[Any]) -> list[StreamEntry]:
-        # One field per entry, `class US member US t US power` (US = \x1f, never in an id):
-        # a quarter of the reply to parse. An entry deleted after its XACK can reappear in a
-        # pending read as (id, None): skip it.
+        # One field per entry, `class US member US times US powers US mask` (US = \x1f, never in
+        # an id; times and powers JSON arrays; mask empty, or 0/1 per sample when some were
+        # repeats). An entry deleted after its XACK can reappear in a pending read as
+        # (id, None): skip it.
         entries = []
         for ident, fields in raw:
             if fields:
-                class_id, member, t, power = fields["e"].split("\x1f")
-                entries.append(StreamEntry(ident, class_id, member, float(t), float(power)))
+                class_id, member, times, powers, mask = fields["e"].split("\x1f")
+                t, p = _decode_floats(times), _decode_floats(powers)
+                if mask:
+                    t = [x for x, new in zip(t, mask, strict=True) if new == "1"]
+                    p = [x for x, new in zip(p, mask, strict=True) if new == "1"]
+                entries.append(StreamEntry(ident, class_id, member, tuple(t), output_kj(sum(p))))
         return entries
 
     async def commit(self, shard: int, entries: list[StreamEntry]) -> int:
@@ -232,9 +320,9 @@ class RedisBackend:
         boards: dict[str, int] = {}
         args: list[Any] = [GROUP]
         for e in entries:
-            index = boards.setdefault(e.class_id, len(boards) + 2)  # KEYS[1] is the stream
-            args += (e.id, index, e.member, repr(output_kj(e.power_w)))
-        keys = [f"{P}ingest:{shard}", *(f"{P}lb:{c}" for c in boards)]
+            index = boards.setdefault(e.class_id, len(boards) + 3)  # after stream and backlog
+            args += (e.id, index, e.member, repr(e.output_kj), e.samples)
+        keys = [f"{P}ingest:{shard}", f"{P}backlog:{shard}", *(f"{P}lb:{c}" for c in boards)]
         try:
             return int(await self._commit(keys=keys, args=args))
         except BaseException:
@@ -242,11 +330,8 @@ class RedisBackend:
             raise
 
     async def backlog(self) -> dict[int, int]:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for shard in range(self.shards):
-                pipe.xlen(f"{P}ingest:{shard}")
-            lengths = await pipe.execute()
-        return dict(enumerate(int(n) for n in lengths))
+        counts = await self.redis.mget([f"{P}backlog:{shard}" for shard in range(self.shards)])
+        return {shard: int(n or 0) for shard, n in enumerate(counts)}
 
     async def leaderboard(self, class_id: str, n: int) -> tuple[list[tuple[str, float]], int]:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -255,8 +340,14 @@ class RedisBackend:
             top, total = await pipe.execute()
         return [(m, float(s)) for m, s in top], int(total)
 
-    async def add_workout(self, workout: WorkoutRequest, created_at: float, weight: float) -> str:
-        workout_id = f"w{await self.redis.incr(f'{P}workout_seq')}"
+    async def add_workout(
+        self,
+        workout: WorkoutRequest,
+        created_at: float,
+        weight: float,
+        idempotency: tuple[str, str] | None = None,
+    ) -> tuple[str, str | None]:
+        key, fingerprint = idempotency or ("", "")
         fields = {
             "rider_id": workout.rider_id,
             "class_id": workout.class_id,
@@ -265,11 +356,12 @@ class RedisBackend:
             "device_id": workout.device_id or "",
             "created_at": repr(created_at),
         }
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(f"{P}workout:{workout_id}", mapping=fields)
-            pipe.hincrbyfloat(f"{P}interactions", f"{workout.rider_id}\t{workout.class_id}", weight)
-            await pipe.execute()
-        return workout_id
+        args = [f"{workout.rider_id}\t{key}" if key else "", fingerprint, f"{P}workout:",
+                f"{workout.rider_id}\t{workout.class_id}", repr(weight)]  # fmt: skip
+        args += chain.from_iterable(fields.items())
+        keys = [f"{P}workout_keys", f"{P}workout_seq", f"{P}interactions"]
+        workout_id, replayed, earlier = await self._add_workout(keys=keys, args=args)
+        return workout_id, earlier if int(replayed) else None
 
     async def workout(self, workout_id: str) -> dict[str, Any] | None:
         raw: dict[str, str] = await self.redis.hgetall(f"{P}workout:{workout_id}")

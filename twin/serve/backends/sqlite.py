@@ -5,6 +5,11 @@ the event loop must never wait on a disk). Telemetry uses *group commit*: batche
 while a transaction is being written queue up and go into the next transaction together, so
 one fsync acknowledges many requests. A batch's future resolves only after its COMMIT returned,
 which with `synchronous=FULL` means the WAL reached the disk: acknowledged is durable.
+
+Telemetry is stored one row per accepted batch (its new samples' seqs and documents as JSON
+arrays, and their summed power), not one row per sample: a B-tree insert per request instead
+of fifty. Which seqs of a device are stored is kept in memory by a `SeqIndex`, rebuilt from
+the rows at start-up and changed only on the database thread inside the storing transaction.
 """
 
 from __future__ import annotations
@@ -16,18 +21,24 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from twin.serve.validation import Sample, TelemetryBatch
+import msgspec
 
-__all__ = ["SqliteStore"]
+from twin.serve.backends.seqindex import SeqIndex
+from twin.serve.validation import TelemetryBatch
+
+__all__ = ["SqliteStore", "select_samples"]
 
 T = TypeVar("T")
+_encode = msgspec.json.Encoder().encode
+_decode_seqs = msgspec.json.Decoder(list[int]).decode
+_decode_docs = msgspec.json.Decoder(list[msgspec.Raw]).decode
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS samples (
-    device_id TEXT NOT NULL, seq INTEGER NOT NULL, class_id TEXT NOT NULL,
-    power_w REAL NOT NULL, doc TEXT NOT NULL,
-    PRIMARY KEY (device_id, seq)
-) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY, device_id TEXT NOT NULL, class_id TEXT NOT NULL,
+    seqs TEXT NOT NULL, docs TEXT NOT NULL, power_w REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batches_device ON batches (device_id);
 CREATE TABLE IF NOT EXISTS joins (
     class_id TEXT NOT NULL, rider_id TEXT NOT NULL, PRIMARY KEY (class_id, rider_id)
 ) WITHOUT ROWID;
@@ -37,6 +48,10 @@ CREATE TABLE IF NOT EXISTS workouts (
     duration_s REAL NOT NULL, output_kj REAL, device_id TEXT, created_at REAL NOT NULL,
     fb_rating INTEGER, fb_completion REAL, fb_weight REAL
 );
+CREATE TABLE IF NOT EXISTS workout_keys (
+    rider_id TEXT NOT NULL, key TEXT NOT NULL, workout_id TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    PRIMARY KEY (rider_id, key)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS interactions (
     rider_id TEXT NOT NULL, class_id TEXT NOT NULL, weight REAL NOT NULL,
     PRIMARY KEY (rider_id, class_id)
@@ -52,29 +67,62 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _new_samples(conn: sqlite3.Connection, batch: TelemetryBatch) -> list[Sample]:
-    seqs = [s.seq for s in batch.samples]
-    marks = ",".join("?" * len(seqs))
-    query = f"SELECT seq FROM samples WHERE device_id = ? AND seq IN ({marks})"
-    seen = {row[0] for row in conn.execute(query, (batch.device_id, *seqs))}
-    new = [s for s in batch.samples if s.seq not in seen]
-    conn.executemany(
-        "INSERT INTO samples (device_id, seq, class_id, power_w, doc) VALUES (?, ?, ?, ?, ?)",
-        [(batch.device_id, s.seq, batch.class_id, s.power_w, s.doc) for s in new],
-    )
-    return new
+_INSERT = "INSERT INTO batches (device_id, class_id, seqs, docs, power_w) VALUES (?, ?, ?, ?, ?)"
 
 
-def _insert_many(conn: sqlite3.Connection, batches: list[TelemetryBatch]) -> list[list[Sample]]:
-    """One transaction for all queued batches; each sees the ones before it (retries overlap)."""
-    conn.execute("BEGIN IMMEDIATE")
+def _store_batch(conn: sqlite3.Connection, index: SeqIndex, batch: TelemetryBatch) -> set[int]:
+    """Store the batch's samples not stored yet as one row; returns the seqs that were."""
+    seen = index.stored(batch.device_id, batch.seqs)
+    if not seen:
+        seqs, docs_json, power = batch.seqs, batch.docs_json, sum(batch.powers)
+    else:
+        keep = [i for i, s in enumerate(batch.seqs) if s not in seen]
+        if not keep:
+            return seen
+        docs = batch.docs
+        seqs = [batch.seqs[i] for i in keep]
+        docs_json = f"[{','.join(docs[i] for i in keep)}]"
+        power = sum(batch.powers[i] for i in keep)
+    row = (batch.device_id, batch.class_id, _encode(seqs).decode(), docs_json, power)
+    conn.execute(_INSERT, row)
+    index.add(batch.device_id, seqs)
+    return seen
+
+
+def _insert_many(
+    conn: sqlite3.Connection, index: SeqIndex, batches: list[TelemetryBatch]
+) -> list[set[int]]:
+    """One transaction for all queued batches; each sees the ones before it (retries overlap).
+
+    If the transaction fails, the index forgets what it learnt from it."""
+    saved = index.snapshot({batch.device_id for batch in batches})
     try:
-        result = [_new_samples(conn, batch) for batch in batches]
+        conn.execute("BEGIN IMMEDIATE")
+        result = [_store_batch(conn, index, batch) for batch in batches]
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        index.restore(saved)
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
     return result
+
+
+def _load_index(conn: sqlite3.Connection) -> SeqIndex:
+    index = SeqIndex()
+    for device_id, seqs in conn.execute("SELECT device_id, seqs FROM batches ORDER BY id"):
+        index.add(device_id, _decode_seqs(seqs))
+    return index
+
+
+def select_samples(conn: sqlite3.Connection, device_id: str) -> list[str]:
+    """The device's stored sample documents in seq order."""
+    pairs: list[tuple[int, msgspec.Raw]] = []
+    query = "SELECT seqs, docs FROM batches WHERE device_id = ?"
+    for seqs, docs in conn.execute(query, (device_id,)):
+        pairs += zip(_decode_seqs(seqs), _decode_docs(docs), strict=True)
+    pairs.sort(key=lambda pair: pair[0])
+    return [bytes(doc).decode() for _, doc in pairs]
 
 
 class SqliteStore:
@@ -84,7 +132,8 @@ class SqliteStore:
         self.path = path
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="twin-sqlite")
         self._conn: sqlite3.Connection | None = None
-        self._queue: list[tuple[TelemetryBatch, asyncio.Future[list[Sample]]]] = []
+        self.index = SeqIndex()
+        self._queue: list[tuple[TelemetryBatch, asyncio.Future[set[int]]]] = []
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
 
@@ -92,6 +141,7 @@ class SqliteStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         loop = asyncio.get_running_loop()
         self._conn = await loop.run_in_executor(self._executor, _connect, self.path)
+        self.index = await self.call(_load_index)
         self._writer = asyncio.create_task(self._write_loop(), name="twin-sqlite-writer")
 
     async def close(self) -> None:
@@ -126,9 +176,9 @@ class SqliteStore:
 
         return await self.call(run)
 
-    async def insert_samples(self, batch: TelemetryBatch) -> list[Sample]:
-        """Store the batch's new samples durably; returns them (repeats of known seqs excluded)."""
-        future: asyncio.Future[list[Sample]] = asyncio.get_running_loop().create_future()
+    async def insert_samples(self, batch: TelemetryBatch) -> set[int]:
+        """Store the batch's new samples durably; returns the seqs that were already stored."""
+        future: asyncio.Future[set[int]] = asyncio.get_running_loop().create_future()
         self._queue.append((batch, future))
         self._wake.set()
         return await future
@@ -141,17 +191,15 @@ class SqliteStore:
             if items:
                 await self._commit(items)
 
-    async def _commit(
-        self, items: list[tuple[TelemetryBatch, asyncio.Future[list[Sample]]]]
-    ) -> None:
+    async def _commit(self, items: list[tuple[TelemetryBatch, asyncio.Future[set[int]]]]) -> None:
         batches = [batch for batch, _ in items]
         try:
-            results = await self.call(lambda conn: _insert_many(conn, batches))
+            results = await self.call(lambda conn: _insert_many(conn, self.index, batches))
         except Exception as exc:  # disk full, I/O error: every waiting request fails
             for _, future in items:
                 if not future.done():
                     future.set_exception(exc)
             return
-        for (_, future), new in zip(items, results, strict=True):
+        for (_, future), seen in zip(items, results, strict=True):
             if not future.done():
-                future.set_result(new)
+                future.set_result(seen)
