@@ -29,6 +29,7 @@ _ERRORS = {
     403: "The token belongs to someone else",
     404: "Unknown resource",
     413: "Body or batch too large",
+    422: "Idempotency-Key already used for another request",
     429: "Rate limit exceeded; retry after Retry-After seconds",
     503: "Not ready, origin down, egress saturated, or an injected fault",
 }
@@ -267,6 +268,20 @@ def _path_param(name: str, schema: Schema, description: str) -> Schema:
     }
 
 
+def _workout_op() -> Schema:
+    """POST /v1/workouts: safe to retry with an Idempotency-Key (same key, same body: the
+    stored answer again, marked Idempotent-Replayed; same key, other body: 422)."""
+    op = _op("workout", "Store a ride summary", {201: _json("Workout", "Stored")},
+             (403, 404, 422), body="WorkoutRequest")  # fmt: skip
+    key = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"}
+    op["parameters"] = [{"name": "Idempotency-Key", "in": "header", "required": False,
+                         "schema": key, "description": "retry key, per rider"}]  # fmt: skip
+    replayed = {"description": "true when this answers a retry", "schema": {"type": "string"}}
+    created = op["responses"]["201"]
+    op["responses"]["201"] = {**created, "headers": {"Idempotent-Replayed": replayed}}
+    return op
+
+
 def _query(name: str, schema: Schema, description: str) -> Schema:
     return {
         "name": name,
@@ -336,8 +351,7 @@ def _platform_paths() -> dict[str, Schema]:
         "/v1/devices/{device_id}/samples": {"get": _op("samples",
             "A device's accepted samples in seq order", {200: _json("Samples")}, (400, 403),
             params=(device,))},
-        "/v1/workouts": {"post": _op("workout", "Store a ride summary",
-            {201: _json("Workout", "Stored")}, (403, 404), body="WorkoutRequest")},
+        "/v1/workouts": {"post": _workout_op()},
         "/v1/workouts/{workout_id}/feedback": {"post": _op("feedback", "Rate a workout",
             {200: _json("Feedback")}, (403, 404), params=(workout,), body="FeedbackRequest")},
         "/v1/riders/{rider_id}/recommendations": {"get": _op("recommend",
