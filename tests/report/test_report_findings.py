@@ -135,7 +135,7 @@ def test_headlines_for_a_platform_run(summary: dict[str, Any]) -> None:
         "cost": {"monthly_usd": 38_550.0, "per_user_month_usd": 0.0771, "by_component": {}},
     }
     lines = headlines(summary)
-    assert lines[0] == "1 of 2 SLOs fail: join p99 (observed 1240.5, target 500)."
+    assert lines[0] == "1 of 2 SLOs fail: join p99 (observed 1,240.5, target 500)."
     assert lines[1] == "Most saturated first: db (43%), api (90%)."
     assert "Riders: leaderboard lag p99 4 h; 1,234 failed joins; 3.1% of video degraded." in lines
     assert "Cost: $38,550 a month, $0.08 per user per month." in lines

@@ -196,6 +196,15 @@ def _requests_headline(summary: Mapping[str, Any]) -> str | None:
     return text + "."
 
 
+def _num(value: object) -> str:
+    """A number as people read it: 149.6, 0.9661, 101,866."""
+    if not is_number(value):
+        return "absent" if value is None else str(value)
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.1f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
 def _slo_headline(summary: Mapping[str, Any]) -> str | None:
     slos = summary.get("slo")
     if not isinstance(slos, list) or not slos:
@@ -204,7 +213,8 @@ def _slo_headline(summary: Mapping[str, Any]) -> str | None:
     if not failed:
         return f"All {len(slos)} SLOs pass."
     named = ", ".join(
-        f"{_get(s, 'name')} (observed {_get(s, 'observed')}, target {_get(s, 'target')})"
+        f"{_get(s, 'name')} (observed {_num(_get(s, 'observed'))}, "
+        f"target {(str(_get(s, 'op') or '') + ' ' + _num(_get(s, 'target'))).strip()})"
         for s in failed
     )
     return f"{len(failed)} of {len(slos)} SLOs fail: {named}."
