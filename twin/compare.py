@@ -18,7 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from twin.platform.architecture import REQUEST_TYPES
 from twin.report.tables import cost_items
+from twin.report.units import dig
 
 __all__ = [
     "PERCENTILES",
@@ -34,17 +36,6 @@ __all__ = [
     "design_names",
 ]
 
-# The request types of DESIGN.md, in the order a rider meets them; other sources follow.
-REQUEST_TYPES = (
-    "recommend",
-    "join",
-    "playlist",
-    "segment",
-    "telemetry",
-    "leaderboard",
-    "workout",
-    "feedback",
-)
 PERCENTILES = ("p50", "p95", "p99", "p999")
 _DIGITS = 6  # derived fractions (headroom, error ratio) in compare.json
 _EXPERIENCE = (
@@ -176,14 +167,6 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _get(entry: object, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(entry, Mapping):
-            return None
-        entry = entry.get(key)
-    return entry
-
-
 def _num(value: object) -> float | None:
     """A finite number as float, else None (bools are not numbers here)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -253,26 +236,26 @@ def _growth(peak: float | None) -> float | None:
 
 
 def _request(entry: object) -> RequestFigures:
-    count, errors = _num(_get(entry, "count")), _num(_get(entry, "errors"))
+    count, errors = _num(dig(entry, "count")), _num(dig(entry, "errors"))
     attempts = None if count is None else count + (errors or 0.0)
     return RequestFigures(
         count=count,
         errors=errors,
         error_ratio=_ratio(errors, attempts),
-        mean_ms=_num(_get(entry, "latency_ms", "mean")),
-        **{f"{p}_ms": _num(_get(entry, "latency_ms", p)) for p in PERCENTILES},
+        mean_ms=_num(dig(entry, "latency_ms", "mean")),
+        **{f"{p}_ms": _num(dig(entry, "latency_ms", p)) for p in PERCENTILES},
     )
 
 
 def _service(entry: object) -> ServiceFigures:
-    peak = _num(_get(entry, "utilization_peak"))
+    peak = _num(dig(entry, "utilization_peak"))
     return ServiceFigures(
-        servers=_num(_get(entry, "servers")),
-        utilization_mean=_num(_get(entry, "utilization_mean")),
+        servers=_num(dig(entry, "servers")),
+        utilization_mean=_num(dig(entry, "utilization_mean")),
         utilization_peak=peak,
         headroom=_spare(peak),
-        dropped=_num(_get(entry, "dropped")),
-        p99_ms=_num(_get(entry, "latency_ms", "p99")),
+        dropped=_num(dig(entry, "dropped")),
+        p99_ms=_num(dig(entry, "latency_ms", "p99")),
     )
 
 
@@ -296,7 +279,7 @@ def _table(
     keys = _union([r.summary.get(block) for r in runs])
     return {
         key: {
-            name: build(_get(run.summary, block, key)) if _has(run.summary, block, key) else None
+            name: build(dig(run.summary, block, key)) if _has(run.summary, block, key) else None
             for name, run in zip(names, runs, strict=True)
         }
         for key in keys
@@ -367,8 +350,8 @@ def _overview(
         requests=total,
         errors=errors,
         error_ratio=_ratio(errors, None if total is None else total + (errors or 0.0)),
-        monthly_usd=_num(_get(summary, "cost", "monthly_usd")),
-        per_user_month_usd=_num(_get(summary, "cost", "per_user_month_usd")),
+        monthly_usd=_num(dig(summary, "cost", "monthly_usd")),
+        per_user_month_usd=_num(dig(summary, "cost", "per_user_month_usd")),
         slo_passed=passed,
         slo_total=slo_total,
     )
@@ -383,9 +366,7 @@ def _cost(names: Sequence[str], runs: Sequence[RunInput]) -> Cells:
     keys.sort(key=lambda k: -max((p.get(k) or 0.0) for p in parts.values()))
     rows: Cells = {k: {n: parts[n].get(k) for n in names} for k in keys}
     for key in ("monthly_usd", "per_user_month_usd"):
-        rows[key] = {
-            n: _num(_get(r.summary, "cost", key)) for n, r in zip(names, runs, strict=True)
-        }
+        rows[key] = {n: _num(dig(r.summary, "cost", key)) for n, r in zip(names, runs, strict=True)}
     return rows
 
 
@@ -393,7 +374,7 @@ def _experience(names: Sequence[str], runs: Sequence[RunInput]) -> Cells:
     rows: Cells = {}
     for label, path in _EXPERIENCE:
         values = {
-            n: _num(_get(r.summary, "experience", *path)) for n, r in zip(names, runs, strict=True)
+            n: _num(dig(r.summary, "experience", *path)) for n, r in zip(names, runs, strict=True)
         }
         if any(v is not None for v in values.values()):
             rows[label] = values

@@ -18,6 +18,7 @@ import pandas as pd
 from twin.report.series import Saturation, Window, saturation
 from twin.report.units import (
     ci_bounds,
+    dig,
     fmt_count,
     fmt_duration_s,
     fmt_ms,
@@ -44,28 +45,20 @@ class Finding:
     level: Level
 
 
-def _get(entry: object, *keys: str) -> object:
-    for key in keys:
-        if not isinstance(entry, Mapping):
-            return None
-        entry = entry.get(key)
-    return entry
-
-
 def _pct0(value: float) -> str:
     return fmt_pct(value, digits=0)
 
 
 def _load_sentence(name: str, entry: Mapping[str, Any]) -> str:
-    util = _get(entry, "utilization_mean")
-    peak = _get(entry, "utilization_peak")
+    util = dig(entry, "utilization_mean")
+    peak = dig(entry, "utilization_peak")
     text = f"{name} runs at {_pct0(util)} utilization" if is_number(util) else name
     if is_number(peak) and is_number(util) and peak - util >= 0.05:
         text += f" (peak {_pct0(peak)})"
     p99, wait, latency = (
-        _get(entry, "latency_ms", "p99"),
-        _get(entry, "wait_ms", "mean"),
-        _get(entry, "latency_ms", "mean"),
+        dig(entry, "latency_ms", "p99"),
+        dig(entry, "wait_ms", "mean"),
+        dig(entry, "latency_ms", "mean"),
     )
     if is_number(p99):
         text += f"; p99 latency {fmt_ms(p99)}"
@@ -75,7 +68,7 @@ def _load_sentence(name: str, entry: Mapping[str, Any]) -> str:
 
 
 def _drop_sentence(entry: Mapping[str, Any]) -> str:
-    dropped, arrivals = _get(entry, "dropped"), _get(entry, "arrivals")
+    dropped, arrivals = dig(entry, "dropped"), dig(entry, "arrivals")
     if not (is_number(dropped) and dropped > 0):
         return ""
     share = ""
@@ -100,15 +93,15 @@ def _saturation_sentence(sat: Saturation | None) -> str:
 
 
 def _theory_sentence(entry: Mapping[str, Any], theory: object) -> str:
-    predicted = _get(theory, "latency_ms_mean")
+    predicted = dig(theory, "latency_ms_mean")
     if not is_number(predicted):
         return ""
-    method = _get(theory, "method")
-    if method and _get(theory, "approximate"):
+    method = dig(theory, "method")
+    if method and dig(theory, "approximate"):
         method = f"{method}, an approximation"
     text = f" Queueing theory ({method}) predicts" if method else " Queueing theory predicts"
     text += f" a mean latency of {fmt_ms(predicted)}"
-    mean, ci = _get(entry, "latency_ms", "mean"), ci_bounds(_get(entry, "latency_ms", "ci95"))
+    mean, ci = dig(entry, "latency_ms", "mean"), ci_bounds(dig(entry, "latency_ms", "ci95"))
     if ci is not None and ci[0] <= predicted <= ci[1]:
         return text + f", inside the simulated 95% CI ({fmt_ms(ci[0])} to {fmt_ms(ci[1])})."
     if is_number(mean) and mean > 0:
@@ -117,8 +110,8 @@ def _theory_sentence(entry: Mapping[str, Any], theory: object) -> str:
 
 
 def _level(entry: Mapping[str, Any], sat: Saturation | None) -> Level:
-    util = _get(entry, "utilization_mean")
-    dropped, arrivals = _get(entry, "dropped"), _get(entry, "arrivals")
+    util = dig(entry, "utilization_mean")
+    dropped, arrivals = dig(entry, "dropped"), dig(entry, "arrivals")
     share = dropped / arrivals if is_number(dropped) and is_number(arrivals) and arrivals else 0.0
     if (is_number(util) and util >= SATURATED) or share >= _DROPS_CRITICAL:
         return "critical"
@@ -134,7 +127,7 @@ def service_findings(
     services = summary.get("services")
     if not isinstance(services, Mapping):
         return []
-    stations = _get(summary, "analytic", "stations")
+    stations = dig(summary, "analytic", "stations")
     findings = []
     for name in _ranking(summary):
         entry = services[name]
@@ -142,7 +135,7 @@ def service_findings(
         if ts is not None:
             sat = saturation(ts, name, warmup_s=warmup_s, threshold=SATURATED)
         text = _load_sentence(name, entry) + _drop_sentence(entry) + _saturation_sentence(sat)
-        text += _theory_sentence(entry, _get(stations, name))
+        text += _theory_sentence(entry, dig(stations, name))
         findings.append(Finding(name, text, _level(entry, sat)))
     return findings
 
@@ -155,7 +148,7 @@ def _ranking(summary: Mapping[str, Any]) -> list[str]:
     ranked = [n for n in given if n in names] if isinstance(given, list) else []
 
     def utilization(name: str) -> float:
-        value = _get(services, name, "utilization_mean")
+        value = dig(services, name, "utilization_mean")
         return float(value) if is_number(value) else -1.0
 
     rest = sorted((n for n in names if n not in ranked), key=utilization, reverse=True)
@@ -168,7 +161,7 @@ def _ranking_headline(summary: Mapping[str, Any]) -> str | None:
         return None
     parts = []
     for name in names[:5]:
-        util = _get(summary, "services", name, "utilization_mean")
+        util = dig(summary, "services", name, "utilization_mean")
         parts.append(f"{name} ({_pct0(util)})" if is_number(util) else name)
     more = f" and {len(names) - 5} more" if len(names) > 5 else ""
     return "Most saturated first: " + ", ".join(parts) + more + "."
@@ -180,15 +173,15 @@ def _requests_headline(summary: Mapping[str, Any]) -> str | None:
         return None
 
     def p99(name: str) -> float:
-        value = _get(requests, name, "latency_ms", "p99")
+        value = dig(requests, name, "latency_ms", "p99")
         return float(value) if is_number(value) else -1.0
 
     worst = max(requests, key=p99)
     entry = requests[worst]
-    count, errors = _get(entry, "count"), _get(entry, "errors")
+    count, errors = dig(entry, "count"), dig(entry, "errors")
     lead = f"End to end ({worst})" if len(requests) == 1 else f"Slowest end to end: {worst}"
-    text = f"{lead}: p99 {fmt_ms(_get(entry, 'latency_ms', 'p99'))}"
-    text += f", median {fmt_ms(_get(entry, 'latency_ms', 'p50'))}"
+    text = f"{lead}: p99 {fmt_ms(dig(entry, 'latency_ms', 'p99'))}"
+    text += f", median {fmt_ms(dig(entry, 'latency_ms', 'p50'))}"
     if is_number(count):
         text += f", over {fmt_count(count)} requests"
     if is_number(errors):
@@ -209,12 +202,12 @@ def _slo_headline(summary: Mapping[str, Any]) -> str | None:
     slos = summary.get("slo")
     if not isinstance(slos, list) or not slos:
         return None
-    failed = [s for s in slos if not _get(s, "passed")]
+    failed = [s for s in slos if not dig(s, "passed")]
     if not failed:
         return f"All {len(slos)} SLOs pass."
     named = ", ".join(
-        f"{_get(s, 'name')} (observed {_num(_get(s, 'observed'))}, "
-        f"target {(str(_get(s, 'op') or '') + ' ' + _num(_get(s, 'target'))).strip()})"
+        f"{dig(s, 'name')} (observed {_num(dig(s, 'observed'))}, "
+        f"target {(str(dig(s, 'op') or '') + ' ' + _num(dig(s, 'target'))).strip()})"
         for s in failed
     )
     return f"{len(failed)} of {len(slos)} SLOs fail: {named}."
@@ -225,7 +218,7 @@ def _experience_headline(summary: Mapping[str, Any]) -> str | None:
     if not isinstance(experience, Mapping):
         return None
     parts = []
-    lag = _get(experience, "leaderboard_lag_s", "p99")
+    lag = dig(experience, "leaderboard_lag_s", "p99")
     if is_number(lag):
         parts.append(f"leaderboard lag p99 {fmt_duration_s(lag)}")
     if is_number(experience.get("join_failures")):
@@ -249,8 +242,8 @@ def _big(value: float) -> str:
 
 
 def _cost_headline(summary: Mapping[str, Any]) -> str | None:
-    monthly = _get(summary, "cost", "monthly_usd")
-    per_user = _get(summary, "cost", "per_user_month_usd")
+    monthly = dig(summary, "cost", "monthly_usd")
+    per_user = dig(summary, "cost", "per_user_month_usd")
     if not is_number(monthly):
         return None
     text = f"Cost: {fmt_usd(monthly)} a month"
@@ -258,13 +251,13 @@ def _cost_headline(summary: Mapping[str, Any]) -> str | None:
 
 
 def _theory_headline(summary: Mapping[str, Any]) -> str | None:
-    stations = _get(summary, "analytic", "stations")
+    stations = dig(summary, "analytic", "stations")
     if not isinstance(stations, Mapping) or not stations:
         return None
     inside = checked = 0
     for name, theory in stations.items():
-        predicted = _get(theory, "latency_ms_mean")
-        ci = ci_bounds(_get(summary, "services", name, "latency_ms", "ci95"))
+        predicted = dig(theory, "latency_ms_mean")
+        ci = ci_bounds(dig(summary, "services", name, "latency_ms", "ci95"))
         if is_number(predicted) and ci is not None:
             checked += 1
             inside += int(ci[0] <= predicted <= ci[1])

@@ -16,6 +16,7 @@ from twin.report.series import Window
 from twin.report.units import (
     MISSING,
     ci_bounds,
+    dig,
     fmt_count,
     fmt_duration_s,
     fmt_ms,
@@ -59,20 +60,12 @@ class Table:
     note: str = ""
 
 
-def _get(entry: object, *keys: str) -> object:
-    for key in keys:
-        if not isinstance(entry, Mapping):
-            return None
-        entry = entry.get(key)
-    return entry
-
-
 def _raw(value: object, unit: str = "") -> str:
     return f"{value!r}{unit}" if is_number(value) else ""
 
 
 def _ms(entry: object, *keys: str) -> Cell:
-    value = _get(entry, *keys)
+    value = dig(entry, *keys)
     return Cell(fmt_ms(value), _raw(value, " ms"))
 
 
@@ -109,20 +102,20 @@ def header_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _theory(summary: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
-    station = _get(summary, "analytic", "stations", name)
+    station = dig(summary, "analytic", "stations", name)
     return station if isinstance(station, Mapping) else None
 
 
 def _has_theory(summary: Mapping[str, Any]) -> bool:
-    return isinstance(_get(summary, "analytic", "stations"), Mapping)
+    return isinstance(dig(summary, "analytic", "stations"), Mapping)
 
 
 def _method(station: object) -> str:
     """The analytic method's name, flagged when it is an approximation."""
-    method = _get(station, "method")
+    method = dig(station, "method")
     if not method:
         return MISSING
-    return f"{method} (approx.)" if _get(station, "approximate") else str(method)
+    return f"{method} (approx.)" if dig(station, "approximate") else str(method)
 
 
 def load_table(summary: Mapping[str, Any]) -> Table | None:
@@ -135,19 +128,19 @@ def load_table(summary: Mapping[str, Any]) -> Table | None:
     columns += ["theory: utilization", "method"] if theory else []
     rows = []
     for name, entry in services.items():
-        dropped = _get(entry, "dropped")
+        dropped = dig(entry, "dropped")
         row = [
             Cell(str(name), css="name"),
-            Cell(fmt_count(_get(entry, "arrivals"))),
-            Cell(fmt_count(_get(entry, "completed"))),
-            Cell(fmt_count(dropped) + _share(dropped, _get(entry, "arrivals"))),
-            Cell(fmt_pct(_get(entry, "utilization_mean")), _raw(_get(entry, "utilization_mean"))),
-            Cell(fmt_pct(_get(entry, "utilization_peak")), _raw(_get(entry, "utilization_peak"))),
+            Cell(fmt_count(dig(entry, "arrivals"))),
+            Cell(fmt_count(dig(entry, "completed"))),
+            Cell(fmt_count(dropped) + _share(dropped, dig(entry, "arrivals"))),
+            Cell(fmt_pct(dig(entry, "utilization_mean")), _raw(dig(entry, "utilization_mean"))),
+            Cell(fmt_pct(dig(entry, "utilization_peak")), _raw(dig(entry, "utilization_peak"))),
         ]
         if theory:
             station = _theory(summary, name)
             row += [
-                Cell(fmt_pct(_get(station, "utilization")), _raw(_get(station, "utilization"))),
+                Cell(fmt_pct(dig(station, "utilization")), _raw(dig(station, "utilization"))),
                 Cell(_method(station)),
             ]
         rows.append(tuple(row))
@@ -169,7 +162,7 @@ def _verdict(predicted: object, ci: object) -> Cell:
 
 def _mean_ci(entry: object, block: str) -> Cell:
     """A mean with its 95% CI on a second line."""
-    mean, ci = _get(entry, block, "mean"), _get(entry, block, "ci95")
+    mean, ci = dig(entry, block, "mean"), dig(entry, block, "ci95")
     sub = f"({fmt_ms_ci(ci)})" if ci_bounds(ci) is not None else ""
     return Cell(fmt_ms(mean), _raw(mean, " ms"), sub=sub)
 
@@ -190,7 +183,7 @@ def latency_table(summary: Mapping[str, Any]) -> Table | None:
         for block in ("wait_ms", "latency_ms"):
             row.append(_mean_ci(entry, block))
             if theory:
-                row.append(_verdict(_get(station, f"{block}_mean"), _get(entry, block, "ci95")))
+                row.append(_verdict(dig(station, f"{block}_mean"), dig(entry, block, "ci95")))
         row += [_ms(entry, "latency_ms", key) for key in ("p50", "p95", "p99", "p999")]
         rows.append(tuple(row))
     note = "" if summary.get("replications", 1) != 1 else "One replication: no confidence interval."
@@ -219,7 +212,7 @@ def requests_table(summary: Mapping[str, Any]) -> Table | None:
     )
     rows = []
     for name, entry in requests.items():
-        errors, count = _get(entry, "errors"), _get(entry, "count")
+        errors, count = dig(entry, "errors"), dig(entry, "count")
         attempted = errors + count if is_number(errors) and is_number(count) else None
         row = [
             Cell(str(name), css="name"),
@@ -244,13 +237,13 @@ def slo_table(summary: Mapping[str, Any]) -> Table | None:
         return None
     rows = []
     for slo in slos:
-        passed = _get(slo, "passed")
+        passed = dig(slo, "passed")
         verdict = Cell("PASS", css="pass") if passed else Cell("FAIL", css="fail")
         rows.append(
             (
-                Cell(_plain(_get(slo, "name")), css="name"),
-                Cell(_plain(_get(slo, "target"))),
-                Cell(_plain(_get(slo, "observed")), _raw(_get(slo, "observed"))),
+                Cell(_plain(dig(slo, "name")), css="name"),
+                Cell(_plain(dig(slo, "target"))),
+                Cell(_plain(dig(slo, "observed")), _raw(dig(slo, "observed"))),
                 verdict,
             )
         )
@@ -265,8 +258,8 @@ def experience_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]] | None
     facts = []
     lag = experience.get("leaderboard_lag_s")
     for key in ("p50", "p99", "max"):
-        if is_number(_get(lag, key)):
-            facts.append((f"leaderboard lag {key}", fmt_duration_s(_get(lag, key))))
+        if is_number(dig(lag, key)):
+            facts.append((f"leaderboard lag {key}", fmt_duration_s(dig(lag, key))))
     if "join_failures" in experience:
         facts.append(("join failures", fmt_count(experience["join_failures"])))
     if "video_degraded_fraction" in experience:
@@ -279,11 +272,11 @@ def cost_items(cost: object) -> list[tuple[str, float]]:
 
     Accepts `{name: usd}`, `{name: {monthly_usd: usd}}` or `[{name, monthly_usd}]`.
     """
-    by = _get(cost, "by_component")
+    by = dig(cost, "by_component")
     if isinstance(by, Mapping):
-        pairs = [(str(k), v if is_number(v) else _get(v, "monthly_usd")) for k, v in by.items()]
+        pairs = [(str(k), v if is_number(v) else dig(v, "monthly_usd")) for k, v in by.items()]
     elif isinstance(by, Sequence) and not isinstance(by, str):
-        pairs = [(str(_get(i, "name") or _get(i, "component")), _get(i, "monthly_usd")) for i in by]
+        pairs = [(str(dig(i, "name") or dig(i, "component")), dig(i, "monthly_usd")) for i in by]
     else:
         return []
     items = [(name, float(v)) for name, v in pairs if is_number(v)]

@@ -8,14 +8,15 @@ another). Missing values (None or NaN) read as an em dash.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 __all__ = [
     "MISSING",
     "TimeUnit",
     "ci_bounds",
+    "dig",
     "fmt_count",
     "fmt_duration_s",
     "fmt_ms",
@@ -129,3 +130,12 @@ def time_unit_for(span_s: float) -> TimeUnit:
     if span_s <= 3 * 3_600:
         return TimeUnit("min", 60.0)
     return TimeUnit("h", 3_600.0)
+
+
+def dig(entry: object, *keys: str) -> Any:
+    """`entry[k1][k2]...` through nested mappings, or None where a level is missing."""
+    for key in keys:
+        if not isinstance(entry, Mapping):
+            return None
+        entry = entry.get(key)
+    return entry
