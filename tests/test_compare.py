@@ -18,7 +18,7 @@ import pytest
 
 from twin.cli.app import main
 from twin.compare import RunInput, compare, design_names
-from twin.report.units import fmt_ms
+from twin.report.units import fmt_count, fmt_ms
 
 DESIGN = """\
 name: {name}
@@ -115,7 +115,9 @@ def test_the_tables_hold_the_summaries_figures(runs: Runs, two: Path) -> None:
         summary = runs.summary(folder)
         for request, entry in summary["requests"].items():
             row = data["requests"][request][name]
-            assert row["count"] == entry["count"] and row["errors"] == entry["errors"]
+            assert summary["replications"] == 1  # so a count per run is the summary's total
+            assert row["count_per_run"] == entry["count"]
+            assert row["errors_per_run"] == entry["errors"]
             for p in ("p50", "p95", "p99", "p999"):
                 assert row[f"{p}_ms"] == entry["latency_ms"][p]
         peaks = {s: e["utilization_peak"] for s, e in summary["services"].items()}
@@ -127,7 +129,7 @@ def test_the_tables_hold_the_summaries_figures(runs: Runs, two: Path) -> None:
         assert over["bottleneck"] == hottest
         assert over["headroom"] == pytest.approx(1 - peaks[hottest], abs=1e-6)
         assert over["load_growth"] == pytest.approx(1 / peaks[hottest] - 1, abs=1e-6)
-        assert over["requests"] == sum(e["count"] for e in summary["requests"].values())
+        assert over["requests_per_run"] == sum(e["count"] for e in summary["requests"].values())
         assert over["monthly_usd"] is None and data["cost"] == {}  # a bare network has no cost
 
 
@@ -265,6 +267,80 @@ def test_platform_runs_compare_cost_experience_and_slos(
     page = (out / "compare.html").read_text()
     for text in ("$0.33", "$0.15", "$455,000", "FAIL", "PASS", "0 of 2", "1 of 1", "-53%"):
         assert text in page, text
+
+
+def _erlang_b(servers: int, offered: float) -> float:
+    """Blocking probability of a loss system (Erlang B), by the usual recursion."""
+    blocked = 1.0
+    for k in range(1, servers + 1):
+        blocked = offered * blocked / (k + offered * blocked)
+    return blocked
+
+
+def test_counts_are_per_run_whatever_the_replications(
+    runs: Runs, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same workload once and with three replications: the same requests per run."""
+    design = runs.small.parent / "checkout.yaml"
+    loss = "network.stations.api.queue_capacity=0"  # no queue: arrivals finding 4 busy are lost
+    one, three = tmp_path / "one", tmp_path / "three"
+    for reps, out in (("1", one), ("3", three)):
+        args = ["run", str(design), "--set", loss, "--replications", reps, "--out", str(out)]
+        assert main([*args, "-q"]) == 0
+    code, stdout, _ = _compare(capsys, str(one), str(three), "--out", str(tmp_path / "c"), "--json")
+    assert code == 0
+    data = json.loads(stdout)
+    a, b = "checkout (exact) [one]", "checkout (exact) [three]"
+    totals = json.loads((three / "summary.json").read_text())
+    assert totals["replications"] == 3
+    measured_s = 3000 - 300
+    blocked = _erlang_b(4, ARRIVALS_PER_S * 1.0)  # 3.6 erlangs on 4 servers: 0.2707
+    for request, rate in (("join", 1.5), ("recommend", 2.1)):
+        row = data["requests"][request]
+        entry = totals["requests"][request]
+        assert row[b]["count_per_run"] == pytest.approx(entry["count"] / 3, abs=0.001)
+        assert row[b]["errors_per_run"] == pytest.approx(entry["errors"] / 3, abs=0.001)
+        assert row[b]["count_per_run"] == pytest.approx(row[a]["count_per_run"], rel=0.06)
+        for name in (a, b):  # attempts per run: the source's rate over the measured time
+            attempts = row[name]["count_per_run"] + row[name]["errors_per_run"]
+            assert attempts == pytest.approx(rate * measured_s, rel=0.05)
+            assert row[name]["error_ratio"] == pytest.approx(blocked, abs=0.03)
+    lost = ARRIVALS_PER_S * measured_s * blocked
+    for name in (a, b):
+        assert data["services"]["api"][name]["dropped_per_run"] == pytest.approx(lost, rel=0.08)
+    over = data["overview"]
+    assert over[b]["requests_per_run"] == pytest.approx(over[a]["requests_per_run"], rel=0.05)
+    assert over[b]["errors_per_run"] == pytest.approx(over[a]["errors_per_run"], rel=0.08)
+    page = (tmp_path / "c" / "compare.html").read_text()
+    assert "requests completed per run" in page
+    assert f">{fmt_count(over[b]['requests_per_run'])}<" in page
+
+
+def test_a_summary_without_replications_counts_as_one_run() -> None:
+    drill = {
+        "architecture": "phase3-global",
+        "engine": "drill",
+        "replications": 1,
+        "requests": {"join": {"count": 300, "errors": 6}},
+        "services": {"api": {"utilization_peak": 0.5, "dropped": 4}},
+    }
+    predicted = {
+        **drill,
+        "engine": "exact",
+        "replications": 3,
+        "requests": {"join": {"count": 900, "errors": 18}},
+        "services": {"api": {"utilization_peak": 0.5, "dropped": 12}},
+    }
+    bare = {key: value for key, value in predicted.items() if key != "replications"}
+    result = compare([RunInput("m", drill), RunInput("p", predicted), RunInput("b", bare)])
+    m, p, b = result.names
+    join, api = result.requests["join"], result.services["api"]
+    assert (join[m].count_per_run, join[p].count_per_run, join[b].count_per_run) == (300, 300, 900)
+    assert (join[m].errors_per_run, join[p].errors_per_run) == (6, 6)
+    assert join[m].error_ratio == join[p].error_ratio == pytest.approx(6 / 306, abs=1e-6)
+    assert (api[m].dropped_per_run, api[p].dropped_per_run, api[b].dropped_per_run) == (4, 4, 12)
+    assert result.overview[p].requests_per_run == 300 and result.overview[b].errors_per_run == 18
+    assert [d.replications for d in result.designs] == [1, 3, None]
 
 
 def test_names_are_disambiguated() -> None:

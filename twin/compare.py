@@ -9,6 +9,11 @@ Headroom is read from utilization peaks: a service's headroom is the share of it
 still free in its busiest interval (1 - peak utilization); a design's headroom is that of
 its most saturated service, its bottleneck. `load_growth` is how far the load could grow
 before that peak reaches 100%, if utilization grew in proportion to the load (1/peak - 1).
+
+A summary's counts (requests, errors, drops) are totals over its replications, so they are
+set side by side per run (total / replications; a summary that does not say counts as one),
+and a drill beside its three-replication prediction compares like with like. Incident windows
+of every run are gathered, equal ones once, for the over-time figure.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from twin.errors import InputError
 from twin.platform.architecture import REQUEST_TYPES
+from twin.report.series import incident_windows
 from twin.report.tables import cost_items
 from twin.report.units import dig
 
@@ -27,6 +34,7 @@ __all__ = [
     "REQUEST_TYPES",
     "Comparison",
     "Design",
+    "Incident",
     "Overview",
     "RequestFigures",
     "RunInput",
@@ -34,10 +42,12 @@ __all__ = [
     "change",
     "compare",
     "design_names",
+    "replications_of",
 ]
 
 PERCENTILES = ("p50", "p95", "p99", "p999")
 _DIGITS = 6  # derived fractions (headroom, error ratio) in compare.json
+_COUNT_DIGITS = 3  # counts per run: a total over three replications is a third of a whole
 _EXPERIENCE = (
     ("leaderboard lag p50 (s)", ("leaderboard_lag_s", "p50")),
     ("leaderboard lag p99 (s)", ("leaderboard_lag_s", "p99")),
@@ -73,10 +83,13 @@ class Design:
 
 @dataclass(frozen=True)
 class RequestFigures:
-    """End-to-end figures of one request type in one design (latencies in ms)."""
+    """End-to-end figures of one request type in one design (latencies in ms).
 
-    count: float | None
-    errors: float | None
+    Counts are per run: the summary's total divided by its replications.
+    """
+
+    count_per_run: float | None
+    errors_per_run: float | None
     error_ratio: float | None
     mean_ms: float | None
     p50_ms: float | None
@@ -87,19 +100,19 @@ class RequestFigures:
 
 @dataclass(frozen=True)
 class ServiceFigures:
-    """One service in one design: size, utilization, headroom and its own p99 (ms)."""
+    """One service in one design: size, utilization, headroom, drops per run and p99 (ms)."""
 
     servers: float | None
     utilization_mean: float | None
     utilization_peak: float | None
     headroom: float | None
-    dropped: float | None
+    dropped_per_run: float | None
     p99_ms: float | None
 
 
 @dataclass(frozen=True)
 class Overview:
-    """The at-a-glance figures of one design."""
+    """The at-a-glance figures of one design (requests and errors per run)."""
 
     bottleneck: str | None
     utilization_peak: float | None
@@ -107,13 +120,26 @@ class Overview:
     load_growth: float | None
     worst_request: str | None
     worst_p99_ms: float | None
-    requests: float | None
-    errors: float | None
+    requests_per_run: float | None
+    errors_per_run: float | None
     error_ratio: float | None
     monthly_usd: float | None
     per_user_month_usd: float | None
     slo_passed: int | None
     slo_total: int | None
+
+
+@dataclass(frozen=True)
+class Incident:
+    """An incident window of one or more designs; equal windows of several runs appear once.
+
+    `end_s` is infinite for an incident that lasts to the end of its run (None in JSON).
+    """
+
+    label: str
+    start_s: float
+    end_s: float
+    designs: tuple[str, ...]
 
 
 Cells = dict[str, dict[str, Any]]  # row -> design name -> value (None where absent)
@@ -130,6 +156,7 @@ class Comparison:
     cost: Cells = field(default_factory=dict)
     experience: Cells = field(default_factory=dict)
     slo: Cells = field(default_factory=dict)
+    incidents: tuple[Incident, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -146,6 +173,7 @@ class Comparison:
             "cost": self.cost,
             "experience": self.experience,
             "slo": self.slo,
+            "incidents": [asdict(i) for i in self.incidents],
         }
         return _json_safe(data)
 
@@ -202,6 +230,17 @@ def design_names(runs: Sequence[RunInput]) -> list[str]:
     return unique
 
 
+def replications_of(summary: Mapping[str, Any]) -> int:
+    """How many replications a summary's counts add up: its `replications`, else 1."""
+    reps = _num(summary.get("replications"))
+    return int(reps) if reps is not None and reps >= 1 else 1
+
+
+def _per_run(total: float | None, replications: int) -> float | None:
+    """A total over `replications` runs as the figure of one run."""
+    return None if total is None else round(total / replications, _COUNT_DIGITS)
+
+
 def _design(name: str, run: RunInput) -> Design:
     s = run.summary
     seed, reps = _num(s.get("seed")), _num(s.get("replications"))
@@ -235,26 +274,26 @@ def _growth(peak: float | None) -> float | None:
     return None if not peak else round(max(0.0, 1.0 / peak - 1.0), _DIGITS)
 
 
-def _request(entry: object) -> RequestFigures:
+def _request(entry: object, replications: int) -> RequestFigures:
     count, errors = _num(dig(entry, "count")), _num(dig(entry, "errors"))
     attempts = None if count is None else count + (errors or 0.0)
     return RequestFigures(
-        count=count,
-        errors=errors,
+        count_per_run=_per_run(count, replications),
+        errors_per_run=_per_run(errors, replications),
         error_ratio=_ratio(errors, attempts),
         mean_ms=_num(dig(entry, "latency_ms", "mean")),
         **{f"{p}_ms": _num(dig(entry, "latency_ms", p)) for p in PERCENTILES},
     )
 
 
-def _service(entry: object) -> ServiceFigures:
+def _service(entry: object, replications: int) -> ServiceFigures:
     peak = _num(dig(entry, "utilization_peak"))
     return ServiceFigures(
         servers=_num(dig(entry, "servers")),
         utilization_mean=_num(dig(entry, "utilization_mean")),
         utilization_peak=peak,
         headroom=_spare(peak),
-        dropped=_num(dig(entry, "dropped")),
+        dropped_per_run=_per_run(_num(dig(entry, "dropped")), replications),
         p99_ms=_num(dig(entry, "latency_ms", "p99")),
     )
 
@@ -274,12 +313,18 @@ def _request_order(keys: list[str]) -> list[str]:
 
 
 def _table(
-    names: Sequence[str], runs: Sequence[RunInput], block: str, build: Callable[[object], Any]
+    names: Sequence[str],
+    runs: Sequence[RunInput],
+    block: str,
+    build: Callable[[object, int], Any],
 ) -> dict[str, dict[str, Any]]:
+    """One row per key of `block` in any run; `build(entry, replications)` fills a cell."""
     keys = _union([r.summary.get(block) for r in runs])
     return {
         key: {
-            name: build(dig(run.summary, block, key)) if _has(run.summary, block, key) else None
+            name: build(dig(run.summary, block, key), replications_of(run.summary))
+            if _has(run.summary, block, key)
+            else None
             for name, run in zip(names, runs, strict=True)
         }
         for key in keys
@@ -337,8 +382,8 @@ def _overview(
     peak = present[bottleneck].utilization_peak if bottleneck else None
     worst, worst_p99 = _worst(requests)
     figures = [f for f in requests.values() if f is not None]
-    total = sum(f.count or 0.0 for f in figures) if figures else None
-    errors = sum(f.errors or 0.0 for f in figures) if figures else None
+    total = sum(f.count_per_run or 0.0 for f in figures) if figures else None
+    errors = sum(f.errors_per_run or 0.0 for f in figures) if figures else None
     passed, slo_total = _slo_counts(summary)
     return Overview(
         bottleneck=bottleneck,
@@ -347,8 +392,8 @@ def _overview(
         load_growth=_growth(peak),
         worst_request=worst,
         worst_p99_ms=worst_p99,
-        requests=total,
-        errors=errors,
+        requests_per_run=None if total is None else round(total, _COUNT_DIGITS),
+        errors_per_run=None if errors is None else round(errors, _COUNT_DIGITS),
         error_ratio=_ratio(errors, None if total is None else total + (errors or 0.0)),
         monthly_usd=_num(dig(summary, "cost", "monthly_usd")),
         per_user_month_usd=_num(dig(summary, "cost", "per_user_month_usd")),
@@ -391,6 +436,31 @@ def _slo(names: Sequence[str], runs: Sequence[RunInput]) -> Cells:
     return rows
 
 
+def _windows(run: RunInput) -> list[Any]:
+    """The run's incident windows; a malformed one is named with the run's folder."""
+    entries = run.summary.get("incidents") or []
+    if not isinstance(entries, Sequence) or isinstance(entries, str):
+        raise InputError(f"{run.folder}/summary.json", "incidents", "must be a list")
+    try:
+        return list(incident_windows(entries))
+    except InputError as exc:
+        raise InputError(f"{run.folder}/summary.json", exc.field, exc.message) from None
+
+
+def _incidents(names: Sequence[str], runs: Sequence[RunInput]) -> tuple[Incident, ...]:
+    """Every run's incident windows, earliest first; equal windows (start, end) once."""
+    found: dict[tuple[float, float], tuple[list[str], list[str]]] = {}
+    for name, run in zip(names, runs, strict=True):
+        for window in _windows(run):
+            labels, designs = found.setdefault((window.start_s, window.end_s), ([], []))
+            labels.extend([window.label] if window.label not in labels else [])
+            designs.extend([name] if name not in designs else [])
+    return tuple(
+        Incident(" / ".join(labels), start, end, tuple(designs))
+        for (start, end), (labels, designs) in sorted(found.items())
+    )
+
+
 def compare(runs: Sequence[RunInput]) -> Comparison:
     """The comparison of two or more runs, the first being the baseline of every change."""
     if len(runs) < 2:
@@ -416,4 +486,5 @@ def compare(runs: Sequence[RunInput]) -> Comparison:
         cost=_cost(names, runs),
         experience=_experience(names, runs),
         slo=_slo(names, runs),
+        incidents=_incidents(names, runs),
     )

@@ -2,9 +2,10 @@
 
 The tables set the designs side by side, first design as the baseline: each figure carries
 its change against the baseline on a second line, the best design of a row is marked, and
-a design without a request type or service shows a dash. The page has the run report's look
-and its guarantees (images embedded as data URIs, no script, files written atomically with
-the HTML last).
+a design without a request type or service shows a dash. Counts are per run (a run's total
+over its replications divided by their number), so runs with different replications line
+up. The page has the run report's look and its guarantees (images embedded as data URIs,
+no script, files written atomically with the HTML last).
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ _OVERVIEW: tuple[tuple[str, str, Fmt, str | None], ...] = (
     ("headroom (1 - peak)", "headroom", fmt_pct, "high"),
     ("load growth to 100%", "load_growth", fmt_pct, "high"),
     ("worst p99 end to end", "worst_p99_ms", fmt_ms, "low"),
-    ("requests completed", "requests", fmt_count, None),
+    ("requests completed per run", "requests_per_run", fmt_count, None),
     ("error ratio", "error_ratio", _pct2, "low"),
     ("monthly cost", "monthly_usd", fmt_usd, None),  # designs may serve different riders
     ("cost per user per month", "per_user_month_usd", fmt_usd, "low"),
@@ -130,8 +131,9 @@ def overview_table(comparison: Comparison) -> Table:
         rows.append((Cell("SLOs met", css="name"), *cells))
     note = (
         "The first design is the baseline: the small line under a figure is its change "
-        "against the baseline; the best figure of a row is in bold. Peaks are per report "
-        "interval, so runs with shorter intervals show higher peaks."
+        "against the baseline; the best figure of a row is in bold. Counts are per run: a "
+        "run's total divided by its replications. Peaks are per report interval, so runs "
+        "with shorter intervals show higher peaks."
     )
     return Table(("", *comparison.names), tuple(rows), note)
 

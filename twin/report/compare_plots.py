@@ -2,7 +2,8 @@
 
 Pure figure building from a `Comparison` (and each design's time series): latency
 percentiles per request type, utilization peaks per service, utilization over time of the
-services every design has, and cost. A figure whose data no design has is `None`.
+services every design has (with every run's incident windows hatched, as in a run's report),
+and cost. A figure whose data no design has is `None`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from twin.compare import Comparison
+from twin.compare import Comparison, Incident
 from twin.report.figures import Plot, colors_for, new_figure, plain_ticks, set_value_scale
+from twin.report.plots import INCIDENT_STYLES
 from twin.report.series import thin, wide
 from twin.report.units import fmt_usd, time_unit_for
 
@@ -25,6 +27,7 @@ __all__ = [
     "common_services",
     "compare_plots",
     "cost_plot",
+    "mark_incidents",
     "peaks_plot",
     "percentiles_plot",
     "utilization_plot",
@@ -159,18 +162,64 @@ def _widths(rows: pd.DataFrame, index: pd.Index) -> np.ndarray:
     return widths.to_numpy(dtype=float) / 2
 
 
+def _incident_label(incident: Incident, names: Sequence[str]) -> str:
+    """`incident: <label>`, with the designs it belongs to unless every design had it."""
+    label = f"incident: {incident.label}"
+    if len(incident.designs) < len(names):
+        label += f" ({', '.join(incident.designs)})"
+    return label
+
+
+def _overlaps(incident: Incident, span_s: tuple[float, float]) -> bool:
+    return incident.start_s < span_s[1] and incident.end_s > span_s[0]
+
+
+def mark_incidents(
+    ax: Axes,
+    comparison: Comparison,
+    span_s: tuple[float, float],
+    unit_s: float,
+    *,
+    labelled: bool,
+) -> None:
+    """Hatch each incident window of the plotted span, in seconds, on an axis in `unit_s`."""
+    start, end = span_s
+    for i, incident in enumerate(comparison.incidents):
+        if not _overlaps(incident, span_s):
+            continue
+        color, hatch = INCIDENT_STYLES[i % len(INCIDENT_STYLES)]
+        ax.axvspan(
+            max(incident.start_s, start) / unit_s,
+            min(incident.end_s, end) / unit_s,
+            color=color,
+            alpha=0.14,
+            hatch=hatch,
+            lw=0,
+            label=_incident_label(incident, comparison.names) if labelled else None,
+            zorder=0,
+        )
+
+
+def _span(series: Mapping[str, pd.DataFrame]) -> tuple[float, float]:
+    """Simulated seconds from the earliest interval start to the latest interval end."""
+    start = min(float(f["t_s"].min()) for f in series.values())
+    return start, max(float((f["t_s"] + f["interval_s"]).max()) for f in series.values())
+
+
 def utilization_plot(comparison: Comparison, series: Mapping[str, pd.DataFrame]) -> Plot | None:
-    """Utilization over time of each common service, one line per design."""
+    """Utilization over time of each common service, one line per design; incidents hatched."""
     services = common_services(comparison, series)
     if not services:
         return None
     shown = services[:MAX_SERVICES]
-    span = max(float((f["t_s"] + f["interval_s"]).max()) for f in series.values())
-    unit = time_unit_for(span)
+    span = _span(series)
+    unit = time_unit_for(span[1] - span[0])
     figure, axes = new_figure(len(shown), row_height_in=2.3, sharex=True)
-    for ax, service in zip(axes.flat, shown, strict=True):
+    for i, (ax, service) in enumerate(zip(axes.flat, shown, strict=True)):
         _overlay(ax, series, service, unit.seconds)
+        mark_incidents(ax, comparison, span, unit.seconds, labelled=i == 0)
         ax.axhline(100.0, color="0.3", ls=":", lw=1.0)
+        ax.set_xlim(span[0] / unit.seconds, span[1] / unit.seconds)
         ax.set_ylim(0, 105)
         ax.set_title(service, loc="left")
         ax.set_ylabel("utilization (%)")
@@ -190,9 +239,28 @@ def _utilization_caption(
     )
     if len(services) > len(shown):
         text += f" The {len(services) - len(shown)} least saturated common services are left out."
+    text += _incident_caption(comparison, _span(series))
     missing = [n for n in comparison.names if n not in series]
     if missing:
         text += f" No time series for {', '.join(missing)}."
+    return text
+
+
+def _incident_caption(comparison: Comparison, span_s: tuple[float, float]) -> str:
+    """What the hatching means, and how many incidents fall outside the plotted time."""
+    if not comparison.incidents:
+        return ""
+    shown = [i for i in comparison.incidents if _overlaps(i, span_s)]
+    text = ""
+    if shown:
+        text = (
+            " Hatched: incident windows of the compared runs (a window several runs share is "
+            "drawn once; the legend names the designs when not every design had it)."
+        )
+    outside = len(comparison.incidents) - len(shown)
+    if outside:
+        many = "windows fall" if outside > 1 else "window falls"
+        text += f" {outside} incident {many} outside the plotted time."
     return text
 
 

@@ -40,6 +40,7 @@ from twin.report.series import (
 from twin.report.units import TimeUnit, is_number, time_unit_for
 
 __all__ = [
+    "INCIDENT_STYLES",
     "TimeAxis",
     "all_plots",
     "extra_plot",
@@ -57,7 +58,7 @@ _PERCENTILES = (
 )
 _WARMUP_COLOR = "0.82"
 # Each incident its own colour and hatch, so overlapping windows stay apart.
-_INCIDENT_STYLES = (("#d62728", "//"), ("#9467bd", "\\\\"), ("#8c564b", "xx"), ("#e377c2", ".."))
+INCIDENT_STYLES = (("#d62728", "//"), ("#9467bd", "\\\\"), ("#8c564b", "xx"), ("#e377c2", ".."))
 MAX_POINTS = 720  # more points than a panel has pixels only adds noise and drawing time
 
 
@@ -123,7 +124,7 @@ def _mark(ax: Axes, axis: TimeAxis, *, labelled: bool) -> None:
     for i, window in enumerate(axis.windows):
         end = min(window.end_s, axis.end_s)
         label = f"incident: {window.label}" if labelled else None
-        color, hatch = _INCIDENT_STYLES[i % len(_INCIDENT_STYLES)]
+        color, hatch = INCIDENT_STYLES[i % len(INCIDENT_STYLES)]
         ax.axvspan(
             window.start_s / per,
             end / per,
