@@ -2,10 +2,11 @@
 
 A file in `scenarios/architectures/` lists components (each with the seed's label, instance
 type, count and monthly cost) and, for those requests cross, how the engine models them: a
-station (servers per instance, service time, queue, timeout), autoscaling, connection pools,
-failover, and the capacities of a CDN (egress, hit ratio), a stream (shards of 1 MB/s and
-1,000 records/s of writes) or a database (write capacity, lock contention). `routes` maps each
-request type to the services it crosses in order.
+station (servers per instance, service time and any request type's own time there, queue,
+timeout), autoscaling, connection pools, failover, and the capacities of a CDN (egress, hit
+ratio), a stream (shards of 1 MB/s and 1,000 records/s of writes) or a database (write
+capacity, lock contention). `routes` maps each request type to the services it crosses in
+order.
 """
 
 from __future__ import annotations
@@ -54,10 +55,22 @@ HOURS_PER_MONTH = 730.0  # AWS bills a month as 730 hours
 
 
 class StationSpec(Frozen):
-    """How a service queues: FIFO servers per instance, a service time, a bounded queue."""
+    """How a service queues: FIFO servers per instance, a service time, a bounded queue.
+
+    `service_by_request` gives a request type its own service time where it differs from
+    `service` (a shared event loop serves a cheap playlist and an 8 MB segment write), as
+    capacity tools give a station per-class service demands; `service` stays the time of
+    every other type and of the ingest flows. All types share the one FIFO queue.
+
+    `service_per_mb_s` adds that many seconds per MB a video segment moves through the
+    station (a process that copies or reads the body: a proxy, a load generator): the compile
+    adds it to `segment`'s time here, at the workload's own MB per segment (its rendition mix).
+    """
 
     servers_per_instance: Annotated[int, Field(ge=1)]
     service: ServiceTime
+    service_by_request: dict[str, ServiceTime] = Field(default_factory=dict)
+    service_per_mb_s: NonNegative = 0.0
     queue_capacity: Annotated[int, Field(ge=0)] | None = None
     timeout_s: Positive | None = None
 
@@ -215,6 +228,7 @@ class Architecture(Frozen):
     def _references_exist(self) -> Architecture:
         self._check_routes()
         self._check_references()
+        self._check_service_by_request()
         return self
 
     def _check_routes(self) -> None:
@@ -233,9 +247,7 @@ class Architecture(Frozen):
                 if comp is None:
                     raise FieldError(f"routes.{rtype}.{i}", f"unknown component {hop!r}")
                 if comp.station is None:
-                    raise FieldError(
-                        f"routes.{rtype}.{i}", f"{hop!r} has no 'station' to queue at"
-                    )
+                    raise FieldError(f"routes.{rtype}.{i}", f"{hop!r} has no 'station' to queue at")
 
     def _check_references(self) -> None:
         for name, comp in self.components.items():
@@ -251,6 +263,21 @@ class Architecture(Frozen):
             target = getattr(self.ingest, where)
             if target is not None and target not in self.components:
                 raise FieldError(f"ingest.{where}", f"unknown component {target!r}")
+
+    def _check_service_by_request(self) -> None:
+        for name, comp in self.services.items():
+            assert comp.station is not None
+            for rtype in comp.station.service_by_request:
+                where = f"components.{name}.station.service_by_request.{rtype}"
+                if rtype not in REQUEST_TYPES:
+                    raise FieldError(where, f"unknown request type ({', '.join(REQUEST_TYPES)})")
+                if name not in self.routes[rtype]:
+                    raise FieldError(where, f"route {rtype} does not cross {name}")
+            if comp.station.service_per_mb_s > 0 and name not in self.routes["segment"]:
+                raise FieldError(
+                    f"components.{name}.station.service_per_mb_s",
+                    f"only segments carry MB, and route segment does not cross {name}",
+                )
 
     @property
     def services(self) -> dict[str, Component]:

@@ -3,21 +3,30 @@
 `compile_platform` runs demand and workload, applies the incidents to each component's
 capacity, and hands an engine everything it needs and nothing it must interpret: servers,
 egress, shards and write capacity per tick, offered requests per second per request type,
-routes with the share of requests that reach each hop (after a CDN, only the misses), and
-the byte and record flows of video and telemetry. Reactive autoscaling is left to the engine
-(it depends on the queue it simulates); predictive autoscaling, which follows a forecast the
-twin already knows, is computed here.
+routes with the share of requests that reach each hop (after a CDN, only the misses), the
+service time each station serves (the load-weighted mixture where request types have their
+own), and the byte and record flows of video and telemetry. Reactive autoscaling is left to
+the engine (it depends on the queue it simulates); predictive autoscaling, which follows a
+forecast the twin already knows, is computed here.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from twin.config.network import ServiceTime
-from twin.platform.architecture import Architecture, Autoscaling, Component, ConnectionPool, Ingest
+from twin.platform.architecture import (
+    Architecture,
+    Autoscaling,
+    Component,
+    ConnectionPool,
+    Ingest,
+    StationSpec,
+)
 from twin.platform.catalog import Catalog
 from twin.platform.demand import Demand, LiveClassLoad, compute_demand
 from twin.platform.population import Population
@@ -29,8 +38,11 @@ __all__ = [
     "CompiledPlatform",
     "ServiceSpec",
     "compile_platform",
+    "plus_mean",
     "predictive_instances",
     "route_visits",
+    "segment_mb",
+    "service_mixture",
 ]
 
 # Request types that write (POST): a database on their route takes them as writes.
@@ -45,6 +57,14 @@ class ServiceSpec:
     reactive autoscaling (`autoscaling` is None when none is left to do). `arrivals` is the
     offered load in requests/s (or records/s for a stream) before any upstream loss.
     Kind-specific capacities are None where they do not apply.
+
+    When request types have their own service times here (`service_by_request`), `service`
+    is the mixture the station actually serves, weighted by the run's offered load (see
+    `service_mixture`), and `own_service` the station's listed time for the other types and
+    the ingest flows; capacity, utilization and autoscaling then see the right load. The
+    exact engine draws each type's own time; the fluid engine gives every type here the
+    mixture's: its FIFO waiting is shared by all types and right, a type's own service part
+    is the mixture's (an approximation of that type's latency, not of the station's).
     """
 
     name: str
@@ -68,6 +88,8 @@ class ServiceSpec:
     write_capacity_per_s: np.ndarray | None = None
     lock_contention: float | None = None
     writes_per_s: np.ndarray | None = None
+    service_by_request: Mapping[str, ServiceTime] = field(default_factory=dict)
+    own_service: ServiceTime | None = None
 
     @property
     def capacity_per_s(self) -> np.ndarray:
@@ -112,6 +134,28 @@ def route_visits(route: list[str], architecture: Architecture) -> list[tuple[str
         if cdn is not None:
             share *= 1.0 - cdn.hit_ratio
     return visits
+
+
+def service_mixture(parts: Sequence[tuple[float, ServiceTime]]) -> ServiceTime:
+    """The service time of a station serving `parts` (offered load, service) in one queue.
+
+    A request is of part i with probability w_i (its share of the load), so the mixture has
+    mean sum w_i m_i and second moment E[S^2] = sum w_i m_i^2 (1 + cv_i^2): exactly what
+    Pollaczek-Khinchine and the capacity maths need. Its shape is a lognormal with that mean
+    and cv (exponential at cv 1, deterministic at cv 0); one service alone is kept as it is.
+    """
+    loaded = [(w, s) for w, s in parts if w > 0]
+    if not loaded or all(s == loaded[0][1] for _, s in loaded):
+        return loaded[0][1] if loaded else parts[0][1]
+    total = sum(w for w, _ in loaded)
+    mean = sum(w * s.mean for w, s in loaded) / total
+    second = sum(w * s.mean**2 * (1.0 + s.scv) for w, s in loaded) / total
+    cv = math.sqrt(max(second / (mean * mean) - 1.0, 0.0))
+    if abs(cv - 1.0) <= 1e-9:
+        return ServiceTime(dist="exponential", mean_s=mean)
+    if cv <= 1e-9:
+        return ServiceTime(dist="deterministic", mean_s=mean)
+    return ServiceTime(dist="lognormal", mean_s=mean, cv=cv)
 
 
 def _arrivals(
@@ -183,9 +227,57 @@ class _Run:
     scenario: PlatformScenario
     t: np.ndarray
     tick_s: float
+    visits: dict[str, list[tuple[str, float]]]
 
     def incidents_on(self, name: str) -> list[object]:
         return [i for i in self.scenario.incidents if getattr(i, "component", None) == name]
+
+
+def segment_mb(rates: Mapping[str, np.ndarray], segment_bytes_per_s: np.ndarray) -> float:
+    """MB per video segment request over the run (its rendition mix); 0 without segments."""
+    count = float(np.sum(rates.get("segment", 0.0)))
+    return float(np.sum(segment_bytes_per_s)) / count / 1e6 if count > 0 else 0.0
+
+
+def plus_mean(service: ServiceTime, extra_s: float) -> ServiceTime:
+    """`service` taking `extra_s` longer on average, with the same shape (cv kept)."""
+    if extra_s <= 0:
+        return service
+    if service.dist == "empirical":
+        assert service.values is not None
+        return ServiceTime(dist="empirical", values=[v + extra_s for v in service.values])
+    if service.dist in ("exponential", "deterministic"):
+        return ServiceTime(dist=service.dist, mean_s=service.mean + extra_s)
+    return ServiceTime(dist=service.dist, mean_s=service.mean + extra_s, cv=service.cv)
+
+
+def _by_request(station: StationSpec, run: _Run) -> dict[str, ServiceTime]:
+    """Each request type's own time at the station, segments' per-MB cost included."""
+    by_request = dict(station.service_by_request)
+    if station.service_per_mb_s > 0:
+        mb = segment_mb(run.work.rates, run.work.segment_bytes_per_s)
+        base = by_request.get("segment", station.service)
+        by_request["segment"] = plus_mean(base, station.service_per_mb_s * mb)
+    return by_request
+
+
+def _served(
+    name: str, station: StationSpec, arrivals: np.ndarray, run: _Run
+) -> tuple[ServiceTime, ServiceTime | None, dict[str, ServiceTime]]:
+    """(the service `name` serves, its own listed service or None when no type has its own,
+    each type's own time)."""
+    by_request = _by_request(station, run)
+    if not by_request:
+        return station.service, None, by_request
+    own_load = float(arrivals.sum())
+    parts = []
+    for rtype, service in by_request.items():
+        share = sum(s for hop, s in run.visits[rtype] if hop == name)
+        load = float(run.work.rates[rtype].sum()) * share
+        parts.append((load, service))
+        own_load -= load
+    mixture = service_mixture([(max(own_load, 0.0), station.service), *parts])
+    return mixture, station.service, by_request
 
 
 def _stream_shards(comp: Component, run: _Run) -> tuple[np.ndarray, Autoscaling | None]:
@@ -246,12 +338,13 @@ def _service_spec(
 ) -> ServiceSpec:
     station = comp.station
     assert station is not None
+    service, own_service, by_request = _served(name, station, arrivals, run)
     cuts = [i for i in run.incidents_on(name) if isinstance(i, CapacityCut | ComponentDown)]
     up = _up_share(comp, cuts, run.t)
     scaling = comp.autoscaling
     instances = np.full(run.t.shape, float(comp.count))
     if scaling is not None and scaling.predictive_lead_s is not None:
-        per_instance = station.servers_per_instance / station.service.mean
+        per_instance = station.servers_per_instance / service.mean
         instances, scaling = predictive_instances(arrivals, per_instance, scaling, run.tick_s), None
     extra = _kind_extra(comp, up, writes)
     servers = np.floor(instances * station.servers_per_instance * up + 1e-9)
@@ -265,7 +358,9 @@ def _service_spec(
         servers=servers.astype(np.int64),
         instances=instances,
         servers_per_instance=station.servers_per_instance,
-        service=station.service,
+        service=service,
+        service_by_request=by_request,
+        own_service=own_service,
         queue_capacity=station.queue_capacity,
         timeout_s=station.timeout_s,
         autoscaling=scaling,
@@ -324,7 +419,7 @@ def compile_platform(
     }
     persist = work.device_riders / architecture.ingest.persist_every_s
     arrivals, writes = _arrivals(architecture, visits, work, persist)
-    run = _Run(work, scenario, sessions.t, tick)
+    run = _Run(work, scenario, sessions.t, tick, visits)
     services = {
         name: _service_spec(name, comp, arrivals[name], writes.get(name), run)
         for name, comp in architecture.services.items()

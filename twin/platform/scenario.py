@@ -90,9 +90,7 @@ class PopulationSpec(Frozen):
                 raise FieldError("segments", "give mix/regions per segment, not beside segments")
             total = sum(s.share for s in self.segments)
             if abs(total - 1.0) > 1e-6:
-                raise FieldError(
-                    "segments", f"segment shares must sum to 1, they sum to {total:g}"
-                )
+                raise FieldError("segments", f"segment shares must sum to 1, they sum to {total:g}")
             names = [s.name for s in self.segments]
             if len(set(names)) != len(names):
                 raise FieldError("segments", "segment names must be unique")

@@ -4,7 +4,8 @@ compiled platform, so one engine serves both kinds of scenario.
 A source's requests either follow the probabilistic `routes` of the stations they visit (a
 bare network), or a fixed `path` of stations where each hop is reached by a share of the
 requests (a platform's request type: after a CDN, only the misses go on to the origin).
-A station's servers may follow a schedule (incidents, scheduled scaling).
+A station's servers may follow a schedule (incidents, scheduled scaling), and its service
+time may depend on the request's source (a platform's request type with its own time there).
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ __all__ = [
 
 @dataclass(frozen=True)
 class StationModel:
-    """A multi-server FIFO station; `servers_schedule` holds (t_s, servers) changes."""
+    """A multi-server FIFO station; `servers_schedule` holds (t_s, servers) changes.
+
+    `service_by_source` holds (source name, service time) for sources served in their own
+    time; requests of every other source take `service`. All share the one FIFO queue.
+    """
 
     name: str
     servers: int
@@ -36,6 +41,7 @@ class StationModel:
     queue_capacity: int | None = None
     routes: tuple[tuple[str, float], ...] = (("exit", 1.0),)
     servers_schedule: tuple[tuple[float, int], ...] = ()
+    service_by_source: tuple[tuple[str, ServiceTime], ...] = ()
 
     def capacity_area(self, start: float, end: float) -> float:
         """Server-seconds available between `start` and `end`."""
@@ -121,15 +127,18 @@ def _servers_schedule(t: np.ndarray, servers: np.ndarray) -> tuple[tuple[float, 
 def from_platform(compiled: Any, scenario: Any, interval_s: float) -> ExactModel:
     """The model of a compiled platform: a source per request type along its route, plus a
     source per service for the ingest flows the compile adds beyond the routes (stream
-    processing, leaderboard writes, persistence), so every service sees its offered load."""
+    processing, leaderboard writes, persistence), so every service sees its offered load.
+    A request type with its own service time at a service (`service_by_request`) draws it
+    there; the other types and the ingest flows draw the service's own (not the mixture)."""
     t = compiled.t
     stations = tuple(
         StationModel(
             name=name,
             servers=max(round(float(spec.servers[0])), 0),
-            service=spec.service,
+            service=spec.own_service or spec.service,
             queue_capacity=spec.queue_capacity,
             servers_schedule=_servers_schedule(t, spec.servers),
+            service_by_source=tuple(spec.service_by_request.items()),
         )
         for name, spec in compiled.services.items()
     )

@@ -1,5 +1,9 @@
 """One replication of the exact engine: build the model in a fresh SimPy environment, run it,
-and copy each statistics slice into a `ReplicationRecord` as the clock passes its boundary."""
+and copy each statistics slice into a `ReplicationRecord` as the clock passes its boundary.
+
+A station draws service times from one sampler on its own stream; a station with per-source
+times (a platform's request types with their own service there) adds a sampler per such
+source, all on that same stream, and picks by the request's source."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from twin.sim.distributions import BlockSampler, service_sampler
 from twin.sim.exact.model import ExactModel, SourceModel, StationModel
 from twin.sim.exact.routing import EXIT_INDEX, router
 from twin.sim.exact.source import poisson_source
-from twin.sim.exact.station import DROPPED, Request, Station
+from twin.sim.exact.station import DROPPED, MulticlassStation, Request, Station
 from twin.sim.records import Grid, ReplicationRecord, SourceRecord, StationRecord
 from twin.sim.rng import component_rng
 from twin.sim.sketch import histogram_of
@@ -55,7 +59,9 @@ class _Network:
         self.names = [st.name for st in model.stations]
         self.sources = [_SourceStats() for _ in model.sources]
         self.stations = [
-            self._station(st, i, component_rng(seed, "service", st.name, replication=rep))
+            self._station(
+                st, i, component_rng(seed, "service", st.name, replication=rep), model.sources
+            )
             for i, st in enumerate(model.stations)
         ]
         self.routers = [
@@ -75,11 +81,25 @@ class _Network:
             if st.servers_schedule:
                 env.process(_server_changes(env, station, st.servers_schedule))
 
-    def _station(self, st: StationModel, i: int, rng: Any) -> Station:
-        return Station(
+    def _station(
+        self, st: StationModel, i: int, rng: Any, sources: tuple[SourceModel, ...]
+    ) -> Station:
+        sampler = service_sampler(st.service, rng)
+        if not st.service_by_source:
+            return Station(
+                self.env,
+                servers=st.servers,
+                sampler=sampler,
+                queue_capacity=st.queue_capacity,
+                index=i,
+                on_leave=self.leave,
+            )
+        own = {name: service_sampler(service, rng) for name, service in st.service_by_source}
+        return MulticlassStation(
             self.env,
             servers=st.servers,
-            sampler=service_sampler(st.service, rng),
+            sampler=sampler,
+            draws=[own.get(src.name, sampler).draw for src in sources],
             queue_capacity=st.queue_capacity,
             index=i,
             on_leave=self.leave,

@@ -4,20 +4,21 @@ A request may arrive, may wait in the queue (or be dropped when a finite queue i
 going to be served by one of `servers` servers for a sampled time, and has left when its
 completion event fires; it is then routed to another station or out of the network. Each
 service is one SimPy `Timeout`; the station keeps running sums and buffers latencies for the
-histogram, so memory does not grow with the number of requests.
+histogram, so memory does not grow with the number of requests. A `MulticlassStation` draws
+each request's service time by its source (per-class service demands in one FIFO queue).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import simpy
 
 from twin.sim.distributions import BlockSampler
 
-__all__ = ["DROPPED", "Request", "Station"]
+__all__ = ["DROPPED", "MulticlassStation", "Request", "Station"]
 
 # A request is a small mutable list:
 # [source index, network arrival time, station arrival time, hop index along a path].
@@ -115,3 +116,38 @@ class Station:
         while self.busy < self.servers and self.queue:
             self.busy += 1
             self._serve(self.queue.popleft(), now)
+
+
+class MulticlassStation(Station):
+    """A station whose service time depends on the request's source: `draws[source]()`.
+
+    `draws` has one entry per source of the model: that source's own sampler, or the
+    station's `sampler` for sources without their own time. Only `_serve` differs from
+    `Station`, so a station without per-source times keeps the plain fast path.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        *,
+        servers: int,
+        sampler: BlockSampler,
+        draws: Sequence[Callable[[], float]],
+        queue_capacity: int | None,
+        index: int,
+        on_leave: Callable[[Request, int], None],
+    ) -> None:
+        super().__init__(
+            env,
+            servers=servers,
+            sampler=sampler,
+            queue_capacity=queue_capacity,
+            index=index,
+            on_leave=on_leave,
+        )
+        self._draws = list(draws)
+
+    def _serve(self, request: Request, now: float) -> None:
+        self.wait_sum += now - request[2]
+        done = self.env.timeout(self._draws[request[0]](), value=request)
+        done.callbacks.append(self._finish)

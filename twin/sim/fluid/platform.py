@@ -9,7 +9,10 @@ rate, capped where its kind has a harder limit: a stream at its shards' records/
 bytes/s, a database at its write capacity for the share of its requests that write. Requests
 that would wait past a service's timeout give up (they are errors); a finite queue drops.
 Offered loads are the compile's, so a hop downstream of a failing one still sees the
-offered load: a conservative reading for the downstream service.
+offered load: a conservative reading for the downstream service. Where request types have
+their own service times (`service_by_request`), a service drains and queues with the mixture
+the compile weighs from the offered load, and every type there is served in the mixture's
+time: the shared FIFO wait is right, a type's own service part is approximated.
 """
 
 from __future__ import annotations
