@@ -85,6 +85,7 @@ class Recorder:
     def __init__(self, t0: float, *, clock: Any = time.time) -> None:
         self.t0 = t0
         self.clock = clock
+        self.cpu0: float | None = None  # process CPU time when the load started
         self.names: dict[str, NameRecord] = {}
         self.experience: dict[str, float] = {
             "sessions": 0,
@@ -115,9 +116,15 @@ class Recorder:
         """Add to one of the rider-experience counters (`segments_degraded`, ...)."""
         self.experience[key] = self.experience.get(key, 0) + n
 
+    def start_cpu(self) -> None:
+        """Mark the start of the load: `cpu_s` counts this process's CPU time from here."""
+        self.cpu0 = time.process_time()
+
     def to_json(self) -> dict[str, Any]:
+        cpu = None if self.cpu0 is None else round(time.process_time() - self.cpu0, 4)
         return {
             "pid": os.getpid(),
+            "cpu_s": cpu,
             "t0": self.t0,
             "written_at": self.clock(),
             "names": {name: rec.to_json() for name, rec in sorted(self.names.items())},

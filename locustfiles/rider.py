@@ -52,6 +52,7 @@ def _flush_forever() -> None:
 @events.test_start.add_listener
 def _on_test_start(environment: Any, **_kw: Any) -> None:
     if _state["flusher"] is None and environment.runner is not None:
+        RECORDER.start_cpu()
         _state["flusher"] = gevent.spawn(_flush_forever)
 
 

@@ -74,6 +74,19 @@ def test_users_follow_the_shape(drill):
     assert tracked["riders_error_max"] < 0.10  # 5 % is the target; the CI machine is busy
 
 
+def test_both_sides_cpu_under_load_is_recorded(drill):
+    """What `twin calibrate` splits into the loops' costs: the Locust process's CPU while it
+    rode, and the target's own `process_cpu_seconds_total` across the drill."""
+    d = drill["summary"]["drill"]
+    wall = d["locust_wall_s"]
+    for key in ("load_cpu_s", "target_cpu_s"):
+        # busy, but one core at most (both are single event loops; 1.2 leaves room for
+        # the target's SQLite and recommender threads)
+        assert 0.0 < d[key] < 1.2 * wall, key
+    # each request costs both sides some CPU: more than 50 us, less than 50 ms
+    assert 5e-5 < d["load_cpu_s"] / d["requests_total"] < 0.05
+
+
 def test_gate_reads_a_drill_summary(drill):
     out, summary = drill["out"], drill["summary"]
     expected = 0 if all(v["passed"] for v in summary["slo"]) else 1

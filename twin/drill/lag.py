@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["LagScrape", "bucket_quantile", "lag_figures", "parse_metrics"]
+__all__ = ["LagScrape", "bucket_quantile", "lag_figures", "parse_metrics", "process_cpu_s"]
 
 _LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})?\s+([-+0-9.eEinfINFNa]+)")
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
@@ -57,6 +57,15 @@ def parse_metrics(text: str) -> LagScrape | None:
         elif name == "twin_ingest_backlog":
             scrape.backlog[labels.get("shard", "")] = value
     return scrape if seen else None
+
+
+_CPU = re.compile(r"^process_cpu_seconds_total(?:\{[^}]*\})?\s+([0-9.eE+-]+)\s*$", re.MULTILINE)
+
+
+def process_cpu_s(text: str | None) -> float | None:
+    """`process_cpu_seconds_total` of a Prometheus text page (None when it has none)."""
+    found = _CPU.search(text or "")
+    return float(found.group(1)) if found else None
 
 
 def bucket_quantile(bounds: Sequence[float], counts: Sequence[float], q: float) -> float:

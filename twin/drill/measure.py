@@ -75,6 +75,7 @@ class Measured:
     types: dict[str, TypeMeasure]
     experience: dict[str, float]
     processes: int
+    cpu_s: float | None = None  # the load processes' CPU time under load (None: not recorded)
 
     @property
     def total(self) -> int:
@@ -90,13 +91,17 @@ def merge_records(folder: Path) -> Measured:
     types: dict[str, TypeMeasure] = {}
     experience: dict[str, float] = {}
     files = sorted(Path(folder).glob("rec-*.json"))
+    cpu: list[float | None] = []
     for path in files:
         doc = json.loads(path.read_text(encoding="utf-8"))
+        cpu.append(doc.get("cpu_s"))
         for name, part in doc["names"].items():
             types.setdefault(name, TypeMeasure()).add(part)
         for key, value in doc.get("experience", {}).items():
             experience[key] = experience.get(key, 0.0) + float(value)
-    return Measured(types, experience, len(files))
+    known = [c for c in cpu if c is not None]
+    cpu_s = round(sum(known), 4) if known and len(known) == len(cpu) else None
+    return Measured(types, experience, len(files), cpu_s)
 
 
 def latency_block(hist: HdrHistogram) -> dict[str, float | None]:

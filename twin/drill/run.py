@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.drill.lag import LagScrape, lag_figures, parse_metrics
+from twin.drill.lag import LagScrape, lag_figures, parse_metrics, process_cpu_s
 from twin.drill.loadgen import LocustRun, run_locust
 from twin.drill.measure import achieved_users, locust_stats, merge_records
 from twin.drill.plan import DrillWorkload, drill_duration, drill_workload
@@ -252,6 +252,7 @@ def _drive(
     admin = sign("admin", "twin-drill", secret, 86_400.0)
     run = LocustRun(url, plan_path, load_dir, options.workers,
                     timeout_s=lead + work.duration_s + 120.0)  # fmt: skip
+    cpu0 = process_cpu_s(target.metrics())
     with _LagWatch(target) as lag, IncidentReplay(target, admin, timeline, t0) as replay:
         wall = run_locust(run)
     if timeline:
@@ -260,8 +261,10 @@ def _drive(
     text = target.metrics()  # the target's own view (per-route server latency), kept as is
     if text:
         (options.out / "metrics.txt").write_text(text, encoding="utf-8")
+    cpu1 = process_cpu_s(text)
+    target_cpu = None if cpu0 is None or cpu1 is None else round(cpu1 - cpu0, 3)
     return {"url": url, "t0": t0, "wall": wall, "lag": lag.figures(), "load_dir": load_dir,
-            "faults": replay.applied}  # fmt: skip
+            "faults": replay.applied, "target_cpu_s": target_cpu}  # fmt: skip
 
 
 def _clear_quietly(target: Target, admin: str) -> None:
@@ -297,6 +300,9 @@ def _finish(
         "speedup": work.speedup, "duration_s": seconds, "workers": options.workers,
         "t0": result["t0"], "locust_wall_s": round(result["wall"], 3), "tracking": tracked,
         "locust": locust_stats(options.out / "load"), "faults_applied": result["faults"],
+        # CPU seconds under load: the load processes' (Locust) and the target's own
+        # (`process_cpu_seconds_total`, when it exports it): what `twin calibrate` fits.
+        "load_cpu_s": measured.cpu_s, "target_cpu_s": result["target_cpu_s"],
         "scenario_architecture": scenario.architecture,
         "scenario_file": str(Path(options.scenario).resolve()),
     }  # fmt: skip

@@ -14,7 +14,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
@@ -111,6 +111,9 @@ class Metrics:
             "twin_rate_limited_total", "Requests refused with 429, by limit",
             ["limit"], registry=r,
         )  # fmt: skip
+        # process_cpu_seconds_total & co. (Linux /proc): a drill reads the CPU the target spent
+        # under its load, the event loop's busy time that `twin calibrate` fits.
+        ProcessCollector(registry=r)
         self.accepted = self.samples.labels("accepted")
         self.duplicates = self.samples.labels("duplicate")
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
