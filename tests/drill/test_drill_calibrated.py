@@ -1,11 +1,16 @@
 """The shipped `reference-platform.yaml` predicts a drill it was not calibrated on.
 
-`scenarios/architectures/reference-platform.yaml` was calibrated (`twin calibrate`) on a
-daily-peak drill (seed 1, scale 3e-4, 15x, 240 s). This drill differs in scenario (the New
-Year surge's fixed variant), seed (2020), scale (2.5e-5) and speedup (120x, 30 s): the twin's
-predicted p50 and p95 of each request type must fall within 25 % of the measured ones.
-Request types with fewer than 50 requests in the drill are left out: a p95 of a few dozen
-samples is noise, not a measurement.
+`scenarios/architectures/reference-platform.yaml` was calibrated (`twin calibrate`) on the
+three drills kept in `scenarios/calibration/`: daily-peak (seed 1, scale 1e-3) and the music
+partner launch's fixed variant (seed 2024, scales 3e-4 and 1.2e-3), 60 s at 60x each. This
+drill differs in scenario (the New Year surge's fixed variant: a surge of riders joining
+classes), seed (2020) and load (7e-5: ~80 riders, ~55 requests/s): the twin's predicted p50
+and p95 of each request type must fall within 25 % of the measured ones.
+
+Request types with fewer than 200 requests in the drill are left out: the p95 of n samples
+is only known to within the order statistics n(0.95 +- 1.96 sqrt(0.05 x 0.95 / n)), at
+n = 200 the 92nd to the 98th percentile, which for these latencies already spans +-30 %;
+below that the measurement itself cannot hold 25 %.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from twin.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[2]
 TOLERANCE = 0.25
-MIN_COUNT = 50
+MIN_COUNT = 200
 
 
 @pytest.mark.slow
@@ -27,7 +32,7 @@ def test_calibrated_model_predicts_an_unseen_drill_within_25_percent(tmp_path):
     out = tmp_path / "drill"
     code = main([
         "drill", str(ROOT / "scenarios/new-year-surge-fixed.yaml"), "--target", "local",
-        "--scale", "2.5e-5", "--speedup", "120", "--out", str(out),
+        "--scale", "7e-5", "--speedup", "60", "--out", str(out),
     ])  # fmt: skip
     assert code == 0
     measured = json.loads((out / "summary.json").read_text())
@@ -44,5 +49,5 @@ def test_calibrated_model_predicts_an_unseen_drill_within_25_percent(tmp_path):
             if abs(error) > TOLERANCE:
                 misses.append(f"{rtype} {q}: predicted {p['latency_ms'][q]:.2f} ms, "
                               f"measured {m['latency_ms'][q]:.2f} ms ({error:+.0%})")  # fmt: skip
-    assert len(set(compared)) >= 5  # segment, playlist, telemetry, leaderboard, join/recommend
+    assert len(set(compared)) >= 5  # segment, telemetry, leaderboard, playlist, join, recommend
     assert not misses, "; ".join(misses)

@@ -56,17 +56,19 @@ def test_the_drill_platform_carries_the_drills_own_workload(drill_model):
 def test_the_prediction_is_the_sum_of_service_times_at_low_load(drill_model):
     from twin.drill.predict import predict
 
-    scenario, arch, work, _ = drill_model
+    scenario, arch, work, platform = drill_model
     predicted = predict(scenario, arch, work, seed=3, replications=2)
     assert predicted["engine"] == "exact" and predicted["prediction"]["engine"] == "exact"
     for rtype, block in predicted["requests"].items():
         # Poisson counts of the requested rate over 20 s, two replications
         expected = 2 * float(work.rates[rtype].sum())
         assert abs(block["count"] - expected) <= 4 * math.sqrt(expected) + 2, rtype
-        hops = [arch.components[h].station.service for h in arch.routes[rtype]]
-        mean = sum(h.mean_s for h in hops)
-        spread = math.sqrt(sum((h.mean_s * h.cv) ** 2 for h in hops) / block["count"])
-        # the api loop is < 10 % busy: the mean is the sum of the service times, waiting
+        # each hop's time for this type: its own (a segment's per-MB transfer), else listed
+        hops = [spec.service_by_request.get(rtype, spec.own_service or spec.service)
+                for spec in (platform.services[h] for h in arch.routes[rtype])]  # fmt: skip
+        mean = sum(h.mean for h in hops)
+        spread = math.sqrt(sum((h.mean * h.cv) ** 2 for h in hops) / block["count"])
+        # the loops are a few % busy: the mean is the sum of the service times, waiting
         # adding a little, within four standard errors of the sample mean
         got = block["latency_ms"]["mean"] / 1e3
         assert mean - 4 * spread <= got <= 1.1 * mean + 4 * spread, rtype
@@ -127,3 +129,55 @@ def test_prediction_errors_are_relative_to_the_measurement():
     m = {"requests": {"join": {"count": 50, "latency_ms": {"p50": 4.0, "p95": 10.0}}}}
     p = {"requests": {"join": {"count": 50, "latency_ms": {"p50": 5.0, "p95": 8.0}}}}
     assert prediction_errors(m, p) == {"join": {"p50": 0.25, "p95": -0.2}}
+
+
+def _drill_doc(requests: int, mb: float, client_cpu: float | None, target_cpu: float | None):
+    """A drill summary with just what `loop_costs` reads: volumes and CPU seconds."""
+    return {"drill": {"requests_total": requests, "load_cpu_s": client_cpu,
+                      "target_cpu_s": target_cpu},
+            "requests": {"segment": {"count": requests // 3, "bytes": mb * 1e6},
+                         "playlist": {"count": requests - requests // 3, "bytes": 0}}}  # fmt: skip
+
+
+def test_loop_costs_split_cpu_into_per_request_and_per_mb():
+    from twin.drill.calibration import loop_costs
+
+    # client 1.2 ms per request + 1.9 ms per MB; target 1.4 ms + 0.3 ms per MB (noise-free)
+    volumes = [(3000, 4200.0), (800, 1700.0), (3100, 6800.0)]
+    docs = [_drill_doc(n, mb, 1.2e-3 * n + 1.9e-3 * mb, 1.4e-3 * n + 0.3e-3 * mb)
+            for n, mb in volumes]  # fmt: skip
+    costs = loop_costs(docs)
+    assert costs["client"].per_request_s == pytest.approx(1.2e-3, rel=1e-6)
+    assert costs["client"].per_mb_s == pytest.approx(1.9e-3, rel=1e-6)
+    assert costs["api"].per_request_s == pytest.approx(1.4e-3, rel=1e-6)
+    assert costs["api"].mean_s(4.0) == pytest.approx(1.4e-3 + 4 * 0.3e-3, rel=1e-6)
+
+
+def test_loop_costs_are_left_to_the_file_when_the_drills_cannot_split_them():
+    from twin.drill.calibration import loop_costs
+
+    # the same MB per request in both drills: per request and per MB cannot be told apart
+    assert (
+        loop_costs([_drill_doc(1000, 1400.0, 3.0, 1.0), _drill_doc(3000, 4200.0, 9.0, 4.0)]) == {}
+    )
+    assert loop_costs([_drill_doc(1000, 1400.0, 3.0, 1.0)]) == {}  # one drill: neither
+    # one drill did not measure the target's CPU: only the client's cost is split
+    docs = [_drill_doc(1000, 1400.0, 3.0, None), _drill_doc(3000, 8400.0, 9.0, 4.0)]
+    assert sorted(loop_costs(docs)) == ["client"]
+
+
+def test_calibrated_yaml_writes_the_per_mb_line_once(tmp_path):
+    from twin.platform.architecture import load_architecture
+
+    text = REFERENCE.read_text(encoding="utf-8")
+    fits = {"transfer": Fit(1e-6, 0.5), "client": Fit(0.0012, 3.0)}
+    out = calibrated_yaml(text, fits, ["h"], {}, per_mb={"transfer": 0.0025, "client": 0.0})
+    again = calibrated_yaml(out, fits, ["h"], {}, per_mb={"transfer": 0.003})
+    assert again.count("service_per_mb_s: 0.003 ") == 1
+    assert "service_per_mb_s: 0.0025" not in again
+    path = tmp_path / "ref.yaml"
+    path.write_text(again, encoding="utf-8")
+    arch = load_architecture(path)
+    assert arch.components["transfer"].station.service_per_mb_s == 0.003
+    assert arch.components["client"].station.service_per_mb_s == 0.0
+    assert arch.components["client"].station.service.cv == 3.0

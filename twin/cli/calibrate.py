@@ -1,9 +1,11 @@
-"""`twin calibrate DRILL_DIR --architecture NAME -o FILE`: service times fitted to a drill.
+"""`twin calibrate DRILL_DIR... --architecture NAME -o FILE`: service times fitted to drills.
 
-Reads the drill's `summary.json`, fits a lognormal service time (mean, cv) to every service
-the drill's request types crossed (`twin.drill.calibrate`), writes the calibrated
-architecture to FILE (the original's comments kept, a header saying from which drill and
-when), and prints the exact engine's p50/p95 error against the drill before and after.
+Reads each drill's `summary.json`, sets the event loops' service times from the CPU the drill
+measured, searches their cv across the drills' loads (two drills or more) and fits a lognormal
+service time to every other service the drills' request types crossed
+(`twin.drill.calibration`); writes the calibrated architecture to FILE (the original's
+comments kept, a header saying from which drills and when), and prints, per drill, the exact
+engine's p50/p95 error before and after.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ def _row(rtype: str, result: dict[str, Any]) -> str:
     def lat(summary: dict[str, Any], q: str) -> float:
         return float(summary["requests"][rtype]["latency_ms"][q])
 
-    m, b, a = result["measured"], result["before"], result["after"]
+    m, b, a = result["measured"], result["before"], result["after"]  # one drill's
     eb, ea = result["errors_before"][rtype], result["errors_after"][rtype]
     return (
         f"{rtype:<12} {lat(m, 'p50'):>8.2f} {lat(m, 'p95'):>8.2f} | "
@@ -35,10 +37,37 @@ def _mean_abs(errors: dict[str, dict[str, float]]) -> float:
     return sum(values) / len(values) if values else float("nan")
 
 
+def _print(result: dict[str, Any], before: float, after: float, out: Path) -> None:
+    typer.echo("service       mean_ms      cv")
+    for name, fit in sorted(result["fits"].items()):
+        typer.echo(f"{name:<12} {fit.mean_s * 1e3:>8.3f} {fit.cv:>7.3f}")
+    measured = ", ".join(result["loops_measured"]) or "none"
+    cv = result["loop_cv"]
+    typer.echo(
+        f"event loops: mean = measured CPU per request ({measured}); cv "
+        + (f"{cv:g}, searched across the drills" if cv is not None else "from the file")
+    )
+    for drill in result["drills"]:
+        typer.echo(f"drill {drill['folder']}")
+        typer.echo(f"{'':<12} {'measured (ms)':>17} | {'before: predicted, error':>33} | "
+                   f"{'after: predicted, error':>33}")  # fmt: skip
+        quads = " | ".join([f"{'p50':>8} {'p95':>8} {'p50':>7} {'p95':>7}"] * 2)
+        typer.echo(f"{'request':<12} {'p50':>8} {'p95':>8} | {quads}")
+        for rtype in drill["errors_after"]:
+            if rtype in drill["errors_before"]:
+                typer.echo(_row(rtype, drill))
+    typer.echo(f"mean |error| of p50 and p95: before {before:.1%}, after {after:.1%}")
+    typer.echo(f"twin calibrate: wrote {out}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("calibrate")
     def calibrate(
-        drill_dir: Path = typer.Argument(..., help="A drill's output folder (summary.json)."),
+        drill_dirs: list[Path] = typer.Argument(
+            ...,
+            help="Drill output folders (summary.json); drills at different loads fit the "
+            "event loops' cv.",
+        ),
         architecture: str = typer.Option(
             "reference-platform", "--architecture", help="The architecture to calibrate."
         ),
@@ -48,30 +77,25 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print fits and errors as JSON."),
     ) -> None:
         """Fit service times to a drill's measurements; print the error before and after."""
-        from twin.drill.calibrate import run_calibration
+        from twin.drill.calibration import run_calibration
 
-        result = run_calibration(drill_dir, architecture, out, seed=seed)
-        before, after = _mean_abs(result["errors_before"]), _mean_abs(result["errors_after"])
+        result = run_calibration(drill_dirs, architecture, out, seed=seed)
+        drills = result["drills"]
+        before = _mean_abs({f"{i}{t}": e for i, d in enumerate(drills)
+                            for t, e in d["errors_before"].items()})  # fmt: skip
+        after = _mean_abs({f"{i}{t}": e for i, d in enumerate(drills)
+                           for t, e in d["errors_after"].items()})  # fmt: skip
         if as_json:
             fits = {n: {"mean_s": f.mean_s, "cv": f.cv} for n, f in result["fits"].items()}
-            typer.echo(json.dumps({"file": str(out), "fits": fits,
-                                   "errors_before": result["errors_before"],
-                                   "errors_after": result["errors_after"],
-                                   "mean_abs_error_before": before,
-                                   "mean_abs_error_after": after}, indent=2))  # fmt: skip
+            typer.echo(json.dumps({
+                "file": str(out), "fits": fits, "loop_cv": result["loop_cv"],
+                "loops_measured": result["loops_measured"],
+                "drills": [{k: d[k] for k in ("folder", "errors_before", "errors_after")}
+                           for d in drills],
+                "mean_abs_error_before": before, "mean_abs_error_after": after,
+            }, indent=2))  # fmt: skip
             return
         if quiet:
             typer.echo(str(out))
             return
-        typer.echo("service       mean_ms      cv")
-        for name, fit in sorted(result["fits"].items()):
-            typer.echo(f"{name:<12} {fit.mean_s * 1e3:>8.3f} {fit.cv:>7.3f}")
-        typer.echo(f"{'':<12} {'measured (ms)':>17} | {'before: predicted, error':>33} | "
-                   f"{'after: predicted, error':>33}")  # fmt: skip
-        quads = " | ".join([f"{'p50':>8} {'p95':>8} {'p50':>7} {'p95':>7}"] * 2)
-        typer.echo(f"{'request':<12} {'p50':>8} {'p95':>8} | {quads}")
-        for rtype in result["errors_after"]:
-            if rtype in result["errors_before"]:
-                typer.echo(_row(rtype, result))
-        typer.echo(f"mean |error| of p50 and p95: before {before:.1%}, after {after:.1%}")
-        typer.echo(f"twin calibrate: wrote {out}")
+        _print(result, before, after, out)

@@ -1,23 +1,18 @@
-"""`twin calibrate`: service times fitted to what a drill measured, written into an architecture.
+"""Fitting service times to what drills measured, and writing them into an architecture.
+
+The pure half of `twin calibrate` (the run over drill folders is `twin.drill.calibration`).
 
 A drill measures each request type end to end (latency from the intended send time, p50 and
 p95). A request type crosses the services of its route, so its latency is the sum of what it
-spends at each. The fit, per service, of a lognormal service time (mean, cv):
-
-1. `api`, the work every request does on the server's event loop, from the drill's `master`
-   playlist (a constant document behind auth: nothing but that work). Without it, `api` keeps
-   the architecture's figures.
-2. Every other service the drill exercised, in turn (two sweeps, so services that share
-   request types settle): (mean, cv) minimising the squared log errors of the p50 and p95 of
-   the request types crossing it, weighted by sqrt(count), where a type's latency is the sum
-   of its hops' service times (Monte Carlo with common random numbers, so the fit is smooth).
-3. Queueing at the measured load: the exact engine runs the drill's own workload on the fitted
-   architecture; each type's p50 and p95 over their no-wait values is the queueing the model
-   adds, and step 2 runs again against the measured figures divided by it.
+spends at each. `fit_services` fits each service not held fixed, in turn (two sweeps, so
+services that share request types settle): a lognormal (mean, cv) minimising the squared log
+errors of the p50 and p95 of the request types crossing it, weighted by sqrt(count), where a
+type's latency is the sum of its hops' service times (Monte Carlo with common random numbers,
+so the fit is smooth). `no_wait_quantiles` gives those sums' p50/p95, which the exact engine's
+prediction (with queueing) is set against.
 
 `calibrated_yaml` rewrites each fitted `service:` line in the architecture file (comments
-kept) and heads it with where the numbers came from. The error before and after is the exact
-engine's prediction against the drill for the same workload.
+kept) and heads it with where the numbers came from.
 """
 
 from __future__ import annotations
@@ -26,7 +21,6 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +35,13 @@ __all__ = [
     "lognormal_from_quantiles",
     "no_wait_quantiles",
     "prediction_errors",
-    "run_calibration",
     "targets_from_summary",
 ]
 
 _Z95 = 1.6448536269514722  # standard normal 95th percentile
 _DRAWS = 20_000
+_MAX_CV = 5.0  # a lognormal with a larger cv is a median near 0 and a few huge values: no delay
 API = "api"
-PROBE = "master"  # the drill's request that does nothing but the event loop's work
 
 
 @dataclass(frozen=True)
@@ -106,7 +99,8 @@ def _fit_one(name: str, fits: dict[str, Fit], targets: Mapping[str, Target], z: 
         return fits[name]
 
     top = max(tg.p95 for tg in mine.values())
-    lo, hi = np.array([math.log(1e-6), math.log(0.05)]), np.array([math.log(top), math.log(20.0)])
+    lo = np.array([math.log(1e-6), math.log(0.05)])
+    hi = np.array([math.log(top), math.log(_MAX_CV)])
 
     def loss(x: np.ndarray) -> float:
         x = np.clip(x, lo, hi)
@@ -192,127 +186,32 @@ def _service_line(indent: str, fit: Fit, note: str) -> str:
 
 
 def calibrated_yaml(
-    text: str, fits: Mapping[str, Fit], header: list[str], notes: Mapping[str, str]
-) -> str:
-    """The architecture file with each fitted service's `service:` line replaced, headed."""
+    text: str, fits: Mapping[str, Fit], header: list[str], notes: Mapping[str, str],
+    per_mb: Mapping[str, float] | None = None,
+) -> str:  # fmt: skip
+    """The architecture file with each fitted service's `service:` line replaced (and, for the
+    services in `per_mb`, a `service_per_mb_s:` line after it), headed by `header`."""
+    per_mb = per_mb or {}
     lines = [ln for ln in text.splitlines() if not ln.startswith("# CALIBRATED")]
+    out: list[str] = []
     current = None
-    for i, line in enumerate(lines):
+    for line in lines:
         comp = re.match(r"^  ([A-Za-z0-9_-]+):\s*(#.*)?$", line)
         if comp:
             current = comp.group(1)
         elif re.match(r"^\S", line):
             current = None
+        if current in per_mb and re.match(r"^\s+service_per_mb_s:", line):
+            continue  # written again after the service line
         match = _SERVICE.match(line)
         if match and current is not None and current in fits:
-            lines[i] = _service_line(match.group(1), fits[current], notes.get(current, ""))
+            line = _service_line(match.group(1), fits[current], notes.get(current, ""))
+        out.append(line)
+        if match and current in per_mb:
+            out.append(f"{match.group(1)}service_per_mb_s: {per_mb[current]:.6g}"
+                       "   # calibrated: CPU per MB moved, see header")  # fmt: skip
     stamp = [f"# CALIBRATED {h}" for h in header]
-    return "\n".join(stamp + lines) + "\n"
-
-
-def header_lines(drill_dir: Path, summary: Mapping[str, Any]) -> list[str]:
-    """Where the calibrated numbers came from: the drill, its workload, when."""
-    d = summary.get("drill", {})
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return [
-        f"by `twin calibrate` on {when} from the drill in {drill_dir}",
-        f"(scenario {summary.get('scenario')}, seed {summary.get('seed')}, scale {d.get('scale')}, "
-        f"speedup {d.get('speedup')}x, {d.get('duration_s')} s, "
-        f"{d.get('requests_total')} requests against {d.get('host')}).",
-        "Service times marked 'calibrated' were fitted to its per-type p50/p95 (lognormal).",
-    ]
-
-
-def _fits_of(architecture: Any) -> dict[str, Fit]:
-    out = {}
-    for name, comp in architecture.services.items():
-        st = comp.station.service
-        cv = {"exponential": 1.0, "deterministic": 0.05}.get(st.dist, st.cv or 1.0)
-        out[name] = Fit(float(st.mean_s or 0.001), float(cv))
-    return out
-
-
-def _exact(platform: Any, scenario: Any, seed: int) -> dict[str, Any]:
-    from twin.sim.exact.platform import run_exact_platform
-
-    return dict(run_exact_platform(platform, scenario, seed=seed, replications=3).summary)
-
-
-def _with_fits(
-    text: str, fits: Mapping[str, Fit], path: Path, header: list[str], fitted: set[str]
-) -> Any:
-    """Write the architecture with the services in `fitted` changed; load it back."""
-    from twin.platform.architecture import load_architecture
-
-    fits = {n: f for n, f in fits.items() if n in fitted}
-    notes = {n: "see header" for n in fits}
-    path.write_text(calibrated_yaml(text, fits, header, notes), encoding="utf-8")
-    return load_architecture(path)
-
-
-def _queueing(predicted: Mapping[str, Any], bare: Mapping[str, tuple[float, float]]) -> dict:
-    """Each type's p50 and p95 in the model over their no-wait values (>= 1)."""
-    out = {}
-    for rtype, (p50, p95) in bare.items():
-        lat = (predicted.get("requests", {}).get(rtype) or {}).get("latency_ms") or {}
-        if lat.get("p50") and p50 > 0:
-            out[rtype] = (max(1.0, lat["p50"] / 1e3 / p50), max(1.0, lat["p95"] / 1e3 / p95))
-    return out
-
-
-def run_calibration(
-    drill_dir: Path, architecture: str, out_file: Path, *, seed: int = 0
-) -> dict[str, Any]:
-    """Fit, write `out_file`, and return the errors before and after and the fits."""
-    import json
-
-    from twin.drill.predict import compile_target, drill_platform, target_architecture
-    from twin.drill.run import DrillOptions, compile_drill
-    from twin.errors import InputError
-
-    summary_path = Path(drill_dir) / "summary.json"
-    if not summary_path.is_file():
-        raise InputError(str(drill_dir), None, "no summary.json: not a drill's output folder")
-    measured = json.loads(summary_path.read_text(encoding="utf-8"))
-    if measured.get("engine") != "drill":
-        raise InputError(str(summary_path), "engine", "not a drill's summary")
-    d = measured["drill"]
-    scenario_file = Path(d.get("scenario_file") or f"scenarios/{measured['scenario']}.yaml")
-    options = DrillOptions(
-        scenario=scenario_file, out=Path(drill_dir), target="local", scale=d["scale"],
-        speedup=d["speedup"], duration=d["duration_s"],
-    )  # fmt: skip
-    scenario, _arch, _compiled, work = compile_drill(options)
-    base = target_architecture(architecture, scenario_file)
-    source = architecture_source(architecture, scenario_file)
-    text = source.read_text(encoding="utf-8")
-    header = header_lines(Path(drill_dir), measured)
-    compiled = compile_target(scenario, base)
-    before = _exact(drill_platform(compiled, work), scenario, seed)
-    fits = _fits_of(base)
-    fixed: frozenset[str] = frozenset()
-    probe = (measured["requests"].get(PROBE) or {}).get("latency_ms") or {}
-    if API in fits and probe.get("p50") and measured["requests"][PROBE]["count"] >= 5:
-        fits[API] = lognormal_from_quantiles(probe["p50"] / 1e3, probe["p95"] / 1e3)
-        fixed = frozenset({API})
-    targets = targets_from_summary(measured, compiled.visits)
-    rng = np.random.default_rng([seed, 0xCA1])
-    fits = fit_services(fits, targets, rng, fixed=frozenset(fixed))
-    fitted = {h for tg in targets.values() for h, _ in tg.hops if h in fits}
-    arch = _with_fits(text, fits, out_file, header, fitted)
-    mid = _exact(drill_platform(compile_target(scenario, arch), work), scenario, seed)
-    lift = _queueing(mid, no_wait_quantiles(fits, targets, rng))
-    targets = {t: Target(tg.hops, tg.p50 / lift.get(t, (1, 1))[0], tg.p95 / lift.get(t, (1, 1))[1],
-                         tg.count) for t, tg in targets.items()}  # fmt: skip
-    fits = fit_services(fits, targets, rng, fixed=frozenset(fixed))
-    arch = _with_fits(text, fits, out_file, header, fitted)
-    after = _exact(drill_platform(compile_target(scenario, arch), work), scenario, seed)
-    return {
-        "measured": measured, "before": before, "after": after,
-        "fits": {n: f for n, f in fits.items() if n in fitted},
-        "errors_before": prediction_errors(measured, before),
-        "errors_after": prediction_errors(measured, after), "out": out_file,
-    }  # fmt: skip
+    return "\n".join(stamp + out) + "\n"
 
 
 def architecture_source(name_or_path: str, scenario_path: Path) -> Path:

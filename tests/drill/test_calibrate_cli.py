@@ -1,0 +1,52 @@
+"""`twin calibrate` on a stored drill (`scenarios/calibration/`): a real fit, file and table.
+
+One drill (776 requests of the music partner launch at 3e-4): the loops keep the file's costs
+and cv (one drill cannot split CPU into per request and per MB, nor tell the cv from one load
+level), and every other service the drill crossed is fitted. The fit must bring the exact
+engine's prediction closer to what the drill measured than the shipped file's figures, and
+write a file the twin loads.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+from pathlib import Path
+
+from twin.cli.app import main
+from twin.platform.architecture import load_architecture
+
+ROOT = Path(__file__).resolve().parents[2]
+DRILL = ROOT / "scenarios/calibration/music-partner-launch-fixed-3e-4"
+
+
+def test_calibrate_one_stored_drill(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)  # the stored summary names its scenario relative to the repo
+    out = tmp_path / "ref.yaml"
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        code = main(["calibrate", str(DRILL), "-o", str(out), "--json"])
+    assert code == 0
+    result = json.loads(printed.getvalue())
+    assert result["loop_cv"] is None  # one drill: the loops' cv stays the file's
+    assert sorted(result["drills"][0]["errors_after"]) == sorted(
+        t for t, b in json.loads((DRILL / "summary.json").read_text())["requests"].items()
+        if b["count"] >= 20 and t != "master"
+    )  # fmt: skip
+    assert result["mean_abs_error_after"] < result["mean_abs_error_before"]
+    assert result["mean_abs_error_after"] < 0.35
+    arch = load_architecture(out)
+    shipped = load_architecture(ROOT / "scenarios/architectures/reference-platform.yaml")
+    for loop in ("client", "api", "transfer"):
+        assert arch.components[loop].station == shipped.components[loop].station, loop
+    assert arch.components["origin"].station != shipped.components["origin"].station
+    assert out.read_text().startswith("# CALIBRATED by `twin calibrate`")
+
+
+def test_calibrate_a_folder_without_a_summary_is_one_line(tmp_path, capsys):
+    code = main(["calibrate", str(tmp_path), "-o", str(tmp_path / "x.yaml")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "summary.json" in err
+    assert not (tmp_path / "x.yaml").exists()
