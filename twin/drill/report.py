@@ -93,6 +93,7 @@ def _figure(out_dir: Path, rows: list[dict]) -> str | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.ticker import FuncFormatter
 
     kept = [r for r in rows if r["p50_measured"] and r["p50_predicted"]]
     if not kept:
@@ -107,6 +108,11 @@ def _figure(out_dir: Path, rows: list[dict]) -> str | None:
         ax.bar(x + (i - 1.5) * 0.2, values, 0.2, label=f"{q} {key}", color=color)
     ax.set_xticks(x, [r["request"] for r in kept])
     ax.set_yscale("log")
+    # plain numbers (3, 10, 40, not 3 x 10^0); between decades only 2, 3 and 5 are labelled
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(
+        FuncFormatter(lambda v, _pos: f"{v:g}" if f"{v:g}"[0] in "235" else "")
+    )
     ax.set_ylabel("latency (ms)")
     ax.legend(ncol=4, fontsize=8, loc="upper left")
     ax.grid(axis="y", alpha=0.3)
