@@ -32,11 +32,6 @@ def _row(rtype: str, result: dict[str, Any]) -> str:
     )
 
 
-def _mean_abs(errors: dict[str, dict[str, float]]) -> float:
-    values = [abs(v) for e in errors.values() for v in e.values()]
-    return sum(values) / len(values) if values else float("nan")
-
-
 def _print(result: dict[str, Any], before: float, after: float, out: Path) -> None:
     typer.echo("service       mean_ms      cv")
     for name, fit in sorted(result["fits"].items()):
@@ -81,10 +76,7 @@ def register(app: typer.Typer) -> None:
 
         result = run_calibration(drill_dirs, architecture, out, seed=seed)
         drills = result["drills"]
-        before = _mean_abs({f"{i}{t}": e for i, d in enumerate(drills)
-                            for t, e in d["errors_before"].items()})  # fmt: skip
-        after = _mean_abs({f"{i}{t}": e for i, d in enumerate(drills)
-                           for t, e in d["errors_after"].items()})  # fmt: skip
+        before, after = result["mean_abs_error_before"], result["mean_abs_error_after"]
         if as_json:
             fits = {n: {"mean_s": f.mean_s, "cv": f.cv} for n, f in result["fits"].items()}
             typer.echo(json.dumps({

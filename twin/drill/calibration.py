@@ -301,7 +301,7 @@ def run_calibration(
         if best is None or score < best[0]:
             best = (score, value, fits, after)
     assert best is not None
-    _score_after, value, fits, after = best
+    score_after, value, fits, after = best
     cv = _cvs(file_cv, value)
     for n, cost in costs.items():
         fits[n] = Fit(round(max(cost.per_request_s, _TINY_S), 7), round(cv[n], 4))
@@ -321,6 +321,7 @@ def run_calibration(
              "errors_after": prediction_errors(d.measured, a, _MIN_COUNT)}
             for d, b, a in zip(drills, before, after, strict=True)
         ],
+        "mean_abs_error_before": _score(drills, before), "mean_abs_error_after": score_after,
         "fits": {n: fits[n] for n in sorted(fitted)}, "loop_cv": value,
         "costs": {n: {"per_request_s": c.per_request_s, "per_mb_s": c.per_mb_s}
                   for n, c in costs.items()},
