@@ -33,6 +33,7 @@ __all__ = ["Http", "Reply", "Rider", "Session"]
 
 _PRE_CLASS_S = 300.0  # riders join up to five (scenario) minutes before a live class starts
 _IN_PROGRESS_S = 1.5  # users spawned in the first drill seconds start mid-session
+_SPAWN_TICK_S = 1.0  # Locust's shape tick: the new users of a tick are spawned together
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,10 @@ class Rider:
         rng: random.Random,
         sleep: Callable[[float], None],
         clock: Callable[[], float] = time.time,
+        reconnect: Callable[[], None] = lambda: None,
     ) -> None:
         self.plan, self.rider, self.http, self.rec = plan, rider, http, recorder
+        self.reconnect = reconnect
         self.rng, self.sleep, self.clock = rng, sleep, clock
         self.has_device = rider.get("device") in ("bike", "tread")
         self.seq = int(clock() * 1000)  # telemetry sample numbers never repeat across drills
@@ -127,6 +130,10 @@ class Rider:
             self.sleep(1.0)
             return
         s = self.current
+        if self.first and s is None and tau >= _IN_PROGRESS_S:
+            tau = self.stagger()
+            if tau >= self.plan.duration_s:
+                return
         if s is None or s.end_tau <= tau:
             in_progress = self.first and tau < _IN_PROGRESS_S
             self.first = False
@@ -142,6 +149,19 @@ class Rider:
         self.ride(s)
         self.finish(s)
         self.current = None
+
+    def stagger(self) -> float:
+        """Wait a uniform part of the spawn tick before a new rider's first session; the drill
+        second after it.
+
+        Locust's dispatcher starts all the users a shape tick adds at once (it spawns
+        floor(spawn_rate) users per iteration), where the twin's riders start their sessions
+        as a Poisson stream within each second. Left in one burst, a surge's app opens queue
+        behind each other at both event loops: load the twin's workload does not have.
+        Uniform start times within the second are that Poisson stream's, given its count.
+        """
+        self.sleep(self.rng.random() * _SPAWN_TICK_S)
+        return self.tau()
 
     def interrupted(self) -> Session | None:
         """The session this rider is in the middle of (None between sessions or at the end)."""
@@ -198,7 +218,15 @@ class Rider:
         return self.rng.choice(running) if running else None
 
     def open_app(self, s: Session) -> None:
-        """`recommend` (an on-demand rider takes a recommended class), then `join`."""
+        """`recommend` (an on-demand rider takes a recommended class), then `join`.
+
+        An app that opens connects anew (`reconnect` drops the rider's kept-alive
+        connections): every session start pays for its connection, as a phone's app does,
+        not only the first one of each Locust user. Without it the share of app opens on a
+        new connection would follow how Locust's users come and go (a surge's new users
+        all connect; a steady hour's riders mostly reuse), not the platform's workload.
+        """
+        self.reconnect()
         rid = self.rider["rider_id"]
         reply = self.send("recommend", "GET", f"/v1/riders/{rid}/recommendations?n=10")
         if reply.ok and not s.live:

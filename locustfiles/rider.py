@@ -103,11 +103,12 @@ class RiderUser(FastHttpUser):
     def on_start(self) -> None:
         if PARKED:
             self.rider = PARKED.pop()
-            self.rider.http = self._http
+            self.rider.http, self.rider.reconnect = self._http, self._reconnect
             return
         slot, rider = _pick_rider(self.environment)
         rng = random.Random(PLAN.seed * 1_000_003 + slot * 7919 + os.getpid())
-        self.rider = Rider(PLAN, rider, self._http, RECORDER, rng, gevent.sleep)
+        self.rider = Rider(PLAN, rider, self._http, RECORDER, rng, gevent.sleep,
+                           reconnect=self._reconnect)  # fmt: skip
 
     def on_stop(self) -> None:
         rider = getattr(self, "rider", None)
@@ -115,6 +116,10 @@ class RiderUser(FastHttpUser):
             return
         PARKED.append(rider)
         gevent.spawn_later(PARK_S, _finish_parked, rider)
+
+    def _reconnect(self) -> None:
+        """Close this user's connections: its next request connects anew."""
+        self.client.client.close()
 
     def _http(
         self, method: str, path: str, name: str, token: str, body: dict[str, Any] | None

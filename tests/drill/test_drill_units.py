@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from twin.errors import InputError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "locustfiles"))
 from drill_hls import parse_media_playlist
-from drill_recorder import Recorder
+from drill_recorder import Recorder, new_histogram
 
 
 def test_compress_averages_each_drill_seconds_window():
@@ -222,17 +223,50 @@ def _rider(plan, clock, sent):
         )
 
     rider = {"rider_id": "rider-1", "device_id": "app-1", "device": "app", "rider_token": "t"}
-    return Rider(plan, rider, http, Recorder(0.0), random.Random(1), clock.sleep, clock)
+    return Rider(plan, rider, http, Recorder(0.0), random.Random(1), clock.sleep, clock,
+                 reconnect=lambda: sent.append("connect"))  # fmt: skip
 
 
 def test_on_demand_sessions_last_the_twins_length_not_the_class():
     clock, sent = _FakeClock(10.0), []
     r = _rider(_journey_plan(), clock, sent)
+    r.first = False  # not a just-spawned rider: no stagger (see the test below)
     r.session()
     # 1200 scenario s at 60x is 20 drill s (the target's class is 600 s long: 10 drill s)
     assert clock.now == pytest.approx(30.0, abs=0.01)
     assert sent.count("segment") == 5  # one per 4 s segment over 20 s, wrapping the class
-    assert sent[:2] == ["recommend", "join"] and sent[-1] == "workout"
+    # the app opens on a new connection, as a phone's does, whoever the Locust user is
+    assert sent[:3] == ["connect", "recommend", "join"] and sent[-1] == "workout"
+
+
+def test_new_riders_of_one_spawn_tick_start_spread_over_the_second():
+    # Locust spawns a tick's new users together; their first requests must not go out as one
+    # burst but at uniform moments of the second (the twin's Poisson starts, given the count)
+    starts = []
+    for k in range(400):
+        clock, sent = _FakeClock(10.0), []
+        r = _rider(_journey_plan(seed=k), clock, sent)
+        r.rng.seed(k)
+        real = r.http
+
+        def http(method, path, name, token, body, clock=clock, real=real):
+            if name == "recommend":
+                starts.append(clock.now - 10.0)
+            return real(method, path, name, token, body)
+
+        r.http = http
+        r.session()
+    assert len(starts) == 400 and min(starts) >= 0.0 and max(starts) < 1.0
+    deciles = np.histogram(starts, bins=10, range=(0.0, 1.0))[0]
+    assert deciles.min() >= 20 and deciles.max() <= 60  # uniform: 40 expected in each
+    # a later session of the same rider starts when the previous one ends, with no wait
+    clock, sent = _FakeClock(10.0), []
+    r = _rider(_journey_plan(), clock, sent)
+    r.session()
+    ended = clock.now
+    r.session()
+    assert sent.count("recommend") == 2 and clock.now == pytest.approx(ended + 20.0, abs=0.01)
+    assert sent.count("connect") == 2  # each app open connects anew
 
 
 def test_a_resumed_session_does_not_open_the_app_again():
@@ -243,6 +277,7 @@ def test_a_resumed_session_does_not_open_the_app_again():
     clock.now = 15.0  # a new user takes the rider over five seconds into the session
     r.session()
     assert "recommend" not in sent and "join" not in sent and "playlist" not in sent
+    assert "connect" not in sent  # the resumed player keeps its connection
     assert clock.now == pytest.approx(30.0, abs=0.01) and sent[-1] == "workout"
     assert r.current is None
 
@@ -257,3 +292,28 @@ def test_dither_with_a_hold_changes_level_a_third_as_often():
     # a real rise is followed at once, not held
     rise = dither(np.concatenate([np.full(5, 7.0), np.full(5, 12.0)]), hold=3)
     assert rise[5] == 12
+
+
+def test_quantile_ci_covers_the_true_quantile_95_percent_of_the_time():
+    """The order-statistics interval against the exponential law's own quantiles: over 400
+    drills of 200 samples, the p50 and p95 intervals cover -ln(1 - q) (ms) about 95 % of the
+    time (the binomial spread of 400 trials at 0.95 is +-2.2 points)."""
+    from twin.drill.measure import quantile_ci
+
+    rng = np.random.default_rng(7)
+    covered = {0.5: 0, 0.95: 0}
+    for _ in range(400):
+        hist = new_histogram()
+        for v in rng.exponential(1000.0, 200):  # microseconds: mean 1 ms
+            hist.record_value(max(1, round(v)))
+        for q in covered:
+            lo, hi = quantile_ci(hist, q)
+            covered[q] += lo <= -math.log1p(-q) <= hi
+    for q, n in covered.items():
+        assert 0.90 <= n / 400 <= 0.99, (q, n)
+    # exact order statistics of 1..1000 us: the p50's interval is the 469th to 531st value
+    hist = new_histogram()
+    for v in range(1, 1001):
+        hist.record_value(v)
+    assert quantile_ci(hist, 0.5) == pytest.approx([0.469, 0.531], abs=0.0015)
+    assert quantile_ci(new_histogram(), 0.5) is None
