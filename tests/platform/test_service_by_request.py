@@ -134,7 +134,7 @@ def test_a_bad_per_request_service_time_names_its_field(architectures_dir):
 def test_service_per_mb_adds_the_workloads_megabytes_to_segments(scenarios_dir, architectures_dir):
     """`service_per_mb_s` on the origin (`video`): a segment's time there grows by that much
     per MB of the workload's own segments (bytes / segment requests), shape kept."""
-    from twin.platform.compile import plus_mean, segment_mb
+    from twin.platform.compile import segment_mb
     from twin.platform.workload import BITRATE_MBPS
 
     scenario, _ = load_platform(
@@ -151,14 +151,36 @@ def test_service_per_mb_adds_the_workloads_megabytes_to_segments(scenarios_dir, 
     listed = arch.components["video"].station.service  # deterministic 10 ms
     assert video.own_service == listed
     segment = video.service_by_request["segment"]
-    assert segment.dist == "deterministic"
     assert segment.mean == pytest.approx(0.010 + 0.002 * 1.5, rel=1e-12)
+    assert segment.scv == pytest.approx(0.0, abs=1e-12)  # one size, deterministic base
     # the station serves the mixture of segments (heavier) and the playlists crossing it
     assert listed.mean < video.service.mean < 0.010 + 0.002 * mb
-    lognormal = ServiceTime(dist="lognormal", mean_s=0.004, cv=0.5)
-    assert plus_mean(lognormal, 0.006) == ServiceTime(dist="lognormal", mean_s=0.010, cv=0.5)
-    empirical = ServiceTime(dist="empirical", values=[0.001, 0.003])
-    assert plus_mean(empirical, 0.001).values == pytest.approx([0.002, 0.004])
+
+
+def test_segment_sizes_follow_the_rendition_mix():
+    """Segments of one length are as big as their rendition's bitrate: 720p, 1080p and 4K
+    segments in the shares of the riders watching, averaging the workload's MB."""
+    from twin.platform.segment_service import plus_segment_mb, segment_mb_mix
+    from twin.platform.workload import BITRATE_MBPS
+
+    watching = np.array([[30.0, 30.0], [50.0, 50.0], [20.0, 20.0]])  # renditions x ticks
+    mix = segment_mb_mix(4.0, watching)
+    assert [s for _, s in mix] == pytest.approx([0.3, 0.5, 0.2])
+    sizes = np.array([m for m, _ in mix])
+    assert sizes / sizes[0] == pytest.approx(BITRATE_MBPS / BITRATE_MBPS[0])
+    assert sum(m * s for m, s in mix) == pytest.approx(4.0)
+    base = ServiceTime(dist="lognormal", mean_s=0.001, cv=0.5)
+    seg = plus_segment_mb(base, 0.002, mix)
+    values = np.sort(np.asarray(seg.values))
+    assert seg.mean == pytest.approx(0.001 + 0.002 * 4.0, rel=0.01)
+    # the median segment is a 1080p one (half the segments), the top fifth 4K
+    assert 0.002 * sizes[1] < np.median(values) < 0.002 * sizes[1] + 0.003
+    assert np.mean(values > 0.002 * sizes[2]) == pytest.approx(0.2, abs=0.01)
+    # per rendition the base keeps its own law: the 720p stratum's median is the base's
+    low = values[values < 0.002 * sizes[1]]
+    assert np.median(low) - 0.002 * sizes[0] == pytest.approx(
+        0.001 / math.sqrt(1.25), rel=0.02
+    )  # lognormal median = mean / sqrt(1 + cv^2)
 
 
 def test_service_per_mb_needs_segments_to_cross_the_station(architectures_dir):

@@ -31,6 +31,7 @@ from twin.platform.catalog import Catalog
 from twin.platform.demand import Demand, LiveClassLoad, compute_demand
 from twin.platform.population import Population
 from twin.platform.scenario import CapacityCut, ComponentDown, PlatformScenario, ShardCount, Surge
+from twin.platform.segment_service import plus_segment_mb, segment_mb_mix
 from twin.platform.workload import Workload, compute_workload
 
 __all__ = [
@@ -38,7 +39,6 @@ __all__ = [
     "CompiledPlatform",
     "ServiceSpec",
     "compile_platform",
-    "plus_mean",
     "predictive_instances",
     "route_visits",
     "segment_mb",
@@ -239,25 +239,14 @@ def segment_mb(rates: Mapping[str, np.ndarray], segment_bytes_per_s: np.ndarray)
     return float(np.sum(segment_bytes_per_s)) / count / 1e6 if count > 0 else 0.0
 
 
-def plus_mean(service: ServiceTime, extra_s: float) -> ServiceTime:
-    """`service` taking `extra_s` longer on average, with the same shape (cv kept)."""
-    if extra_s <= 0:
-        return service
-    if service.dist == "empirical":
-        assert service.values is not None
-        return ServiceTime(dist="empirical", values=[v + extra_s for v in service.values])
-    if service.dist in ("exponential", "deterministic"):
-        return ServiceTime(dist=service.dist, mean_s=service.mean + extra_s)
-    return ServiceTime(dist=service.dist, mean_s=service.mean + extra_s, cv=service.cv)
-
-
 def _by_request(station: StationSpec, run: _Run) -> dict[str, ServiceTime]:
     """Each request type's own time at the station, segments' per-MB cost included."""
     by_request = dict(station.service_by_request)
     if station.service_per_mb_s > 0:
         mb = segment_mb(run.work.rates, run.work.segment_bytes_per_s)
         base = by_request.get("segment", station.service)
-        by_request["segment"] = plus_mean(base, station.service_per_mb_s * mb)
+        mix = segment_mb_mix(mb, run.work.riders_by_rendition)
+        by_request["segment"] = plus_segment_mb(base, station.service_per_mb_s, mix)
     return by_request
 
 
