@@ -1,16 +1,20 @@
 """The shipped `reference-platform.yaml` predicts a drill it was not calibrated on.
 
 `scenarios/architectures/reference-platform.yaml` was calibrated (`twin calibrate`) on the
-three drills kept in `scenarios/calibration/`: daily-peak (seed 1, scale 1e-3) and the music
-partner launch's fixed variant (seed 2024, scales 3e-4 and 1.2e-3), 60 s at 60x each. This
-drill differs in scenario (the New Year surge's fixed variant: a surge of riders joining
-classes), seed (2020) and load (7e-5: ~80 riders, ~55 requests/s): the twin's predicted p50
-and p95 of each request type must fall within 25 % of the measured ones.
+drills kept in `scenarios/calibration/`: daily-peak (seed 1) and the music partner launch's
+fixed variant (seed 2024), at several scales, 60 s at 60x each. This drill differs in scenario
+(the New Year surge's fixed variant: a surge of riders joining classes), seed (2020) and load
+(7e-5: ~80 riders, ~60 requests/s): the twin's predicted p50 and p95 of each request type must
+fall within 25 % of the measured ones.
 
-Request types with fewer than 200 requests in the drill are left out: the p95 of n samples
-is only known to within the order statistics n(0.95 +- 1.96 sqrt(0.05 x 0.95 / n)), at
-n = 200 the 92nd to the 98th percentile, which for these latencies already spans +-30 %;
-below that the measurement itself cannot hold 25 %.
+What is compared. A drill measures a percentile from a sample, and its summary says how well
+(`latency_ci95_ms`: the distribution-free 95 % interval between the order statistics
+n q -+ 1.96 sqrt(n q (1 - q))). A percentile whose interval reaches further than 25 % from
+the measured value is not compared: there the drill cannot tell a 25 % miss from its own
+sampling noise. At ~240 app opens a p95 is only known between the 92nd and 98th percentiles,
+which for these light requests spans -30 % to +40 %; the p50s (+-5 %) and the p95s of the
+periodic requests (700-1,200 of them) are pinned and compared. Types with fewer than 200
+requests are left out altogether, and at least six p50s and two p95s must be compared.
 """
 
 from __future__ import annotations
@@ -21,10 +25,17 @@ from pathlib import Path
 import pytest
 
 from twin.cli.app import main
+from twin.drill.measure import pinned
 
 ROOT = Path(__file__).resolve().parents[2]
 TOLERANCE = 0.25
 MIN_COUNT = 200
+
+
+def test_pinned_means_the_interval_lies_within_the_tolerance():
+    block = {"latency_ms": {"p50": 2.0, "p95": 10.0},
+             "latency_ci95_ms": {"p50": [1.9, 2.1], "p95": [8.0, 14.0]}}  # fmt: skip
+    assert pinned(block, "p50", TOLERANCE) and not pinned(block, "p95", TOLERANCE)  # +40 %
 
 
 @pytest.mark.slow
@@ -38,16 +49,21 @@ def test_calibrated_model_predicts_an_unseen_drill_within_25_percent(tmp_path):
     measured = json.loads((out / "summary.json").read_text())
     predicted = json.loads((out / "predicted.json").read_text())
     assert predicted["architecture"] == "reference-platform"
-    compared, misses = [], []
+    compared: dict[str, list[str]] = {"p50": [], "p95": []}
+    misses = []
     for rtype, p in predicted["requests"].items():
         m = measured["requests"][rtype]
         if m["count"] < MIN_COUNT:
             continue
         for q in ("p50", "p95"):
+            if not pinned(m, q, TOLERANCE):
+                continue
+            compared[q].append(rtype)
             error = p["latency_ms"][q] / m["latency_ms"][q] - 1.0
-            compared.append(rtype)
             if abs(error) > TOLERANCE:
                 misses.append(f"{rtype} {q}: predicted {p['latency_ms'][q]:.2f} ms, "
-                              f"measured {m['latency_ms'][q]:.2f} ms ({error:+.0%})")  # fmt: skip
-    assert len(set(compared)) >= 5  # segment, telemetry, leaderboard, playlist, join, recommend
+                              f"measured {m['latency_ms'][q]:.2f} ms "
+                              f"(95 % CI {m['latency_ci95_ms'][q]}) ({error:+.0%})")  # fmt: skip
+    # segment, telemetry, leaderboard, playlist, join, recommend; segment and telemetry p95
+    assert len(compared["p50"]) >= 6 and len(compared["p95"]) >= 2, compared
     assert not misses, "; ".join(misses)

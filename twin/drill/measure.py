@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,13 @@ __all__ = [
     "latency_block",
     "locust_stats",
     "merge_records",
+    "pinned",
+    "quantile_ci",
 ]
 
 _HIGHEST_US = 3_600_000_000
 _QUANTILES = {"p50": 50.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
+_Z975 = 1.959963984540054  # two-sided 95 %
 
 
 def _histogram() -> HdrHistogram:
@@ -113,6 +117,37 @@ def latency_block(hist: HdrHistogram) -> dict[str, float | None]:
         block[key] = round(hist.get_value_at_percentile(q) / 1000.0, 4)
     block["max"] = round(hist.get_max_value() / 1000.0, 4)
     return block
+
+
+def quantile_ci(hist: HdrHistogram, q: float, z: float = _Z975) -> list[float] | None:
+    """The distribution-free 95 % confidence interval (ms) of the `q` quantile (0 < q < 1).
+
+    The count of samples below the true quantile is binomial(n, q), so the interval runs
+    between the order statistics n q -+ z sqrt(n q (1 - q)) (normal approximation; Conover,
+    *Practical Nonparametric Statistics*, 3.2). It assumes nothing of the distribution and
+    says how well the drill pinned a percentile down: at 200 samples a p95 is known only
+    between the 92nd and 98th percentiles. None when nothing was recorded.
+    """
+    n = hist.get_total_count()
+    if n == 0:
+        return None
+    half = z * math.sqrt(n * q * (1.0 - q))
+    lo, hi = max(0.0, (n * q - half) / n), min(1.0, (n * q + half) / n)
+    return [round(hist.get_value_at_percentile(100.0 * p) / 1000.0, 4) for p in (lo, hi)]
+
+
+def pinned(block: Mapping[str, Any], q: str, tolerance: float = 0.25) -> bool:
+    """Whether a summary's `requests.<type>` block measured percentile `q` to within
+    `tolerance` of its value: its 95 % interval (`latency_ci95_ms`) lies inside. A summary
+    without intervals (older drills) counts as pinned."""
+    value = (block.get("latency_ms") or {}).get(q)
+    intervals = block.get("latency_ci95_ms")
+    if intervals is None:
+        return value is not None
+    ci = intervals.get(q)
+    if not value or ci is None:
+        return False
+    return max(value - ci[0], ci[1] - value) <= tolerance * value
 
 
 def _number(text: str) -> float | None:

@@ -1,10 +1,11 @@
 """The drill's `summary.json`: the same keys as a simulated run, with `engine: "drill"`.
 
 `requests.<type>` is end to end as the riders saw it: `latency_ms` from each request's intended
-send time (HdrHistogram, coordinated omission corrected), `service_latency_ms` from when it
-was actually sent, and Locust's own figures under `drill.locust`. `experience` holds join
-failures, the share of degraded video segments and, when the target exports it, the measured
-leaderboard lag. Keys that a drill cannot measure are omitted, never faked. Pure calculation.
+send time (HdrHistogram, coordinated omission corrected) with `latency_ci95_ms`, each
+percentile's distribution-free 95 % interval; `service_latency_ms` from when it was actually
+sent, and Locust's own figures under `drill.locust`. `experience` holds join failures, the
+share of degraded video segments and, when the target exports it, the measured leaderboard
+lag. Keys that a drill cannot measure are omitted, never faked. Pure calculation.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from twin.drill.measure import Measured, latency_block
+from twin.drill.measure import Measured, latency_block, quantile_ci
 from twin.drill.plan import DrillWorkload
 
 __all__ = ["drill_summary", "request_blocks"]
+
+_CI_OF = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 
 
 def request_blocks(measured: Measured, work: DrillWorkload) -> dict[str, dict[str, Any]]:
@@ -32,6 +35,8 @@ def request_blocks(measured: Measured, work: DrillWorkload) -> dict[str, dict[st
                 count=m.count,
                 errors=m.errors,
                 latency_ms=latency_block(m.intended),
+                # how well the drill pinned its percentiles down (order statistics)
+                latency_ci95_ms={k: quantile_ci(m.intended, q) for k, q in _CI_OF.items()},
                 service_latency_ms=latency_block(m.service),
                 bytes=m.bytes,
                 achieved_per_s=round(float(m.series(seconds).mean()), 4),
