@@ -1,16 +1,18 @@
 """`twin calibrate` on a stored drill (`scenarios/calibration/`): a real fit, file and table.
 
-One drill (776 requests of the music partner launch at 3e-4): the loops keep the file's costs
+One drill (~800 requests of the music partner launch at 3e-4): the loops keep the file's costs
 and cv (one drill cannot split CPU into per request and per MB, nor tell the cv from one load
-level), and every other service the drill crossed is fitted. The fit must bring the exact
-engine's prediction closer to what the drill measured than the shipped file's figures, and
-write a file the twin loads.
+level), and every other service the drill crossed is fitted. Started from the shipped file with
+every delay three times too long (the shipped file was itself fitted on this drill among
+others), the fit must bring the exact engine's prediction closer to what the drill measured,
+and write a file the twin loads.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -21,12 +23,32 @@ ROOT = Path(__file__).resolve().parents[2]
 DRILL = ROOT / "scenarios/calibration/music-partner-launch-fixed-3e-4"
 
 
+LOOPS = ("client", "api", "transfer")
+
+
+def _delays_times(text: str, k: float) -> str:
+    """The architecture text with every fitted delay's mean `k` times longer (loops kept)."""
+    out, current = [], None
+    for line in text.splitlines():
+        comp = re.match(r"^  ([a-z_]+):\s*$", line)
+        current = comp.group(1) if comp else (None if re.match(r"^\S", line) else current)
+        m = re.match(r"^(\s+service: \{dist: lognormal, mean_s: )([0-9.e-]+)(.*)$", line)
+        if m and current not in LOOPS:
+            line = f"{m.group(1)}{float(m.group(2)) * k:.6g}{m.group(3)}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
 def test_calibrate_one_stored_drill(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)  # the stored summary names its scenario relative to the repo
     out = tmp_path / "ref.yaml"
+    shipped_text = (ROOT / "scenarios/architectures/reference-platform.yaml").read_text()
+    wrong = tmp_path / "reference-platform.yaml"
+    wrong.write_text(_delays_times(shipped_text, 3.0), encoding="utf-8")
     printed = io.StringIO()
     with redirect_stdout(printed):
-        code = main(["calibrate", str(DRILL), "-o", str(out), "--json"])
+        code = main(["calibrate", str(DRILL), "--architecture", str(wrong), "-o", str(out),
+                     "--json"])  # fmt: skip
     assert code == 0
     result = json.loads(printed.getvalue())
     assert result["loop_cv"] is None  # one drill: the loops' cv stays the file's
@@ -38,9 +60,10 @@ def test_calibrate_one_stored_drill(tmp_path, monkeypatch):
     assert result["mean_abs_error_after"] < 0.35
     arch = load_architecture(out)
     shipped = load_architecture(ROOT / "scenarios/architectures/reference-platform.yaml")
-    for loop in ("client", "api", "transfer"):
+    for loop in LOOPS:
         assert arch.components[loop].station == shipped.components[loop].station, loop
     assert arch.components["origin"].station != shipped.components["origin"].station
+    assert _delays_times(shipped_text, 3.0) != shipped_text  # the start really was off
     assert out.read_text().startswith("# CALIBRATED by `twin calibrate`")
 
 

@@ -67,11 +67,43 @@ def test_the_prediction_is_the_sum_of_service_times_at_low_load(drill_model):
         hops = [spec.service_by_request.get(rtype, spec.own_service or spec.service)
                 for spec in (platform.services[h] for h in arch.routes[rtype])]  # fmt: skip
         mean = sum(h.mean for h in hops)
-        spread = math.sqrt(sum((h.mean * h.cv) ** 2 for h in hops) / block["count"])
+        spread = math.sqrt(sum(h.mean**2 * h.scv for h in hops) / block["count"])
         # the loops are a few % busy: the mean is the sum of the service times, waiting
         # adding a little, within four standard errors of the sample mean
         got = block["latency_ms"]["mean"] / 1e3
         assert mean - 4 * spread <= got <= 1.1 * mean + 4 * spread, rtype
+
+
+def test_a_slower_machine_scales_every_service_time(drill_model):
+    """`speed_index`: the drill's Locust CPU over what the calibration drills spent for as many
+    requests and MB; the prediction's service times (loops, delays, per-MB segments) scale by
+    it, so at low load the predicted latencies scale by it too."""
+    from twin.drill.predict import predict, scaled_services, speed_index
+    from twin.platform.architecture import LoadCpu
+
+    scenario, arch, work, platform = drill_model
+    ref = LoadCpu(per_request_s=0.001, per_mb_s=0.002)
+    summary = {"drill": {"load_cpu_s": 6.6, "requests_total": 3000},
+               "requests": {"segment": {"bytes": 1_500_000_000}, "join": {"bytes": 0}}}  # fmt: skip
+    assert speed_index(summary, ref) == pytest.approx(6.6 / (3.0 + 3.0))
+    assert speed_index(summary, None) is None
+    assert speed_index({"drill": {"load_cpu_s": None}}, ref) is None
+    slow = scaled_services(platform, 2.0)
+    for name, spec in platform.services.items():
+        assert slow.services[name].service.mean == pytest.approx(2 * spec.service.mean)
+        for rtype, own in spec.service_by_request.items():
+            assert slow.services[name].service_by_request[rtype].mean == pytest.approx(2 * own.mean)
+            assert slow.services[name].service_by_request[rtype].scv == pytest.approx(own.scv)
+    assert arch.load_cpu is not None  # the shipped file carries its speed reference
+    one = predict(scenario, arch, work, seed=3, replications=2)
+    two = predict(scenario, arch, work, seed=3, replications=2, speed=2.0)
+    assert two["prediction"]["speed_index"] == 2.0 and one["prediction"]["speed_index"] is None
+    for rtype in ("segment", "playlist", "leaderboard"):
+        ratio = (
+            two["requests"][rtype]["latency_ms"]["p50"]
+            / one["requests"][rtype]["latency_ms"]["p50"]
+        )
+        assert 1.8 <= ratio <= 2.3, (rtype, ratio)  # a little more waiting at twice the load
 
 
 def test_side_by_side_rows_and_ratios():
@@ -123,6 +155,15 @@ def test_calibrated_yaml_rewrites_service_lines_and_keeps_the_file_valid(tmp_pat
     assert arch.components["origin"].station.service.mean_s == 0.02
     assert arch.components["api"].station.service == load_architecture(
         REFERENCE).components["api"].station.service  # fmt: skip
+    # the speed reference is written once, at the top level, and read back
+    from twin.platform.architecture import LoadCpu
+
+    ref = LoadCpu(per_request_s=0.0011, per_mb_s=0.0019)
+    twice = calibrated_yaml(calibrated_yaml(again, {}, ["x"], {}, load_cpu=ref), {}, ["y"], {},
+                            load_cpu=ref)  # fmt: skip
+    assert twice.count("load_cpu:") == 1
+    path.write_text(twice, encoding="utf-8")
+    assert load_architecture(path).load_cpu == ref
 
 
 def test_prediction_errors_are_relative_to_the_measurement():

@@ -39,7 +39,7 @@ def _print(result: dict[str, Any], before: float, after: float, out: Path) -> No
     measured = ", ".join(result["loops_measured"]) or "none"
     cv = result["loop_cv"]
     typer.echo(
-        f"event loops: mean = measured CPU per request ({measured}); cv "
+        f"event loops: mean = {result['path_share']:g} x measured CPU per request ({measured}); cv "
         + (f"{cv:g}, searched across the drills" if cv is not None else "from the file")
     )
     for drill in result["drills"]:
@@ -81,6 +81,7 @@ def register(app: typer.Typer) -> None:
             fits = {n: {"mean_s": f.mean_s, "cv": f.cv} for n, f in result["fits"].items()}
             typer.echo(json.dumps({
                 "file": str(out), "fits": fits, "loop_cv": result["loop_cv"],
+                "path_share": result["path_share"],
                 "loops_measured": result["loops_measured"],
                 "drills": [{k: d[k] for k in ("folder", "errors_before", "errors_after")}
                            for d in drills],

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from twin.drill.measure import pinned
+
 __all__ = [
     "Fit",
     "Target",
@@ -40,16 +42,19 @@ __all__ = [
 
 _Z95 = 1.6448536269514722  # standard normal 95th percentile
 _DRAWS = 20_000
-_MAX_CV = 5.0  # a lognormal with a larger cv is a median near 0 and a few huge values: no delay
+P95_WEIGHT = 0.25  # a pinned p95 still moves more between identical drills than a p50
+_MAX_CV = 2.0  # a lognormal with a larger cv is a median near 0 and a few huge values: no delay
 API = "api"
 
 
 @dataclass(frozen=True)
 class Fit:
-    """A service time: lognormal mean (s) and coefficient of variation."""
+    """A service time: lognormal mean (s) and coefficient of variation, plus one of `atoms`
+    (seconds, share) when it has them (a segment's per-MB cost at each rendition's size)."""
 
     mean_s: float
     cv: float
+    atoms: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class Target:
     p50: float
     p95: float
     count: int
+    p95_weight: float = 1.0  # 0: the drill did not pin its p95 down (`measure.pinned`)
 
 
 def lognormal_from_quantiles(p50: float, p95: float) -> Fit:
@@ -68,16 +74,21 @@ def lognormal_from_quantiles(p50: float, p95: float) -> Fit:
     return Fit(p50 * math.exp(sigma**2 / 2.0), math.sqrt(math.expm1(sigma**2)))
 
 
-def _draws(fit: Fit, z: np.ndarray) -> np.ndarray:
+def _draws(fit: Fit, z: tuple[np.ndarray, ...]) -> np.ndarray:
     sigma = math.sqrt(math.log1p(fit.cv**2))
-    return fit.mean_s * np.exp(sigma * z - sigma**2 / 2.0)
+    out = fit.mean_s * np.exp(sigma * z[0] - sigma**2 / 2.0)
+    if fit.atoms:
+        values = np.array([v for v, _ in fit.atoms])
+        cum = np.cumsum([s for _, s in fit.atoms])
+        out = out + values[np.minimum(np.searchsorted(cum / cum[-1], z[2]), len(values) - 1)]
+    return out
 
 
 def _latency(hops: tuple[tuple[str, float], ...], fits: Mapping[str, Fit], z: dict) -> np.ndarray:
     total = np.zeros(_DRAWS)
     for hop, share in hops:
         if hop in fits:
-            part = _draws(fits[hop], z[hop][0])
+            part = _draws(fits[hop], z[hop])
             total += part if share >= 1.0 else part * (z[hop][1] < share)
     return total
 
@@ -109,7 +120,8 @@ def _fit_one(name: str, fits: dict[str, Fit], targets: Mapping[str, Target], z: 
         for tg in mine.values():
             got = np.percentile(_latency(tg.hops, trial, z), [50, 95])
             w = math.sqrt(tg.count)
-            err += w * (math.log(got[0] / tg.p50) ** 2 + math.log(got[1] / tg.p95) ** 2)
+            err += w * (math.log(got[0] / tg.p50) ** 2
+                        + tg.p95_weight * math.log(got[1] / tg.p95) ** 2)  # fmt: skip
         return err
 
     start = _start(name, fits, mine, z)
@@ -127,7 +139,7 @@ def fit_services(
     """Every service on a target's route fitted in turn (those in `fixed` are kept)."""
     out = dict(fits)
     hops = sorted({h for tg in targets.values() for h, _ in tg.hops if h in out})
-    z = {h: (rng.standard_normal(_DRAWS), rng.random(_DRAWS)) for h in hops}
+    z = {h: (rng.standard_normal(_DRAWS), rng.random(_DRAWS), rng.random(_DRAWS)) for h in hops}
     for _ in range(sweeps):
         for name in hops:
             if name not in fixed:
@@ -140,7 +152,7 @@ def no_wait_quantiles(
 ) -> dict[str, tuple[float, float]]:
     """p50 and p95 of each type's latency with no queueing (the sum of its service times)."""
     hops = sorted({h for tg in targets.values() for h, _ in tg.hops})
-    z = {h: (rng.standard_normal(_DRAWS), rng.random(_DRAWS)) for h in hops}
+    z = {h: (rng.standard_normal(_DRAWS), rng.random(_DRAWS), rng.random(_DRAWS)) for h in hops}
     out = {}
     for rtype, tg in targets.items():
         p50, p95 = np.percentile(_latency(tg.hops, fits, z), [50, 95])
@@ -159,7 +171,8 @@ def targets_from_summary(
         if rtype not in visits or (block.get("count") or 0) < min_count or not lat.get("p50"):
             continue
         out[rtype] = Target(tuple((h, float(s)) for h, s in visits[rtype]),
-                            lat["p50"] / 1e3, lat["p95"] / 1e3, int(block["count"]))  # fmt: skip
+                            lat["p50"] / 1e3, lat["p95"] / 1e3, int(block["count"]),
+                            P95_WEIGHT if pinned(block, "p95") else 0.0)  # fmt: skip
     return out
 
 
@@ -187,7 +200,7 @@ def _service_line(indent: str, fit: Fit, note: str) -> str:
 
 def calibrated_yaml(
     text: str, fits: Mapping[str, Fit], header: list[str], notes: Mapping[str, str],
-    per_mb: Mapping[str, float] | None = None,
+    per_mb: Mapping[str, float] | None = None, load_cpu: Any = None,
 ) -> str:  # fmt: skip
     """The architecture file with each fitted service's `service:` line replaced (and, for the
     services in `per_mb`, a `service_per_mb_s:` line after it), headed by `header`."""
@@ -210,6 +223,13 @@ def calibrated_yaml(
         if match and current in per_mb:
             out.append(f"{match.group(1)}service_per_mb_s: {per_mb[current]:.6g}"
                        "   # calibrated: CPU per MB moved, see header")  # fmt: skip
+    if load_cpu is not None:
+        out = [ln for ln in out if not ln.startswith("load_cpu:")]
+        while out and not out[-1].strip():
+            out.pop()
+        out += ["", f"load_cpu: {{per_request_s: {load_cpu.per_request_s:.6g}, "
+                    f"per_mb_s: {load_cpu.per_mb_s:.6g}}}   # calibrated: the drills' Locust CPU, "
+                    "a drill's speed reference"]  # fmt: skip
     stamp = [f"# CALIBRATED {h}" for h in header]
     return "\n".join(stamp + out) + "\n"
 

@@ -5,21 +5,28 @@ has two *loops*, single servers that every request crosses: `client` (the load g
 event loop) and `api` (the target's). Under load, requests wait for them; that wait is how a
 drill's latency grows with its load. The rest of each request type's path is its own station.
 
-1. The loops' service times are measured, not fitted: the CPU seconds each side spent under
-   the drills' load (`drill.load_cpu_s`, `drill.target_cpu_s`), split by least squares over
-   the drills into seconds per request (the loop's service) and seconds per MB moved (a 4 MB
-   segment costs the client ~8 ms of reading where a playlist costs ~1 ms): the per-MB parts
-   of both sides make the `transfer` station's `service_per_mb_s`, a delay (the loops
-   interleave the copying with other requests). The split needs drills whose MB per request
-   differ (e.g. two scenarios); without them, or for a side the drills did not measure, the
-   file's figures stand.
-2. Their cv sets how fast waiting grows with load. With two drills or more at different loads
-   it is searched on a grid (`CV_GRID`, both loops alike): for each value, step 3 runs and the
-   value whose predictions miss the measurements least is kept. With one drill, the cv in the
-   architecture file is kept (one load level cannot tell a heavier tail from a longer delay).
-3. Every other service on the drills' routes is fitted (`fit_services`) to the measured p50
+1. The loops' costs are measured, not fitted: the CPU seconds each side spent under the
+   drills' load (`drill.load_cpu_s`, `drill.target_cpu_s`), split by least squares over the
+   drills into seconds per request and seconds per MB moved. The client's per-MB cost is
+   service on the client loop (`BLOCKING`: gevent reads a whole segment without yielding, so
+   light requests wait behind a 4K segment); the server's is the `transfer` delay. Segments
+   are charged each rendition's MB (`twin.platform.segment_service`). The split needs drills
+   whose MB per request differ; without them, or for a side not measured, the file's stand.
+2. Each drill is put at the calibration's machine speed: its Locust CPU over what the fitted
+   costs say it should have spent (`twin.drill.predict.speed_index`); shared machines drift
+   by 20 %. The client's costs are written to the file as `load_cpu`, so a later drill can
+   scale the model to its own machine the same way.
+3. With two drills or more, a grid searches the share of the per-request CPU that is on a
+   request's own path (`PATH_SHARE_GRID`: the rest is the processes' background work, e.g.
+   Locust's statistics, the server's stream consumers) and the loops' cv (`CV_GRID`); for
+   each, step 4 runs and the pair whose predictions miss least is kept. With one drill, the
+   file's loops stand.
+4. Every other service on the drills' routes is fitted (`fit_services`) to the measured p50
    and p95 of the types crossing it, pooled over the drills, then again against those figures
-   divided by the queueing the exact engine adds at each drill's load (`_queueing`).
+   divided by the queueing the exact engine adds at each drill's load (`_queueing`). A p95
+   the drill did not pin down (its 95 % interval wider than 25 %, `measure.pinned`) is not
+   fitted to, and pinned ones weigh a quarter of a p50 (`P95_WEIGHT`): identical drills move
+   a light request's p95 by 2x.
 
 The errors before and after are the exact engine's predictions of each drill's own workload.
 """
@@ -46,12 +53,15 @@ from twin.drill.calibrate import (
     prediction_errors,
     targets_from_summary,
 )
+from twin.drill.measure import pinned
+from twin.platform.architecture import LoadCpu
 
 __all__ = [
     "CLIENT",
     "CV_GRID",
     "LOOPS",
     "MEASURED",
+    "PATH_SHARE_GRID",
     "TRANSFER",
     "LoopCost",
     "loop_costs",
@@ -61,9 +71,19 @@ __all__ = [
 CLIENT = "client"
 LOOPS = (CLIENT, API)
 TRANSFER = "transfer"  # moving a segment's bytes: interleaved on both loops, so a delay
+# Loops that read a segment's bytes without yielding (gevent's recv returns while data is
+# buffered): their per-MB cost is service there. The server writes through its transport in
+# 256 KB chunks, so its per-MB cost is a delay (`transfer`).
+BLOCKING = frozenset({CLIENT})
 MEASURED = (*LOOPS, TRANSFER)  # services whose times come from the drills' CPU, not a fit
 _TINY_S = 1e-6
-CV_GRID = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
+CV_GRID = (0.5, 1.0, 2.0)
+PATH_SHARE_GRID = (
+    0.35,
+    0.5,
+    0.75,
+    1.0,
+)  # of a loop's CPU per request that is on the request's path
 _CPU_KEYS = {CLIENT: "load_cpu_s", API: "target_cpu_s"}
 _REPLICATIONS = 3
 _MIN_COUNT = 20  # types with fewer requests in a drill are not fitted to (their p95 is noise)
@@ -90,6 +110,7 @@ class _Drill:
     measured: dict[str, Any]
     scenario: Any
     platform: Any  # the drill's CompiledPlatform on the architecture being calibrated
+    speed: float = 1.0  # its machine's speed against the fitted CPU costs (`speed_index`)
 
 
 def _load(folder: Path, base: Any) -> _Drill:
@@ -168,15 +189,17 @@ def _with_fits(platform: Any, fits: Mapping[str, Fit], loops: Mapping[str, LoopC
     """The drill platform with these service times swapped in; a loop serves each request
     type its cost for the MB the twin's workload gives that type (`segment_mb`)."""
     from twin.platform.compile import segment_mb
+    from twin.platform.segment_service import plus_segment_mb, segment_mb_mix
 
-    mb = segment_mb(platform.demand, platform.bytes_per_s)
+    mix = segment_mb_mix(segment_mb(platform.demand, platform.bytes_per_s),
+                         platform.riders_by_rendition)  # fmt: skip
     services = {}
     for name, spec in platform.services.items():
         if name in loops:
             cost = loops[name]
-            by_type = {t: _lognormal(cost.mean_s(mb), cv[name])
-                       for t in ("segment",) if cost.per_mb_s > 0}  # fmt: skip
             own = _lognormal(cost.per_request_s, cv[name])
+            by_type = {t: plus_segment_mb(own, cost.per_mb_s, mix)
+                       for t in ("segment",) if cost.per_mb_s > 0}  # fmt: skip
             spec = replace(spec, service=own, own_service=own if by_type else None,
                            service_by_request=by_type)  # fmt: skip
         elif name in fits:
@@ -187,9 +210,10 @@ def _with_fits(platform: Any, fits: Mapping[str, Fit], loops: Mapping[str, LoopC
 
 def _predict(drill: _Drill, fits: Mapping[str, Fit], loops: Mapping[str, LoopCost],
              cv: Mapping[str, float], seed: int) -> dict[str, Any]:  # fmt: skip
+    from twin.drill.predict import scaled_services
     from twin.sim.exact.platform import run_exact_platform
 
-    platform = _with_fits(drill.platform, fits, loops, cv)
+    platform = scaled_services(_with_fits(drill.platform, fits, loops, cv), drill.speed)
     result = run_exact_platform(platform, drill.scenario, seed=seed, replications=_REPLICATIONS)
     return dict(result.summary)
 
@@ -205,10 +229,12 @@ def _queueing(predicted: Mapping[str, Any], bare: Mapping[str, tuple[float, floa
 
 
 def _score(drills: Sequence[_Drill], predicted: Sequence[Mapping[str, Any]]) -> float:
-    """Mean |relative error| of p50 and p95 over every drill's fitted types."""
+    """Mean |relative error| of p50 and p95 over every drill's fitted types, where the drill
+    pinned the percentile down (`pinned`: its 95 % interval within 25 %); the p95 of a few
+    hundred light requests moves 2x between identical drills, and chasing it would fit noise."""
     values = [abs(v) for d, p in zip(drills, predicted, strict=True)
-              for e in prediction_errors(d.measured, p, _MIN_COUNT).values()
-              for v in e.values()]  # fmt: skip
+              for t, e in prediction_errors(d.measured, p, _MIN_COUNT).items()
+              for q, v in e.items() if pinned(d.measured["requests"][t], q)]  # fmt: skip
     return sum(values) / len(values) if values else float("inf")
 
 
@@ -216,6 +242,8 @@ def _targets(drill: _Drill, i: int, loops: Mapping[str, LoopCost], cv: Mapping[s
              fits: dict[str, Fit]) -> dict[str, Target]:  # fmt: skip
     """The drill's measured types; a loop hop is the type's own (`client@0:segment`), its
     service the loop's cost for the MB that type moved in this drill (added to `fits`)."""
+    from twin.platform.segment_service import segment_mb_mix
+
     mb = _mb_per_request(drill.measured)
     out = {}
     for t, tg in targets_from_summary(drill.measured, drill.platform.visits, _MIN_COUNT).items():
@@ -223,10 +251,18 @@ def _targets(drill: _Drill, i: int, loops: Mapping[str, LoopCost], cv: Mapping[s
         for hop, share in tg.hops:
             if hop in loops:
                 name = f"{hop}@{i}:{t}"
-                fits[name] = Fit(loops[hop].mean_s(mb.get(t, 0.0)), cv[hop])
+                cost = loops[hop]
+                if t == "segment" and cost.per_mb_s > 0:  # at each rendition's size
+                    mix = segment_mb_mix(mb.get(t, 0.0), drill.platform.riders_by_rendition)
+                    fits[name] = Fit(cost.per_request_s, cv[hop],
+                                     tuple((cost.per_mb_s * m, s) for m, s in mix))  # fmt: skip
+                else:
+                    fits[name] = Fit(cost.mean_s(mb.get(t, 0.0)), cv[hop])
                 hop = name
             hops.append((hop, share))
-        out[f"{i}:{t}"] = Target(tuple(hops), tg.p50, tg.p95, tg.count)
+        out[f"{i}:{t}"] = replace(
+            tg, hops=tuple(hops), p50=tg.p50 / drill.speed, p95=tg.p95 / drill.speed
+        )  # at the reference speed
     return out
 
 
@@ -248,13 +284,14 @@ def _fit_delays(
     for key, tg in pooled.items():
         i, t = key.split(":", 1)
         up = _queueing(mid[int(i)], {t: bare[key]}).get(t, (1.0, 1.0))
-        lifted[key] = Target(tg.hops, tg.p50 / up[0], tg.p95 / up[1], tg.count)
+        lifted[key] = replace(tg, p50=tg.p50 / up[0], p95=tg.p95 / up[1])
     fits = fit_services(fits, lifted, rng, fixed=fixed)
     fits = {n: f for n, f in fits.items() if "@" not in n}
     return fits, [_predict(d, fits, loops, cv, seed) for d in drills]
 
 
-def _header(drills: Sequence[_Drill], cv: float | None, measured_loops: Sequence[str]) -> list:
+def _header(drills: Sequence[_Drill], cv: float | None, share: float,
+            measured_loops: Sequence[str]) -> list:  # fmt: skip
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     out = [f"by `twin calibrate` on {when} from {len(drills)} drill(s):"]
     for d in drills:
@@ -263,7 +300,10 @@ def _header(drills: Sequence[_Drill], cv: float | None, measured_loops: Sequence
                    f"scale {dr.get('scale')}, speedup {dr.get('speedup')}x, "
                    f"{dr.get('duration_s')} s, {dr.get('requests_total')} requests).")  # fmt: skip
     loops = ", ".join(measured_loops) or "none"
-    out.append(f"Loops' mean service = CPU seconds per request under load (measured: {loops});")
+    out.append(
+        f"Loops' mean service = {share:g} x the CPU seconds per request under load "
+        f"(measured: {loops}; the share on the request's own path searched);"
+    )
     out.append("their cv " + ("searched across the drills' loads" if cv is not None
                               else "kept from the file (one drill)") + "; every other service"
                " was fitted to its types' p50/p95 (lognormal).")  # fmt: skip
@@ -283,35 +323,48 @@ def run_calibration(
     drills = [_load(Path(f), base) for f in drill_dirs]
     start = _fits_of(base)
     measured = loop_costs([d.measured for d in drills])
+    drills = [replace(d, speed=_speed(d, base.load_cpu)) for d in drills]
     file_costs = {n: LoopCost(start[n].mean_s, _file_per_mb(base, n)) for n in MEASURED
                   if n in start}  # fmt: skip
     file_cv = {n: start[n].cv for n in file_costs}
     before = [_predict(d, start, file_costs, file_cv, seed) for d in drills]
-    costs = {**file_costs, **{n: LoopCost(c.per_request_s, 0.0) for n, c in measured.items()
-                             if n in file_costs}}  # fmt: skip
+    reference = None
+    if CLIENT in measured:  # each drill at its own machine speed against the fitted costs
+        reference = LoadCpu(per_request_s=measured[CLIENT].per_request_s,
+                            per_mb_s=measured[CLIENT].per_mb_s)  # fmt: skip
+        drills = [replace(d, speed=_speed(d, reference)) for d in drills]
+    costs = {**file_costs, **{n: LoopCost(c.per_request_s, c.per_mb_s if n in BLOCKING else 0.0)
+                             for n, c in measured.items() if n in file_costs}}  # fmt: skip
     if TRANSFER in costs and all(n in measured for n in LOOPS if n in file_costs):
-        costs[TRANSFER] = LoopCost(_TINY_S, sum(c.per_mb_s for c in measured.values()))
+        costs[TRANSFER] = LoopCost(_TINY_S, sum(c.per_mb_s for n, c in measured.items()
+                                                if n not in BLOCKING))  # fmt: skip
     fixed = frozenset(n for n in start if n in MEASURED or n not in _crossed(drills))
-    grid: Sequence[float | None] = CV_GRID if len(drills) >= 2 else (None,)
-    best: tuple[float, float | None, dict[str, Fit], list[dict[str, Any]]] | None = None
-    for value in grid:
+    grid: Sequence[tuple[float, float | None]] = (
+        [(share, v) for share in PATH_SHARE_GRID for v in CV_GRID] if len(drills) >= 2
+        else [(1.0, None)]
+    )  # fmt: skip
+    best: tuple[float, tuple[float, float | None], dict[str, Fit], list, dict] | None = None
+    for share, value in grid:
         cv = _cvs(file_cv, value)
-        fits, after = _fit_delays(drills, start, costs, cv, fixed, seed)
+        trial = {n: replace(c, per_request_s=c.per_request_s * share) if n in measured else c
+                 for n, c in costs.items()}  # fmt: skip
+        fits, after = _fit_delays(drills, start, trial, cv, fixed, seed)
         score = _score(drills, after)
         if best is None or score < best[0]:
-            best = (score, value, fits, after)
+            best = (score, (share, value), fits, after, trial)
     assert best is not None
-    score_after, value, fits, after = best
+    score_after, (share, value), fits, after, costs = best
     cv = _cvs(file_cv, value)
     for n, cost in costs.items():
         fits[n] = Fit(round(max(cost.per_request_s, _TINY_S), 7), round(cv[n], 4))
     fitted = (_crossed(drills) - set(MEASURED)) & set(fits) | set(costs)
     text = architecture_source(architecture, scenario_file).read_text(encoding="utf-8")
-    header = _header(drills, value, sorted(measured))
+    header = _header(drills, value, share, sorted(measured))
     out_file.write_text(
         calibrated_yaml(text, {n: fits[n] for n in fitted}, header,
                         {n: "see header" for n in fitted},
-                        per_mb={n: round(c.per_mb_s, 7) for n, c in costs.items()}),
+                        per_mb={n: round(c.per_mb_s, 7) for n, c in costs.items()},
+                        load_cpu=reference),
         encoding="utf-8",
     )  # fmt: skip
     return {
@@ -323,10 +376,18 @@ def run_calibration(
         ],
         "mean_abs_error_before": _score(drills, before), "mean_abs_error_after": score_after,
         "fits": {n: fits[n] for n in sorted(fitted)}, "loop_cv": value,
+        "path_share": share,
         "costs": {n: {"per_request_s": c.per_request_s, "per_mb_s": c.per_mb_s}
                   for n, c in costs.items()},
         "loops_measured": sorted(measured), "out": out_file,
+        "speeds": {str(d.folder): round(d.speed, 4) for d in drills},
     }  # fmt: skip
+
+
+def _speed(drill: _Drill, load_cpu: Any) -> float:
+    from twin.drill.predict import speed_index
+
+    return speed_index(drill.measured, load_cpu) or 1.0
 
 
 def _cvs(file_cv: Mapping[str, float], value: float | None) -> dict[str, float]:

@@ -20,7 +20,14 @@ import numpy as np
 
 from twin.drill.plan import DrillWorkload, compress
 
-__all__ = ["compile_target", "drill_platform", "predict", "target_architecture"]
+__all__ = [
+    "compile_target",
+    "drill_platform",
+    "predict",
+    "scaled_services",
+    "speed_index",
+    "target_architecture",
+]
 
 
 def target_architecture(name_or_path: str, scenario_path: Path) -> Any:
@@ -93,14 +100,60 @@ def _squeeze(series: Any, compiled: Any, work: DrillWorkload) -> np.ndarray:
                     work.duration_s)  # fmt: skip
 
 
+def speed_index(measured: Any, load_cpu: Any) -> float | None:
+    """How slow the drilled machine ran against the calibration's: the load generator's CPU
+    seconds in this drill over what the calibration drills spent for as many requests and MB
+    (`architecture.load_cpu`). 0.8 is a machine 25 % faster. None when either is missing.
+
+    Service times scale with the processor that serves them (capacity planning scales a
+    service demand by the ratio of processor speeds); this measures that ratio on the spot,
+    from CPU time, not from the latencies being predicted. Shared machines drift by 20 %
+    within an hour; without it a calibrated file is only right on the hour it was made.
+    """
+    if load_cpu is None or not measured:
+        return None
+    drill = measured.get("drill") or {}
+    cpu, requests = drill.get("load_cpu_s"), drill.get("requests_total")
+    mb = sum(float(b.get("bytes") or 0) for b in measured.get("requests", {}).values()) / 1e6
+    expected = load_cpu.per_request_s * float(requests or 0) + load_cpu.per_mb_s * mb
+    if not cpu or expected <= 0:
+        return None
+    return float(cpu) / expected
+
+
+def _scaled(service: Any, k: float) -> Any:
+    from twin.config.network import ServiceTime
+
+    if service is None or k == 1.0:
+        return service
+    if service.dist == "empirical":
+        return ServiceTime(dist="empirical", values=[v * k for v in service.values])
+    return service.model_copy(update={"mean_s": service.mean * k})
+
+
+def scaled_services(platform: Any, k: float) -> Any:
+    """The platform with every station's service times `k` times as long."""
+    if k == 1.0:
+        return platform
+    services = {
+        name: replace(spec, service=_scaled(spec.service, k), own_service=_scaled(
+            spec.own_service, k), service_by_request={t: _scaled(v, k) for t, v in
+                                                     spec.service_by_request.items()})
+        for name, spec in platform.services.items()
+    }  # fmt: skip
+    return replace(platform, services=services)
+
+
 def predict(
     scenario: Any, architecture: Any, work: DrillWorkload, *, seed: int | None = None,
-    replications: int = 1,
+    replications: int = 1, speed: float | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """`predicted.json`: the exact engine's summary for the drill's workload on `architecture`."""
+    """`predicted.json`: the exact engine's summary for the drill's workload on `architecture`,
+    its service times scaled by the drilled machine's `speed` (`speed_index`) when known."""
     from twin.sim.exact.platform import run_exact_platform
 
     platform = drill_platform(compile_target(scenario, architecture), work)
+    platform = scaled_services(platform, speed or 1.0)
     result = run_exact_platform(platform, scenario, seed=seed, replications=replications)
     summary = dict(result.summary)
     summary.update(
@@ -118,6 +171,7 @@ def predict(
             "duration_s": work.duration_s,
             "engine_seconds": summary.get("simulated_seconds"),
             "requested_per_s": {k: round(float(v.mean()), 4) for k, v in work.rates.items()},
+            "speed_index": None if speed is None else round(speed, 4),
         },
     )
     return summary

@@ -327,7 +327,7 @@ def _predict_and_report(
 ) -> None:  # fmt: skip
     """`predicted.json` on the architecture modelling the target, then `report.html`."""
     from twin.cli.outputs import write_json
-    from twin.drill.predict import predict, target_architecture
+    from twin.drill.predict import predict, speed_index, target_architecture
     from twin.drill.report import render_drill_report
 
     name = options.architecture or (LOCAL_ARCHITECTURE if options.target else None)
@@ -336,8 +336,12 @@ def _predict_and_report(
         say("no --architecture names a model of the host: report without a prediction")
     else:
         architecture = target_architecture(name, options.scenario)
+        speed = speed_index(summary, architecture.load_cpu)
+        if speed is not None:
+            say(f"this machine ran at {speed:.2f}x the calibration's CPU time per request: "
+                "the model's service times are scaled by it")  # fmt: skip
         predicted = predict(scenario, architecture, work, seed=scenario.seed,
-                            replications=PREDICTION_REPLICATIONS)  # fmt: skip
+                            replications=PREDICTION_REPLICATIONS, speed=speed)  # fmt: skip
         write_json(options.out / "predicted.json", predicted)
     x = work.speedup
     windows = [

@@ -29,6 +29,7 @@ __all__ = [
     "DatabaseSpec",
     "Failover",
     "Ingest",
+    "LoadCpu",
     "StationSpec",
     "StreamSpec",
     "Video",
@@ -212,6 +213,16 @@ class Video(Frozen):
     adaptive_bitrate: bool = True
 
 
+class LoadCpu(Frozen):
+    """What the load generator's processes spent in the drills an architecture was calibrated
+    on: CPU seconds per request plus per MB received (`twin calibrate` writes it). A drill
+    measures the same on the machine it runs on; the ratio is that machine's speed against
+    the calibration's, by which the prediction scales the file's service times."""
+
+    per_request_s: NonNegative
+    per_mb_s: NonNegative = 0.0
+
+
 class Architecture(Frozen):
     """A whole architecture file: components, routes, the ingest path and the phase's scale."""
 
@@ -223,6 +234,7 @@ class Architecture(Frozen):
     routes: dict[str, list[str]]
     ingest: Ingest
     video: Video
+    load_cpu: LoadCpu | None = None  # a drill-calibrated model's speed reference
 
     @model_validator(mode="after")
     def _references_exist(self) -> Architecture:
