@@ -220,7 +220,7 @@ def calibrated_yaml(
         if match and current is not None and current in fits:
             line = _service_line(match.group(1), fits[current], notes.get(current, ""))
         out.append(line)
-        if match and current in per_mb:
+        if match and current is not None and current in per_mb:
             out.append(f"{match.group(1)}service_per_mb_s: {per_mb[current]:.6g}"
                        "   # calibrated: CPU per MB moved, see header")  # fmt: skip
     if load_cpu is not None:
