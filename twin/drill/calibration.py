@@ -54,6 +54,7 @@ from twin.drill.calibrate import (
     targets_from_summary,
 )
 from twin.drill.measure import pinned
+from twin.drill.predict import drill_volume
 from twin.platform.architecture import LoadCpu
 
 __all__ = [
@@ -135,13 +136,6 @@ def _load(folder: Path, base: Any) -> _Drill:
                   drill_platform(compile_target(scenario, base), work))  # fmt: skip
 
 
-def _volume(m: Mapping[str, Any]) -> tuple[float, float]:
-    """(requests, MB) a drill moved."""
-    blocks = m.get("requests", {}).values()
-    return (float(m["drill"].get("requests_total") or 0),
-            sum(float(b.get("bytes") or 0) for b in blocks) / _MB)  # fmt: skip
-
-
 def loop_costs(measured: Sequence[Mapping[str, Any]]) -> dict[str, LoopCost]:
     """Each measured loop's CPU cost, least squares (non-negative) over the drills.
 
@@ -154,7 +148,7 @@ def loop_costs(measured: Sequence[Mapping[str, Any]]) -> dict[str, LoopCost]:
         cpu = [m.get("drill", {}).get(key) for m in measured]
         if not all(c is not None and c > 0 for c in cpu):
             continue
-        rows = np.array([_volume(m) for m in measured])
+        rows = np.array([drill_volume(m) for m in measured])
         ratio = rows[:, 1] / np.maximum(rows[:, 0], 1.0)
         if len(rows) < 2 or ratio.max() <= (1.0 + _MIN_SPREAD) * max(ratio.min(), 1e-12):
             continue
@@ -333,27 +327,11 @@ def run_calibration(
         reference = LoadCpu(per_request_s=measured[CLIENT].per_request_s,
                             per_mb_s=measured[CLIENT].per_mb_s)  # fmt: skip
         drills = [replace(d, speed=_speed(d, reference)) for d in drills]
-    costs = {**file_costs, **{n: LoopCost(c.per_request_s, c.per_mb_s if n in BLOCKING else 0.0)
-                             for n, c in measured.items() if n in file_costs}}  # fmt: skip
-    if TRANSFER in costs and all(n in measured for n in LOOPS if n in file_costs):
-        costs[TRANSFER] = LoopCost(_TINY_S, sum(c.per_mb_s for n, c in measured.items()
-                                                if n not in BLOCKING))  # fmt: skip
+    costs = _measured_costs(file_costs, measured)
     fixed = frozenset(n for n in start if n in MEASURED or n not in _crossed(drills))
-    grid: Sequence[tuple[float, float | None]] = (
-        [(share, v) for share in PATH_SHARE_GRID for v in CV_GRID] if len(drills) >= 2
-        else [(1.0, None)]
-    )  # fmt: skip
-    best: tuple[float, tuple[float, float | None], dict[str, Fit], list, dict] | None = None
-    for share, value in grid:
-        cv = _cvs(file_cv, value)
-        trial = {n: replace(c, per_request_s=c.per_request_s * share) if n in measured else c
-                 for n, c in costs.items()}  # fmt: skip
-        fits, after = _fit_delays(drills, start, trial, cv, fixed, seed)
-        score = _score(drills, after)
-        if best is None or score < best[0]:
-            best = (score, (share, value), fits, after, trial)
-    assert best is not None
-    score_after, (share, value), fits, after, costs = best
+    score_after, (share, value), fits, after, costs = _search(
+        drills, start, costs, file_cv, frozenset(measured), fixed, seed
+    )
     cv = _cvs(file_cv, value)
     for n, cost in costs.items():
         fits[n] = Fit(round(max(cost.per_request_s, _TINY_S), 7), round(cv[n], 4))
@@ -382,6 +360,44 @@ def run_calibration(
         "loops_measured": sorted(measured), "out": out_file,
         "speeds": {str(d.folder): round(d.speed, 4) for d in drills},
     }  # fmt: skip
+
+
+# (score, (path share, loop cv), fits, each drill's prediction, the loops' costs at that share)
+_Best = tuple[float, tuple[float, float | None], dict[str, Fit], list, dict[str, LoopCost]]
+
+
+def _measured_costs(file_costs: Mapping[str, LoopCost],
+                    measured: Mapping[str, LoopCost]) -> dict[str, LoopCost]:  # fmt: skip
+    """The loops' measured costs over the file's: a `BLOCKING` loop keeps its per-MB cost as
+    service, the others' per-MB costs make the `transfer` delay (when every loop was measured)."""
+    costs = {**file_costs, **{n: LoopCost(c.per_request_s, c.per_mb_s if n in BLOCKING else 0.0)
+                             for n, c in measured.items() if n in file_costs}}  # fmt: skip
+    if TRANSFER in costs and all(n in measured for n in LOOPS if n in file_costs):
+        costs[TRANSFER] = LoopCost(_TINY_S, sum(c.per_mb_s for n, c in measured.items()
+                                                if n not in BLOCKING))  # fmt: skip
+    return costs
+
+
+def _search(
+    drills: Sequence[_Drill], start: dict[str, Fit], costs: Mapping[str, LoopCost],
+    file_cv: Mapping[str, float], measured: frozenset[str], fixed: frozenset[str], seed: int,
+) -> _Best:  # fmt: skip
+    """Step 3: the (path share, loop cv) whose fitted delays miss the drills least: its score,
+    the pair, the fits, each drill's prediction and the loops' costs at that share."""
+    grid: Sequence[tuple[float, float | None]] = (
+        [(share, v) for share in PATH_SHARE_GRID for v in CV_GRID] if len(drills) >= 2
+        else [(1.0, None)]
+    )  # fmt: skip
+    best: _Best | None = None
+    for share, value in grid:
+        trial = {n: replace(c, per_request_s=c.per_request_s * share) if n in measured else c
+                 for n, c in costs.items()}  # fmt: skip
+        fits, after = _fit_delays(drills, start, trial, _cvs(file_cv, value), fixed, seed)
+        score = _score(drills, after)
+        if best is None or score < best[0]:
+            best = (score, (share, value), fits, after, trial)
+    assert best is not None
+    return best
 
 
 def _speed(drill: _Drill, load_cpu: Any) -> float:

@@ -23,6 +23,7 @@ from twin.drill.plan import DrillWorkload, compress
 __all__ = [
     "compile_target",
     "drill_platform",
+    "drill_volume",
     "predict",
     "scaled_services",
     "speed_index",
@@ -100,6 +101,13 @@ def _squeeze(series: Any, compiled: Any, work: DrillWorkload) -> np.ndarray:
                     work.duration_s)  # fmt: skip
 
 
+def drill_volume(measured: Any) -> tuple[float, float]:
+    """(requests, MB) a drill's summary says it moved."""
+    blocks = measured.get("requests", {}).values()
+    return (float((measured.get("drill") or {}).get("requests_total") or 0),
+            sum(float(b.get("bytes") or 0) for b in blocks) / 1e6)  # fmt: skip
+
+
 def speed_index(measured: Any, load_cpu: Any) -> float | None:
     """How slow the drilled machine ran against the calibration's: the load generator's CPU
     seconds in this drill over what the calibration drills spent for as many requests and MB
@@ -112,10 +120,9 @@ def speed_index(measured: Any, load_cpu: Any) -> float | None:
     """
     if load_cpu is None or not measured:
         return None
-    drill = measured.get("drill") or {}
-    cpu, requests = drill.get("load_cpu_s"), drill.get("requests_total")
-    mb = sum(float(b.get("bytes") or 0) for b in measured.get("requests", {}).values()) / 1e6
-    expected = load_cpu.per_request_s * float(requests or 0) + load_cpu.per_mb_s * mb
+    cpu = (measured.get("drill") or {}).get("load_cpu_s")
+    requests, mb = drill_volume(measured)
+    expected = load_cpu.per_request_s * requests + load_cpu.per_mb_s * mb
     if not cpu or expected <= 0:
         return None
     return float(cpu) / expected

@@ -15,15 +15,13 @@ at a stratified probability plus that rendition's per-MB cost. Its mean is the b
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from scipy import special
 
 from twin.config.network import ServiceTime
 from twin.platform.workload import BITRATE_MBPS
+from twin.sim.distributions import quantiles
 
-__all__ = ["MIX_POINTS", "plus_segment_mb", "quantiles", "segment_mb_mix"]
+__all__ = ["MIX_POINTS", "plus_segment_mb", "segment_mb_mix"]
 
 MIX_POINTS = 400
 
@@ -41,24 +39,6 @@ def segment_mb_mix(mean_mb: float, riders_by_rendition: np.ndarray) -> list[tupl
     per_bitrate = mean_mb / float(shares @ BITRATE_MBPS)
     return [(float(per_bitrate * b), float(s)) for b, s in zip(BITRATE_MBPS, shares, strict=True)
             if s > 0]  # fmt: skip
-
-
-def quantiles(service: ServiceTime, probs: np.ndarray) -> np.ndarray:
-    """The service time's quantiles at `probs` (each in (0, 1))."""
-    p = np.asarray(probs, dtype=float)
-    if service.dist == "deterministic":
-        return np.full(p.shape, service.mean)
-    if service.dist == "empirical":
-        assert service.values is not None
-        values = np.sort(np.asarray(service.values, dtype=float))
-        return values[np.minimum((p * len(values)).astype(int), len(values) - 1)]
-    if service.dist == "exponential":
-        return -service.mean * np.log1p(-p)
-    if service.dist == "gamma":
-        shape = 1.0 / service.scv
-        return special.gammaincinv(shape, p) * service.mean * service.scv
-    sigma = math.sqrt(math.log1p(service.scv))  # lognormal
-    return service.mean * math.exp(-sigma * sigma / 2.0) * np.exp(sigma * special.ndtri(p))
 
 
 def _allocate(shares: list[float], points: int) -> list[int]:

@@ -1,4 +1,4 @@
-"""Service-time samplers: a `ServiceTime` and a generator become a fast `draw()`.
+"""Service-time samplers: a `ServiceTime` and a generator become a fast `draw()`; its quantiles.
 
 Draws are made in NumPy blocks and handed out one by one, because an engine asks for one
 value per request and a NumPy call per value would cost more than the event itself.
@@ -13,7 +13,7 @@ import numpy as np
 
 from twin.config.network import ServiceTime
 
-__all__ = ["BlockSampler", "block_function", "service_sampler"]
+__all__ = ["BlockSampler", "block_function", "quantiles", "service_sampler"]
 
 _BLOCK = 4096
 
@@ -60,3 +60,23 @@ class BlockSampler:
 def service_sampler(service: ServiceTime, rng: np.random.Generator) -> BlockSampler:
     """A one-at-a-time sampler of `service` drawing from `rng`."""
     return BlockSampler(block_function(service, rng))
+
+
+def quantiles(service: ServiceTime, probs: np.ndarray) -> np.ndarray:
+    """The service time's quantiles at `probs` (each in (0, 1))."""
+    from scipy import special
+
+    p = np.asarray(probs, dtype=float)
+    if service.dist == "deterministic":
+        return np.full(p.shape, service.mean)
+    if service.dist == "empirical":
+        assert service.values is not None
+        values = np.sort(np.asarray(service.values, dtype=float))
+        return values[np.minimum((p * len(values)).astype(int), len(values) - 1)]
+    if service.dist == "exponential":
+        return -service.mean * np.log1p(-p)
+    if service.dist == "gamma":
+        shape = 1.0 / service.scv
+        return special.gammaincinv(shape, p) * service.mean * service.scv
+    sigma = math.sqrt(math.log1p(service.scv))  # lognormal
+    return service.mean * math.exp(-sigma * sigma / 2.0) * np.exp(sigma * special.ndtri(p))

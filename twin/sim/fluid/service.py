@@ -24,7 +24,7 @@ from scipy import special
 
 from twin.analytic.waiting import hypoexp_sf
 from twin.config.network import ServiceTime
-from twin.sim.distributions import block_function
+from twin.sim.distributions import block_function, quantiles
 from twin.sim.sketch import EDGES
 
 __all__ = ["ServiceShape", "sojourn_histograms", "truncated_wait_sf"]
@@ -95,17 +95,7 @@ def _atoms(service: ServiceTime) -> tuple[np.ndarray, np.ndarray]:
     weights = np.concatenate(
         (np.full(_ATOMS, 0.99 / _ATOMS), np.full(_TAIL_ATOMS, 0.01 / _TAIL_ATOMS))
     )
-    return _ppf(service, probs), weights
-
-
-def _ppf(service: ServiceTime, probs: np.ndarray) -> np.ndarray:
-    if service.dist == "exponential":
-        return -service.mean * np.log1p(-probs)
-    if service.dist == "gamma":
-        shape = 1.0 / service.scv
-        return special.gammaincinv(shape, probs) * service.mean * service.scv
-    sigma = math.sqrt(math.log1p(service.scv))
-    return service.mean * math.exp(-sigma * sigma / 2.0) * np.exp(sigma * special.ndtri(probs))
+    return quantiles(service, probs), weights
 
 
 def _atom_convolution(
