@@ -49,6 +49,7 @@ class DrillUser(FastHttpUser):
     wait_time = rider.RiderUser.wait_time
     on_start = rider.RiderUser.on_start
     _http = rider.RiderUser._http
+    _reconnect = rider.RiderUser._reconnect
 
     @task
     def probe(self) -> None:
