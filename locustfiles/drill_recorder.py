@@ -7,7 +7,10 @@ the stall in the numbers instead of hiding it: the coordinated-omission correcti
 
 `Recorder` keeps, per request name, an HdrHistogram of that latency and one of the plain
 service latency (sent -> done), counts, errors and sends per drill second, and `dump()`s them to
-a JSON file that `twin.drill.measure` merges across processes. It imports neither locust nor
+a JSON file that `twin.drill.measure` merges across processes. It also keeps the intended
+latency of each `window_s` of the drill in a histogram of its own: requests sent close together
+are not independent samples (a class-start burst, a hiccup of the machine), and the windows let
+`twin.drill.measure` say how well a percentile was measured without assuming they are. It imports neither locust nor
 twin, so tests use it directly.
 """
 
@@ -22,11 +25,18 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-__all__ = ["HIGHEST_US", "NameRecord", "Recorder", "new_histogram"]
+__all__ = ["HIGHEST_US", "NameRecord", "Recorder", "new_histogram", "window_seconds"]
 
 HIGHEST_US = 3_600_000_000  # an hour: anything later is recorded as an hour
 _SIGNIFICANT = 3  # 0.1 % value resolution
 _MAX_MESSAGES = 5
+_WINDOWS = 120  # at most this many windows per drill
+
+
+def window_seconds(duration_s: float) -> float:
+    """The width of the latency windows of a drill of `duration_s`: 1 s, or wider so that a
+    long drill keeps at most 120 windows."""
+    return max(1.0, float(duration_s) / _WINDOWS)
 
 
 def new_histogram() -> HdrHistogram:
@@ -49,13 +59,22 @@ class NameRecord:
     bytes: int = 0
     per_second: dict[int, int] = field(default_factory=dict)
     messages: dict[str, int] = field(default_factory=dict)
+    windows: dict[int, HdrHistogram] = field(default_factory=dict)  # intended latency per window
 
-    def add(self, intended: float, sent: float, done: float, ok: bool, t0: float) -> None:
-        self.intended.record_value(_us(done - min(intended, sent)))
+    def add(
+        self, intended: float, sent: float, done: float, ok: bool, t0: float, window_s: float = 1.0
+    ) -> None:
+        latency = _us(done - min(intended, sent))
+        self.intended.record_value(latency)
         self.service.record_value(_us(done - sent))
         self.count += 1
         second = int(sent - t0)
         self.per_second[second] = self.per_second.get(second, 0) + 1
+        window = int((sent - t0) // window_s)
+        hist = self.windows.get(window)
+        if hist is None:
+            hist = self.windows[window] = new_histogram()
+        hist.record_value(latency)
         if not ok:
             self.errors += 1
 
@@ -72,6 +91,7 @@ class NameRecord:
             "bytes": self.bytes,
             "per_second": {str(k): v for k, v in sorted(self.per_second.items())},
             "messages": self.messages,
+            "windows": {str(k): h.encode().decode("ascii") for k, h in sorted(self.windows.items())},
         }
 
 
@@ -79,11 +99,12 @@ class Recorder:
     """Request records of one load-generating process, keyed by request name.
 
     `t0` is the drill's start (epoch seconds, shared by every process through the plan), so
-    per-second counts from different processes line up.
+    per-second counts and latency windows (`window_s` wide) from different processes line up.
     """
 
-    def __init__(self, t0: float, *, clock: Any = time.time) -> None:
+    def __init__(self, t0: float, *, window_s: float = 1.0, clock: Any = time.time) -> None:
         self.t0 = t0
+        self.window_s = window_s
         self.clock = clock
         self.cpu0: float | None = None  # process CPU time when the load started
         self.names: dict[str, NameRecord] = {}
@@ -102,7 +123,7 @@ class Recorder:
         rec = self.names.get(name)
         if rec is None:
             rec = self.names[name] = NameRecord()
-        rec.add(intended, sent, done, ok, self.t0)
+        rec.add(intended, sent, done, ok, self.t0, self.window_s)
         rec.bytes += nbytes
 
     def note_error(self, name: str, message: str) -> None:
@@ -126,6 +147,7 @@ class Recorder:
             "pid": os.getpid(),
             "cpu_s": cpu,
             "t0": self.t0,
+            "window_s": self.window_s,
             "written_at": self.clock(),
             "names": {name: rec.to_json() for name, rec in sorted(self.names.items())},
             "experience": self.experience,

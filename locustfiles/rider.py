@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers beside t
 import gevent
 from drill_journey import Reply, Rider
 from drill_plan import load_plan
-from drill_recorder import Recorder
+from drill_recorder import Recorder, window_seconds
 from locust import events, task
 from locust.contrib.fasthttp import FastHttpUser
 from shape import DrillShape
@@ -33,7 +33,7 @@ from shape import DrillShape
 __all__ = ["DrillShape", "RiderUser"]
 
 PLAN = load_plan()
-RECORDER = Recorder(PLAN.t0)
+RECORDER = Recorder(PLAN.t0, window_s=window_seconds(PLAN.duration_s))
 _FLUSH_S = 5.0
 _state: dict[str, Any] = {"next_user": 0, "flusher": None}
 # Riders whose user was stopped mid-session: a user spawned within PARK_S takes one over and

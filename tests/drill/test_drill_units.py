@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -67,6 +68,22 @@ def test_recorder_measures_from_the_intended_send_time(tmp_path):
     assert m.service.get_max_value() == pytest.approx(20_000, rel=1e-3)
     assert latency_block(m.intended)["max"] == pytest.approx(2010.0, rel=1e-3)
     assert m.series(5).tolist() == [0.0, 0.0, 1.0, 1.0, 0.0]
+
+
+def test_recorder_keeps_the_intended_latency_of_each_window(tmp_path):
+    from drill_recorder import window_seconds
+
+    assert window_seconds(60) == 1.0 and window_seconds(3600) == 30.0
+    rec = Recorder(t0=1000.0, window_s=2.0)
+    rec.record("join", 1000.5, 1000.5, 1000.510, True)  # window 0
+    rec.record("join", 1001.9, 1001.9, 1001.930, True)  # window 0
+    rec.record("join", 1002.0, 1004.0, 1004.001, True)  # sent late: window 2, 2001 ms
+    doc = json.loads(rec.dump(tmp_path).read_text())
+    assert doc["window_s"] == 2.0 and sorted(doc["names"]["join"]["windows"]) == ["0", "2"]
+    m = merge_records(tmp_path).types["join"]
+    assert sorted(m.windows) == [0, 2]
+    assert m.windows[0].get_total_count() == 2 and m.windows[2].get_total_count() == 1
+    assert m.windows[2].get_max_value() == pytest.approx(2_001_000, rel=1e-3)
 
 
 def test_media_playlist_sequence_numbers():

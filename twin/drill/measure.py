@@ -51,6 +51,7 @@ class TypeMeasure:
     bytes: int = 0
     per_second: dict[int, int] = field(default_factory=dict)
     messages: dict[str, int] = field(default_factory=dict)
+    windows: dict[int, HdrHistogram] = field(default_factory=dict)  # intended latency
 
     def add(self, doc: dict[str, Any]) -> None:
         self.intended.decode_and_add(doc["intended_hdr"].encode("ascii"))
@@ -62,6 +63,11 @@ class TypeMeasure:
             self.per_second[int(k)] = self.per_second.get(int(k), 0) + int(v)
         for k, v in doc.get("messages", {}).items():
             self.messages[k] = self.messages.get(k, 0) + int(v)
+        for k, encoded in doc.get("windows", {}).items():
+            hist = self.windows.get(int(k))
+            if hist is None:
+                hist = self.windows[int(k)] = _histogram()
+            hist.decode_and_add(encoded.encode("ascii"))
 
     def series(self, seconds: int) -> np.ndarray:
         """Requests sent in each drill second 0..seconds-1."""
@@ -80,6 +86,7 @@ class Measured:
     experience: dict[str, float]
     processes: int
     cpu_s: float | None = None  # the load processes' CPU time under load (None: not recorded)
+    window_s: float | None = None  # width of the latency windows (None: older records)
 
     @property
     def total(self) -> int:
@@ -96,16 +103,18 @@ def merge_records(folder: Path) -> Measured:
     experience: dict[str, float] = {}
     files = sorted(Path(folder).glob("rec-*.json"))
     cpu: list[float | None] = []
+    window_s = None
     for path in files:
         doc = json.loads(path.read_text(encoding="utf-8"))
         cpu.append(doc.get("cpu_s"))
+        window_s = doc.get("window_s", window_s)
         for name, part in doc["names"].items():
             types.setdefault(name, TypeMeasure()).add(part)
         for key, value in doc.get("experience", {}).items():
             experience[key] = experience.get(key, 0.0) + float(value)
     known = [c for c in cpu if c is not None]
     cpu_s = round(sum(known), 4) if known and len(known) == len(cpu) else None
-    return Measured(types, experience, len(files), cpu_s)
+    return Measured(types, experience, len(files), cpu_s, window_s)
 
 
 def latency_block(hist: HdrHistogram) -> dict[str, float | None]:
