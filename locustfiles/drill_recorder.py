@@ -10,8 +10,8 @@ service latency (sent -> done), counts, errors and sends per drill second, and `
 a JSON file that `twin.drill.measure` merges across processes. It also keeps the intended
 latency of each `window_s` of the drill in a histogram of its own: requests sent close together
 are not independent samples (a class-start burst, a hiccup of the machine), and the windows let
-`twin.drill.measure` say how well a percentile was measured without assuming they are. It imports neither locust nor
-twin, so tests use it directly.
+`twin.drill.measure` say how well a percentile was measured without assuming they are. It
+imports neither locust nor twin, so tests use it directly.
 """
 
 from __future__ import annotations
@@ -60,6 +60,10 @@ class NameRecord:
     per_second: dict[int, int] = field(default_factory=dict)
     messages: dict[str, int] = field(default_factory=dict)
     windows: dict[int, HdrHistogram] = field(default_factory=dict)  # intended latency per window
+    # each window's last encoding: a dump re-encodes only the windows recorded into since the
+    # one before, so its cost (a stall of the load loop) does not grow with the drill
+    encoded: dict[int, str] = field(default_factory=dict)
+    changed: set[int] = field(default_factory=set)
 
     def add(
         self, intended: float, sent: float, done: float, ok: bool, t0: float, window_s: float = 1.0
@@ -75,6 +79,7 @@ class NameRecord:
         if hist is None:
             hist = self.windows[window] = new_histogram()
         hist.record_value(latency)
+        self.changed.add(window)
         if not ok:
             self.errors += 1
 
@@ -83,6 +88,9 @@ class NameRecord:
             self.messages[message] = self.messages.get(message, 0) + 1
 
     def to_json(self) -> dict[str, Any]:
+        for window in self.changed:
+            self.encoded[window] = self.windows[window].encode().decode("ascii")
+        self.changed.clear()
         return {
             "intended_hdr": self.intended.encode().decode("ascii"),
             "service_hdr": self.service.encode().decode("ascii"),
@@ -91,7 +99,7 @@ class NameRecord:
             "bytes": self.bytes,
             "per_second": {str(k): v for k, v in sorted(self.per_second.items())},
             "messages": self.messages,
-            "windows": {str(k): h.encode().decode("ascii") for k, h in sorted(self.windows.items())},
+            "windows": {str(k): v for k, v in sorted(self.encoded.items())},
         }
 
 

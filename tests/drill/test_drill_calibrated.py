@@ -8,13 +8,14 @@ fixed variant (seed 2024), at several scales, 60 s at 60x each. This drill diffe
 fall within 25 % of the measured ones.
 
 What is compared. A drill measures a percentile from a sample, and its summary says how well
-(`latency_ci95_ms`: the distribution-free 95 % interval between the order statistics
-n q -+ 1.96 sqrt(n q (1 - q))). A percentile whose interval reaches further than 25 % from
-the measured value is not compared: there the drill cannot tell a 25 % miss from its own
-sampling noise. At ~240 app opens a p95 is only known between the 92nd and 98th percentiles,
-which for these light requests spans -30 % to +40 %; the p50s (+-5 %) and the p95s of the
-periodic requests (700-1,200 of them) are pinned and compared. Types with fewer than 200
-requests are left out altogether, and at least six p50s and two p95s must be compared.
+(`latency_ci95_ms`): the wider of the distribution-free interval between the order statistics
+n q -+ 1.96 sqrt(n q (1 - q)), and a block bootstrap over the drill's 1 s latency windows.
+The second matters: requests sent in the same seconds share a class-start burst or a hiccup
+of this shared machine, and repeated drills showed the light requests' p95s moving by -30 %
+to +40 % from run to run, well outside the order-statistics interval. A percentile whose
+interval reaches further than 25 % from the measured value is not compared: there the drill
+cannot tell a 25 % miss from its own sampling noise. Types with fewer than 200 requests are
+left out altogether, and at least six p50s and two p95s must be compared.
 """
 
 from __future__ import annotations

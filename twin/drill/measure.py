@@ -5,6 +5,12 @@ an HdrHistogram of latency from the intended send time and one of the service la
 errors and sends per drill second. `merge_records` adds them up; `latency_block` turns a
 histogram into the summary's `latency_ms` block. Locust's own CSV statistics are read by
 `locust_stats` and `achieved_users`, so the two views sit side by side.
+
+How well a drill measured a percentile. `quantile_ci` treats the requests as independent
+samples; `window_ci` does not: requests sent in the same few seconds share a class-start burst
+or a hiccup of the machine, so it resamples blocks of consecutive latency windows (a
+non-overlapping block bootstrap: Kunsch 1989, "The jackknife and the bootstrap for general
+stationary observations"; Lahiri, *Resampling Methods for Dependent Data*, 2003, ch. 2).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ __all__ = [
     "merge_records",
     "pinned",
     "quantile_ci",
+    "window_ci",
 ]
 
 _HIGHEST_US = 3_600_000_000
@@ -143,6 +150,63 @@ def quantile_ci(hist: HdrHistogram, q: float, z: float = _Z975) -> list[float] |
     half = z * math.sqrt(n * q * (1.0 - q))
     lo, hi = max(0.0, (n * q - half) / n), min(1.0, (n * q + half) / n)
     return [round(hist.get_value_at_percentile(100.0 * p) / 1000.0, 4) for p in (lo, hi)]
+
+
+BLOCK_WINDOWS = 3  # windows per bootstrap block: 3 s of a short drill (3 min at 60x)
+_RESAMPLES = 2000
+_MIN_BLOCKS = 8  # fewer blocks cannot say how the windows vary
+
+
+def _block_counts(windows: Mapping[int, HdrHistogram], block: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct recorded values (us, ascending) and, per block of `block` consecutive
+    windows from window 0, how many requests had each (blocks x values)."""
+    parts = []
+    for key, hist in windows.items():
+        counts = np.ctypeslib.as_array(hist.counts)
+        index = np.flatnonzero(counts)
+        parts.append((key // block, index, counts[index].astype(np.int64)))
+    every = np.unique(np.concatenate([index for _b, index, _c in parts]))
+    matrix = np.zeros((max(b for b, _i, _c in parts) + 1, every.size), dtype=np.int64)
+    for b, index, counts in parts:
+        matrix[b, np.searchsorted(every, index)] += counts
+    hist = next(iter(windows.values()))
+    values = np.array([hist.get_highest_equivalent_value(hist.get_value_from_index(int(i)))
+                       for i in every], dtype=float)  # fmt: skip
+    return values, matrix
+
+
+def window_ci(
+    windows: Mapping[int, HdrHistogram],
+    q: float,
+    rng: np.random.Generator,
+    *,
+    block: int = BLOCK_WINDOWS,
+    resamples: int = _RESAMPLES,
+) -> list[float] | None:
+    """The 95 % block-bootstrap interval (ms) of the `q` quantile of the latencies recorded in
+    `windows` (window index -> histogram): blocks of `block` consecutive windows are drawn with
+    replacement, as many as the drill had, and the quantile of each resample taken as
+    HdrHistogram does; the interval runs between the 2.5th and 97.5th percentiles of those.
+    None when there are fewer than 8 blocks (too few to say)."""
+    windows = {k: h for k, h in windows.items() if h.get_total_count()}
+    if not windows:
+        return None
+    values, matrix = _block_counts(windows, block)
+    blocks = matrix.shape[0]
+    if blocks < _MIN_BLOCKS:
+        return None
+    found = []
+    for start in range(0, resamples, 250):
+        size = min(250, resamples - start)
+        weights = rng.multinomial(blocks, np.full(blocks, 1.0 / blocks), size=size)
+        cum = np.cumsum(weights @ matrix, axis=1)
+        total = cum[:, -1]
+        target = np.maximum(1, np.floor(q * total + 0.5))
+        at = (cum < target[:, None]).sum(axis=1)
+        found.append(values[at[total > 0]])
+    quantiles = np.concatenate(found)
+    lo, hi = np.percentile(quantiles, [2.5, 97.5])
+    return [round(float(lo) / 1000.0, 4), round(float(hi) / 1000.0, 4)]
 
 
 def pinned(block: Mapping[str, Any], q: str, tolerance: float = 0.25) -> bool:

@@ -2,7 +2,9 @@
 
 `requests.<type>` is end to end as the riders saw it: `latency_ms` from each request's intended
 send time (HdrHistogram, coordinated omission corrected) with `latency_ci95_ms`, each
-percentile's distribution-free 95 % interval; `service_latency_ms` from when it was actually
+percentile's 95 % interval: the wider of the order-statistics interval (independent samples)
+and the block bootstrap over the drill's latency windows (requests close in time are not
+independent); `service_latency_ms` from when it was actually
 sent, and Locust's own figures under `drill.locust`. `experience` holds join failures, the
 share of degraded video segments and, when the target exports it, the measured leaderboard
 lag. Keys that a drill cannot measure are omitted, never faked. Pure calculation.
@@ -15,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.drill.measure import Measured, latency_block, quantile_ci
+from twin.drill.measure import Measured, TypeMeasure, latency_block, quantile_ci, window_ci
 from twin.drill.plan import DrillWorkload
 
 __all__ = ["drill_summary", "request_blocks"]
@@ -23,7 +25,19 @@ __all__ = ["drill_summary", "request_blocks"]
 _CI_OF = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 
 
-def request_blocks(measured: Measured, work: DrillWorkload) -> dict[str, dict[str, Any]]:
+def interval(m: TypeMeasure, q: float, rng: np.random.Generator) -> list[float] | None:
+    """The 95 % interval (ms) of quantile `q`: the hull of the order-statistics interval and
+    the block bootstrap over latency windows (when the records have windows)."""
+    iid = quantile_ci(m.intended, q)
+    windows = window_ci(m.windows, q, rng) if m.windows else None
+    if iid is None or windows is None:
+        return iid
+    return [min(iid[0], windows[0]), max(iid[1], windows[1])]
+
+
+def request_blocks(
+    measured: Measured, work: DrillWorkload, rng: np.random.Generator
+) -> dict[str, dict[str, Any]]:
     """`requests.<type>`: counts, errors, latencies, and requested against achieved rates."""
     seconds = work.duration_s
     out: dict[str, dict[str, Any]] = {}
@@ -35,8 +49,8 @@ def request_blocks(measured: Measured, work: DrillWorkload) -> dict[str, dict[st
                 count=m.count,
                 errors=m.errors,
                 latency_ms=latency_block(m.intended),
-                # how well the drill pinned its percentiles down (order statistics)
-                latency_ci95_ms={k: quantile_ci(m.intended, q) for k, q in _CI_OF.items()},
+                # how well the drill pinned its percentiles down
+                latency_ci95_ms={k: interval(m, q, rng) for k, q in _CI_OF.items()},
                 service_latency_ms=latency_block(m.service),
                 bytes=m.bytes,
                 achieved_per_s=round(float(m.series(seconds).mean()), 4),
@@ -70,8 +84,10 @@ def drill_summary(
     lag: Mapping[str, float] | None = None,
     services: Mapping[str, Any] | None = None,
     slos: Iterable[Any] = (),
+    rng: np.random.Generator | None = None,
 ) -> dict[str, Any]:
-    """The whole summary mapping; `meta` holds scenario, architecture, riders, seed..."""
+    """The whole summary mapping; `meta` holds scenario, architecture, riders, seed...
+    `rng` draws the bootstrap resamples (default: seeded by `meta["seed"]`)."""
     from twin.slo import verdicts
 
     summary: dict[str, Any] = {
@@ -80,7 +96,9 @@ def drill_summary(
         "replications": 1,
         "simulated_seconds": round(work.duration_s * work.speedup, 3),
         "services": dict(services or {}),
-        "requests": request_blocks(measured, work),
+        "requests": request_blocks(
+            measured, work, rng or np.random.default_rng(int(meta.get("seed") or 0))
+        ),
         "experience": _experience(measured, lag),
         "drill": {
             **drill,
