@@ -104,11 +104,11 @@ class SampleDoc(msgspec.Struct, forbid_unknown_fields=True):
 
     seq: _Seq
     t: float
-    power_w: _Power
-    cadence_rpm: _Cadence | None = None
-    resistance_pct: _Resistance | None = None
-    heart_rate_bpm: _HeartRate | None = None
-    speed_kph: _Speed | None = None
+    power_w: _Power  # type: ignore[valid-type]  # built by _bounded
+    cadence_rpm: _Cadence | None = None  # type: ignore[valid-type]  # built by _bounded
+    resistance_pct: _Resistance | None = None  # type: ignore[valid-type]  # built by _bounded
+    heart_rate_bpm: _HeartRate | None = None  # type: ignore[valid-type]  # built by _bounded
+    speed_kph: _Speed | None = None  # type: ignore[valid-type]  # built by _bounded
 
 
 class _BatchDoc(msgspec.Struct, forbid_unknown_fields=True):
@@ -273,12 +273,15 @@ def parse_telemetry(
     again by `check_telemetry`, whose message names the field; duplicates of a seq inside
     one batch are refused as contradictory.
     """
-    limits = {"now": now, "max_batch": max_batch, "max_future_s": max_future_s,
-              "max_age_s": max_age_s}  # fmt: skip
+
+    def checked() -> TelemetryBatch:  # the reference checks name what is wrong
+        return check_telemetry(parse_json(body), now=now, max_batch=max_batch,
+                               max_future_s=max_future_s, max_age_s=max_age_s)  # fmt: skip
+
     try:
         doc = _decode_batch(body)
     except msgspec.MsgspecError:
-        return check_telemetry(parse_json(body), **limits)
+        return checked()
     samples = doc.samples
     times = [s.t for s in samples]
     seqs = [s.seq for s in samples]
@@ -290,7 +293,7 @@ def parse_telemetry(
         or min(times) < now - max_age_s
         or len(set(seqs)) != len(seqs)
     ):
-        return check_telemetry(parse_json(body), **limits)  # it names what is wrong
+        return checked()
     return _batch(doc.device_id, doc.class_id, samples)
 
 
