@@ -35,12 +35,18 @@ def _error_ratio(block: Mapping[str, Any] | None) -> float | None:
     return round(errors / count, 6) if count else None
 
 
+def _interval(block: Mapping[str, Any] | None, q: str) -> tuple[float, float] | None:
+    ci = ((block or {}).get("latency_ci95_ms") or {}).get(q)
+    return (float(ci[0]), float(ci[1])) if isinstance(ci, list | tuple) and len(ci) == 2 else None
+
+
 def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 4) if a is not None and b else None
 
 
 def side_by_side(measured: Mapping[str, Any], predicted: Mapping[str, Any]) -> list[dict]:
-    """One row per request type the twin models: measured, predicted and their ratio."""
+    """One row per request type the twin models: measured (with its 95 % interval, when the
+    drill gives one), predicted and their ratio."""
     m_req, p_req = measured.get("requests", {}), predicted.get("requests", {})
     reps = max(1, int(predicted.get("replications") or 1))  # the engine counts every replication
     rows = []
@@ -56,6 +62,7 @@ def side_by_side(measured: Mapping[str, Any], predicted: Mapping[str, Any]) -> l
         for q in QUANTILES:
             a, b = _latency(m, q), _latency(p, q)
             row[f"{q}_measured"], row[f"{q}_predicted"], row[f"{q}_ratio"] = a, b, _ratio(a, b)
+            row[f"{q}_ci_measured"] = _interval(m, q)
         rows.append(row)
     return rows
 
@@ -68,9 +75,15 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+def _measured(row: dict, q: str) -> str:
+    ci = row.get(f"{q}_ci_measured")
+    text = _fmt(row[f"{q}_measured"])
+    return text if ci is None else f"{text} [{ci[0]:.1f}-{ci[1]:.1f}]"
+
+
 def _table(rows: list[dict]) -> str:
     head = ["request", "count (m / p)", "error ratio (m / p)"]
-    head += [f"{q} ms (m / p, ratio)" for q in QUANTILES]
+    head += [f"{q} ms (m [95 % interval] / p, ratio)" for q in QUANTILES]
     out = ['<div class="scroll"><table><thead><tr>']
     out += [f"<th>{html.escape(h)}</th>" for h in head] + ["</tr></thead><tbody>"]
     for r in rows:
@@ -79,7 +92,7 @@ def _table(rows: list[dict]) -> str:
             f"{_fmt(r['count_measured'])} / {_fmt(r['count_predicted'])}",
             f"{_fmt(r['error_ratio_measured'], 4)} / {_fmt(r['error_ratio_predicted'], 4)}",
         ]
-        cells += [f"{_fmt(r[f'{q}_measured'])} / {_fmt(r[f'{q}_predicted'])}, "
+        cells += [f"{_measured(r, q)} / {_fmt(r[f'{q}_predicted'])}, "
                   f"{_fmt(r[f'{q}_ratio'], 2)}" for q in QUANTILES]  # fmt: skip
         out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
     out.append("</tbody></table></div>")
@@ -104,8 +117,14 @@ def _figure(out_dir: Path, rows: list[dict]) -> str | None:
                                          ("p50", "predicted", "#9ecae1"),
                                          ("p95", "measured", "#d62728"),
                                          ("p95", "predicted", "#f4a6a6"))):  # fmt: skip
-        values = [r[f"{q}_{key}"] or np.nan for r in kept]
+        values = np.array([r[f"{q}_{key}"] or np.nan for r in kept], dtype=float)
         ax.bar(x + (i - 1.5) * 0.2, values, 0.2, label=f"{q} {key}", color=color)
+        intervals = [r.get(f"{q}_ci_{key}") for r in kept]
+        if key == "measured" and any(intervals):
+            lo = np.array([v - c[0] if c else 0.0 for v, c in zip(values, intervals, strict=True)])
+            hi = np.array([c[1] - v if c else 0.0 for v, c in zip(values, intervals, strict=True)])
+            ax.errorbar(x + (i - 1.5) * 0.2, values, yerr=[np.maximum(lo, 0), np.maximum(hi, 0)],
+                        fmt="none", ecolor="#333333", elinewidth=0.9, capsize=2.5)  # fmt: skip
     ax.set_xticks(x, [r["request"] for r in kept])
     ax.set_yscale("log")
     # plain numbers (3, 10, 40, not 3 x 10^0); between decades only 2, 3 and 5 are labelled
@@ -135,7 +154,9 @@ def _section(rows: list[dict], predicted: Mapping[str, Any], image: str | None) 
     fig = "" if image is None else (
         f"<figure><img src=\"{image}\" alt=\"measured and predicted latency per request type\">"
         "<figcaption><strong>Measured against predicted.</strong> p50 and p95 per request "
-        f"type (log scale). <span class=\"file\">({image})</span></figcaption></figure>"
+        "type (log scale); the whiskers are the measured percentile's 95 % interval "
+        f"(<code>latency_ci95_ms</code>). <span class=\"file\">({image})</span>"
+        "</figcaption></figure>"
     )  # fmt: skip
     return (f"<section id=\"drill\">\n<h2>Measured against predicted</h2>\n<p class=\"note\">"
             f"{text}</p>\n{_table(rows)}\n{fig}\n</section>\n\n")  # fmt: skip
