@@ -66,3 +66,19 @@ def test_run_all_lists_the_benchmarks() -> None:
         capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 1 and "no benchmarks match" in proc.stderr
+
+
+def test_run_all_says_which_benchmark_missed_its_target(monkeypatch, capsys) -> None:
+    spec = importlib.util.spec_from_file_location("run_all", BENCH.parent / "run_all.py")
+    run_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_all)
+    codes = {"bench_a": 0, "bench_b": run_all.MISSED, "bench_c": 1}
+    monkeypatch.setattr(run_all, "select", lambda _names: [Path(f"{n}.py") for n in codes])
+    monkeypatch.setattr(run_all, "run_one", lambda path: (codes[path.stem], 1.0))
+    assert run_all.main([]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[-1] for line in lines[-3:]] == ["ok", "MISSED", "1)"]
+    assert "bench_b" in lines[-2] and "TARGET MISSED" in lines[-2] and "FAILED" in lines[-1]
+    codes["bench_b"] = 0
+    monkeypatch.setattr(run_all, "run_one", lambda path: (0, 1.0))
+    assert run_all.main([]) == 0
