@@ -393,3 +393,9 @@ def test_window_ci_covers_what_the_order_statistics_miss_when_requests_cluster()
     iid, boot = quantile_ci(pooled, 0.5), window_ci(windows, 0.5, rng)
     assert (boot[1] - boot[0]) == pytest.approx(iid[1] - iid[0], rel=0.35)
     assert window_ci(dict(list(windows.items())[:20]), 0.5, rng) is None  # 7 blocks
+    # a window before the drill's t0 (a request sent early) joins the first block
+    from twin.drill.measure import _block_counts
+
+    values, matrix = _block_counts({-1: windows[0], 1: windows[1], 5: windows[5]}, 3)
+    assert matrix.shape[0] == 2 and matrix[0].sum() == 40 and matrix[1].sum() == 20
+    assert np.all(np.diff(values) > 0)

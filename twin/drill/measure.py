@@ -164,7 +164,8 @@ def _block_counts(windows: Mapping[int, HdrHistogram], block: int) -> tuple[np.n
     for key, hist in windows.items():
         counts = np.ctypeslib.as_array(hist.counts)
         index = np.flatnonzero(counts)
-        parts.append((key // block, index, counts[index].astype(np.int64)))
+        # a request sent just before the drill's t0 counts in the first window
+        parts.append((max(key, 0) // block, index, counts[index].astype(np.int64)))
     every = np.unique(np.concatenate([index for _b, index, _c in parts]))
     matrix = np.zeros((max(b for b, _i, _c in parts) + 1, every.size), dtype=np.int64)
     for b, index, counts in parts:
