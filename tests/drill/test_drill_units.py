@@ -19,7 +19,7 @@ from twin.errors import InputError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "locustfiles"))
 from drill_hls import parse_media_playlist
-from drill_recorder import Recorder, new_histogram
+from drill_recorder import Recorder, new_histogram, new_window_histogram
 
 
 def test_compress_averages_each_drill_seconds_window():
@@ -83,7 +83,7 @@ def test_recorder_keeps_the_intended_latency_of_each_window(tmp_path):
     m = merge_records(tmp_path).types["join"]
     assert sorted(m.windows) == [0, 2]
     assert m.windows[0].get_total_count() == 2 and m.windows[2].get_total_count() == 1
-    assert m.windows[2].get_max_value() == pytest.approx(2_001_000, rel=1e-3)
+    assert m.windows[2].get_max_value() == pytest.approx(2_001_000, rel=1e-2)  # 1 % windows
     # a later dump re-encodes only the windows recorded into since, and loses none
     rec.record("join", 1000.0, 1001.0, 1001.005, True)  # window 0 again
     assert rec.names["join"].changed == {0}
@@ -348,7 +348,7 @@ def _clustered_drill(rng, sigma, windows=60, per_window=4):
     (mean 1 ms) times a per-window lognormal(0, sigma) level. Returns (windows, pooled)."""
     hists, pooled = {}, new_histogram()
     for w in range(windows):
-        hists[w] = new_histogram()
+        hists[w] = new_window_histogram()
         for v in rng.exponential(1000.0 * rng.lognormal(0.0, sigma), per_window):
             hists[w].record_value(max(1, round(v)))
             pooled.record_value(max(1, round(v)))

@@ -41,10 +41,11 @@ __all__ = [
 _HIGHEST_US = 3_600_000_000
 _QUANTILES = {"p50": 50.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
 _Z975 = 1.959963984540054  # two-sided 95 %
+_WINDOW_SIGNIFICANT = 2  # the latency windows' precision (locustfiles/drill_recorder.py)
 
 
-def _histogram() -> HdrHistogram:
-    return HdrHistogram(1, _HIGHEST_US, 3)
+def _histogram(significant: int = 3) -> HdrHistogram:
+    return HdrHistogram(1, _HIGHEST_US, significant)
 
 
 @dataclass
@@ -73,7 +74,7 @@ class TypeMeasure:
         for k, encoded in doc.get("windows", {}).items():
             hist = self.windows.get(int(k))
             if hist is None:
-                hist = self.windows[int(k)] = _histogram()
+                hist = self.windows[int(k)] = _histogram(_WINDOW_SIGNIFICANT)
             hist.decode_and_add(encoded.encode("ascii"))
 
     def series(self, seconds: int) -> np.ndarray:
