@@ -160,7 +160,7 @@ def test_calibrated_yaml_rewrites_service_lines_and_keeps_the_file_valid(tmp_pat
     # the speed reference is written once, at the top level, and read back
     from twin.platform.architecture import LoadCpu
 
-    ref = LoadCpu(per_request_s=0.0011, per_mb_s=0.0019)
+    ref = LoadCpu(per_request_s=0.0011, per_mb_s=0.0019, per_s=0.007)
     twice = calibrated_yaml(calibrated_yaml(again, {}, ["x"], {}, load_cpu=ref), {}, ["y"], {},
                             load_cpu=ref)  # fmt: skip
     assert twice.count("load_cpu:") == 1
@@ -194,6 +194,32 @@ def test_loop_costs_split_cpu_into_per_request_and_per_mb():
     assert costs["client"].per_mb_s == pytest.approx(1.9e-3, rel=1e-6)
     assert costs["api"].per_request_s == pytest.approx(1.4e-3, rel=1e-6)
     assert costs["api"].mean_s(4.0) == pytest.approx(1.4e-3 + 4 * 0.3e-3, rel=1e-6)
+
+
+def test_loop_costs_take_a_per_second_term_from_three_drills():
+    """Locust spends CPU every second whatever the load (statistics, timers). With three
+    drills or more `loop_costs` fits it, so a nearly idle drill's few requests do not carry
+    it; `speed_index` then counts it for the drill's seconds."""
+    from twin.drill.calibration import loop_costs
+    from twin.drill.predict import speed_index
+    from twin.platform.architecture import LoadCpu
+
+    volumes = [(3000, 4200.0, 60), (800, 1700.0, 60), (3100, 6800.0, 60), (6000, 8000.0, 120)]
+    docs = []
+    for n, mb, seconds in volumes:
+        doc = _drill_doc(n, mb, 0.84e-3 * n + 1.97e-3 * mb + 7e-3 * seconds, 1.0e-3 * n)
+        doc["drill"]["duration_s"] = seconds
+        docs.append(doc)
+    client = loop_costs(docs)["client"]
+    assert (client.per_request_s, client.per_mb_s, client.per_s) == pytest.approx(
+        (0.84e-3, 1.97e-3, 7e-3), rel=1e-6
+    )
+    # an idle 60 s drill: 290 requests, 389 MB; without the per-second term it looks 40 % slow
+    idle = _drill_doc(290, 389.0, 0.84e-3 * 290 + 1.97e-3 * 389 + 7e-3 * 60, None)
+    idle["drill"]["duration_s"] = 60
+    ref = LoadCpu(per_request_s=client.per_request_s, per_mb_s=client.per_mb_s, per_s=client.per_s)
+    assert speed_index(idle, ref) == pytest.approx(1.0, rel=1e-6)
+    assert speed_index(idle, LoadCpu(per_request_s=0.84e-3, per_mb_s=1.97e-3)) > 1.35
 
 
 def test_loop_costs_are_left_to_the_file_when_the_drills_cannot_split_them():

@@ -227,9 +227,12 @@ def calibrated_yaml(
         out = [ln for ln in out if not ln.startswith("load_cpu:")]
         while out and not out[-1].strip():
             out.pop()
-        out += ["", f"load_cpu: {{per_request_s: {load_cpu.per_request_s:.6g}, "
-                    f"per_mb_s: {load_cpu.per_mb_s:.6g}}}   # calibrated: the drills' Locust CPU, "
-                    "a drill's speed reference"]  # fmt: skip
+        out += [
+            "",
+            f"load_cpu: {{per_request_s: {load_cpu.per_request_s:.6g}, "
+            f"per_mb_s: {load_cpu.per_mb_s:.6g}, per_s: {load_cpu.per_s:.6g}}}"
+            "   # calibrated: the drills' Locust CPU, a drill's speed reference",
+        ]
     stamp = [f"# CALIBRATED {h}" for h in header]
     return "\n".join(stamp + out) + "\n"
 

@@ -94,10 +94,12 @@ _MIN_SPREAD = 0.1  # MB per request must differ by 10 % across drills to tell th
 
 @dataclass(frozen=True)
 class LoopCost:
-    """A loop's CPU per request: `per_request_s` plus `per_mb_s` for each MB it moves."""
+    """A loop's CPU per request: `per_request_s` plus `per_mb_s` for each MB it moves; and
+    `per_s`, what its process spends per second whatever the load (timers, statistics)."""
 
     per_request_s: float
     per_mb_s: float
+    per_s: float = 0.0
 
     def mean_s(self, mb: float) -> float:
         return self.per_request_s + self.per_mb_s * mb
@@ -140,7 +142,9 @@ def loop_costs(measured: Sequence[Mapping[str, Any]]) -> dict[str, LoopCost]:
     """Each measured loop's CPU cost, least squares (non-negative) over the drills.
 
     Only drills whose MB per request differ by `_MIN_SPREAD` can split the cost into per
-    request and per MB; otherwise a loop is left out (the file's costs stand)."""
+    request and per MB; otherwise a loop is left out (the file's costs stand). With three
+    drills or more a per-second term takes the process's background work (Locust's
+    statistics, the server's timers): without it a light drill's few requests carry it all."""
     from scipy.optimize import nnls
 
     out = {}
@@ -152,9 +156,12 @@ def loop_costs(measured: Sequence[Mapping[str, Any]]) -> dict[str, LoopCost]:
         ratio = rows[:, 1] / np.maximum(rows[:, 0], 1.0)
         if len(rows) < 2 or ratio.max() <= (1.0 + _MIN_SPREAD) * max(ratio.min(), 1e-12):
             continue
-        (a, b), _ = nnls(rows, np.array(cpu, dtype=float))
-        if a > 0:
-            out[loop] = LoopCost(float(a), float(b))
+        seconds = np.array([float(m.get("drill", {}).get("duration_s") or 0) for m in measured])
+        if len(rows) >= 3 and np.all(seconds > 0):
+            rows = np.column_stack([rows, seconds])
+        coef, _ = nnls(rows, np.array(cpu, dtype=float))
+        if coef[0] > 0:
+            out[loop] = LoopCost(*(float(c) for c in coef))
     return out
 
 
@@ -324,8 +331,10 @@ def run_calibration(
     before = [_predict(d, start, file_costs, file_cv, seed) for d in drills]
     reference = None
     if CLIENT in measured:  # each drill at its own machine speed against the fitted costs
-        reference = LoadCpu(per_request_s=measured[CLIENT].per_request_s,
-                            per_mb_s=measured[CLIENT].per_mb_s)  # fmt: skip
+        client = measured[CLIENT]
+        reference = LoadCpu(
+            per_request_s=client.per_request_s, per_mb_s=client.per_mb_s, per_s=client.per_s
+        )
         drills = [replace(d, speed=_speed(d, reference)) for d in drills]
     costs = _measured_costs(file_costs, measured)
     fixed = frozenset(n for n in start if n in MEASURED or n not in _crossed(drills))

@@ -110,8 +110,8 @@ def drill_volume(measured: Any) -> tuple[float, float]:
 
 def speed_index(measured: Any, load_cpu: Any) -> float | None:
     """How slow the drilled machine ran against the calibration's: the load generator's CPU
-    seconds in this drill over what the calibration drills spent for as many requests and MB
-    (`architecture.load_cpu`). 0.8 is a machine 25 % faster. None when either is missing.
+    seconds in this drill over what the calibration drills spent for as many requests, MB and
+    seconds (`architecture.load_cpu`). 0.8 is a machine 25 % faster. None when either is missing.
 
     Service times scale with the processor that serves them (capacity planning scales a
     service demand by the ratio of processor speeds); this measures that ratio on the spot,
@@ -122,7 +122,9 @@ def speed_index(measured: Any, load_cpu: Any) -> float | None:
         return None
     cpu = (measured.get("drill") or {}).get("load_cpu_s")
     requests, mb = drill_volume(measured)
+    seconds = float((measured.get("drill") or {}).get("duration_s") or 0.0)
     expected = load_cpu.per_request_s * requests + load_cpu.per_mb_s * mb
+    expected += getattr(load_cpu, "per_s", 0.0) * seconds
     if not cpu or expected <= 0:
         return None
     return float(cpu) / expected

@@ -215,12 +215,15 @@ class Video(Frozen):
 
 class LoadCpu(Frozen):
     """What the load generator's processes spent in the drills an architecture was calibrated
-    on: CPU seconds per request plus per MB received (`twin calibrate` writes it). A drill
-    measures the same on the machine it runs on; the ratio is that machine's speed against
-    the calibration's, by which the prediction scales the file's service times."""
+    on: CPU seconds per request plus per MB received plus per second of drill (Locust's own
+    background work, which a nearly idle drill would otherwise charge to its few requests;
+    `twin calibrate` writes it). A drill measures the same on the machine it runs on; the
+    ratio is that machine's speed against the calibration's, by which the prediction scales
+    the file's service times."""
 
     per_request_s: NonNegative
     per_mb_s: NonNegative = 0.0
+    per_s: NonNegative = 0.0
 
 
 class Architecture(Frozen):
