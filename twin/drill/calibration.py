@@ -79,12 +79,8 @@ BLOCKING = frozenset({CLIENT})
 MEASURED = (*LOOPS, TRANSFER)  # services whose times come from the drills' CPU, not a fit
 _TINY_S = 1e-6
 CV_GRID = (0.5, 1.0, 2.0)
-PATH_SHARE_GRID = (
-    0.35,
-    0.5,
-    0.75,
-    1.0,
-)  # of a loop's CPU per request that is on the request's path
+# the share of a loop's CPU per request that is on the request's own path
+PATH_SHARE_GRID = (0.35, 0.5, 0.75, 1.0)
 _CPU_KEYS = {CLIENT: "load_cpu_s", API: "target_cpu_s"}
 _REPLICATIONS = 3
 _MIN_COUNT = 20  # types with fewer requests in a drill are not fitted to (their p95 is noise)

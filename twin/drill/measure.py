@@ -41,11 +41,10 @@ __all__ = [
 _HIGHEST_US = 3_600_000_000
 _QUANTILES = {"p50": 50.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
 _Z975 = 1.959963984540054  # two-sided 95 %
-_WINDOW_SIGNIFICANT = 2  # the latency windows' precision (locustfiles/drill_recorder.py)
 
 
-def _histogram(significant: int = 3) -> HdrHistogram:
-    return HdrHistogram(1, _HIGHEST_US, significant)
+def _histogram() -> HdrHistogram:
+    return HdrHistogram(1, _HIGHEST_US, 3)
 
 
 @dataclass
@@ -71,11 +70,12 @@ class TypeMeasure:
             self.per_second[int(k)] = self.per_second.get(int(k), 0) + int(v)
         for k, v in doc.get("messages", {}).items():
             self.messages[k] = self.messages.get(k, 0) + int(v)
-        for k, encoded in doc.get("windows", {}).items():
+        for k, encoded in doc.get("windows", {}).items():  # at the recorder's own precision
             hist = self.windows.get(int(k))
             if hist is None:
-                hist = self.windows[int(k)] = _histogram(_WINDOW_SIGNIFICANT)
-            hist.decode_and_add(encoded.encode("ascii"))
+                self.windows[int(k)] = HdrHistogram.decode(encoded.encode("ascii"))
+            else:
+                hist.decode_and_add(encoded.encode("ascii"))
 
     def series(self, seconds: int) -> np.ndarray:
         """Requests sent in each drill second 0..seconds-1."""

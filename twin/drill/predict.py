@@ -124,7 +124,7 @@ def speed_index(measured: Any, load_cpu: Any) -> float | None:
     requests, mb = drill_volume(measured)
     seconds = float((measured.get("drill") or {}).get("duration_s") or 0.0)
     expected = load_cpu.per_request_s * requests + load_cpu.per_mb_s * mb
-    expected += getattr(load_cpu, "per_s", 0.0) * seconds
+    expected += load_cpu.per_s * seconds
     if not cpu or expected <= 0:
         return None
     return float(cpu) / expected

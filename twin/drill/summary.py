@@ -4,10 +4,10 @@
 send time (HdrHistogram, coordinated omission corrected) with `latency_ci95_ms`, each
 percentile's 95 % interval: the wider of the order-statistics interval (independent samples)
 and the block bootstrap over the drill's latency windows (requests close in time are not
-independent); `service_latency_ms` from when it was actually
-sent, and Locust's own figures under `drill.locust`. `experience` holds join failures, the
-share of degraded video segments and, when the target exports it, the measured leaderboard
-lag. Keys that a drill cannot measure are omitted, never faked. Pure calculation.
+independent); `service_latency_ms` from when it was actually sent, and Locust's own figures
+under `drill.locust`. `experience` holds join failures, the share of degraded video segments
+and, when the target exports it, the measured leaderboard lag. Keys that a drill cannot
+measure are omitted, never faked. Pure calculation.
 """
 
 from __future__ import annotations
