@@ -7,15 +7,18 @@ fixed variant (seed 2024), at several scales, 60 s at 60x each. This drill diffe
 (7e-5: ~80 riders, ~60 requests/s): the twin's predicted p50 and p95 of each request type must
 fall within 25 % of the measured ones.
 
+The drill runs three times (`--repeat 3`, a fresh `twin serve` each time) and is compared
+pooled. One 60 s drill cannot measure a light request's p95 to 25 %: twelve identical drills
+moved it by -30 % to +40 % (sd of log 0.11-0.23), because its tail lives in a few seconds of
+the surge and this shared machine's speed drifts over tens of seconds; only repeats see that.
+
 What is compared. A drill measures a percentile from a sample, and its summary says how well
 (`latency_ci95_ms`): the wider of the distribution-free interval between the order statistics
-n q -+ 1.96 sqrt(n q (1 - q)), and a block bootstrap over the drill's 1 s latency windows.
-The second matters: requests sent in the same seconds share a class-start burst or a hiccup
-of this shared machine, and repeated drills showed the light requests' p95s moving by -30 %
-to +40 % from run to run, well outside the order-statistics interval. A percentile whose
+n q -+ 1.96 sqrt(n q (1 - q)), and a block bootstrap over the drill's 1 s latency windows,
+kept run by run, so the interval includes how much the runs differ. A percentile whose
 interval reaches further than 25 % from the measured value is not compared: there the drill
-cannot tell a 25 % miss from its own sampling noise. Types with fewer than 200 requests are
-left out altogether, and at least six p50s and two p95s must be compared.
+cannot tell a 25 % miss from its own sampling noise. Types with fewer than 200 requests per
+run are left out altogether, and at least six p50s and two p95s must be compared.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from twin.drill.measure import pinned
 
 ROOT = Path(__file__).resolve().parents[2]
 TOLERANCE = 0.25
-MIN_COUNT = 200
+MIN_COUNT = 200  # per run
+REPEAT = 3
 
 
 def test_pinned_means_the_interval_lies_within_the_tolerance():
@@ -44,17 +48,18 @@ def test_calibrated_model_predicts_an_unseen_drill_within_25_percent(tmp_path):
     out = tmp_path / "drill"
     code = main([
         "drill", str(ROOT / "scenarios/new-year-surge-fixed.yaml"), "--target", "local",
-        "--scale", "7e-5", "--speedup", "60", "--out", str(out),
+        "--scale", "7e-5", "--speedup", "60", "--repeat", str(REPEAT), "--out", str(out),
     ])  # fmt: skip
     assert code == 0
     measured = json.loads((out / "summary.json").read_text())
     predicted = json.loads((out / "predicted.json").read_text())
     assert predicted["architecture"] == "reference-platform"
+    assert measured["replications"] == REPEAT
     compared: dict[str, list[str]] = {"p50": [], "p95": []}
     misses = []
     for rtype, p in predicted["requests"].items():
         m = measured["requests"][rtype]
-        if m["count"] < MIN_COUNT:
+        if m["count"] < MIN_COUNT * REPEAT:
             continue
         for q in ("p50", "p95"):
             if not pinned(m, q, TOLERANCE):

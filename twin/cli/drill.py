@@ -4,8 +4,10 @@ The scenario's riders, scaled by `--scale` and compressed by `--speedup`, ride a
 reference platform (`--target local` starts and stops `twin serve` itself) or any host that
 speaks the same API (`--host URL`, tokens signed with `TWIN_SECRET`). Writes `summary.json`
 (`engine: "drill"`), `predicted.json` (the twin on `--architecture`) and `report.html` (both
-side by side) into `--out`. An unreachable host or
-one that answers nothing but errors is one line and exit code 2.
+side by side) into `--out`. `--repeat N` runs the drill N times (`run-1` ... `run-N`, each on a
+fresh local platform) and writes the pooled measurement: percentiles of every run's requests,
+intervals that see how much the runs differ. An unreachable host or one that answers nothing
+but errors is one line and exit code 2.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ def register(app: typer.Typer) -> None:
             None, "--duration", help="Drill seconds (default: the whole scenario, compressed)."
         ),
         workers: int = typer.Option(1, "--workers", help="Locust worker processes."),
+        repeat: int = typer.Option(
+            1, "--repeat", help="Run the drill N times (run-1, run-2...) and pool the runs."
+        ),
         out: Path | None = typer.Option(None, "--out", help="Output folder."),
         architecture: str | None = typer.Option(
             None,
@@ -51,7 +56,7 @@ def register(app: typer.Typer) -> None:
         options = DrillOptions(
             scenario=scenario, out=Path("."), target=target, host=host, scale=scale,
             speedup=speedup, duration=duration, workers=workers, architecture=architecture,
-            replay_incidents=incidents,
+            replay_incidents=incidents, repeat=repeat,
         )  # fmt: skip
         options.check()
         folder = prepare_out_dir(out or default_out_dir(f"drill-{scenario.stem}"))

@@ -54,7 +54,7 @@ from twin.drill.calibrate import (
     targets_from_summary,
 )
 from twin.drill.measure import pinned
-from twin.drill.predict import drill_volume
+from twin.drill.predict import drill_seconds, drill_volume
 from twin.platform.architecture import LoadCpu
 
 __all__ = [
@@ -152,7 +152,7 @@ def loop_costs(measured: Sequence[Mapping[str, Any]]) -> dict[str, LoopCost]:
         ratio = rows[:, 1] / np.maximum(rows[:, 0], 1.0)
         if len(rows) < 2 or ratio.max() <= (1.0 + _MIN_SPREAD) * max(ratio.min(), 1e-12):
             continue
-        seconds = np.array([float(m.get("drill", {}).get("duration_s") or 0) for m in measured])
+        seconds = np.array([drill_seconds(m) for m in measured])
         if len(rows) >= 3 and np.all(seconds > 0):
             rows = np.column_stack([rows, seconds])
         coef, _ = nnls(rows, np.array(cpu, dtype=float))

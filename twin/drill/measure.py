@@ -34,6 +34,7 @@ __all__ = [
     "locust_stats",
     "merge_records",
     "pinned",
+    "pool_measured",
     "quantile_ci",
     "window_ci",
 ]
@@ -41,6 +42,7 @@ __all__ = [
 _HIGHEST_US = 3_600_000_000
 _QUANTILES = {"p50": 50.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
 _Z975 = 1.959963984540054  # two-sided 95 %
+BLOCK_WINDOWS = 3  # windows per bootstrap block: 3 s of a short drill (3 min at 60x)
 
 
 def _histogram() -> HdrHistogram:
@@ -59,6 +61,7 @@ class TypeMeasure:
     per_second: dict[int, int] = field(default_factory=dict)
     messages: dict[str, int] = field(default_factory=dict)
     windows: dict[int, HdrHistogram] = field(default_factory=dict)  # intended latency
+    run_starts: list[int] = field(default_factory=list)  # pooled: the window each run starts at
 
     def add(self, doc: dict[str, Any]) -> None:
         self.intended.decode_and_add(doc["intended_hdr"].encode("ascii"))
@@ -95,6 +98,7 @@ class Measured:
     processes: int
     cpu_s: float | None = None  # the load processes' CPU time under load (None: not recorded)
     window_s: float | None = None  # width of the latency windows (None: older records)
+    runs: int = 1  # repeated drills pooled here (`pool_measured`); per-second series add up
 
     @property
     def total(self) -> int:
@@ -125,6 +129,45 @@ def merge_records(folder: Path) -> Measured:
     return Measured(types, experience, len(files), cpu_s, window_s)
 
 
+def pool_measured(runs: list[Measured], block: int = BLOCK_WINDOWS) -> Measured:
+    """Repeated drills of one workload as one measurement (`twin drill --repeat N`).
+
+    Histograms, counts and per-second series add up (`Measured.runs` says how many). Latency
+    windows do not: run k's windows are renumbered after run k-1's, starting on a whole
+    bootstrap block, so `window_ci` resamples blocks of one run each and its interval sees
+    how much the runs differ (a machine that drifts between runs), not only the seconds within one.
+    """
+    if not runs:
+        raise ValueError("no drill to pool")
+    types: dict[str, TypeMeasure] = {}
+    experience: dict[str, float] = {}
+    offset = 0
+    for run in runs:
+        top = 0
+        for name, m in run.types.items():
+            pooled = types.setdefault(name, TypeMeasure())
+            pooled.run_starts.extend(offset + k for k in (m.run_starts or [0]))
+            pooled.intended.add(m.intended)
+            pooled.service.add(m.service)
+            pooled.count += m.count
+            pooled.errors += m.errors
+            pooled.bytes += m.bytes
+            for second, n in m.per_second.items():
+                pooled.per_second[second] = pooled.per_second.get(second, 0) + n
+            for message, n in m.messages.items():
+                pooled.messages[message] = pooled.messages.get(message, 0) + n
+            for k, hist in m.windows.items():
+                pooled.windows[max(k, 0) + offset] = hist
+            top = max([top, *(max(k, 0) + 1 for k in m.windows)])
+        offset += -(-top // block) * block
+        for key, value in run.experience.items():
+            experience[key] = experience.get(key, 0.0) + value
+    cpu = [r.cpu_s for r in runs]
+    cpu_s = None if any(c is None for c in cpu) else round(sum(cpu), 4)  # type: ignore[arg-type]
+    return Measured(types, experience, sum(r.processes for r in runs), cpu_s, runs[0].window_s,
+                    runs=sum(r.runs for r in runs))  # fmt: skip
+
+
 def latency_block(hist: HdrHistogram) -> dict[str, float | None]:
     """`{mean, p50, p95, p99, p999, max}` in milliseconds (None when nothing was recorded)."""
     if hist.get_total_count() == 0:
@@ -153,7 +196,6 @@ def quantile_ci(hist: HdrHistogram, q: float, z: float = _Z975) -> list[float] |
     return [round(hist.get_value_at_percentile(100.0 * p) / 1000.0, 4) for p in (lo, hi)]
 
 
-BLOCK_WINDOWS = 3  # windows per bootstrap block: 3 s of a short drill (3 min at 60x)
 _RESAMPLES = 2000
 _MIN_BLOCKS = 8  # fewer blocks cannot say how the windows vary
 
@@ -184,12 +226,19 @@ def window_ci(
     *,
     block: int = BLOCK_WINDOWS,
     resamples: int = _RESAMPLES,
+    run_starts: list[int] | None = None,
 ) -> list[float] | None:
     """The 95 % block-bootstrap interval (ms) of the `q` quantile of the latencies recorded in
     `windows` (window index -> histogram): blocks of `block` consecutive windows are drawn with
     replacement, as many as the drill had, and the quantile of each resample taken as
     HdrHistogram does; the interval runs between the 2.5th and 97.5th percentiles of those.
-    None when there are fewer than 8 blocks (too few to say)."""
+    None when there are fewer than 8 blocks (too few to say).
+
+    Pooled repeats (`run_starts`: the window each run starts at, `pool_measured`) are
+    resampled in two stages, runs with replacement and then blocks within each drawn run
+    (Davison and Hinkley, *Bootstrap Methods*, 1997, 3.8): blocks of one run share its machine
+    and are not independent of each other, so drawing them as if they were would leave out
+    how much the runs differ."""
     windows = {k: h for k, h in windows.items() if h.get_total_count()}
     if not windows:
         return None
@@ -197,10 +246,11 @@ def window_ci(
     blocks = matrix.shape[0]
     if blocks < _MIN_BLOCKS:
         return None
+    groups = _groups(matrix, block, run_starts)
     found = []
     for start in range(0, resamples, 250):
         size = min(250, resamples - start)
-        weights = rng.multinomial(blocks, np.full(blocks, 1.0 / blocks), size=size)
+        weights = _resample(rng, groups, blocks, size)
         cum = np.cumsum(weights @ matrix, axis=1)
         total = cum[:, -1]
         target = np.maximum(1, np.floor(q * total + 0.5))
@@ -209,6 +259,32 @@ def window_ci(
     quantiles = np.concatenate(found)
     lo, hi = np.percentile(quantiles, [2.5, 97.5])
     return [round(float(lo) / 1000.0, 4), round(float(hi) / 1000.0, 4)]
+
+
+def _groups(matrix: np.ndarray, block: int, run_starts: list[int] | None) -> list[np.ndarray]:
+    """The blocks of each run (one group when the windows are one drill's)."""
+    recorded = np.arange(matrix.shape[0])
+    if not run_starts or len(run_starts) < 2:
+        return [recorded]
+    starts = np.array(sorted({max(0, k) // block for k in run_starts}))
+    run = np.searchsorted(starts, recorded, side="right") - 1
+    return [recorded[run == r] for r in range(starts.size) if np.any(run == r)]
+
+
+def _resample(
+    rng: np.random.Generator, groups: list[np.ndarray], blocks: int, size: int
+) -> np.ndarray:
+    """Resample weights (size x blocks): runs with replacement, then blocks within each drawn
+    run, as many as it has. With one group: blocks with replacement, as many as there are."""
+    weights = np.zeros((size, blocks), dtype=np.int64)
+    if len(groups) == 1:
+        g = groups[0]
+        weights[:, g] = rng.multinomial(g.size, np.full(g.size, 1.0 / g.size), size=size)
+        return weights
+    drawn = rng.multinomial(len(groups), np.full(len(groups), 1.0 / len(groups)), size=size)
+    for r, g in enumerate(groups):
+        weights[:, g] = rng.multinomial(drawn[:, r] * g.size, np.full(g.size, 1.0 / g.size))
+    return weights
 
 
 def pinned(block: Mapping[str, Any], q: str, tolerance: float = 0.25) -> bool:

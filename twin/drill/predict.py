@@ -23,6 +23,7 @@ from twin.drill.plan import DrillWorkload, compress
 __all__ = [
     "compile_target",
     "drill_platform",
+    "drill_seconds",
     "drill_volume",
     "predict",
     "scaled_services",
@@ -108,6 +109,12 @@ def drill_volume(measured: Any) -> tuple[float, float]:
             sum(float(b.get("bytes") or 0) for b in blocks) / 1e6)  # fmt: skip
 
 
+def drill_seconds(measured: Any) -> float:
+    """Seconds of load a drill's summary pools: its length times its repeats."""
+    length = float((measured.get("drill") or {}).get("duration_s") or 0.0)
+    return length * max(1, int(measured.get("replications") or 1))
+
+
 def speed_index(measured: Any, load_cpu: Any) -> float | None:
     """How slow the drilled machine ran against the calibration's: the load generator's CPU
     seconds in this drill over what the calibration drills spent for as many requests, MB and
@@ -122,7 +129,7 @@ def speed_index(measured: Any, load_cpu: Any) -> float | None:
         return None
     cpu = (measured.get("drill") or {}).get("load_cpu_s")
     requests, mb = drill_volume(measured)
-    seconds = float((measured.get("drill") or {}).get("duration_s") or 0.0)
+    seconds = drill_seconds(measured)
     expected = load_cpu.per_request_s * requests + load_cpu.per_mb_s * mb
     expected += load_cpu.per_s * seconds
     if not cpu or expected <= 0:

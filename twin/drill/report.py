@@ -141,8 +141,13 @@ def _figure(out_dir: Path, rows: list[dict]) -> str | None:
     return FIGURE
 
 
-def _section(rows: list[dict], predicted: Mapping[str, Any], image: str | None) -> str:
+def _section(
+    rows: list[dict], predicted: Mapping[str, Any], image: str | None, runs: int = 1
+) -> str:
     pred = predicted.get("prediction", {})
+    pooled = (f" The measured figures pool {runs} runs of the drill (<code>--repeat {runs}</code>:"
+              " <code>run-1</code> ...); their intervals include how much the runs differ."
+              if runs > 1 else "")  # fmt: skip
     text = (
         f"The twin's prediction for this drill's workload ({html.escape(str(pred.get('engine')))}"
         f" engine on <code>{html.escape(str(predicted.get('architecture')))}</code>, scale "
@@ -150,6 +155,7 @@ def _section(rows: list[dict], predicted: Mapping[str, Any], image: str | None) 
         " what the drill measured (m = measured, from each request's intended send time; p ="
         " predicted; ratio = measured / predicted). The full comparison (services,"
         f' experience, SLOs): <a href="{COMPARE_DIR}/compare.html">measured vs predicted</a>.'
+        + pooled
     )
     fig = "" if image is None else (
         f"<figure><img src=\"{image}\" alt=\"measured and predicted latency per request type\">"
@@ -180,7 +186,8 @@ def render_drill_report(
     comparison = compare([RunInput("predicted", predicted), RunInput("measured", measured)])
     render_compare(out_dir / COMPARE_DIR, comparison, {})
     rows = side_by_side(measured, predicted)
-    section = _section(rows, predicted, _figure(out_dir, rows))
+    runs = int(measured.get("replications") or 1)
+    section = _section(rows, predicted, _figure(out_dir, rows), runs)
     page = path.read_text(encoding="utf-8")
     anchor = '<section id="findings">'
     page = page.replace(anchor, section + anchor, 1) if anchor in page else page + section

@@ -27,7 +27,7 @@ import numpy as np
 
 from twin.drill.lag import LagScrape, lag_figures, parse_metrics, process_cpu_s
 from twin.drill.loadgen import LocustRun, run_locust
-from twin.drill.measure import achieved_users, locust_stats, merge_records
+from twin.drill.measure import achieved_users, locust_stats, merge_records, pool_measured
 from twin.drill.plan import DrillWorkload, drill_duration, drill_workload
 from twin.drill.target import LocalPlatform, Target
 from twin.drill.tracking import tracking, window_s
@@ -55,6 +55,7 @@ class DrillOptions:
     workers: int = 1
     architecture: str | None = None
     replay_incidents: bool = True
+    repeat: int = 1  # drills of the same workload, pooled (each on a fresh local platform)
 
     def check(self) -> None:
         if (self.target is None) == (self.host is None):
@@ -65,6 +66,8 @@ class DrillOptions:
             raise InputError("--host", None, f"must be an http:// or https:// URL: {self.host!r}")
         if self.workers < 1:
             raise InputError("--workers", None, f"must be >= 1, got {self.workers}")
+        if self.repeat < 1:
+            raise InputError("--repeat", None, f"must be >= 1, got {self.repeat}")
 
 
 def compile_drill(options: DrillOptions) -> tuple[Any, Any, Any, DrillWorkload]:
@@ -199,7 +202,8 @@ def _secret(local: LocalPlatform | None) -> str:
 def run_drill(
     options: DrillOptions, say: Callable[[str], None] = lambda _line: None
 ) -> dict[str, Any]:
-    """Run the whole drill and write its files into `options.out`; the summary."""
+    """Run the whole drill (`options.repeat` times) and write its files into `options.out`;
+    the summary. Repeats go to `run-1`, `run-2`... and are pooled (`pool_measured`)."""
     options.check()
     started = time.time()
     if options.host is not None:
@@ -208,22 +212,39 @@ def run_drill(
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
     pool_size = max(20, math.ceil(float(work.users.max()) * 1.5) + 5)
-    local = LocalPlatform(out / "serve", riders=pool_size) if options.target else None
+    results = []
+    for k in range(options.repeat):
+        folder = out if options.repeat == 1 else out / f"run-{k + 1}"
+        which = f" (run {k + 1} of {options.repeat})" if options.repeat > 1 else ""
+        results.append(_run_once(options, scenario, compiled, work, folder, pool_size,
+                                 say, which))  # fmt: skip
+    return _finish(options, scenario, architecture, compiled, work, results, started, say)
+
+
+def _run_once(
+    options: DrillOptions, scenario: Any, compiled: Any, work: DrillWorkload, folder: Path,
+    pool_size: int, say: Callable[[str], None], which: str = "",
+) -> dict[str, Any]:  # fmt: skip
+    """One drill into `folder`: a fresh local platform (if any), Locust, the drain."""
+    folder.mkdir(parents=True, exist_ok=True)
+    local = LocalPlatform(folder / "serve", riders=pool_size) if options.target else None
     with _sigterm_as_interrupt():
         try:
             url = local.start() if local is not None else str(options.host)
             say(f"target {url}; {work.duration_s} s at {options.speedup:g}x, "
-                f"{float(work.riders.mean()):.1f} riders on average")  # fmt: skip
-            result = _drive(options, scenario, compiled, work, url, _secret(local), pool_size)
+                f"{float(work.riders.mean()):.1f} riders on average{which}")  # fmt: skip
+            result = _drive(options, folder, scenario, compiled, work, url, _secret(local),
+                            pool_size)  # fmt: skip
         finally:
             if local is not None:
                 local.stop()
-    return _finish(options, scenario, architecture, compiled, work, result, started, say)
+    result["measured"] = merge_records(result["load_dir"])
+    return result
 
 
 def _drive(
-    options: DrillOptions, scenario: Any, compiled: Any, work: DrillWorkload, url: str,
-    secret: str, pool_size: int,
+    options: DrillOptions, folder: Path, scenario: Any, compiled: Any, work: DrillWorkload,
+    url: str, secret: str, pool_size: int,
 ) -> dict[str, Any]:  # fmt: skip
     """Everything that needs the target up: pool, plan, Locust, incidents, drain."""
     from twin.drill.incidents import IncidentReplay, fault_timeline
@@ -239,14 +260,14 @@ def _drive(
     lead = 6.0 + options.workers  # Locust's start-up on a busy machine
     hours = max(1, math.ceil((work.duration_s + lead + 60) / 3600) + 1)
     live, on_demand = target.classes(pool[0]["rider_token"], hours)
-    load_dir = options.out / "load"
+    load_dir = folder / "load"
     for stale in load_dir.glob("rec-*.json"):
         stale.unlink()
     t0 = time.time() + lead
     plan = _plan_document(work, compiled, t0=t0, pool=pool, live=live, on_demand=on_demand,
                           out_dir=load_dir, seed=scenario.seed, segment_s=4.0,
                           od=od_lengths(scenario_catalog(scenario)))  # fmt: skip
-    plan_path = options.out / "plan.json"
+    plan_path = folder / "plan.json"
     plan_path.write_text(json.dumps(plan), encoding="utf-8")
     timeline = fault_timeline(compiled, work, consumers=4) if options.replay_incidents else []
     admin = sign("admin", "twin-drill", secret, 86_400.0)
@@ -260,7 +281,7 @@ def _drive(
     lag.drain()
     text = target.metrics()  # the target's own view (per-route server latency), kept as is
     if text:
-        (options.out / "metrics.txt").write_text(text, encoding="utf-8")
+        (folder / "metrics.txt").write_text(text, encoding="utf-8")
     cpu1 = process_cpu_s(text)
     target_cpu = None if cpu0 is None or cpu1 is None else round(cpu1 - cpu0, 3)
     return {"url": url, "t0": t0, "wall": wall, "lag": lag.figures(), "load_dir": load_dir,
@@ -274,20 +295,23 @@ def _clear_quietly(target: Target, admin: str) -> None:
 
 def _finish(
     options: DrillOptions, scenario: Any, architecture: Any, compiled: Any,
-    work: DrillWorkload, result: dict[str, Any], started: float, say: Callable[[str], None],
+    work: DrillWorkload, results: list[dict[str, Any]], started: float,
+    say: Callable[[str], None],
 ) -> dict[str, Any]:  # fmt: skip
     from twin.cli.outputs import write_json
     from twin.drill.summary import drill_summary
 
-    load_dir = result["load_dir"]
-    measured = merge_records(load_dir)
+    measured = pool_measured([r["measured"] for r in results])
+    first = results[0]
     if measured.total == 0:
-        raise TargetError(f"no request reached {result['url']} (see {load_dir}/locust-0.log)")
-    seconds = work.duration_s
-    users = achieved_users(options.out / "load", result["t0"], seconds)
-    modelled = [m for name, m in measured.types.items() if name in work.rates]
-    rate = np.sum([m.series(seconds) for m in modelled], axis=0)
-    tracked = tracking(work.riders, users, work.total_rate, rate, window=window_s(seconds))
+        raise TargetError(
+            f"no request reached {first['url']} (see {first['load_dir']}/locust-0.log)"
+        )
+    runs = [_run_figures(work, r) for r in results]
+    # the run that followed the plan least well speaks for the pooled drill
+    worst = max(runs, key=lambda r: max(r["tracking"]["riders_error_max"] or 0.0,
+                                        r["tracking"]["rate_error_max"] or 0.0))  # fmt: skip
+    tracked = worst["tracking"]
     meta = {
         "scenario": scenario.name,
         "architecture": options.architecture or (LOCAL_ARCHITECTURE if options.target else None),
@@ -295,30 +319,60 @@ def _finish(
         "seed": scenario.seed,
         "wall_seconds": round(time.time() - started, 3),
     }
+    target_cpu = [r["target_cpu_s"] for r in runs]
     drill = {
-        "target": options.target or "host", "host": result["url"], "scale": work.scale,
-        "speedup": work.speedup, "duration_s": seconds, "workers": options.workers,
-        "t0": result["t0"], "locust_wall_s": round(result["wall"], 3), "tracking": tracked,
-        "locust": locust_stats(options.out / "load"), "faults_applied": result["faults"],
-        # CPU seconds under load: the load processes' (Locust) and the target's own
+        "target": options.target or "host", "host": first["url"], "scale": work.scale,
+        "speedup": work.speedup, "duration_s": work.duration_s, "workers": options.workers,
+        "repeat": options.repeat, "t0": first["t0"], "locust_wall_s": runs[0]["locust_wall_s"],
+        "tracking": tracked, "locust": runs[0]["locust"], "faults_applied": first["faults"],
+        # CPU seconds under load (all runs): the load processes' (Locust) and the target's own
         # (`process_cpu_seconds_total`, when it exports it): what `twin calibrate` fits.
-        "load_cpu_s": measured.cpu_s, "target_cpu_s": result["target_cpu_s"],
+        "load_cpu_s": measured.cpu_s,
+        "target_cpu_s": None if None in target_cpu else round(sum(target_cpu), 3),
         "scenario_architecture": scenario.architecture,
         "scenario_file": str(Path(options.scenario).resolve()),
     }  # fmt: skip
-    summary = drill_summary(meta, work, measured, drill=drill, lag=result["lag"],
+    if options.repeat > 1:
+        drill["runs"] = runs
+    summary = drill_summary(meta, work, measured, drill=drill, lag=_worst_lag(results),
                             slos=_slos(scenario))  # fmt: skip
     write_json(options.out / "summary.json", summary)
-    worst = f"riders {tracked['riders_error_max']}, rate {tracked['rate_error_max']}"
-    say(f"measured {measured.total} requests, {measured.errors} errors; worst tracking {worst}")
+    errors = f"riders {tracked['riders_error_max']}, rate {tracked['rate_error_max']}"
+    say(f"measured {measured.total} requests, {measured.errors} errors; worst tracking {errors}")
     if measured.errors >= measured.total:
-        first = next((m.messages for m in measured.types.values() if m.messages), {})
+        messages = next((m.messages for m in measured.types.values() if m.messages), {})
         raise TargetError(
-            f"every one of {measured.total} requests to {result['url']} failed "
-            f"(e.g. {next(iter(first), 'no answer')})"
+            f"every one of {measured.total} requests to {first['url']} failed "
+            f"(e.g. {next(iter(messages), 'no answer')})"
         )
     _predict_and_report(options, scenario, compiled, work, summary, say)
     return summary
+
+
+def _run_figures(work: DrillWorkload, result: dict[str, Any]) -> dict[str, Any]:
+    """One run's own figures: how it tracked the plan, its CPU, Locust's statistics."""
+    measured, load_dir, seconds = result["measured"], result["load_dir"], work.duration_s
+    users = achieved_users(load_dir, result["t0"], seconds)
+    modelled = [m for name, m in measured.types.items() if name in work.rates]
+    rate = np.sum([m.series(seconds) for m in modelled], axis=0)
+    return {
+        "folder": str(load_dir.parent), "t0": result["t0"],
+        "locust_wall_s": round(result["wall"], 3), "requests_total": measured.total,
+        "errors_total": measured.errors, "load_cpu_s": measured.cpu_s,
+        "target_cpu_s": result["target_cpu_s"],
+        "tracking": tracking(work.riders, users, work.total_rate, rate,
+                             window=window_s(seconds)),
+        "locust": locust_stats(load_dir),
+    }  # fmt: skip
+
+
+def _worst_lag(results: list[dict[str, Any]]) -> dict[str, float] | None:
+    """The measured leaderboard lag; over repeats, each figure's worst run (samples add up)."""
+    lags = [r["lag"] for r in results if r["lag"]]
+    if len(lags) <= 1:
+        return lags[0] if lags else None
+    out = {k: max(lag[k] for lag in lags) for k in ("p50", "p99", "max")}
+    return {**out, "samples": sum(lag["samples"] for lag in lags)}
 
 
 def _predict_and_report(

@@ -29,7 +29,7 @@ def interval(m: TypeMeasure, q: float, rng: np.random.Generator) -> list[float] 
     """The 95 % interval (ms) of quantile `q`: the hull of the order-statistics interval and
     the block bootstrap over latency windows (when the records have windows)."""
     iid = quantile_ci(m.intended, q)
-    windows = window_ci(m.windows, q, rng) if m.windows else None
+    windows = window_ci(m.windows, q, rng, run_starts=m.run_starts) if m.windows else None
     if iid is None or windows is None:
         return iid
     return [min(iid[0], windows[0]), max(iid[1], windows[1])]
@@ -53,7 +53,7 @@ def request_blocks(
                 latency_ci95_ms={k: interval(m, q, rng) for k, q in _CI_OF.items()},
                 service_latency_ms=latency_block(m.service),
                 bytes=m.bytes,
-                achieved_per_s=round(float(m.series(seconds).mean()), 4),
+                achieved_per_s=round(float(m.series(seconds).mean()) / measured.runs, 4),
             )
             if m.messages:
                 block["error_messages"] = dict(m.messages)
@@ -93,7 +93,7 @@ def drill_summary(
     summary: dict[str, Any] = {
         **meta,
         "engine": "drill",
-        "replications": 1,
+        "replications": measured.runs,  # `--repeat`: drills pooled into this summary
         "simulated_seconds": round(work.duration_s * work.speedup, 3),
         "services": dict(services or {}),
         "requests": request_blocks(
