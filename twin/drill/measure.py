@@ -66,19 +66,35 @@ class TypeMeasure:
     def add(self, doc: dict[str, Any]) -> None:
         self.intended.decode_and_add(doc["intended_hdr"].encode("ascii"))
         self.service.decode_and_add(doc["service_hdr"].encode("ascii"))
-        self.count += int(doc["count"])
-        self.errors += int(doc["errors"])
-        self.bytes += int(doc.get("bytes", 0))
-        for k, v in doc["per_second"].items():
-            self.per_second[int(k)] = self.per_second.get(int(k), 0) + int(v)
-        for k, v in doc.get("messages", {}).items():
-            self.messages[k] = self.messages.get(k, 0) + int(v)
+        self._count(int(doc["count"]), int(doc["errors"]), int(doc.get("bytes", 0)),
+                    {int(k): int(v) for k, v in doc["per_second"].items()},
+                    {k: int(v) for k, v in doc.get("messages", {}).items()})  # fmt: skip
         for k, encoded in doc.get("windows", {}).items():  # at the recorder's own precision
             hist = self.windows.get(int(k))
             if hist is None:
                 self.windows[int(k)] = HdrHistogram.decode(encoded.encode("ascii"))
             else:
                 hist.decode_and_add(encoded.encode("ascii"))
+
+    def absorb(self, other: TypeMeasure, window_offset: int) -> None:
+        """Add another drill's measure of this type (a repeat: `pool_measured`); its windows
+        and run starts go `window_offset` windows after this one's."""
+        self.intended.add(other.intended)
+        self.service.add(other.service)
+        self._count(other.count, other.errors, other.bytes, other.per_second, other.messages)
+        self.run_starts.extend(window_offset + k for k in (other.run_starts or [0]))
+        for k, hist in other.windows.items():
+            self.windows[max(k, 0) + window_offset] = hist
+
+    def _count(self, count: int, errors: int, nbytes: int, per_second: Mapping[int, int],
+               messages: Mapping[str, int]) -> None:  # fmt: skip
+        self.count += count
+        self.errors += errors
+        self.bytes += nbytes
+        for second, n in per_second.items():
+            self.per_second[second] = self.per_second.get(second, 0) + n
+        for message, n in messages.items():
+            self.messages[message] = self.messages.get(message, 0) + n
 
     def series(self, seconds: int) -> np.ndarray:
         """Requests sent in each drill second 0..seconds-1."""
@@ -145,19 +161,7 @@ def pool_measured(runs: list[Measured], block: int = BLOCK_WINDOWS) -> Measured:
     for run in runs:
         top = 0
         for name, m in run.types.items():
-            pooled = types.setdefault(name, TypeMeasure())
-            pooled.run_starts.extend(offset + k for k in (m.run_starts or [0]))
-            pooled.intended.add(m.intended)
-            pooled.service.add(m.service)
-            pooled.count += m.count
-            pooled.errors += m.errors
-            pooled.bytes += m.bytes
-            for second, n in m.per_second.items():
-                pooled.per_second[second] = pooled.per_second.get(second, 0) + n
-            for message, n in m.messages.items():
-                pooled.messages[message] = pooled.messages.get(message, 0) + n
-            for k, hist in m.windows.items():
-                pooled.windows[max(k, 0) + offset] = hist
+            types.setdefault(name, TypeMeasure()).absorb(m, offset)
             top = max([top, *(max(k, 0) + 1 for k in m.windows)])
         offset += -(-top // block) * block
         for key, value in run.experience.items():
@@ -263,12 +267,12 @@ def window_ci(
 
 def _groups(matrix: np.ndarray, block: int, run_starts: list[int] | None) -> list[np.ndarray]:
     """The blocks of each run (one group when the windows are one drill's)."""
-    recorded = np.arange(matrix.shape[0])
+    rows = np.arange(matrix.shape[0])
     if not run_starts or len(run_starts) < 2:
-        return [recorded]
+        return [rows]
     starts = np.array(sorted({max(0, k) // block for k in run_starts}))
-    run = np.searchsorted(starts, recorded, side="right") - 1
-    return [recorded[run == r] for r in range(starts.size) if np.any(run == r)]
+    run = np.searchsorted(starts, rows, side="right") - 1
+    return [rows[run == r] for r in range(starts.size) if np.any(run == r)]
 
 
 def _resample(
