@@ -19,6 +19,11 @@ kept run by run, so the interval includes how much the runs differ. A percentile
 interval reaches further than 25 % from the measured value is not compared: there the drill
 cannot tell a 25 % miss from its own sampling noise. Types with fewer than 200 requests per
 run are left out altogether, and at least six p50s and two p95s must be compared.
+
+When a drill pins fewer than that (its runs disagreed: the machine was busy), it cannot judge
+the model either way, and the test drills once more; a pinned miss fails at once. Measured
+on this machine: of 6 real runs of this test's drill and 9 triples of 27 earlier single drills
+pooled offline, 13 pinned enough and none missed; the other 2 were inconclusive.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TOLERANCE = 0.25
 MIN_COUNT = 200  # per run
 REPEAT = 3
+ATTEMPTS = 2  # drills, when the first pinned too few percentiles to judge (see above)
 
 
 def test_pinned_means_the_interval_lies_within_the_tolerance():
@@ -43,9 +49,7 @@ def test_pinned_means_the_interval_lies_within_the_tolerance():
     assert pinned(block, "p50", TOLERANCE) and not pinned(block, "p95", TOLERANCE)  # +40 %
 
 
-@pytest.mark.slow
-def test_calibrated_model_predicts_an_unseen_drill_within_25_percent(tmp_path):
-    out = tmp_path / "drill"
+def _drill(out: Path) -> tuple[dict, dict]:
     code = main([
         "drill", str(ROOT / "scenarios/new-year-surge-fixed.yaml"), "--target", "local",
         "--scale", "7e-5", "--speedup", "60", "--repeat", str(REPEAT), "--out", str(out),
@@ -55,6 +59,11 @@ def test_calibrated_model_predicts_an_unseen_drill_within_25_percent(tmp_path):
     predicted = json.loads((out / "predicted.json").read_text())
     assert predicted["architecture"] == "reference-platform"
     assert measured["replications"] == REPEAT
+    return measured, predicted
+
+
+def _compare(measured: dict, predicted: dict) -> tuple[dict[str, list[str]], list[str]]:
+    """The percentiles the drill pinned down, and those the prediction missed by > 25 %."""
     compared: dict[str, list[str]] = {"p50": [], "p95": []}
     misses = []
     for rtype, p in predicted["requests"].items():
@@ -70,6 +79,17 @@ def test_calibrated_model_predicts_an_unseen_drill_within_25_percent(tmp_path):
                 misses.append(f"{rtype} {q}: predicted {p['latency_ms'][q]:.2f} ms, "
                               f"measured {m['latency_ms'][q]:.2f} ms "
                               f"(95 % CI {m['latency_ci95_ms'][q]}) ({error:+.0%})")  # fmt: skip
-    # segment, telemetry, leaderboard, playlist, join, recommend; segment and telemetry p95
-    assert len(compared["p50"]) >= 6 and len(compared["p95"]) >= 2, compared
-    assert not misses, "; ".join(misses)
+    return compared, misses
+
+
+@pytest.mark.slow
+def test_calibrated_model_predicts_an_unseen_drill_within_25_percent(tmp_path):
+    seen = []
+    for attempt in range(1, ATTEMPTS + 1):
+        compared, misses = _compare(*_drill(tmp_path / f"drill-{attempt}"))
+        assert not misses, "; ".join(misses)  # a pinned miss fails at once, never retried
+        # segment, telemetry, leaderboard, playlist, join, recommend; segment and telemetry p95
+        if len(compared["p50"]) >= 6 and len(compared["p95"]) >= 2:
+            return
+        seen.append(compared)
+    pytest.fail(f"inconclusive {ATTEMPTS} times (too few percentiles pinned): {seen}")
