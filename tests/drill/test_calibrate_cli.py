@@ -17,6 +17,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 from twin.cli.app import main
+from twin.drill.calibration import _length
 from twin.platform.architecture import load_architecture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +66,12 @@ def test_calibrate_one_stored_drill(tmp_path, monkeypatch):
     assert arch.components["origin"].station != shipped.components["origin"].station
     assert _delays_times(shipped_text, 3.0) != shipped_text  # the start really was off
     assert out.read_text().startswith("# CALIBRATED by `twin calibrate`")
+    assert "speedup 60.0x, 60 s, " in out.read_text()  # the header names the drill's length
+
+
+def test_the_header_counts_a_pooled_drill_run_by_run():
+    pooled = {"replications": 3, "drill": {"duration_s": 60}}
+    assert _length(pooled) == "3 x 60 s" and _length({"drill": {"duration_s": 60}}) == "60 s"
 
 
 def test_calibrate_a_folder_without_a_summary_is_one_line(tmp_path, capsys):

@@ -287,6 +287,12 @@ def _fit_delays(
     return fits, [_predict(d, fits, loops, cv, seed) for d in drills]
 
 
+def _length(measured: dict) -> str:
+    """A drill's length: "60 s", or "3 x 60 s" for a pooled `--repeat 3` drill."""
+    runs, seconds = int(measured.get("replications", 1) or 1), measured["drill"].get("duration_s")
+    return f"{runs} x {seconds} s" if runs > 1 else f"{seconds} s"
+
+
 def _header(drills: Sequence[_Drill], cv: float | None, share: float,
             measured_loops: Sequence[str]) -> list:  # fmt: skip
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -295,7 +301,7 @@ def _header(drills: Sequence[_Drill], cv: float | None, share: float,
         m, dr = d.measured, d.measured["drill"]
         out.append(f"  {d.folder} (scenario {m.get('scenario')}, seed {m.get('seed')}, "
                    f"scale {dr.get('scale')}, speedup {dr.get('speedup')}x, "
-                   f"{dr.get('duration_s')} s, {dr.get('requests_total')} requests).")  # fmt: skip
+                   f"{_length(m)}, {dr.get('requests_total')} requests).")  # fmt: skip
     loops = ", ".join(measured_loops) or "none"
     out.append(
         f"Loops' mean service = {share:g} x the CPU seconds per request under load "
