@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from twin.cli.app import main
+from twin.drill.tracking import SERIES_FILE, read_series, tracking
 from twin.platform.architecture import REQUEST_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,3 +105,24 @@ def test_unreachable_host_is_one_line_and_exit_2(tmp_path, capsys):
     assert err.startswith("twin: cannot reach http://127.0.0.1:9")
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x" / "summary.json").exists()
+
+
+def test_the_tracking_series_is_the_one_the_summary_was_computed_from(drill):
+    """`tracking.csv` (per drill second) recomputes the summary's tracking windows exactly, and
+    the report's "Load shape" section shows them and plots the series."""
+    out, tracked = drill["out"], drill["summary"]["drill"]["tracking"]
+    series = read_series(out / SERIES_FILE)
+    assert series is not None and series["t_s"].size == drill["summary"]["drill"]["duration_s"]
+    again = tracking(series["riders_requested"], series["riders_achieved"],
+                     series["rate_requested"], series["rate_achieved"],
+                     window=tracked["window_s"])  # fmt: skip
+    for mine, theirs in zip(again["windows"], tracked["windows"], strict=True):
+        assert mine["riders_error"] == pytest.approx(theirs["riders_error"], abs=2e-4)
+        assert mine["rate_error"] == pytest.approx(theirs["rate_error"], abs=2e-4)
+    seconds, requests = drill["summary"]["drill"]["duration_s"], drill["summary"]["requests"]
+    assert series["rate_achieved"].sum() == pytest.approx(
+        sum(requests[t]["achieved_per_s"] for t in REQUEST_TYPES) * seconds, abs=1
+    )  # every modelled request sent within the drill's seconds, in the second it was sent
+    page = (out / "report.html").read_text()
+    assert '<section id="tracking">' in page and (out / "tracking.png").is_file()
+    assert "timeseries.csv" not in page  # a drill writes none

@@ -14,7 +14,8 @@ from twin.drill.incidents import stream_backlog
 from twin.drill.lag import bucket_quantile, lag_figures, parse_metrics
 from twin.drill.measure import latency_block, merge_records
 from twin.drill.plan import compress, dither, drill_duration
-from twin.drill.tracking import tracking
+from twin.drill.report_tracking import verdict
+from twin.drill.tracking import read_series, tracking, write_series
 from twin.errors import InputError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "locustfiles"))
@@ -53,6 +54,8 @@ def test_tracking_error_per_window():
     assert [w["riders_error"] for w in out["windows"]] == [0.0, 0.1]
     assert out["rate_error_max"] == pytest.approx(0.1)
     assert out["met"] is False
+    # 200 requests expected in a window (20/s for 10 s): counting noise 1/sqrt(200)
+    assert out["windows"][0]["rate_noise"] == pytest.approx(200**-0.5, rel=1e-5)
 
 
 def test_recorder_measures_from_the_intended_send_time(tmp_path):
@@ -399,3 +402,21 @@ def test_window_ci_covers_what_the_order_statistics_miss_when_requests_cluster()
     values, matrix = _block_counts({-1: windows[0], 1: windows[1], 5: windows[5]}, 3)
     assert matrix.shape[0] == 2 and matrix[0].sum() == 40 and matrix[1].sum() == 20
     assert np.all(np.diff(values) > 0)
+
+
+def test_tracking_series_round_trips_with_unseen_seconds_empty(tmp_path):
+    riders, seen = np.array([1.5, 2.0, 2.5]), np.array([np.nan, 2.0, 3.0])
+    write_series(tmp_path / "t.csv", riders, seen, riders * 3, np.array([0.0, 6.0, 8.0]))
+    back = read_series(tmp_path / "t.csv")
+    assert back is not None and np.isnan(back["riders_achieved"][0])
+    assert back["rate_requested"].tolist() == [4.5, 6.0, 7.5]
+    assert back["rate_achieved"].tolist() == [0.0, 6.0, 8.0]
+    assert read_series(tmp_path / "missing.csv") is None
+
+
+def test_a_rate_miss_within_its_counting_noise_is_told_apart():
+    row = {"riders_error": 0.01, "rate_error": 0.12, "rate_noise": 0.115}  # 75 requests
+    assert verdict(row, 0.05) == "noise"
+    assert verdict({**row, "rate_noise": 0.03}, 0.05) == "miss"  # 1,100 requests: 4 sd off
+    assert verdict({**row, "rate_error": 0.04}, 0.05) == "ok"
+    assert verdict({**row, "riders_error": 0.08}, 0.05) == "miss"  # riders have no such noise

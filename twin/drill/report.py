@@ -170,24 +170,28 @@ def _section(
 
 def render_drill_report(
     out_dir: Path, measured: dict[str, Any], predicted: dict[str, Any] | None,
-    *, incidents: Any = (),
+    *, incidents: Any = (), series: Mapping[str, Any] | None = None,
 ) -> Path:  # fmt: skip
-    """Write `report.html` (and `vs-predicted/compare.html` with a prediction) into `out_dir`."""
+    """Write `report.html` (and `vs-predicted/compare.html` with a prediction) into `out_dir`.
+
+    `series` is the per-second tracking series (`twin.drill.tracking.read_series`) of the run
+    the summary's tracking speaks for; the "Load shape" section plots it."""
     import pandas as pd
 
     from twin.compare import RunInput, compare
+    from twin.drill.report_tracking import tracking_section
     from twin.report import render_report
     from twin.report.compare_page import render_compare
 
     out_dir = Path(out_dir)
     path = render_report(out_dir, measured, pd.DataFrame(), incidents=incidents)
-    if predicted is None:
-        return path
-    comparison = compare([RunInput("predicted", predicted), RunInput("measured", measured)])
-    render_compare(out_dir / COMPARE_DIR, comparison, {})
-    rows = side_by_side(measured, predicted)
     runs = int(measured.get("replications") or 1)
-    section = _section(rows, predicted, _figure(out_dir, rows), runs)
+    section = tracking_section(out_dir, (measured.get("drill") or {}).get("tracking"), series, runs)
+    if predicted is not None:
+        comparison = compare([RunInput("predicted", predicted), RunInput("measured", measured)])
+        render_compare(out_dir / COMPARE_DIR, comparison, {})
+        rows = side_by_side(measured, predicted)
+        section = _section(rows, predicted, _figure(out_dir, rows), runs) + section
     page = path.read_text(encoding="utf-8")
     anchor = '<section id="findings">'
     page = page.replace(anchor, section + anchor, 1) if anchor in page else page + section

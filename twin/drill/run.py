@@ -30,7 +30,7 @@ from twin.drill.loadgen import LocustRun, run_locust
 from twin.drill.measure import achieved_users, locust_stats, merge_records, pool_measured
 from twin.drill.plan import DrillWorkload, drill_duration, drill_workload
 from twin.drill.target import LocalPlatform, Target
-from twin.drill.tracking import tracking, window_s
+from twin.drill.tracking import SERIES_FILE, read_series, tracking, window_s, write_series
 from twin.errors import InputError, TargetError
 from twin.sim.platform_run import incident_windows
 
@@ -345,7 +345,8 @@ def _finish(
             f"every one of {measured.total} requests to {first['url']} failed "
             f"(e.g. {next(iter(messages), 'no answer')})"
         )
-    _predict_and_report(options, scenario, compiled, work, summary, say)
+    series = read_series(Path(worst["folder"]) / SERIES_FILE)
+    _predict_and_report(options, scenario, compiled, work, summary, say, series)
     return summary
 
 
@@ -355,6 +356,7 @@ def _run_figures(work: DrillWorkload, result: dict[str, Any]) -> dict[str, Any]:
     users = achieved_users(load_dir, result["t0"], seconds)
     modelled = [m for name, m in measured.types.items() if name in work.rates]
     rate = np.sum([m.series(seconds) for m in modelled], axis=0)
+    write_series(load_dir.parent / SERIES_FILE, work.riders, users, work.total_rate, rate)
     return {
         "folder": str(load_dir.parent), "t0": result["t0"],
         "locust_wall_s": round(result["wall"], 3), "requests_total": measured.total,
@@ -377,7 +379,7 @@ def _worst_lag(results: list[dict[str, Any]]) -> dict[str, float] | None:
 
 def _predict_and_report(
     options: DrillOptions, scenario: Any, compiled: Any, work: DrillWorkload,
-    summary: dict[str, Any], say: Callable[[str], None],
+    summary: dict[str, Any], say: Callable[[str], None], series: Any = None,
 ) -> None:  # fmt: skip
     """`predicted.json` on the architecture modelling the target, then `report.html`."""
     from twin.cli.outputs import write_json
@@ -403,7 +405,7 @@ def _predict_and_report(
          "end_s": None if w.get("end_s") is None else w["end_s"] / x}
         for w in incident_windows(compiled.incidents)
     ]  # fmt: skip
-    render_drill_report(options.out, summary, predicted, incidents=windows)
+    render_drill_report(options.out, summary, predicted, incidents=windows, series=series)
 
 
 def _slos(scenario: Any) -> list[Any]:

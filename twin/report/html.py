@@ -115,6 +115,8 @@ def _context(
     return {
         "scenario": summary.get("scenario", "run"),
         "version": twin.__version__,
+        # a drill has no timeseries.csv: the footer names only the files that are there
+        "sources": "summary.json" if ts.empty else "summary.json and timeseries.csv",
         "facts": header_facts(summary),
         "headlines": headlines(summary, windows),
         "findings": service_findings(summary, ts, warmup_s=warmup if is_number(warmup) else 0.0),

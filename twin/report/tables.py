@@ -90,8 +90,18 @@ def header_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("replications", summary.get("replications")),
     ]
     simulated = summary.get("simulated_seconds")
+    drill = summary.get("drill") if summary.get("engine") == "drill" else None
     if is_number(simulated):
-        facts.append(("simulated time", f"{fmt_count(simulated)} s ({fmt_duration_s(simulated)})"))
+        # a drill plays the scenario's time compressed: its own length is the drill's
+        label = "scenario time played" if isinstance(drill, Mapping) else "simulated time"
+        facts.append((label, f"{fmt_count(simulated)} s ({fmt_duration_s(simulated)})"))
+    if isinstance(drill, Mapping) and is_number(drill.get("duration_s")):
+        runs = int(summary.get("replications") or 1)
+        seconds = fmt_count(drill["duration_s"])
+        length = f"{runs} x {seconds}" if runs > 1 else seconds
+        facts.append(
+            ("drill", f"{length} s at {drill.get('speedup'):g}x, scale {drill.get('scale'):g}")
+        )
     warmup = summary.get("warmup_s")
     if is_number(warmup):
         facts.append(("warm-up (not in statistics)", f"{fmt_count(warmup)} s"))
