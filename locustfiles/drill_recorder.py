@@ -72,6 +72,7 @@ class NameRecord:
     errors: int = 0
     bytes: int = 0
     per_second: dict[int, int] = field(default_factory=dict)
+    errors_per_second: dict[int, int] = field(default_factory=dict)  # by the second it was sent
     messages: dict[str, int] = field(default_factory=dict)
     windows: dict[int, HdrHistogram] = field(default_factory=dict)  # intended latency per window
     # each window's last encoding: a dump re-encodes only the windows recorded into since the
@@ -96,6 +97,7 @@ class NameRecord:
         self.changed.add(window)
         if not ok:
             self.errors += 1
+            self.errors_per_second[second] = self.errors_per_second.get(second, 0) + 1
 
     def note(self, message: str) -> None:
         if message in self.messages or len(self.messages) < _MAX_MESSAGES:
@@ -112,6 +114,7 @@ class NameRecord:
             "errors": self.errors,
             "bytes": self.bytes,
             "per_second": {str(k): v for k, v in sorted(self.per_second.items())},
+            "errors_per_second": {str(k): v for k, v in sorted(self.errors_per_second.items())},
             "messages": self.messages,
             "windows": {str(k): v for k, v in sorted(self.encoded.items())},
         }

@@ -10,11 +10,14 @@ import json
 from contextlib import redirect_stdout
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from twin.cli.app import main
 from twin.drill.tracking import SERIES_FILE, read_series, tracking
 from twin.platform.architecture import REQUEST_TYPES
+from twin.report.series import check_columns
+from twin.serve.metrics import LAG_BUCKETS
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = ("scenario", "architecture", "engine", "riders", "seed", "replications",
@@ -125,4 +128,24 @@ def test_the_tracking_series_is_the_one_the_summary_was_computed_from(drill):
     )  # every modelled request sent within the drill's seconds, in the second it was sent
     page = (out / "report.html").read_text()
     assert '<section id="tracking">' in page and (out / "tracking.png").is_file()
-    assert "timeseries.csv" not in page  # a drill writes none
+
+
+def test_the_drill_writes_a_timeline_that_the_run_report_plots(drill):
+    """`timeseries.csv` holds, per 1 s window and request type, what was sent, answered and
+    failed and the latency percentiles; it adds up to the summary, and the report plots it."""
+    out, summary = drill["out"], drill["summary"]
+    ts = pd.read_csv(out / "timeseries.csv")
+    check_columns(ts)
+    seconds = summary["drill"]["duration_s"]
+    for rtype in REQUEST_TYPES:
+        mine, block = ts[ts["service"] == rtype], summary["requests"][rtype]
+        assert mine["arrivals"].sum() == pytest.approx(block["achieved_per_s"] * seconds, abs=1)
+        assert mine["latency_ms_p99"].max() <= block["latency_ms"]["max"] * 1.01, rtype
+        assert (mine["completed"] + mine["dropped"]).tolist() == mine["arrivals"].tolist()
+    # each second's p99 lag lies in the histogram bucket of the drill's worst, or below it
+    lag = ts["leaderboard_lag_s"].dropna()
+    assert len(lag) >= seconds // 2
+    worst = summary["experience"]["leaderboard_lag_s"]["max"]
+    assert 0 < lag.max() <= min(b for b in LAG_BUCKETS if b >= worst)
+    for image in ("latency.png", "throughput.png", "leaderboard_lag_s.png"):
+        assert (out / image).is_file(), image

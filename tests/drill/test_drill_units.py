@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 
 from twin.drill.incidents import stream_backlog
-from twin.drill.lag import bucket_quantile, lag_figures, parse_metrics
-from twin.drill.measure import latency_block, merge_records
+from twin.drill.lag import LagScrape, bucket_quantile, lag_figures, lag_since, parse_metrics
+from twin.drill.measure import Measured, latency_block, merge_records
 from twin.drill.plan import compress, dither, drill_duration
 from twin.drill.report_tracking import verdict
+from twin.drill.timeline import timeline
 from twin.drill.tracking import read_series, tracking, write_series
 from twin.errors import InputError
+from twin.report.series import check_columns
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "locustfiles"))
 from drill_hls import parse_media_playlist
@@ -143,17 +145,17 @@ def test_iot_overload_pauses_consumers_and_its_fix_does_not():
     from twin.drill.incidents import fault_timeline
     from twin.drill.run import DrillOptions, compile_drill
 
-    def timeline(name: str) -> list:
+    def faults(name: str) -> list:
         root = Path(__file__).resolve().parents[2]
         options = DrillOptions(scenario=root / f"scenarios/{name}.yaml", out=Path("unused"),
                                target="local", scale=1e-4, speedup=480)  # fmt: skip
         _, _, compiled, work = compile_drill(options)
         return fault_timeline(compiled, work, consumers=4)
 
-    overloaded = timeline("iot-pipeline-overload")
+    overloaded = faults("iot-pipeline-overload")
     assert max(doc["paused_consumers"] for _, doc in overloaded) >= 1
     assert overloaded[-1][1]["paused_consumers"] == 0  # the backlog drains before midnight
-    assert timeline("iot-pipeline-overload-fixed") == []
+    assert faults("iot-pipeline-overload-fixed") == []
 
 
 def test_live_joins_spread_each_class_riders_over_the_twin_join_curve():
@@ -420,3 +422,45 @@ def test_a_rate_miss_within_its_counting_noise_is_told_apart():
     assert verdict({**row, "rate_noise": 0.03}, 0.05) == "miss"  # 1,100 requests: 4 sd off
     assert verdict({**row, "rate_error": 0.04}, 0.05) == "ok"
     assert verdict({**row, "riders_error": 0.08}, 0.05) == "miss"  # riders have no such noise
+
+
+def _recorded(tmp_path: Path, name: str, rows: list[tuple[float, float, bool]]) -> Measured:
+    """A run's records: (sent at drill second, latency s, ok) of one request name."""
+    rec = Recorder(t0=1000.0, window_s=2.0)
+    for at, latency, ok in rows:
+        rec.record(name, 1000.0 + at, 1000.0 + at, 1000.0 + at + latency, ok)
+    tmp_path.mkdir()
+    rec.dump(tmp_path)
+    return merge_records(tmp_path)
+
+
+def test_the_timeline_pools_repeats_window_by_window(tmp_path):
+    """Two runs of 6 s in 2 s windows: counts are per run, latency histograms add up, the
+    leaderboard lag is the worst run's, and a window with no request has no percentile."""
+    one = _recorded(tmp_path / "1", "join", [(0.5, 0.010, True), (1.5, 0.030, False),
+                                              (4.2, 0.020, True)])  # fmt: skip
+    two = _recorded(tmp_path / "2", "join", [(0.2, 0.050, True), (4.9, 0.020, True)])
+    lags = [[(0.4, 1.0, 10.0), (1.4, 3.0, 4.0), (4.0, 2.0, 0.0)], [(0.9, 2.5, 7.0)]]
+    ts = timeline([one, two], lags, seconds=6)
+    assert ts["t_s"].tolist() == [0.0, 2.0, 4.0] and set(ts["interval_s"]) == {2.0}
+    assert ts["arrivals"].tolist() == [1.5, 0.0, 1.0]  # (2 + 1) / 2 runs, 0, (1 + 1) / 2
+    assert ts["dropped"].tolist() == [0.5, 0.0, 0.0] and ts["completed"].tolist() == [1.0, 0, 1]
+    # window 0 pools 10, 30 and 50 ms: its p50 is 30 ms; window 1 had nothing
+    assert ts["latency_ms_p50"][0] == pytest.approx(30.0, rel=0.01)
+    assert ts["latency_ms_p99"][0] == pytest.approx(50.0, rel=0.01)
+    assert math.isnan(ts["latency_ms_p95"][1])
+    assert ts["leaderboard_lag_s"].tolist()[0] == 3.0 and ts["ingest_backlog"][0] == 10.0
+    assert math.isnan(ts["leaderboard_lag_s"][1]) and ts["leaderboard_lag_s"][2] == 2.0
+    check_columns(ts)  # what the run report reads
+
+
+def test_a_timeline_without_lag_metrics_has_no_lag_columns(tmp_path):
+    ts = timeline([_recorded(tmp_path / "1", "segment", [(0.1, 0.2, True)])], [[]], seconds=2)
+    assert "leaderboard_lag_s" not in ts.columns and ts["arrivals"].tolist() == [1.0]
+
+
+def test_lag_since_reads_the_samples_applied_between_two_scrapes():
+    before = LagScrape(buckets={1.0: 10.0, 5.0: 10.0, math.inf: 10.0})
+    now = LagScrape(buckets={1.0: 10.0, 5.0: 20.0, math.inf: 20.0})  # 10 more, all in (1, 5]
+    assert lag_since(before, now, 0.5) == pytest.approx(3.0)  # Prometheus: linear in a bucket
+    assert math.isnan(lag_since(now, now, 0.99))  # nothing applied: no lag to tell

@@ -151,3 +151,16 @@ def test_long_runs_are_averaged_into_at_most_720_points() -> None:
     assert "The 3,600 intervals are drawn as averages of 5 consecutive intervals" in (
         plots["utilization"].caption
     )
+
+
+def test_a_drill_is_plotted_on_its_own_clock_one_request_type_a_line() -> None:
+    ts = pd.DataFrame({"t_s": [0.0, 1.0] * 2, "interval_s": 1.0,
+                       "service": ["join", "join", "segment", "segment"],
+                       "completed": [3.0, 4.0, 9.0, 8.0], "dropped": [0.0, 1.0, 0.0, 0.0],
+                       "latency_ms_p50": [2.0, 2.5, 11.0, 12.0]})  # fmt: skip
+    with plot_style():
+        plots = {p.name: p for p in all_plots({"engine": "drill"}, ts, ())}
+    latency, throughput = plots["latency"], plots["throughput"]
+    assert {ax.get_xlabel() for ax in latency.figure.axes} >= {"drill time (s)"}
+    assert "per request type" in latency.figure.get_suptitle()
+    assert "failed" in throughput.caption and "finite queue" not in throughput.caption

@@ -7,8 +7,12 @@
     incidents  the scenario's incidents as fault-injection calls at compressed times
     measure    the load generators' HdrHistograms and Locust's CSV statistics, merged
     lag        the measured leaderboard lag from the target's /metrics
-    tracking   achieved against requested riders and request rate
+    tracking   achieved against requested riders and request rate (and tracking.csv)
+    timeline   timeseries.csv: per window and request type, counts, percentiles, lag
     summary    summary.json with the keys of a simulated run and `engine: "drill"`
+    report     report.html: measured beside predicted; report_tracking: its load shape
+    predict    predicted.json, the model's figures for the drill's workload and machine
+    calibrate  fits of service times; calibration: `twin calibrate` over drills
     run        `run_drill`, the whole drill in order
 
 Only `locustfiles/` imports locust; nothing here does.

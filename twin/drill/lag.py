@@ -9,12 +9,20 @@ metrics gives None, and the summary omits the lag rather than invent it. Pure ca
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["LagScrape", "bucket_quantile", "lag_figures", "parse_metrics", "process_cpu_s"]
+__all__ = [
+    "LagScrape",
+    "bucket_quantile",
+    "lag_figures",
+    "lag_since",
+    "parse_metrics",
+    "process_cpu_s",
+]
 
 _LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})?\s+([-+0-9.eEinfINFNa]+)")
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
@@ -29,6 +37,7 @@ class LagScrape:
     count: float = 0.0
     last: dict[str, float] = field(default_factory=dict)
     backlog: dict[str, float] = field(default_factory=dict)
+    at: float = 0.0  # when it was taken (epoch seconds; 0: unknown)
 
     @property
     def backlog_total(self) -> float:
@@ -102,10 +111,23 @@ def lag_figures(
                  if cum > prev), default=0.0)  # fmt: skip
     worst = max((v for s in (*scrapes, last) for v in s.last.values()), default=0.0)
     p99 = bucket_quantile(bounds, counts, 0.99)
-    worst = max(worst, floor, p99)  # never below the p99 it is reported beside
+    # never below the p99 it is reported beside, nor below any second's in the timeline
+    seconds = [lag_since(a, b, 0.99) for a, b in itertools.pairwise(scrapes)]
+    worst = max([worst, floor, p99, *(v for v in seconds if math.isfinite(v))])
     return {
         "p50": round(bucket_quantile(bounds, counts, 0.50), 4),
         "p99": round(p99, 4),
         "max": round(max(worst, 0.0), 4),
         "samples": int(counts[-1]),
     }
+
+
+def lag_since(before: LagScrape, now: LagScrape, q: float) -> float:
+    """Quantile `q` of the lag of the samples applied between two scrapes (NaN: none were).
+
+    `twin_leaderboard_lag_last_seconds` only moves when a sample is applied, so while the
+    consumers are paused it holds a stale figure; the histogram's growth between scrapes is
+    what reached the leaderboard then, and how late."""
+    bounds = sorted(now.buckets)
+    counts = [now.buckets[b] - before.buckets.get(b, 0.0) for b in bounds]
+    return bucket_quantile(bounds, counts, q) if counts and counts[-1] > 0 else math.nan

@@ -49,6 +49,11 @@ def _histogram() -> HdrHistogram:
     return HdrHistogram(1, _HIGHEST_US, 3)
 
 
+def _seconds(counts: Mapping[str, Any]) -> dict[int, int]:
+    """A record's per-second counts, keyed by the drill second as a number."""
+    return {int(k): int(v) for k, v in counts.items()}
+
+
 @dataclass
 class TypeMeasure:
     """One request type over every process."""
@@ -59,6 +64,7 @@ class TypeMeasure:
     errors: int = 0
     bytes: int = 0
     per_second: dict[int, int] = field(default_factory=dict)
+    errors_per_second: dict[int, int] = field(default_factory=dict)  # absent in older records
     messages: dict[str, int] = field(default_factory=dict)
     windows: dict[int, HdrHistogram] = field(default_factory=dict)  # intended latency
     run_starts: list[int] = field(default_factory=list)  # pooled: the window each run starts at
@@ -67,8 +73,9 @@ class TypeMeasure:
         self.intended.decode_and_add(doc["intended_hdr"].encode("ascii"))
         self.service.decode_and_add(doc["service_hdr"].encode("ascii"))
         self._count(int(doc["count"]), int(doc["errors"]), int(doc.get("bytes", 0)),
-                    {int(k): int(v) for k, v in doc["per_second"].items()},
-                    {k: int(v) for k, v in doc.get("messages", {}).items()})  # fmt: skip
+                    _seconds(doc["per_second"]),
+                    {k: int(v) for k, v in doc.get("messages", {}).items()},
+                    _seconds(doc.get("errors_per_second", {})))  # fmt: skip
         for k, encoded in doc.get("windows", {}).items():  # at the recorder's own precision
             hist = self.windows.get(int(k))
             if hist is None:
@@ -81,18 +88,22 @@ class TypeMeasure:
         and run starts go `window_offset` windows after this one's."""
         self.intended.add(other.intended)
         self.service.add(other.service)
-        self._count(other.count, other.errors, other.bytes, other.per_second, other.messages)
+        self._count(other.count, other.errors, other.bytes, other.per_second, other.messages,
+                    other.errors_per_second)  # fmt: skip
         self.run_starts.extend(window_offset + k for k in (other.run_starts or [0]))
         for k, hist in other.windows.items():
             self.windows[max(k, 0) + window_offset] = hist
 
     def _count(self, count: int, errors: int, nbytes: int, per_second: Mapping[int, int],
-               messages: Mapping[str, int]) -> None:  # fmt: skip
+               messages: Mapping[str, int], errors_per_second: Mapping[int, int],
+               ) -> None:  # fmt: skip
         self.count += count
         self.errors += errors
         self.bytes += nbytes
-        for second, n in per_second.items():
-            self.per_second[second] = self.per_second.get(second, 0) + n
+        for mine, theirs in ((self.per_second, per_second),
+                             (self.errors_per_second, errors_per_second)):  # fmt: skip
+            for second, n in theirs.items():
+                mine[second] = mine.get(second, 0) + n
         for message, n in messages.items():
             self.messages[message] = self.messages.get(message, 0) + n
 

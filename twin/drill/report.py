@@ -171,11 +171,13 @@ def _section(
 def render_drill_report(
     out_dir: Path, measured: dict[str, Any], predicted: dict[str, Any] | None,
     *, incidents: Any = (), series: Mapping[str, Any] | None = None,
+    timeseries: Any = None,
 ) -> Path:  # fmt: skip
     """Write `report.html` (and `vs-predicted/compare.html` with a prediction) into `out_dir`.
 
     `series` is the per-second tracking series (`twin.drill.tracking.read_series`) of the run
-    the summary's tracking speaks for; the "Load shape" section plots it."""
+    the summary's tracking speaks for; the "Load shape" section plots it. `timeseries` is the
+    drill's timeline (`twin.drill.timeline`): the run report's time plots draw it."""
     import pandas as pd
 
     from twin.compare import RunInput, compare
@@ -184,7 +186,8 @@ def render_drill_report(
     from twin.report.compare_page import render_compare
 
     out_dir = Path(out_dir)
-    path = render_report(out_dir, measured, pd.DataFrame(), incidents=incidents)
+    frame = pd.DataFrame() if timeseries is None else timeseries
+    path = render_report(out_dir, measured, frame, incidents=incidents)
     runs = int(measured.get("replications") or 1)
     section = tracking_section(out_dir, (measured.get("drill") or {}).get("tracking"), series, runs)
     if predicted is not None:

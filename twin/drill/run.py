@@ -12,6 +12,7 @@ Ctrl-C or SIGTERM).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import signal
@@ -25,11 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from twin.drill.lag import LagScrape, lag_figures, parse_metrics, process_cpu_s
+from twin.drill.lag import LagScrape, lag_figures, lag_since, parse_metrics, process_cpu_s
 from twin.drill.loadgen import LocustRun, run_locust
 from twin.drill.measure import achieved_users, locust_stats, merge_records, pool_measured
 from twin.drill.plan import DrillWorkload, drill_duration, drill_workload
 from twin.drill.target import LocalPlatform, Target
+from twin.drill.timeline import LagPoint, timeline
 from twin.drill.tracking import SERIES_FILE, read_series, tracking, window_s, write_series
 from twin.errors import InputError, TargetError
 from twin.sim.platform_run import incident_windows
@@ -161,6 +163,7 @@ class _LagWatch:
         text = self.target.metrics()
         found = parse_metrics(text) if text else None
         if found is not None:
+            found.at = time.time()
             self.scrapes.append(found)
         return found
 
@@ -184,6 +187,12 @@ class _LagWatch:
             time.sleep(0.5)
             last = self.scrape()
         return last
+
+    def series(self, t0: float) -> list[LagPoint]:
+        """Per scrape: (drill second, p99 lag of the samples that reached the leaderboard since
+        the scrape before, the stream's backlog): the timeline's. NaN lag: none did."""
+        return [(now.at - t0, lag_since(before, now, 0.99), now.backlog_total)
+                for before, now in itertools.pairwise(self.scrapes)]  # fmt: skip
 
     def figures(self) -> dict[str, float] | None:
         if not self.scrapes:
@@ -285,7 +294,8 @@ def _drive(
     cpu1 = process_cpu_s(text)
     target_cpu = None if cpu0 is None or cpu1 is None else round(cpu1 - cpu0, 3)
     return {"url": url, "t0": t0, "wall": wall, "lag": lag.figures(), "load_dir": load_dir,
-            "faults": replay.applied, "target_cpu_s": target_cpu}  # fmt: skip
+            "faults": replay.applied, "target_cpu_s": target_cpu,
+            "lag_series": lag.series(t0)}  # fmt: skip
 
 
 def _clear_quietly(target: Target, admin: str) -> None:
@@ -298,7 +308,7 @@ def _finish(
     work: DrillWorkload, results: list[dict[str, Any]], started: float,
     say: Callable[[str], None],
 ) -> dict[str, Any]:  # fmt: skip
-    from twin.cli.outputs import write_json
+    from twin.cli.outputs import write_json, write_timeseries
     from twin.drill.summary import drill_summary
 
     measured = pool_measured([r["measured"] for r in results])
@@ -345,8 +355,11 @@ def _finish(
             f"every one of {measured.total} requests to {first['url']} failed "
             f"(e.g. {next(iter(messages), 'no answer')})"
         )
+    frame = timeline([r["measured"] for r in results], [r["lag_series"] for r in results],
+                     work.duration_s)  # fmt: skip
+    write_timeseries(options.out / "timeseries.csv", frame)
     series = read_series(Path(worst["folder"]) / SERIES_FILE)
-    _predict_and_report(options, scenario, compiled, work, summary, say, series)
+    _predict_and_report(options, scenario, compiled, work, summary, say, (frame, series))
     return summary
 
 
@@ -379,7 +392,7 @@ def _worst_lag(results: list[dict[str, Any]]) -> dict[str, float] | None:
 
 def _predict_and_report(
     options: DrillOptions, scenario: Any, compiled: Any, work: DrillWorkload,
-    summary: dict[str, Any], say: Callable[[str], None], series: Any = None,
+    summary: dict[str, Any], say: Callable[[str], None], series: tuple[Any, Any],
 ) -> None:  # fmt: skip
     """`predicted.json` on the architecture modelling the target, then `report.html`."""
     from twin.cli.outputs import write_json
@@ -405,7 +418,9 @@ def _predict_and_report(
          "end_s": None if w.get("end_s") is None else w["end_s"] / x}
         for w in incident_windows(compiled.incidents)
     ]  # fmt: skip
-    render_drill_report(options.out, summary, predicted, incidents=windows, series=series)
+    frame, tracked = series  # the drill's timeline; the tracking series of its worst run
+    render_drill_report(options.out, summary, predicted, incidents=windows, series=tracked,
+                        timeseries=frame)  # fmt: skip
 
 
 def _slos(scenario: Any) -> list[Any]:

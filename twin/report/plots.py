@@ -73,10 +73,16 @@ class TimeAxis:
     windows: tuple[Window, ...]
     services: tuple[str, ...]
     intervals: int = 0
+    clock: str = "simulated"  # "drill" for a drill: its own seconds, the scenario compressed
 
     @property
     def label(self) -> str:
-        return f"simulated time ({self.unit.name})"
+        return f"{self.clock} time ({self.unit.name})"
+
+    @property
+    def series(self) -> str:
+        """What a line is: a drill sees the platform from outside, one request type a line."""
+        return "request type" if self.clock == "drill" else "service"
 
     @property
     def note(self) -> str:
@@ -91,13 +97,14 @@ class TimeAxis:
 
 
 def time_axis(
-    ts: pd.DataFrame, *, warmup_s: float, windows: Sequence[Window], services: Sequence[str]
-) -> TimeAxis:
+    ts: pd.DataFrame, *, warmup_s: float, windows: Sequence[Window], services: Sequence[str],
+    clock: str = "simulated",
+) -> TimeAxis:  # fmt: skip
     """The shared x axis for a time series."""
     start, end = time_span(ts)
     unit = time_unit_for(end - start)
     intervals = int(ts["t_s"].nunique())
-    return TimeAxis(start, end, unit, warmup_s, tuple(windows), tuple(services), intervals)
+    return TimeAxis(start, end, unit, warmup_s, tuple(windows), tuple(services), intervals, clock)
 
 
 def _on_axis(frame: pd.DataFrame, ts: pd.DataFrame, axis: TimeAxis) -> pd.DataFrame:
@@ -191,7 +198,7 @@ def latency_plot(ts: pd.DataFrame, axis: TimeAxis) -> Plot:
             ax.set_xlabel(axis.label)
             ax.xaxis.set_tick_params(labelbottom=True)
     figure.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside right upper")
-    figure.suptitle("Latency percentiles over time, per service", x=0.01, ha="left")
+    figure.suptitle(f"Latency percentiles over time, per {axis.series}", x=0.01, ha="left")
     caption = (
         "Each line is a percentile of the latency (wait + service) of requests that "
         "completed in the interval; gaps are intervals where nothing completed."
@@ -253,10 +260,15 @@ def throughput_plot(ts: pd.DataFrame, axis: TimeAxis) -> Plot:
     ]
     figure.legend(handles=handles, loc="outside right upper")
     _drops(bottom, ts, axis)
-    figure.suptitle("Throughput and drops over time, per service", x=0.01, ha="left")
+    figure.suptitle(f"Throughput and drops over time, per {axis.series}", x=0.01, ha="left")
+    dropped = (
+        "requests the drill sent that failed (an error or no answer)"
+        if axis.clock == "drill"
+        else "requests refused because a finite queue was full"
+    )
     caption = (
         "Top: requests completed per second (solid) against requests arriving (dashed). "
-        "Bottom: requests refused because a finite queue was full."
+        f"Bottom: {dropped}."
     )
     return Plot("throughput", "Throughput and drops over time", caption, figure)
 
@@ -366,6 +378,7 @@ def all_plots(
             warmup_s=warmup if is_number(warmup) else 0.0,
             windows=windows,
             services=service_order(ts, services if isinstance(services, Mapping) else ()),
+            clock="drill" if summary.get("engine") == "drill" else "simulated",
         )
         yield from _time_plots(summary, ts, axis)
     yield from _present([cost_plot(summary)])
