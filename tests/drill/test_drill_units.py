@@ -15,7 +15,7 @@ from twin.drill.lag import LagScrape, bucket_quantile, lag_figures, lag_since, p
 from twin.drill.measure import Measured, latency_block, merge_records
 from twin.drill.plan import compress, dither, drill_duration
 from twin.drill.report_tracking import verdict
-from twin.drill.timeline import timeline
+from twin.drill.timeline import intervals_of, timeline
 from twin.drill.tracking import read_series, tracking, write_series
 from twin.errors import InputError
 from twin.report.series import check_columns
@@ -424,9 +424,10 @@ def test_a_rate_miss_within_its_counting_noise_is_told_apart():
     assert verdict({**row, "riders_error": 0.08}, 0.05) == "miss"  # riders have no such noise
 
 
-def _recorded(tmp_path: Path, name: str, rows: list[tuple[float, float, bool]]) -> Measured:
+def _recorded(tmp_path: Path, name: str, rows: list[tuple[float, float, bool]],
+              window_s: float = 2.0) -> Measured:  # fmt: skip
     """A run's records: (sent at drill second, latency s, ok) of one request name."""
-    rec = Recorder(t0=1000.0, window_s=2.0)
+    rec = Recorder(t0=1000.0, window_s=window_s)
     for at, latency, ok in rows:
         rec.record(name, 1000.0 + at, 1000.0 + at, 1000.0 + at + latency, ok)
     tmp_path.mkdir()
@@ -464,3 +465,15 @@ def test_lag_since_reads_the_samples_applied_between_two_scrapes():
     now = LagScrape(buckets={1.0: 10.0, 5.0: 20.0, math.inf: 20.0})  # 10 more, all in (1, 5]
     assert lag_since(before, now, 0.5) == pytest.approx(3.0)  # Prometheus: linear in a bucket
     assert math.isnan(lag_since(now, now, 0.99))  # nothing applied: no lag to tell
+
+
+def test_a_light_drill_gets_wider_timeline_intervals_but_keeps_twenty(tmp_path):
+    light = _recorded(tmp_path / "1", "segment", [(k / 1.7, 0.01, True) for k in range(102)],
+                      window_s=1.0)  # fmt: skip
+    assert intervals_of([light], 60) == 3  # 1.7 a second wants 6 s; 60 s keeps 20 points
+    assert intervals_of([light], 300) == 15  # 102 requests in 300 s: capped at 20 points
+    busy = _recorded(tmp_path / "2", "segment", [(k / 20, 0.01, True) for k in range(1200)])
+    assert intervals_of([busy], 60) == 1  # 20 a second: every 1 s window holds 20
+    ts = timeline([light], [[]], seconds=60)
+    assert set(ts["interval_s"]) == {3.0} and len(ts) == 20
+    assert ts["arrivals"].sum() == 102

@@ -1,13 +1,15 @@
 """A drill's `timeseries.csv`: the columns of a simulated run's, measured over drill time.
 
-One row per latency window (`Measured.window_s`: 1 s up to a 120 s drill, wider beyond) and
-request type (in the `service` column: a drill sees the platform from outside, request by
-request): the requests sent in the window (`arrivals`), those answered (`completed`) and those
-that failed (`dropped`), and the p50/p95/p99 of their latency from the intended send time (the
-window's own histogram). The leaderboard pipeline's lag (the p99 lag of the samples that reached
-the leaderboard in the window, from the target's `twin_leaderboard_lag_seconds` histogram
-scraped about once a second; empty when none did, as while its consumers are paused) and the
-stream's backlog are platform-wide columns, the same on every row of a window.
+One row per interval and request type (in the `service` column: a drill sees the platform from
+outside, request by request). An interval is whole latency windows of the recorder
+(`Measured.window_s`: 1 s up to a 120 s drill), several when the drill is light, so that the
+busiest request type has ~10 requests in one while at least 20 intervals remain
+(`intervals_of`). Per interval: the requests sent (`arrivals`), those answered (`completed`)
+and those that failed (`dropped`), and the p50/p95/p99 of their latency from the intended send
+time (the windows' own histograms). The leaderboard pipeline's lag (the p99 lag of the samples
+that reached the leaderboard in the interval, from the target's `twin_leaderboard_lag_seconds`
+histogram scraped about once a second; empty when none did, as while its consumers are paused)
+and the stream's backlog are platform-wide columns, the same on every row of an interval.
 
 `t_s` is drill time (seconds since the drill's start), so a replayed incident's window, also in
 drill seconds, lines up. Over repeats the runs' windows at the same drill time are pooled:
@@ -26,22 +28,36 @@ from hdrh.histogram import HdrHistogram
 
 from twin.drill.measure import Measured
 
-__all__ = ["LagPoint", "timeline"]
+__all__ = ["MIN_INTERVALS", "PER_INTERVAL", "LagPoint", "intervals_of", "timeline"]
 
 LagPoint = tuple[float, float, float]  # (drill second, p99 lag s of samples applied, backlog)
 _PERCENTILES = (("latency_ms_p50", 50.0), ("latency_ms_p95", 95.0), ("latency_ms_p99", 99.0))
+PER_INTERVAL = 10  # requests of the busiest type an interval should hold
+MIN_INTERVALS = 20  # ... unless that leaves fewer points than this
 
 
-def _pooled(runs: Sequence[Measured], name: str, window: int) -> HdrHistogram | None:
+def _pooled(runs: Sequence[Measured], name: str, windows: range) -> HdrHistogram | None:
+    """The latency histograms of recorder windows `windows` of every run, added up."""
     pooled = None
     for run in runs:
         m = run.types.get(name)
-        hist = None if m is None else m.windows.get(window)
-        if window == 0 and m is not None and m.windows.get(-1) is not None:
-            hist = _add(hist, m.windows[-1])  # sent a hair before t0: the first window's
-        if hist is not None:
-            pooled = _add(pooled, hist)
+        if m is None:
+            continue
+        # a request sent a hair before t0 is recorded in window -1: the first window's
+        for k in [-1, *windows] if windows.start == 0 else windows:
+            if (hist := m.windows.get(k)) is not None:
+                pooled = _add(pooled, hist)
     return pooled
+
+
+def intervals_of(runs: Sequence[Measured], windows: int) -> int:
+    """Recorder windows per timeline interval: enough that the busiest request type has about
+    `PER_INTERVAL` requests in one (a percentile of one or two requests says little), while
+    the timeline keeps at least `MIN_INTERVALS` points."""
+    sent = [sum(m.per_second.values()) for run in runs for m in run.types.values()]
+    busiest = max(sent, default=0) / max(1, len(runs)) / max(1, windows)  # per window and run
+    wanted = math.ceil(PER_INTERVAL / busiest) if busiest > 0 else 1
+    return max(1, min(wanted, windows // MIN_INTERVALS))
 
 
 def _add(into: HdrHistogram | None, hist: HdrHistogram) -> HdrHistogram:
@@ -76,8 +92,10 @@ def timeline(
     runs: Sequence[Measured], lags: Sequence[Sequence[LagPoint]], seconds: int
 ) -> pd.DataFrame:
     """The drill's time series (long: a row per window and request type)."""
-    width = float(runs[0].window_s or 1.0)
-    n = max(1, math.ceil(seconds / width - 1e-9))
+    window = float(runs[0].window_s or 1.0)
+    windows = max(1, math.ceil(seconds / window - 1e-9))
+    per = intervals_of(runs, windows)
+    width, n = window * per, math.ceil(windows / per)
     names = list(dict.fromkeys(name for run in runs for name in run.types))
     extra = _lag_columns(lags, width, n) if any(lags) else {}
     frames = []
@@ -91,7 +109,7 @@ def timeline(
         })  # fmt: skip
         latency = np.full((n, len(_PERCENTILES)), np.nan)
         for k in range(n):
-            hist = _pooled(runs, name, k)
+            hist = _pooled(runs, name, range(k * per, min((k + 1) * per, windows)))
             if hist is not None and hist.get_total_count() > 0:
                 latency[k] = [hist.get_value_at_percentile(q) / 1000.0 for _, q in _PERCENTILES]
         for i, (column, _) in enumerate(_PERCENTILES):

@@ -172,6 +172,14 @@ def _grid_shape(n: int) -> tuple[int, int]:
     return (n, 1) if n <= 3 else (math.ceil(n / 2), 2)
 
 
+def _isolated(y: np.ndarray) -> bool:
+    """True when some value has no finite neighbour (a line through it draws nothing)."""
+    ok = np.isfinite(y)
+    left = np.concatenate([[False], ok[:-1]])
+    right = np.concatenate([ok[1:], [False]])
+    return bool((ok & ~left & ~right).any())
+
+
 def latency_plot(ts: pd.DataFrame, axis: TimeAxis) -> Plot:
     """p50, p95 and p99 latency per interval, one panel per service, shared y axis."""
     columns = [c for c in _PERCENTILES if c[0] in ts.columns]
@@ -188,7 +196,8 @@ def latency_plot(ts: pd.DataFrame, axis: TimeAxis) -> Plot:
         for column, name, color in columns:
             if services[i] in frames[column].columns:
                 y = frames[column][services[i]].to_numpy(dtype=float)
-                ax.plot(x, y, color=color, label=name)
+                dots = "." if _isolated(y) else None  # a lone point draws no line: mark it
+                ax.plot(x, y, color=color, label=name, marker=dots, markersize=4)
         _mark(ax, axis, labelled=i == 0)
         ax.set_title(str(services[i]), loc="left")
         scale = set_value_scale(ax, values, zero_possible=False)
@@ -197,6 +206,9 @@ def latency_plot(ts: pd.DataFrame, axis: TimeAxis) -> Plot:
         if i >= len(services) - cols:
             ax.set_xlabel(axis.label)
             ax.xaxis.set_tick_params(labelbottom=True)
+    finite = values[np.isfinite(values)]
+    if scale == "linear" and finite.size:  # shared: a panel with no data must not set it
+        axes.flat[0].set_ylim(0, float(finite.max()) * 1.05)
     figure.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside right upper")
     figure.suptitle(f"Latency percentiles over time, per {axis.series}", x=0.01, ha="left")
     caption = (
