@@ -347,8 +347,7 @@ def _finish(
     summary = drill_summary(meta, work, measured, drill=drill, lag=_worst_lag(results),
                             slos=_slos(scenario))  # fmt: skip
     write_json(options.out / "summary.json", summary)
-    errors = f"riders {tracked['riders_error_max']}, rate {tracked['rate_error_max']}"
-    say(f"measured {measured.total} requests, {measured.errors} errors; worst tracking {errors}")
+    say(f"measured {measured.total} requests, {measured.errors} errors; {_tracked(tracked)}")
     if measured.errors >= measured.total:
         messages = next((m.messages for m in measured.types.values() if m.messages), {})
         raise TargetError(
@@ -361,6 +360,21 @@ def _finish(
     series = read_series(Path(worst["folder"]) / SERIES_FILE)
     _predict_and_report(options, scenario, compiled, work, summary, say, (frame, series))
     return summary
+
+
+def _tracked(tracked: dict[str, Any]) -> str:
+    """The CLI's tracking line: worst errors, and the counting noise beside the rate's."""
+    rows: list[dict[str, Any]] = tracked["windows"]
+    worst = max(rows, key=lambda w: w.get("rate_error") or 0.0, default={})
+    noise = worst.get("rate_noise")
+
+    def pct(v: Any) -> str:
+        return "-" if v is None else f"{100 * v:.1f} %"
+
+    aside = f" (counting noise there {pct(noise)})" if noise is not None else ""
+    riders, rate = pct(tracked["riders_error_max"]), pct(tracked["rate_error_max"])
+    target = pct(tracked.get("target"))
+    return f"worst tracking error: riders {riders}, rate {rate}{aside}; target {target}"
 
 
 def _run_figures(work: DrillWorkload, result: dict[str, Any]) -> dict[str, Any]:
