@@ -474,6 +474,8 @@ def test_a_light_drill_gets_wider_timeline_intervals_but_keeps_twenty(tmp_path):
     assert intervals_of([light], 300) == 15  # 102 requests in 300 s: capped at 20 points
     busy = _recorded(tmp_path / "2", "segment", [(k / 20, 0.01, True) for k in range(1200)])
     assert intervals_of([busy], 60) == 1  # 20 a second: every 1 s window holds 20
+    assert intervals_of([busy, busy, busy], 60) == 1  # repeats: per run, not per pool of runs
+    assert intervals_of([light, light], 60) == 3
     ts = timeline([light], [[]], seconds=60)
     assert set(ts["interval_s"]) == {3.0} and len(ts) == 20
     assert ts["arrivals"].sum() == 102

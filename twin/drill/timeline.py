@@ -54,8 +54,11 @@ def intervals_of(runs: Sequence[Measured], windows: int) -> int:
     """Recorder windows per timeline interval: enough that the busiest request type has about
     `PER_INTERVAL` requests in one (a percentile of one or two requests says little), while
     the timeline keeps at least `MIN_INTERVALS` points."""
-    sent = [sum(m.per_second.values()) for run in runs for m in run.types.values()]
-    busiest = max(sent, default=0) / max(1, len(runs)) / max(1, windows)  # per window and run
+    sent: dict[str, int] = {}  # per type, over every run
+    for run in runs:
+        for name, m in run.types.items():
+            sent[name] = sent.get(name, 0) + sum(m.per_second.values())
+    busiest = max(sent.values(), default=0) / max(1, len(runs)) / max(1, windows)  # a window's
     wanted = math.ceil(PER_INTERVAL / busiest) if busiest > 0 else 1
     return max(1, min(wanted, windows // MIN_INTERVALS))
 
