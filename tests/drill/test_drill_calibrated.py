@@ -22,8 +22,8 @@ run are left out altogether, and at least six p50s and two p95s must be compared
 
 When a drill pins fewer than that (its runs disagreed: the machine was busy), it cannot judge
 the model either way, and the test drills once more; a pinned miss fails at once. Measured
-on this machine: of 6 real runs of this test's drill and 9 triples of 27 earlier single drills
-pooled offline, 13 pinned enough and none missed; the other 2 were inconclusive.
+on this machine: of 7 real runs of this test's drill and 9 triples of 27 earlier single drills
+pooled offline, 14 pinned enough and none missed; the other 2 were inconclusive.
 """
 
 from __future__ import annotations
