@@ -406,3 +406,25 @@ def test_the_page_renders_in_chromium(two: Path, tmp_path: Path) -> None:
         assert image["complete"] and image["naturalWidth"] == 1000, image["alt"]
     assert all(url.startswith("data:image/png;base64,") for url in page.urls[1:])
     assert page.probe["scrollWidth"] <= page.probe["innerWidth"]  # nothing wider than the window
+
+
+def test_two_drills_compare_though_their_time_series_has_no_utilization(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A drill's timeseries.csv is per request type, measured from outside: no utilization."""
+    import shutil
+
+    stored = Path(__file__).resolve().parents[1] / "scenarios" / "calibration"
+    folders = []
+    for name in ("daily-peak-1e-3", "daily-peak-3e-4"):
+        folder = tmp_path / name
+        folder.mkdir()
+        shutil.copy(stored / name / "summary.json", folder / "summary.json")
+        (folder / "timeseries.csv").write_text(
+            "t_s,interval_s,service,arrivals,completed,dropped,latency_ms_p50\n"
+            "0,1,join,3,3,0,2.5\n1,1,join,2,2,0,2.7\n"
+        )
+        folders.append(str(folder))
+    code, _, stderr = _compare(capsys, *folders, "--out", str(tmp_path / "out"), "-q")
+    assert code == 0, stderr
+    assert (tmp_path / "out" / "compare-percentiles.png").is_file()

@@ -22,14 +22,17 @@ def _folder(path: Path) -> Path:
     return path.parent if path.is_file() else path
 
 
-def load_series(folder: Path) -> Any:
-    """The run's time series (the columns the plots use), or None when it has none."""
+def load_series(folder: Path, engine: Any = None) -> Any:
+    """The run's time series (the columns the plots use), or None when it has none.
+
+    A drill's (`engine: drill`) has none of them: it measures the platform from outside, per
+    request type, with no utilization to plot."""
     import pandas as pd
 
     from twin.errors import InputError
 
     file = folder / "timeseries.csv"
-    if not file.is_file():
+    if not file.is_file() or engine == "drill":
         return None
     try:
         frame = pd.read_csv(file, usecols=lambda c: c in _SERIES_COLUMNS)
@@ -57,7 +60,7 @@ def _load(paths: list[Path]) -> tuple[list[Any], list[Any]]:
         summary, file = load_summary(path)
         folder = _folder(file)
         runs.append(RunInput(folder=folder.name or str(folder), summary=summary))
-        series.append(load_series(folder))
+        series.append(load_series(folder, summary.get("engine")))
     return runs, series
 
 
