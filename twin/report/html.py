@@ -115,7 +115,7 @@ def _context(
     return {
         "scenario": summary.get("scenario", "run"),
         "version": twin.__version__,
-        # a drill has no timeseries.csv: the footer names only the files that are there
+        # without a time series there is no timeseries.csv: name only the files that are there
         "sources": "summary.json" if ts.empty else "summary.json and timeseries.csv",
         "facts": header_facts(summary),
         "headlines": headlines(summary, windows),
