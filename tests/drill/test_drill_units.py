@@ -408,7 +408,9 @@ def test_window_ci_covers_what_the_order_statistics_miss_when_requests_cluster()
 
 def test_tracking_series_round_trips_with_unseen_seconds_empty(tmp_path):
     riders, seen = np.array([1.5, 2.0, 2.5]), np.array([np.nan, 2.0, 3.0])
-    write_series(tmp_path / "t.csv", riders, seen, riders * 3, np.array([0.0, 6.0, 8.0]))
+    write_series(tmp_path / "t.csv", {"t_s": np.arange(3.0), "riders_requested": riders,
+                                      "riders_achieved": seen, "rate_requested": riders * 3,
+                                      "rate_achieved": np.array([0.0, 6.0, 8.0])})  # fmt: skip
     back = read_series(tmp_path / "t.csv")
     assert back is not None and np.isnan(back["riders_achieved"][0])
     assert back["rate_requested"].tolist() == [4.5, 6.0, 7.5]

@@ -175,7 +175,7 @@ def render_drill_report(
 ) -> Path:  # fmt: skip
     """Write `report.html` (and `vs-predicted/compare.html` with a prediction) into `out_dir`.
 
-    `series` is the per-second tracking series (`twin.drill.tracking.read_series`) of the run
+    `series` is the per-second tracking series (the columns of `tracking.csv`) of the run
     the summary's tracking speaks for; the "Load shape" section plots it. `timeseries` is the
     drill's timeline (`twin.drill.timeline`): the run report's time plots draw it."""
     import pandas as pd

@@ -32,7 +32,7 @@ from twin.drill.measure import achieved_users, locust_stats, merge_records, pool
 from twin.drill.plan import DrillWorkload, drill_duration, drill_workload
 from twin.drill.target import LocalPlatform, Target
 from twin.drill.timeline import LagPoint, timeline
-from twin.drill.tracking import SERIES_FILE, read_series, tracking, window_s, write_series
+from twin.drill.tracking import SERIES_COLUMNS, SERIES_FILE, tracking, window_s, write_series
 from twin.errors import InputError, TargetError
 from twin.sim.platform_run import incident_windows
 
@@ -317,10 +317,10 @@ def _finish(
         raise TargetError(
             f"no request reached {first['url']} (see {first['load_dir']}/locust-0.log)"
         )
-    runs = [_run_figures(work, r) for r in results]
+    figures = [_run_figures(work, r) for r in results]
+    runs = [run for run, _series in figures]
     # the run that followed the plan least well speaks for the pooled drill
-    worst = max(runs, key=lambda r: max(r["tracking"]["riders_error_max"] or 0.0,
-                                        r["tracking"]["rate_error_max"] or 0.0))  # fmt: skip
+    worst, series = max(figures, key=lambda f: _worst_error(f[0]["tracking"]))
     tracked = worst["tracking"]
     meta = {
         "scenario": scenario.name,
@@ -357,9 +357,12 @@ def _finish(
     frame = timeline([r["measured"] for r in results], [r["lag_series"] for r in results],
                      work.duration_s)  # fmt: skip
     write_timeseries(options.out / "timeseries.csv", frame)
-    series = read_series(Path(worst["folder"]) / SERIES_FILE)
     _predict_and_report(options, scenario, compiled, work, summary, say, (frame, series))
     return summary
+
+
+def _worst_error(tracked: dict[str, Any]) -> float:
+    return max(tracked["riders_error_max"] or 0.0, tracked["rate_error_max"] or 0.0)
 
 
 def _tracked(tracked: dict[str, Any]) -> str:
@@ -377,13 +380,18 @@ def _tracked(tracked: dict[str, Any]) -> str:
     return f"worst tracking error: riders {riders}, rate {rate}{aside}; target {target}"
 
 
-def _run_figures(work: DrillWorkload, result: dict[str, Any]) -> dict[str, Any]:
-    """One run's own figures: how it tracked the plan, its CPU, Locust's statistics."""
+def _run_figures(
+    work: DrillWorkload, result: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """One run's own figures (how it tracked the plan, its CPU, Locust's statistics) and its
+    per-second tracking series, which it also writes to the run's `tracking.csv`."""
     measured, load_dir, seconds = result["measured"], result["load_dir"], work.duration_s
     users = achieved_users(load_dir, result["t0"], seconds)
     modelled = [m for name, m in measured.types.items() if name in work.rates]
     rate = np.sum([m.series(seconds) for m in modelled], axis=0)
-    write_series(load_dir.parent / SERIES_FILE, work.riders, users, work.total_rate, rate)
+    series = dict(zip(SERIES_COLUMNS, (np.arange(seconds, dtype=float), work.riders, users,
+                                       work.total_rate, rate), strict=True))  # fmt: skip
+    write_series(load_dir.parent / SERIES_FILE, series)
     return {
         "folder": str(load_dir.parent), "t0": result["t0"],
         "locust_wall_s": round(result["wall"], 3), "requests_total": measured.total,
@@ -392,7 +400,7 @@ def _run_figures(work: DrillWorkload, result: dict[str, Any]) -> dict[str, Any]:
         "tracking": tracking(work.riders, users, work.total_rate, rate,
                              window=window_s(seconds)),
         "locust": locust_stats(load_dir),
-    }  # fmt: skip
+    }, series  # fmt: skip
 
 
 def _worst_lag(results: list[dict[str, Any]]) -> dict[str, float] | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -78,19 +79,15 @@ def tracking(
     return out
 
 
-def write_series(
-    path: Path,
-    requested_riders: np.ndarray,
-    achieved_riders: np.ndarray,
-    requested_rate: np.ndarray,
-    achieved_rate: np.ndarray,
-) -> None:
-    """The per-second series behind `tracking`, as CSV (an unseen second's riders empty)."""
+def write_series(path: Path, series: Mapping[str, np.ndarray]) -> None:
+    """The per-second series behind `tracking` (`SERIES_COLUMNS`), as CSV (an unseen second's
+    riders empty)."""
     lines = [",".join(SERIES_COLUMNS)]
-    for k in range(requested_riders.size):
-        seen = achieved_riders[k]
-        lines.append(f"{k},{requested_riders[k]:.4f},{'' if math.isnan(seen) else f'{seen:g}'},"
-                     f"{requested_rate[k]:.4f},{achieved_rate[k]:g}")  # fmt: skip
+    wanted, seen = series["riders_requested"], series["riders_achieved"]
+    rate, got = series["rate_requested"], series["rate_achieved"]
+    for k in range(series["t_s"].size):
+        riders = "" if math.isnan(seen[k]) else f"{seen[k]:g}"
+        lines.append(f"{k},{wanted[k]:.4f},{riders},{rate[k]:.4f},{got[k]:g}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
