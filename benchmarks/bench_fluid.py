@@ -165,8 +165,9 @@ def fluid_network() -> dict[str, Any]:
 
 def fluid_platform(riders: int) -> dict[str, Any]:
     """Population, compile and fluid engine for `new-year-surge` at `riders`."""
-    from twin.platform.compile import compile_platform
-    from twin.platform.riders import load_platform, scenario_population
+    from twin.config.loader import load_platform
+    from twin.platform.scenario_riders import scenario_population
+    from twin.runs.compile import compile_platform
     from twin.sim.fluid import run_fluid
 
     started, cpu = time.perf_counter(), time.process_time()

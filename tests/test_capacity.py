@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from twin.capacity import search
-from twin.slo import parse_expression
+from twin.results.capacity import search
+from twin.results.slo import parse_expression
 
 
 def _mm1_summary(load: float, _reps: int) -> dict:

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from twin.cli.app import main
-from twin.compare import RunInput, compare, design_names
 from twin.report.units import fmt_count, fmt_ms
+from twin.results.compare import RunInput, compare, design_names
 
 DESIGN = """\
 name: {name}

@@ -19,9 +19,9 @@ from matplotlib.patches import Rectangle
 
 from twin.cli.app import main
 from twin.cli.compare import load_series
-from twin.compare import RunInput, compare
 from twin.errors import InputError
 from twin.report.compare_plots import utilization_plot
+from twin.results.compare import RunInput, compare
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -115,10 +115,10 @@ def test_a_malformed_incident_names_its_run() -> None:
 
 def _fluid_run(scenario: str, out: Path) -> Path:
     """A 40-minute fluid run on one-minute ticks, written as `twin run` writes its data."""
-    from twin.cli.outputs import prepare_out_dir, write_json, write_timeseries
-    from twin.sim.platform_run import run_platform_file
+    from twin.results.files import prepare_out_dir, write_json, write_timeseries
+    from twin.runs import run_file
 
-    result, _ = run_platform_file(
+    result = run_file(
         SCENARIOS / scenario,
         ["duration_s=2400", "tick_s=60"],
         engine="fluid",

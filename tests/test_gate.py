@@ -11,8 +11,8 @@ import pytest
 
 from twin.cli.app import main
 from twin.errors import InputError
-from twin.gate import junit_xml, regression_checks, slo_checks
-from twin.slo import lookup, parse_expression
+from twin.results.gate import junit_xml, regression_checks, slo_checks
+from twin.results.slo import lookup, parse_expression
 
 SUMMARY = {
     "scenario": "s",

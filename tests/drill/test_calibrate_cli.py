@@ -17,8 +17,8 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 from twin.cli.app import main
+from twin.config.architecture import load_architecture
 from twin.drill.calibration import _length
-from twin.platform.architecture import load_architecture
 
 ROOT = Path(__file__).resolve().parents[2]
 DRILL = ROOT / "scenarios/calibration/music-partner-launch-fixed-3e-4"

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from twin.cli.app import main
+from twin.config.architecture import REQUEST_TYPES
 from twin.drill.tracking import SERIES_FILE, read_series, tracking
-from twin.platform.architecture import REQUEST_TYPES
 from twin.report.series import check_columns
 from twin.serve.metrics import LAG_BUCKETS
 

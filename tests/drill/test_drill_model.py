@@ -78,8 +78,8 @@ def test_a_slower_machine_scales_every_service_time(drill_model):
     """`speed_index`: the drill's Locust CPU over what the calibration drills spent for as many
     requests and MB; the prediction's service times (loops, delays, per-MB segments) scale by
     it, so at low load the predicted latencies scale by it too."""
+    from twin.config.architecture import LoadCpu
     from twin.drill.predict import predict, scaled_services, speed_index
-    from twin.platform.architecture import LoadCpu
 
     scenario, arch, work, platform = drill_model
     ref = LoadCpu(per_request_s=0.001, per_mb_s=0.002)
@@ -142,7 +142,7 @@ def test_fit_recovers_known_service_times():
 
 
 def test_calibrated_yaml_rewrites_service_lines_and_keeps_the_file_valid(tmp_path):
-    from twin.platform.architecture import load_architecture
+    from twin.config.architecture import load_architecture
 
     text = REFERENCE.read_text(encoding="utf-8")
     out = calibrated_yaml(text, {"origin": Fit(0.0123, 0.7)}, ["from a test"], {"origin": "x"})
@@ -158,7 +158,7 @@ def test_calibrated_yaml_rewrites_service_lines_and_keeps_the_file_valid(tmp_pat
     assert arch.components["api"].station.service == load_architecture(
         REFERENCE).components["api"].station.service  # fmt: skip
     # the speed reference is written once, at the top level, and read back
-    from twin.platform.architecture import LoadCpu
+    from twin.config.architecture import LoadCpu
 
     ref = LoadCpu(per_request_s=0.0011, per_mb_s=0.0019, per_s=0.007)
     twice = calibrated_yaml(calibrated_yaml(again, {}, ["x"], {}, load_cpu=ref), {}, ["y"], {},
@@ -200,9 +200,9 @@ def test_loop_costs_take_a_per_second_term_from_three_drills():
     """Locust spends CPU every second whatever the load (statistics, timers). With three
     drills or more `loop_costs` fits it, so a nearly idle drill's few requests do not carry
     it; `speed_index` then counts it for the drill's seconds."""
+    from twin.config.architecture import LoadCpu
     from twin.drill.calibration import loop_costs
     from twin.drill.predict import speed_index
-    from twin.platform.architecture import LoadCpu
 
     volumes = [(3000, 4200.0, 60), (800, 1700.0, 60), (3100, 6800.0, 60), (6000, 8000.0, 120)]
     docs = []
@@ -236,7 +236,7 @@ def test_loop_costs_are_left_to_the_file_when_the_drills_cannot_split_them():
 
 
 def test_calibrated_yaml_writes_the_per_mb_line_once(tmp_path):
-    from twin.platform.architecture import load_architecture
+    from twin.config.architecture import load_architecture
 
     text = REFERENCE.read_text(encoding="utf-8")
     fits = {"transfer": Fit(1e-6, 0.5), "client": Fit(0.0012, 3.0)}

@@ -71,7 +71,7 @@ def test_the_pooled_interval_sees_how_much_the_runs_differ():
 
 
 def test_speed_index_counts_the_seconds_of_every_repeat():
-    from twin.platform.architecture import LoadCpu
+    from twin.config.architecture import LoadCpu
 
     load_cpu = LoadCpu(per_request_s=0.001, per_mb_s=0.0, per_s=0.01)
     one = {"drill": {"duration_s": 60, "requests_total": 1000, "load_cpu_s": 1.6}, "requests": {}}

@@ -203,12 +203,13 @@ def test_on_demand_playlist_loads_speed_up_with_the_sessions():
         active_live=live[None, :], active_od=np.full((1, n), 600.0),
     )  # fmt: skip
     cp = SimpleNamespace(
-        tick_s=1.0, active_riders=np.full(n, 1000.0), sessions=sessions,
+        tick_s=1.0, active_riders=np.full(n, 1000.0),
         telemetry_samples_per_s=np.full(n, 500.0),
         demand={"playlist": live / 4.0 + starts_od, "join": np.full(n, 3.0),
                 "segment": np.full(n, 250.0)},
     )  # fmt: skip
-    work = drill_workload(cp, scale=scale, speedup=x, seconds=4)
+    sessions.live_classes = ()
+    work = drill_workload(cp, sessions, scale=scale, speedup=x, seconds=4)
     # live reloads keep their real-time pace; each on-demand start's one load comes x as often
     assert work.rates["playlist"] == pytest.approx(np.full(4, scale * (100.0 + x * 2.0)))
     assert work.rates["join"] == pytest.approx(np.full(4, scale * x * 3.0))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin.platform.compile import WRITE_TYPES, compile_platform, predictive_instances, route_visits
-from twin.platform.riders import load_platform, scenario_population
-from twin.platform.workload import TELEMETRY_BATCH_S
+from twin.config.loader import load_platform
+from twin.config.vocabulary import TELEMETRY_BATCH_S
+from twin.platform.scenario_riders import scenario_population
+from twin.runs.compile import WRITE_TYPES, compile_platform, predictive_instances, route_visits
 
 
 def _compiled(scenarios_dir, name, *overrides):
@@ -107,7 +108,7 @@ def test_predictive_shards_stay_ahead_of_the_forecast(scenarios_dir):
 
 
 def test_predictive_instances_look_ahead():
-    from twin.platform.architecture import Autoscaling
+    from twin.config.architecture import Autoscaling
 
     scaling = Autoscaling(
         min=1, max=10, target_utilization=0.5, provisioning_delay_s=0, predictive_lead_s=2

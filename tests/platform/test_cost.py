@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from twin.platform.architecture import load_architecture
+from twin.config.architecture import load_architecture
 from twin.platform.cost import UNITEMIZED, Usage, monthly_cost
 
 

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from twin.config.platform import DemandSpec, Growth, Surge
+from twin.config.vocabulary import REGION_CODES
 from twin.platform.demand import compute_demand, join_cdf, surge_multiplier
-from twin.platform.population import REGION_CODES, build_population
-from twin.platform.scenario import DemandSpec, Growth, Surge
+from twin.platform.population import build_population
 
 MONDAY_23_UTC = datetime(2026, 11, 23, 23, 0, tzinfo=UTC)  # 18:00 in New York
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin.platform.compile import compile_platform
-from twin.platform.riders import load_platform, scenario_population
+from twin.config.loader import load_platform
+from twin.platform.scenario_riders import scenario_population
+from twin.runs.compile import compile_platform
 
 pytestmark = pytest.mark.slow
 

@@ -7,10 +7,9 @@ import time
 import numpy as np
 import pytest
 
+from twin.config.vocabulary import DEVICES, REGIONS
 from twin.platform.catalog import CLASS_TYPES, EQUIPMENT
 from twin.platform.population import (
-    DEVICES,
-    REGIONS,
     ZONES,
     build_population,
     concatenate,

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from twin.config.loader import load_scenario
+from twin.config.architecture import REQUEST_TYPES, load_architecture
+from twin.config.loader import load_platform, load_scenario
+from twin.config.platform import PlatformScenario
 from twin.errors import InputError
-from twin.platform import register
-from twin.platform.architecture import REQUEST_TYPES, load_architecture
-from twin.platform.riders import load_platform
-from twin.platform.scenario import PlatformScenario
 
 NAMES = [
     "daily-peak",
@@ -23,11 +21,6 @@ NAMES = [
     "music-partner-launch",
 ]
 FILES = [f"{n}.yaml" for n in NAMES] + [f"{n}-fixed.yaml" for n in NAMES]
-
-
-@pytest.fixture(autouse=True)
-def _registered():
-    register()
 
 
 @pytest.mark.parametrize("name", FILES)

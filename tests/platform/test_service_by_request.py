@@ -13,11 +13,12 @@ import math
 import numpy as np
 import pytest
 
+from twin.config.architecture import load_architecture
+from twin.config.loader import load_platform
 from twin.config.network import ServiceTime
 from twin.errors import InputError
-from twin.platform.architecture import load_architecture
-from twin.platform.compile import compile_platform, predictive_instances, service_mixture
-from twin.platform.riders import load_platform, scenario_population
+from twin.platform.scenario_riders import scenario_population
+from twin.runs.compile import compile_platform, predictive_instances, service_mixture
 
 EXP_2MS = ServiceTime(dist="exponential", mean_s=0.002)
 LOGN_10MS = ServiceTime(dist="lognormal", mean_s=0.010, cv=1.5)
@@ -134,8 +135,8 @@ def test_a_bad_per_request_service_time_names_its_field(architectures_dir):
 def test_service_per_mb_adds_the_workloads_megabytes_to_segments(scenarios_dir, architectures_dir):
     """`service_per_mb_s` on the origin (`video`): a segment's time there grows by that much
     per MB of the workload's own segments (bytes / segment requests), shape kept."""
-    from twin.platform.compile import segment_mb
-    from twin.platform.workload import BITRATE_MBPS
+    from twin.config.vocabulary import BITRATE_MBPS
+    from twin.runs.compile import segment_mb
 
     scenario, _ = load_platform(
         scenarios_dir / "daily-peak.yaml", ["population.riders=20000", "duration_s=600"]
@@ -160,8 +161,8 @@ def test_service_per_mb_adds_the_workloads_megabytes_to_segments(scenarios_dir, 
 def test_segment_sizes_follow_the_rendition_mix():
     """Segments of one length are as big as their rendition's bitrate: 720p, 1080p and 4K
     segments in the shares of the riders watching, averaging the workload's MB."""
-    from twin.platform.segment_service import plus_segment_mb, segment_mb_mix
-    from twin.platform.workload import BITRATE_MBPS
+    from twin.config.vocabulary import BITRATE_MBPS
+    from twin.runs.segment_service import plus_segment_mb, segment_mb_mix
 
     watching = np.array([[30.0, 30.0], [50.0, 50.0], [20.0, 20.0]])  # renditions x ticks
     mix = segment_mb_mix(4.0, watching)

@@ -1,4 +1,4 @@
-"""Requests, bytes and telemetry from sessions; the adaptive-bitrate rule."""
+"""Requests, bytes and telemetry from sessions; the rendition rule."""
 
 from __future__ import annotations
 
@@ -7,14 +7,11 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from twin.config.platform import DemandSpec
+from twin.config.vocabulary import BITRATE_MBPS, DEVICES, TELEMETRY_BATCH_S
 from twin.platform.demand import compute_demand
-from twin.platform.population import DEVICES
-from twin.platform.scenario import DemandSpec
 from twin.platform.workload import (
-    BITRATE_MBPS,
-    TELEMETRY_BATCH_S,
     compute_workload,
-    downshift,
     rendition_for,
     rendition_shares,
 )
@@ -32,25 +29,6 @@ def test_screens_cap_bikes_at_1080p_and_phase1_at_720p(population):
     assert shares[DEVICES.index("bike"), 2] == 0 and shares[DEVICES.index("app"), 2] > 0.5
     assert np.allclose(shares.sum(axis=1), 1.0)
     assert np.allclose(rendition_shares(population, "720p")[:, 0], 1.0)
-
-
-def test_downshift_moves_the_top_renditions_first():
-    riders = np.array([0.0, 100.0, 100.0])  # 100 at 1080p, 100 at 4K = 2.2 Gb/s wanted
-    plenty = downshift(riders, 3e9)
-    assert (plenty.delivered_bps, plenty.downshifted, plenty.rebuffering) == (2.2e9, 0.0, 0.0)
-    short = downshift(riders, 1.2e9)
-    # 1.2 Gb/s: all 4K riders to 1080p (1.2 Gb/s exactly); nobody stalls.
-    assert short.downshifted == pytest.approx(100.0)
-    assert short.rebuffering == pytest.approx(0.0)
-    starved = downshift(riders, 0.3e9)
-    # Even everyone at 720p needs 0.6 Gb/s: half of them stall.
-    assert starved.rebuffering == pytest.approx(100.0)
-    assert starved.delivered_bps == pytest.approx(0.3e9)
-
-
-def test_without_adaptive_bitrate_the_excess_stalls():
-    out = downshift(np.array([100.0, 0.0, 0.0]), 0.15e9, adaptive=False)
-    assert out.rebuffering == pytest.approx(50.0) and out.downshifted == 0.0
 
 
 @pytest.fixture(scope="module")

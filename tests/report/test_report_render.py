@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-import twin.report.html as report_html
+import twin.results.files as result_files
 from tests.report.report_fake import SURGE, Rendered, fake_summary, fake_timeseries
 from twin.errors import InputError
 from twin.report import render_report
@@ -170,8 +170,8 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(
     def refuse(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(report_html.os, "replace", refuse)
+    monkeypatch.setattr(result_files.os, "replace", refuse)
     with pytest.raises(OSError, match="disk full"):
-        report_html.write_atomic(target, b"<html>new</html>")
+        result_files.write_bytes(target, b"<html>new</html>")
     assert target.read_text() == "the previous report"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]

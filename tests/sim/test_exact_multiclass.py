@@ -23,10 +23,11 @@ import numpy as np
 import pytest
 
 from tests.factories import interval99
+from twin.config.architecture import REQUEST_TYPES, Architecture
+from twin.config.loader import load_platform
 from twin.config.network import RateSchedule, ServiceTime
-from twin.platform.architecture import REQUEST_TYPES, Architecture
-from twin.platform.compile import compile_platform
-from twin.platform.riders import load_platform, scenario_population
+from twin.platform.scenario_riders import scenario_population
+from twin.runs.compile import compile_platform
 from twin.sim.exact.engine import run_model
 from twin.sim.exact.model import ExactModel, SourceModel, StationModel, from_platform
 from twin.sim.exact.platform import run_exact_platform
@@ -131,7 +132,8 @@ def evening():
     overrides = [f"population.riders={RIDERS}", "duration_s=600"]
     scenario, _ = load_platform(SCENARIOS / "daily-peak.yaml", overrides)
     compiled = compile_platform(scenario, _shared_api(RIDERS), scenario_population(scenario))
-    return scenario, compiled, run_exact_platform(compiled, scenario, seed=5, replications=4)
+    result = run_exact_platform(compiled, name=scenario.name, seed=5, replications=4)
+    return scenario, compiled, result
 
 
 def test_platform_request_types_wait_alike_and_keep_their_own_service(evening) -> None:
@@ -139,7 +141,7 @@ def test_platform_request_types_wait_alike_and_keep_their_own_service(evening) -
     api = compiled.services["api"]
     assert api.own_service is not None and api.own_service.mean == 0.005
     assert dict(api.service_by_request) == {"segment": FAST, "telemetry": SLOW}
-    stations = {st.name: st for st in from_platform(compiled, scenario, 60.0).stations}
+    stations = {st.name: st for st in from_platform(compiled, scenario.name, scenario.seed, 60.0).stations}
     station = stations["api"]
     assert station.service == api.own_service  # the other types' time, not the mixture
     assert station.service_by_source == (("segment", FAST), ("telemetry", SLOW))

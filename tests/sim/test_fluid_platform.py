@@ -14,12 +14,12 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
+from twin.config.architecture import Autoscaling, Ingest
 from twin.config.network import ServiceTime
-from twin.platform.architecture import Autoscaling, Ingest
-from twin.platform.compile import CompiledPlatform, ServiceSpec
 from twin.sim.fluid import run_fluid
 from twin.sim.fluid.experience import video_degraded
 from twin.sim.fluid.platform import platform_flows
+from twin.sim.platform_input import CompiledPlatform, ServiceSpec
 
 TICKS = 1200
 T = np.arange(TICKS, dtype=float)
@@ -92,8 +92,8 @@ def _platform() -> CompiledPlatform:
         telemetry_records_per_s=telemetry, telemetry_bytes_per_s=telemetry * 400.0,
         telemetry_samples_per_s=telemetry * 5.0,
         ingest=Ingest(stream="kinesis", processor="processor", store="store", persist="db"),
-        adaptive_bitrate=True, live_classes=(), live_segment_share=np.zeros(TICKS),
-        live_playlist_share=np.zeros(TICKS), sessions=None,  # type: ignore[arg-type]
+        adaptive_bitrate=True, live_segment_share=np.zeros(TICKS),
+        live_playlist_share=np.zeros(TICKS),
     )  # fmt: skip
 
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from twin.config.loader import load_platform
 from twin.config.network import NetworkScenario
-from twin.platform.compile import compile_platform
-from twin.platform.riders import load_platform, scenario_population
+from twin.platform.scenario_riders import scenario_population
+from twin.runs.compile import compile_platform
 from twin.sim.exact import run_exact
 from twin.sim.fluid import run_fluid
 

@@ -49,8 +49,8 @@ def load_series(folder: Path, engine: Any = None) -> Any:
 def _load(paths: list[Path]) -> tuple[list[Any], list[Any]]:
     """Each run's `RunInput` and time series; refuses fewer than two runs in one line."""
     from twin.cli.gate import load_summary
-    from twin.compare import RunInput
     from twin.errors import InputError
+    from twin.results.compare import RunInput
 
     if len(paths) < 2:
         got = "nothing" if not paths else f"only {paths[0]}"
@@ -80,9 +80,9 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print compare.json on stdout."),
     ) -> None:
         """Compare designs side by side: latency per request type, headroom, cost per user."""
-        from twin.cli.outputs import default_out_dir, prepare_out_dir, write_json
-        from twin.compare import compare as build
         from twin.report.compare_page import render_compare
+        from twin.results.compare import compare as build
+        from twin.results.files import default_out_dir, prepare_out_dir, write_json
 
         inputs, frames = _load(list(runs or []))
         comparison = build(inputs)

@@ -50,8 +50,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the measured summary.json."),
     ) -> None:
         """Drive a real platform with the scenario's workload and compare with the twin."""
-        from twin.cli.outputs import default_out_dir, prepare_out_dir
         from twin.drill.run import DrillOptions, run_drill
+        from twin.results.files import default_out_dir, prepare_out_dir
 
         options = DrillOptions(
             scenario=scenario, out=Path("."), target=target, host=host, scale=scale,

@@ -47,7 +47,7 @@ def parse_tolerance(text: str) -> float:
 
 
 def _scenario_slos(summary: dict[str, Any], source: str) -> list[Any]:
-    from twin.slo import from_mapping
+    from twin.results.slo import from_mapping
 
     entries = [e for e in summary.get("slo", []) if isinstance(e, dict) and "metric" in e]
     return [from_mapping(e, source=source, index=i) for i, e in enumerate(entries)]
@@ -69,9 +69,9 @@ def register(app: typer.Typer) -> None:
         """Check SLOs (and regressions against a baseline); exit 1 if any fails."""
         from dataclasses import asdict
 
-        from twin.cli.outputs import write_text
-        from twin.gate import junit_xml, regression_checks, slo_checks
-        from twin.slo import parse_expression
+        from twin.results.files import write_text
+        from twin.results.gate import junit_xml, regression_checks, slo_checks
+        from twin.results.slo import parse_expression
 
         summary, file = load_summary(run)
         slos = [*_scenario_slos(summary, str(file)), *(parse_expression(s) for s in slo)]

@@ -1,94 +1,85 @@
-"""Read a scenario file: YAML, then `--set` overrides, then validation by `kind`.
+"""Read a scenario file once: YAML, then `--set` overrides, then validation by `kind`.
 
-Every failure is an `InputError` naming the file and the dotted field, so the CLI can
-print one line. Kinds register a model here; `network` is built in, `platform` joins later.
+A `network` scenario is a bare queueing network; a `platform` scenario names an architecture,
+which is read and validated (with the scenario's `architecture_changes`) in the same pass, so
+nothing above this layer opens a scenario or architecture file again.
 """
 
 from __future__ import annotations
 
-import importlib
-import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ValidationError
-
+from twin.config.architecture import Architecture
+from twin.config.files import read_yaml, validate
 from twin.config.network import NetworkScenario
+from twin.config.overrides import apply_overrides
+from twin.config.platform import PlatformScenario, build_platform_scenario
 from twin.errors import InputError
 
-__all__ = ["field_path", "load_scenario", "read_yaml", "register_kind", "validate"]
+__all__ = ["Loaded", "load", "load_platform", "load_scenario", "read_yaml"]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A validated scenario, its file, and its architecture (None for a bare network)."""
+
+    path: Path
+    scenario: NetworkScenario | PlatformScenario
+    architecture: Architecture | None = None
+
+    @property
+    def kind(self) -> str:
+        return "platform" if isinstance(self.scenario, PlatformScenario) else "network"
+
+
+def _network(data: dict[str, Any], path: Path) -> Loaded:
+    scenario = validate(lambda: NetworkScenario.model_validate(data), str(path))
+    return Loaded(path=path, scenario=scenario)
+
+
+def _platform(data: dict[str, Any], path: Path) -> Loaded:
+    scenario, architecture = build_platform_scenario(data, path)
+    return Loaded(path=path, scenario=scenario, architecture=architecture)
+
 
 # A kind's builder gets the raw mapping and the file's path (to find sibling files).
-Builder = Callable[[dict[str, Any], Path], BaseModel]
-_KINDS: dict[str, Builder] = {"network": lambda data, _path: NetworkScenario.model_validate(data)}
-_INNER_PATH = re.compile(r"@([^@]+)@ ")
-# Kinds whose package registers itself on first use, so importing the loader stays cheap.
-_LAZY_KINDS = {"platform": "twin.platform"}
+_KINDS: dict[str, Callable[[dict[str, Any], Path], Loaded]] = {
+    "network": _network,
+    "platform": _platform,
+}
 
 
-def register_kind(kind: str, builder: Builder) -> None:
-    """Teach the loader a scenario kind (`platform` registers itself this way)."""
-    _KINDS[kind] = builder
+def load(
+    path: str | Path, overrides: Iterable[str] = (), *, data: dict[str, Any] | None = None
+) -> Loaded:
+    """Read, override and validate the scenario at `path` (and its architecture).
 
-
-def read_yaml(path: Path) -> dict[str, Any]:
-    """Parse a YAML mapping, or raise an InputError naming the file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(str(path), None, "no such file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), None, f"cannot read ({exc.__class__.__name__})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError(str(path), None, f"not valid YAML{where}") from None
-    if not isinstance(data, dict):
-        raise InputError(str(path), None, "a scenario file must be a YAML mapping")
-    return data
+    `data` is the file's mapping when the caller has read it already (`read_yaml`): a
+    capacity search validates one file under many loads without reading it again.
+    """
+    path = Path(path)
+    data = apply_overrides(read_yaml(path) if data is None else data, overrides)
+    kind = data.get("kind", "network")
+    builder = _KINDS.get(kind) if isinstance(kind, str) else None
+    if builder is None:
+        known = ", ".join(sorted(_KINDS))
+        raise InputError(str(path), "kind", f"unknown kind {kind!r} (known: {known})")
+    return builder(data, path)
 
 
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Any:
-    """Load, override and validate the scenario at `path`."""
-    from twin.config.overrides import apply_overrides
-
-    path = Path(path)
-    data = apply_overrides(read_yaml(path), overrides)
-    kind = data.get("kind", "network")
-    if isinstance(kind, str) and kind not in _KINDS and kind in _LAZY_KINDS:
-        importlib.import_module(_LAZY_KINDS[kind]).register()
-    builder = _KINDS.get(kind) if isinstance(kind, str) else None
-    if builder is None:
-        known = ", ".join(sorted({*_KINDS, *_LAZY_KINDS}))
-        raise InputError(str(path), "kind", f"unknown kind {kind!r} (known: {known})")
-    return validate(lambda: builder(data, path), str(path))
+    """The validated scenario model at `path` (either kind)."""
+    return load(path, overrides).scenario
 
 
-def validate(build: Callable[[], Any], source: str) -> Any:
-    """Run a pydantic build and turn its first error into an InputError naming the field."""
-    try:
-        return build()
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        field, message = field_path(first["loc"], first["msg"])
-        raise InputError(source, field or None, message) from None
-
-
-def field_path(loc: tuple[Any, ...], msg: str) -> tuple[str, str]:
-    """Dotted field path and a clean message from a pydantic error location."""
-    parts = [str(p) for p in loc if not _is_tag(p)]
-    message = msg.removeprefix("Value error, ")
-    inner = _INNER_PATH.match(message)
-    if inner:
-        parts.append(inner.group(1))
-        message = message[inner.end() :]
-    return ".".join(parts), message
-
-
-def _is_tag(part: Any) -> bool:
-    # pydantic adds validator and union tags such as "function-after[...]" to locations.
-    return isinstance(part, str) and ("[" in part or part in {"float", "int", "list"})
+def load_platform(
+    path: str | Path, overrides: Iterable[str] = ()
+) -> tuple[PlatformScenario, Architecture]:
+    """A platform scenario file (with `--set` overrides) and its architecture."""
+    loaded = load(path, overrides)
+    if not isinstance(loaded.scenario, PlatformScenario) or loaded.architecture is None:
+        raise InputError(str(path), "kind", "not a platform scenario (kind: platform)")
+    return loaded.scenario, loaded.architecture

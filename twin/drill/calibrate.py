@@ -239,7 +239,7 @@ def calibrated_yaml(
 
 def architecture_source(name_or_path: str, scenario_path: Path) -> Path:
     """The file `target_architecture` reads for `name_or_path`."""
-    from twin.platform.riders import architecture_file
+    from twin.config.platform import architecture_file
 
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") and path.is_file():

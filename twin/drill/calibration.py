@@ -10,7 +10,7 @@ drill's latency grows with its load. The rest of each request type's path is its
    drills into seconds per request and seconds per MB moved. The client's per-MB cost is
    service on the client loop (`BLOCKING`: gevent reads a whole segment without yielding, so
    light requests wait behind a 4K segment); the server's is the `transfer` delay. Segments
-   are charged each rendition's MB (`twin.platform.segment_service`). The split needs drills
+   are charged each rendition's MB (`twin.runs.segment_service`). The split needs drills
    whose MB per request differ; without them, or for a side not measured, the file's stand.
 2. Each drill is put at the calibration's machine speed: its Locust CPU over what the fitted
    costs say it should have spent (`twin.drill.predict.speed_index`); shared machines drift
@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from twin.config.architecture import LoadCpu
 from twin.drill.calibrate import (
     API,
     Fit,
@@ -55,7 +56,6 @@ from twin.drill.calibrate import (
 )
 from twin.drill.measure import pinned
 from twin.drill.predict import drill_seconds, drill_volume
-from twin.platform.architecture import LoadCpu
 
 __all__ = [
     "CLIENT",
@@ -185,8 +185,8 @@ def _with_fits(platform: Any, fits: Mapping[str, Fit], loops: Mapping[str, LoopC
                cv: Mapping[str, float]) -> Any:  # fmt: skip
     """The drill platform with these service times swapped in; a loop serves each request
     type its cost for the MB the twin's workload gives that type (`segment_mb`)."""
-    from twin.platform.compile import segment_mb
-    from twin.platform.segment_service import plus_segment_mb, segment_mb_mix
+    from twin.runs.compile import segment_mb
+    from twin.runs.segment_service import plus_segment_mb, segment_mb_mix
 
     mix = segment_mb_mix(segment_mb(platform.demand, platform.bytes_per_s),
                          platform.riders_by_rendition)  # fmt: skip
@@ -208,10 +208,13 @@ def _with_fits(platform: Any, fits: Mapping[str, Fit], loops: Mapping[str, LoopC
 def _predict(drill: _Drill, fits: Mapping[str, Fit], loops: Mapping[str, LoopCost],
              cv: Mapping[str, float], seed: int) -> dict[str, Any]:  # fmt: skip
     from twin.drill.predict import scaled_services
-    from twin.sim.exact.platform import run_exact_platform
+    from twin.runs.engines import simulate
 
     platform = scaled_services(_with_fits(drill.platform, fits, loops, cv), drill.speed)
-    result = run_exact_platform(platform, drill.scenario, seed=seed, replications=_REPLICATIONS)
+    result = simulate(
+        platform, engine="exact", name=drill.scenario.name, seed=seed,
+        replications=_REPLICATIONS,
+    )  # fmt: skip
     return dict(result.summary)
 
 
@@ -239,7 +242,7 @@ def _targets(drill: _Drill, i: int, loops: Mapping[str, LoopCost], cv: Mapping[s
              fits: dict[str, Fit]) -> dict[str, Target]:  # fmt: skip
     """The drill's measured types; a loop hop is the type's own (`client@0:segment`), its
     service the loop's cost for the MB that type moved in this drill (added to `fits`)."""
-    from twin.platform.segment_service import segment_mb_mix
+    from twin.runs.segment_service import segment_mb_mix
 
     mb = _mb_per_request(drill.measured)
     out = {}

@@ -58,6 +58,7 @@ class DrillWorkload:
     live_start_share: np.ndarray
     active_live_share: np.ndarray
     device_share: float  # share of active riders on a bike or tread (telemetry senders)
+    live_classes: tuple[Any, ...] = ()  # the scenario's live classes (`LiveClassLoad`)
 
     @property
     def total_rate(self) -> np.ndarray:
@@ -122,9 +123,16 @@ def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
 
 
 def drill_workload(
-    compiled: object, *, scale: float, speedup: float, seconds: int, rider_factor: float = 1.0
+    compiled: object,
+    sessions: Any,
+    *,
+    scale: float,
+    speedup: float,
+    seconds: int,
+    rider_factor: float = 1.0,
 ) -> DrillWorkload:
-    """The scaled, compressed workload of a `CompiledPlatform` for `seconds` drill seconds.
+    """The scaled, compressed workload of a `CompiledPlatform` and the riders' `sessions`
+    (`twin.platform.demand.Demand`) for `seconds` drill seconds.
 
     `rider_factor` multiplies on top of `scale` when the platform was compiled for fewer riders
     than the scenario names (demand is proportional to riders).
@@ -139,7 +147,6 @@ def drill_workload(
         return compress(series, tick, speedup, seconds)
 
     active = squeeze(cp.active_riders)  # type: ignore[attr-defined]
-    sessions = cp.sessions  # type: ignore[attr-defined]
     rates = {
         name: squeeze(rate) * factor * (speedup if name in EVENT_TYPES else 1.0)
         for name, rate in cp.demand.items()  # type: ignore[attr-defined]
@@ -162,6 +169,7 @@ def drill_workload(
         live_start_share=_share(live_starts, all_starts),
         active_live_share=_share(live_active, active),
         device_share=float(device_riders.sum() / max(active.sum(), 1e-12)),
+        live_classes=tuple(sessions.live_classes),
     )
 
 

@@ -34,8 +34,8 @@ __all__ = [
 
 def target_architecture(name_or_path: str, scenario_path: Path) -> Any:
     """The architecture `name` (a file, or a name in the scenario's architectures folder)."""
-    from twin.platform.architecture import load_architecture
-    from twin.platform.riders import architecture_file
+    from twin.config.architecture import load_architecture
+    from twin.config.platform import architecture_file
 
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") and path.is_file():
@@ -45,12 +45,9 @@ def target_architecture(name_or_path: str, scenario_path: Path) -> Any:
 
 def compile_target(scenario: Any, architecture: Any) -> Any:
     """The scenario's workload compiled on `architecture` (the scenario's own riders)."""
-    from twin.platform.compile import compile_platform
-    from twin.platform.riders import scenario_catalog, scenario_population
+    from twin.runs.compile import build_platform
 
-    return compile_platform(
-        scenario, architecture, scenario_population(scenario), catalog=scenario_catalog(scenario)
-    )
+    return build_platform(scenario, architecture).compiled
 
 
 def _routed(demand: dict[str, np.ndarray], visits: dict[str, Any], names: Any) -> dict:
@@ -166,11 +163,14 @@ def predict(
 ) -> dict[str, Any]:  # fmt: skip
     """`predicted.json`: the exact engine's summary for the drill's workload on `architecture`,
     its service times scaled by the drilled machine's `speed` (`speed_index`) when known."""
-    from twin.sim.exact.platform import run_exact_platform
+    from twin.runs.engines import simulate
 
     platform = drill_platform(compile_target(scenario, architecture), work)
     platform = scaled_services(platform, speed or 1.0)
-    result = run_exact_platform(platform, scenario, seed=seed, replications=replications)
+    result = simulate(
+        platform, engine="exact", name=scenario.name,
+        seed=scenario.seed if seed is None else seed, replications=replications,
+    )  # fmt: skip
     summary = dict(result.summary)
     summary.update(
         # the scenario time the drill stands for, as the measured summary counts it

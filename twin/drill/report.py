@@ -4,7 +4,7 @@
 summary, with one section added at its top: per request type, the measured and predicted
 counts, error ratios and p50/p95/p99 latencies and their ratio (measured / predicted), a
 figure of the same, and a link to `compare.html`, the full comparison page of the two
-summaries (`twin.compare` + `twin.report.render_compare`: requests, services, experience,
+summaries (`twin.results.compare` + `twin.report.render_compare`: requests, services, experience,
 SLOs). `side_by_side` is the pure table; the rest writes files.
 """
 
@@ -180,10 +180,10 @@ def render_drill_report(
     drill's timeline (`twin.drill.timeline`): the run report's time plots draw it."""
     import pandas as pd
 
-    from twin.compare import RunInput, compare
     from twin.drill.report_tracking import tracking_section
     from twin.report import render_report
     from twin.report.compare_page import render_compare
+    from twin.results.compare import RunInput, compare
 
     out_dir = Path(out_dir)
     frame = pd.DataFrame() if timeseries is None else timeseries

@@ -36,8 +36,9 @@ def rider_pool(
     """
     from faker import Faker
 
-    from twin.platform.population import DEVICES, build_population
-    from twin.platform.workload import RENDITIONS, SCREEN_MAX, rendition_for
+    from twin.config.vocabulary import DEVICES, RENDITIONS
+    from twin.platform.population import build_population
+    from twin.platform.workload import SCREEN_MAX, rendition_for
     from twin.serve.tokens import sign
 
     rng = np.random.default_rng([seed, 0xD7111])

@@ -34,7 +34,7 @@ from twin.drill.target import LocalPlatform, Target
 from twin.drill.timeline import LagPoint, timeline
 from twin.drill.tracking import SERIES_COLUMNS, SERIES_FILE, tracking, window_s, write_series
 from twin.errors import InputError, TargetError
-from twin.sim.platform_run import incident_windows
+from twin.runs.complete import incident_marks
 
 __all__ = ["DrillOptions", "compile_drill", "run_drill"]
 
@@ -74,23 +74,23 @@ class DrillOptions:
 
 def compile_drill(options: DrillOptions) -> tuple[Any, Any, Any, DrillWorkload]:
     """(scenario, architecture, compiled platform, drill workload) for the options."""
-    from twin.config.loader import load_scenario
-    from twin.platform import register
-    from twin.platform.compile import compile_platform
-    from twin.platform.riders import load_platform, scenario_population
-    from twin.platform.scenario import PlatformScenario
+    from twin.config.loader import load
+    from twin.config.platform import PlatformScenario
+    from twin.runs.compile import build_platform
 
-    register()
-    scenario = load_scenario(options.scenario)
-    if not isinstance(scenario, PlatformScenario):
+    loaded = load(options.scenario)
+    scenario, architecture = loaded.scenario, loaded.architecture
+    if not isinstance(scenario, PlatformScenario) or architecture is None:
         raise InputError(str(options.scenario), "kind", "a drill needs a platform scenario")
     # Compiled at the scenario's own scale: capacities (shards, egress) are absolute, so the
     # shortfalls an incident replay maps onto the target exist only at full demand.
-    scenario, architecture = load_platform(options.scenario)
-    compiled = compile_platform(scenario, architecture, scenario_population(scenario))
+    build = build_platform(scenario, architecture)
     seconds = drill_duration(scenario.duration_s, options.speedup, options.duration)
-    work = drill_workload(compiled, scale=options.scale, speedup=options.speedup, seconds=seconds)
-    return scenario, architecture, compiled, work
+    work = drill_workload(
+        build.compiled, build.sessions, scale=options.scale, speedup=options.speedup,
+        seconds=seconds,
+    )  # fmt: skip
+    return scenario, architecture, build.compiled, work
 
 
 @contextmanager
@@ -122,7 +122,7 @@ def _plan_document(
     scenario_live = [
         {"id": c.class_id, "start": c.start_s / x, "end": (c.start_s + c.duration_s) / x,
          "weight": c.riders}
-        for c in compiled.live_classes
+        for c in work.live_classes
     ]  # fmt: skip
     return {
         "t0": t0,
@@ -133,7 +133,7 @@ def _plan_document(
         "live_start_share": [round(float(v), 4) for v in work.live_start_share],
         "active_live_share": [round(float(v), 4) for v in work.active_live_share],
         "scenario_live": scenario_live,
-        "live_joins": live_joins(compiled.live_classes, x, work.duration_s),
+        "live_joins": live_joins(work.live_classes, x, work.duration_s),
         "od_lengths": od,
         "target_live": live,
         "on_demand": on_demand,
@@ -259,7 +259,7 @@ def _drive(
     from twin.drill.incidents import IncidentReplay, fault_timeline
     from twin.drill.plan import od_lengths
     from twin.drill.riders import rider_pool
-    from twin.platform.riders import scenario_catalog
+    from twin.platform.scenario_riders import scenario_catalog
     from twin.serve.tokens import sign
 
     target = Target(url)
@@ -308,8 +308,8 @@ def _finish(
     work: DrillWorkload, results: list[dict[str, Any]], started: float,
     say: Callable[[str], None],
 ) -> dict[str, Any]:  # fmt: skip
-    from twin.cli.outputs import write_json, write_timeseries
     from twin.drill.summary import drill_summary
+    from twin.results.files import write_json, write_timeseries
 
     measured = pool_measured([r["measured"] for r in results])
     first = results[0]
@@ -417,9 +417,9 @@ def _predict_and_report(
     summary: dict[str, Any], say: Callable[[str], None], series: tuple[Any, Any],
 ) -> None:  # fmt: skip
     """`predicted.json` on the architecture modelling the target, then `report.html`."""
-    from twin.cli.outputs import write_json
     from twin.drill.predict import predict, speed_index, target_architecture
     from twin.drill.report import render_drill_report
+    from twin.results.files import write_json
 
     name = options.architecture or (LOCAL_ARCHITECTURE if options.target else None)
     predicted = None
@@ -438,7 +438,7 @@ def _predict_and_report(
     windows = [
         {**w, "start_s": (w.get("start_s") or 0.0) / x,
          "end_s": None if w.get("end_s") is None else w["end_s"] / x}
-        for w in incident_windows(compiled.incidents)
+        for w in incident_marks(compiled.incidents)
     ]  # fmt: skip
     frame, tracked = series  # the drill's timeline; the tracking series of its worst run
     render_drill_report(options.out, summary, predicted, incidents=windows, series=tracked,
@@ -446,6 +446,6 @@ def _predict_and_report(
 
 
 def _slos(scenario: Any) -> list[Any]:
-    from twin.slo import Slo
+    from twin.results.slo import Slo
 
     return [Slo(name=s.name, metric=s.metric, op=s.op, target=s.target) for s in scenario.slo]

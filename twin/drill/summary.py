@@ -88,7 +88,7 @@ def drill_summary(
 ) -> dict[str, Any]:
     """The whole summary mapping; `meta` holds scenario, architecture, riders, seed...
     `rng` draws the bootstrap resamples (default: seeded by `meta["seed"]`)."""
-    from twin.slo import verdicts
+    from twin.results.slo import verdicts
 
     summary: dict[str, Any] = {
         **meta,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from twin.platform.architecture import HOURS_PER_MONTH, Architecture, Component
+from twin.config.architecture import HOURS_PER_MONTH, Architecture, Component
 
 __all__ = [
     "UNITEMIZED",

@@ -23,9 +23,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from twin.config.platform import DemandSpec, Surge
+from twin.config.vocabulary import DEVICES
 from twin.platform.catalog import EQUIPMENT, LIVE_SLOT_S, Catalog, ClassInfo, live_duration_pmf
-from twin.platform.population import DEVICES, ZONES, Population
-from twin.platform.scenario import DemandSpec, Surge
+from twin.platform.population import ZONES, Population
 
 __all__ = [
     "DEFAULT_LIVE_SHARE",

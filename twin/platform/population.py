@@ -13,15 +13,12 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from twin.config.vocabulary import DEVICES, REGION_CODES, REGIONS
 from twin.platform.catalog import CLASS_TYPES
 
 __all__ = [
-    "DEVICES",
-    "REGIONS",
-    "REGION_CODES",
     "ZONES",
     "Population",
-    "Region",
     "Zone",
     "build_population",
     "concatenate",
@@ -29,7 +26,6 @@ __all__ = [
     "region_shares",
 ]
 
-DEVICES: tuple[str, ...] = ("bike", "tread", "app")
 # Assumption: device mix of a connected-fitness membership: bikes dominate (seed 001: the
 # bike came first; treads joined in phase 2), an app-only share as in the digital expansion.
 DEFAULT_DEVICE_MIX: dict[str, float] = {"bike": 0.60, "tread": 0.10, "app": 0.30}
@@ -44,46 +40,9 @@ class Zone:
     share: float
 
 
-@dataclass(frozen=True, slots=True)
-class Region:
-    """One market (seed 003's list) with its share of riders and its time zones."""
-
-    code: str
-    name: str
-    share: float
-    zones: tuple[tuple[str, float], ...]
-
-
-# The markets are seed 003's (US, UK, AU, DE, AT, CA, MX, SE, ES). Shares are an ASSUMPTION:
-# the seeds give none; a North-American-heavy membership (most members are in the US) with
-# small European and Australian markets, and the three partner-only markets (MX, SE, ES) small.
-# Zone weights within a market follow its population by time zone (public census shares,
-# rounded: US Eastern 47%, Central 29%, Mountain 7%, Pacific 17%).
-REGIONS: tuple[Region, ...] = (
-    Region(
-        "US",
-        "United States",
-        0.800,
-        (
-            ("America/New_York", 0.47),
-            ("America/Chicago", 0.29),
-            ("America/Denver", 0.07),
-            ("America/Los_Angeles", 0.17),
-        ),
-    ),
-    Region("UK", "United Kingdom", 0.060, (("Europe/London", 1.0),)),
-    Region("AU", "Australia", 0.030, (("Australia/Sydney", 0.80), ("Australia/Perth", 0.20))),
-    Region("DE", "Germany", 0.030, (("Europe/Berlin", 1.0),)),
-    Region("AT", "Austria", 0.005, (("Europe/Vienna", 1.0),)),
-    Region("CA", "Canada", 0.060, (("America/Toronto", 0.75), ("America/Vancouver", 0.25))),
-    Region("MX", "Mexico", 0.007, (("America/Mexico_City", 1.0),)),
-    Region("SE", "Sweden", 0.004, (("Europe/Stockholm", 1.0),)),
-    Region("ES", "Spain", 0.004, (("Europe/Madrid", 1.0),)),
-)
 ZONES: tuple[Zone, ...] = tuple(
     Zone(r, tz, weight) for r, region in enumerate(REGIONS) for tz, weight in region.zones
 )
-REGION_CODES: tuple[str, ...] = tuple(r.code for r in REGIONS)
 _ZONE_REGION = np.array([z.region for z in ZONES], dtype=np.uint8)
 
 # Assumption: what a rider of each device prefers (probabilities over CLASS_TYPES, in order

@@ -8,7 +8,7 @@ rendition; `telemetry` batches of 1 Hz samples from bikes and treads; `leaderboa
 
 The rendition rule (adaptive bitrate): a player takes the best rendition its screen and the
 architecture allow whose bitrate, with headroom, fits its bandwidth; `downshift` applies the
-same rule when the CDN cannot deliver what riders ask for.
+same rule when the CDN cannot deliver what riders ask for (`twin.sim.abr`).
 """
 
 from __future__ import annotations
@@ -17,30 +17,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twin.config.vocabulary import BITRATE_MBPS, DEVICES, RENDITIONS, TELEMETRY_BATCH_S
 from twin.platform.demand import Demand
-from twin.platform.population import DEVICES, Population
+from twin.platform.population import Population
 
 __all__ = [
-    "BITRATE_MBPS",
-    "RENDITIONS",
-    "Downshift",
     "Workload",
     "compute_workload",
-    "downshift",
     "rendition_for",
     "rendition_shares",
 ]
 
-RENDITIONS: tuple[str, ...] = ("720p", "1080p", "4k")
-# Bitrates: 720p ~3 Mb/s, 1080p ~6 Mb/s, 4K ~16 Mb/s, within Apple's HLS authoring
-# specification ladder (720p 3-4.5, 1080p 6-7.8 Mb/s; 2160p 11.6-16.8 Mb/s HEVC).
-BITRATE_MBPS = np.array([3.0, 6.0, 16.0])
 # A rendition fits when bandwidth >= 1.5 x its bitrate (Netflix asks 25 Mb/s for 16 Mb/s 4K).
 HEADROOM = 1.5
 # Bike and tread screens are 1080p (public spec of the bike's 21.5" HD touchscreen); the app
 # on a TV can show 4K.
 SCREEN_MAX = {"bike": 1, "tread": 1, "app": 2}
-TELEMETRY_BATCH_S = 5.0  # ASSUMPTION: a device posts its 1 Hz samples in batches every 5 s
 SAMPLE_BYTES = 64  # ASSUMPTION: cadence, resistance, output, heart rate, speed, time, ids
 RECORD_OVERHEAD_BYTES = 80  # ASSUMPTION: envelope of one stream record (one batch)
 LEADERBOARD_LIVE_S = 5.0  # ASSUMPTION: the live leaderboard refreshes every 5 s
@@ -70,46 +62,6 @@ def rendition_shares(population: Population, max_rendition: str) -> np.ndarray:
             best = rendition_for(bw, min(cap, SCREEN_MAX[device]))
             shares[d] = np.bincount(best, minlength=len(RENDITIONS)) / bw.size
     return shares
-
-
-@dataclass(frozen=True)
-class Downshift:
-    """What riders get when egress is short: delivered bits/s and who is degraded."""
-
-    delivered_bps: float
-    downshifted: float  # riders moved to a lower rendition than they asked for
-    rebuffering: float  # riders the lowest rendition still does not fit
-
-
-def downshift(
-    riders_by_rendition: np.ndarray, capacity_bps: float, *, adaptive: bool = True
-) -> Downshift:
-    """Fit riders' video into `capacity_bps`, moving the highest renditions down first.
-
-    Without adaptive bitrate nobody moves: riders beyond capacity (the share that does not
-    fit) rebuffer. With it, riders step down one rendition at a time from the top; if even
-    everyone at 720p does not fit, the excess rebuffers.
-    """
-    riders = np.asarray(riders_by_rendition, dtype=float).copy()
-    total = riders.sum()
-    bps = BITRATE_MBPS * 1e6
-    wanted = float(riders @ bps)
-    if wanted <= capacity_bps or total <= 0:
-        return Downshift(wanted, 0.0, 0.0)
-    if not adaptive:
-        return Downshift(capacity_bps, 0.0, total * (1.0 - capacity_bps / wanted))
-    moved = 0.0
-    for r in range(len(RENDITIONS) - 1, 0, -1):
-        excess = float(riders @ bps) - capacity_bps
-        if excess <= 0:
-            break
-        step = min(riders[r], excess / (bps[r] - bps[r - 1]))
-        riders[r] -= step
-        riders[r - 1] += step
-        moved += step
-    need = float(riders @ bps)
-    stalled = max(0.0, need - capacity_bps) / bps[0]
-    return Downshift(min(need, capacity_bps), moved, min(stalled, total))
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
-from twin.capacity import CapacityResult
 from twin.report.figures import Plot, colors_for, new_figure, plot_style, png_bytes, set_value_scale
-from twin.slo import Slo
+from twin.results.capacity import CapacityResult
+from twin.results.files import write_bytes, write_json
+from twin.results.slo import Slo
 
-__all__ = ["capacity_png"]
+__all__ = ["capacity_png", "write_capacity"]
 
 
 def capacity_png(result: CapacityResult, slos: Sequence[Slo], *, load_label: str) -> bytes:
@@ -72,3 +75,13 @@ def _axis_label(metric: str) -> str:
         if unit in parts and parts[-1] != unit:
             return f"{parts[-1]} {word}"
     return parts[-1].replace("_", " ")
+
+
+def write_capacity(
+    out_dir: Path, result: CapacityResult, slos: Sequence[Slo], knob: str,
+    document: dict[str, Any],
+) -> None:  # fmt: skip
+    """Write `capacity.png`, then `capacity.json`, into `out_dir`."""
+    label = "riders" if knob == "riders" else "load factor (x scenario rates)"
+    write_bytes(out_dir / "capacity.png", capacity_png(result, slos, load_label=label))
+    write_json(out_dir / "capacity.json", document)

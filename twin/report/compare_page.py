@@ -19,10 +19,9 @@ import pandas as pd
 from matplotlib.colors import to_hex
 
 import twin
-from twin.compare import Comparison, Design, change
 from twin.report.compare_plots import compare_plots
 from twin.report.figures import colors_for
-from twin.report.html import Image, environment, write_atomic, write_images
+from twin.report.html import Image, environment, write_images
 from twin.report.tables import Cell, Table
 from twin.report.units import (
     MISSING,
@@ -33,6 +32,8 @@ from twin.report.units import (
     fmt_usd,
     is_number,
 )
+from twin.results.compare import Comparison, Design, change
+from twin.results.files import write_bytes
 
 __all__ = ["COMPARE_NAME", "GroupedTable", "page_context", "render_compare"]
 
@@ -314,5 +315,5 @@ def render_compare(
     template = environment().get_template("compare.html.j2")
     page = template.render(page_context(comparison, images))
     path = out_dir / COMPARE_NAME
-    write_atomic(path, page.encode("utf-8"))
+    write_bytes(path, page.encode("utf-8"))
     return path

@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from twin.compare import Comparison, Incident
 from twin.report.figures import Plot, colors_for, new_figure, plain_ticks, set_value_scale
 from twin.report.plots import INCIDENT_STYLES
 from twin.report.series import thin, wide
 from twin.report.units import fmt_usd, time_unit_for
+from twin.results.compare import Comparison, Incident
 
 __all__ = [
     "MAX_SERVICES",

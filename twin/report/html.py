@@ -10,9 +10,6 @@ half-written report; the HTML is written last.
 from __future__ import annotations
 
 import base64
-import contextlib
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -38,8 +35,9 @@ from twin.report.tables import (
     slo_table,
 )
 from twin.report.units import is_number
+from twin.results.files import write_bytes
 
-__all__ = ["REPORT_NAME", "environment", "render_report", "write_atomic", "write_images"]
+__all__ = ["REPORT_NAME", "environment", "render_report", "write_images"]
 
 REPORT_NAME = "report.html"
 
@@ -56,22 +54,6 @@ class Image:
     height: int
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a report is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def _png_size(data: bytes) -> tuple[int, int]:
     """Width and height from a PNG's IHDR chunk."""
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
@@ -83,7 +65,7 @@ def write_images(out_dir: Path, plots: Callable[[], Iterable[Plot]]) -> list[Ima
     with plot_style():
         for plot in plots():
             data = png_bytes(plot.figure)
-            write_atomic(out_dir / f"{plot.name}.png", data)
+            write_bytes(out_dir / f"{plot.name}.png", data)
             uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
             images.append(Image(plot.name, plot.title, plot.caption, uri, *_png_size(data)))
     return images
@@ -158,5 +140,5 @@ def render_report(
         .render(_context(summary, timeseries, windows, images))
     )
     path = out_dir / REPORT_NAME
-    write_atomic(path, page.encode("utf-8"))
+    write_bytes(path, page.encode("utf-8"))
     return path

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twin.config.vocabulary import DEVICES
 from twin.platform.catalog import EQUIPMENT, Catalog
-from twin.platform.population import DEVICES, Population
+from twin.platform.population import Population
 
 __all__ = ["History", "generate_history", "rider_id", "rider_index"]
 

@@ -124,7 +124,7 @@ def _servers_schedule(t: np.ndarray, servers: np.ndarray) -> tuple[tuple[float, 
     return tuple((float(a), int(b)) for a, b in zip(t[keep] - t[0], counts[keep], strict=True))
 
 
-def from_platform(compiled: Any, scenario: Any, interval_s: float) -> ExactModel:
+def from_platform(compiled: Any, name: str, seed: int, interval_s: float) -> ExactModel:
     """The model of a compiled platform: a source per request type along its route, plus a
     source per service for the ingest flows the compile adds beyond the routes (stream
     processing, leaderboard writes, persistence), so every service sees its offered load.
@@ -156,12 +156,12 @@ def from_platform(compiled: Any, scenario: Any, interval_s: float) -> ExactModel
             sched = schedule_of(t, np.where(extra > 1e-9, extra, 0.0))
             sources.append(SourceModel(f"ingest:{name}", sched, name, ((name, 1.0),)))
     return ExactModel(
-        name=scenario.name,
+        name=name,
         kind="platform",
         duration_s=float(len(t) * compiled.tick_s),
         interval_s=interval_s,
         warmup_s=0.0,
-        seed=scenario.seed,
+        seed=seed,
         stations=stations,
         sources=tuple(sources),
     )

@@ -23,15 +23,15 @@ INTERVAL_S = 60.0  # one timeseries row per simulated minute, as the fluid engin
 
 def run_exact_platform(
     compiled: Any,
-    scenario: Any,
     *,
-    seed: int | None = None,
+    name: str,
+    seed: int,
     replications: int = 1,
     progress: Callable[[float, float], None] | None = None,
 ) -> RunResult:
     """Simulate a compiled platform request by request."""
     duration = len(compiled.t) * float(compiled.tick_s)
-    model = from_platform(compiled, scenario, min(INTERVAL_S, duration))
+    model = from_platform(compiled, name, seed, min(INTERVAL_S, duration))
     result = run_model(model, seed=seed, replications=replications, progress=progress)
     summary = dict(result.summary)
     summary["requests"] = {

@@ -13,13 +13,13 @@ from typing import Any
 
 import simpy
 
+from twin.rng import component_rng
 from twin.sim.distributions import BlockSampler, service_sampler
 from twin.sim.exact.model import ExactModel, SourceModel, StationModel
 from twin.sim.exact.routing import EXIT_INDEX, router
 from twin.sim.exact.source import poisson_source
 from twin.sim.exact.station import DROPPED, MulticlassStation, Request, Station
 from twin.sim.records import Grid, ReplicationRecord, SourceRecord, StationRecord
-from twin.sim.rng import component_rng
 from twin.sim.sketch import histogram_of
 
 __all__ = ["run_replication"]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from twin.platform.architecture import Autoscaling
+from twin.config.architecture import Autoscaling
 from twin.sim.fluid.flow import FluidStation
 
 __all__ = ["EVALUATION_S", "Autoscaler", "autoscaler_process"]

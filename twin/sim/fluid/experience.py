@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from twin.platform.architecture import HOURS_PER_MONTH
-from twin.platform.workload import TELEMETRY_BATCH_S, downshift
+from twin.config.architecture import HOURS_PER_MONTH
+from twin.config.vocabulary import TELEMETRY_BATCH_S
+from twin.rng import component_rng
+from twin.sim.abr import downshift
 from twin.sim.fluid.probes import births, probes_per_interval, walk_route
 from twin.sim.records import Grid
-from twin.sim.rng import component_rng
 from twin.sim.sketch import hist_quantile, histogram_of
 
 if TYPE_CHECKING:

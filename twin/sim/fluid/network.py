@@ -13,6 +13,7 @@ import numpy as np
 import simpy
 
 from twin.config.network import EXIT, NetworkScenario
+from twin.rng import component_rng
 from twin.sim.fluid.collect import station_record
 from twin.sim.fluid.flow import (
     FluidStation,
@@ -26,7 +27,6 @@ from twin.sim.fluid.latency import StationTicks, station_ticks
 from twin.sim.fluid.probes import ProbeNetwork, probe_source
 from twin.sim.fluid.service import ServiceShape
 from twin.sim.records import Grid, ReplicationRecord
-from twin.sim.rng import component_rng
 
 __all__ = ["NetworkFlows", "network_flows", "network_replication"]
 

@@ -1,4 +1,4 @@
-"""The fluid engine on a compiled platform (twin.platform.compile.CompiledPlatform).
+"""The fluid engine on a compiled platform (twin.runs.compile.CompiledPlatform).
 
 One SimPy environment: a process per request type delivering its requests per second to
 every service its route visits (the share that reaches each hop: after a CDN only the
@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from twin.rng import component_rng
 from twin.sim.fluid.autoscale import Autoscaler, autoscaler_process
 from twin.sim.fluid.collect import station_record
 from twin.sim.fluid.experience import experience, lag_p99_by_interval, usage
@@ -33,7 +34,6 @@ from twin.sim.fluid.latency import StationTicks, station_ticks
 from twin.sim.fluid.probes import ProbeNetwork, probe_route
 from twin.sim.fluid.service import ServiceShape
 from twin.sim.records import Grid, ReplicationRecord
-from twin.sim.rng import component_rng
 from twin.sim.summary import summarize, timeseries, warmup_index
 
 __all__ = ["PlatformFlows", "platform_flows", "run_platform"]

@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from twin.config.architecture import REQUEST_TYPES
 from twin.errors import InputError
-from twin.platform.architecture import REQUEST_TYPES
 from twin.report.series import incident_windows
 from twin.report.tables import cost_items
 from twin.report.units import dig

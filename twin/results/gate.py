@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from twin.slo import Slo, evaluate, lookup
+from twin.results.slo import Slo, evaluate, lookup
 
 __all__ = ["Check", "junit_xml", "regression_checks", "slo_checks", "worse_is_higher_metrics"]
 

@@ -1,54 +1,36 @@
-"""A platform scenario end to end: load it and its architecture, build the riders, compile,
-run an engine, and complete the summary with what only a platform has (architecture, riders,
-incident windows, cost). The engines stay free of files; this module reads the scenario."""
+"""A run made complete: what an engine cannot know, added to what it measured.
+
+A platform run gets its scenario, architecture and riders, the incidents as the report marks
+them, a CDN's utilization by egress, the bottlenecks ranked again, and its cost; a bare network
+gets queueing theory's prediction beside it; every run gets its scenario's SLO verdicts.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-from twin.errors import InputError
-from twin.sim.result import RunResult
+import numpy as np
+import pandas as pd
+
+from twin.analytic.jackson import analyze_network
+from twin.config.architecture import HOURS_PER_MONTH
+from twin.config.network import NetworkScenario
+from twin.errors import TwinError
+from twin.platform.cost import Usage, monthly_cost, per_user
+from twin.results.slo import Slo, from_mapping, verdicts
+from twin.runs.compile import PlatformBuild
 from twin.sim.summary import rank_bottlenecks
 
-__all__ = ["cost_block", "incident_windows", "run_platform_file"]
-
-Progress = Callable[[float, float], None]
+__all__ = ["add_analytic", "add_slo_verdicts", "complete_platform", "cost_block", "incident_marks"]
 
 
-def run_platform_file(
-    path: Path,
-    overrides: Sequence[str],
-    *,
-    engine: str,
-    seed: int | None,
-    replications: int,
-    progress: Progress | None = None,
-) -> tuple[RunResult, Any]:
-    """Simulate the platform scenario at `path`; return the result and the scenario."""
-    from twin.platform.compile import compile_platform
-    from twin.platform.riders import load_platform, scenario_catalog, scenario_population
-
-    scenario, architecture = load_platform(path, list(overrides))
-    compiled = compile_platform(
-        scenario, architecture, scenario_population(scenario), catalog=scenario_catalog(scenario)
-    )
-    seed = scenario.seed if seed is None else seed
-    if engine == "fluid":
-        from twin.sim.fluid import run_fluid
-
-        result = run_fluid(compiled, seed=seed, replications=replications, progress=progress)
-    elif engine == "exact":
-        from twin.sim.exact.platform import run_exact_platform
-
-        result = run_exact_platform(
-            compiled, scenario, seed=seed, replications=replications, progress=progress
-        )
-    else:
-        raise InputError("--engine", None, f"unknown engine {engine!r} (known: exact, fluid)")
-    summary = dict(result.summary)
-    timeseries = result.timeseries
+def complete_platform(
+    summary: dict[str, Any], timeseries: pd.DataFrame, build: PlatformBuild
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The engine's platform summary with the scenario's facts, egress and cost added."""
+    compiled, scenario = build.compiled, build.scenario
+    summary = dict(summary)
     for name, spec in compiled.services.items():
         if spec.egress_bps is not None and name in summary["services"]:
             timeseries = _egress_utilization(summary, timeseries, name, spec, compiled)
@@ -59,17 +41,41 @@ def run_platform_file(
         riders=int(scenario.population.riders),
         peak_active_riders=round(float(compiled.active_riders.max())),
         start=str(scenario.start),
-        incidents=incident_windows(compiled.incidents),
+        incidents=incident_marks(compiled.incidents),
         riders_end=round(float(compiled.riders[-1])),
         cost=cost_block(
-            architecture,
+            build.architecture,
             summary.get("usage"),
             # Growth scenarios add riders as they go: price per rider of the run's average.
             max(round(float(compiled.riders.mean())), 1),
             float(summary["simulated_seconds"]),
         ),
     )
-    return RunResult(summary=summary, timeseries=timeseries), scenario
+    return summary, timeseries
+
+
+def add_analytic(scenario: NetworkScenario, summary: dict[str, Any]) -> None:
+    """Put queueing theory's prediction beside a bare network's simulated means."""
+    try:
+        summary["analytic"] = analyze_network(scenario).as_dict()
+    except TwinError as exc:  # unstable, or no steady state to speak of: say so, do not fake it
+        summary["analytic"] = {"unavailable": str(exc)}
+
+
+def add_slo_verdicts(scenario: Any, summary: dict[str, Any], source: str) -> None:
+    """Judge the scenario's own `slo:` block, unless the engine already did."""
+    entries = list(getattr(scenario, "slo", []) or [])
+    if not entries or "slo" in summary:
+        return
+    slos = [
+        e if isinstance(e, Slo) else from_mapping(_as_mapping(e), source=source, index=i)
+        for i, e in enumerate(entries)
+    ]
+    summary["slo"] = verdicts(slos, summary)
+
+
+def _as_mapping(entry: Any) -> dict[str, Any]:
+    return entry if isinstance(entry, dict) else entry.model_dump()
 
 
 def _egress_utilization(
@@ -77,8 +83,6 @@ def _egress_utilization(
 ) -> Any:
     """A CDN is busy by the egress it serves, not by request slots: its utilization is the
     share of egress capacity in use, and its offered egress against capacity is kept too."""
-    import numpy as np
-
     capacity = np.maximum(np.asarray(spec.egress_bps, dtype=float), 1e-9)
     offered = np.asarray(compiled.bytes_per_s, dtype=float) * 8.0 / capacity
     used = np.minimum(offered, 1.0)
@@ -100,7 +104,7 @@ def _egress_utilization(
     return timeseries
 
 
-def incident_windows(incidents: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def incident_marks(incidents: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The scenario's incidents as the report marks them: name, start_s, end_s, service."""
     windows = []
     for inc in incidents:
@@ -125,9 +129,6 @@ def cost_block(
     Pricing the run's usage as if it lasted all month would make a one-hour surge cost a
     month of surge; that figure is kept as `sustained_monthly_usd` ("if this were normal").
     """
-    from twin.platform.architecture import HOURS_PER_MONTH
-    from twin.platform.cost import Usage, monthly_cost, per_user
-
     usage = usage or {}
     priced = Usage(
         instances=usage.get("instances", {}),

@@ -6,17 +6,12 @@ adding a segment or changing the catalogue size does not change the other draws.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from twin.platform.architecture import Architecture, load_architecture
+from twin.config.platform import PlatformScenario
 from twin.platform.catalog import Catalog, build_catalog
 from twin.platform.population import Population, build_population, concatenate
-from twin.platform.scenario import PlatformScenario, architecture_file
-from twin.sim.rng import component_rng
+from twin.rng import component_rng
 
 __all__ = [
-    "load_platform",
-    "scenario_architecture",
     "scenario_catalog",
     "scenario_population",
     "segment_scales",
@@ -51,24 +46,3 @@ def scenario_population(scenario: PlatformScenario) -> Population:
 def scenario_catalog(scenario: PlatformScenario) -> Catalog:
     """The class catalogue of the scenario's seed."""
     return build_catalog(component_rng(scenario.seed, "catalog"))
-
-
-def scenario_architecture(scenario: PlatformScenario, scenario_path: Path) -> Architecture:
-    """The scenario's architecture with its `architecture_changes` applied."""
-    path = architecture_file(Path(scenario_path), scenario.architecture)
-    return load_architecture(path, changes=scenario.architecture_changes)
-
-
-def load_platform(
-    path: str | Path, overrides: list[str] | tuple[str, ...] = ()
-) -> tuple[PlatformScenario, Architecture]:
-    """Load a platform scenario file (with `--set` overrides) and its architecture."""
-    from twin.config.loader import load_scenario
-    from twin.errors import InputError
-    from twin.platform import register
-
-    register()
-    scenario = load_scenario(path, overrides)
-    if not isinstance(scenario, PlatformScenario):
-        raise InputError(str(path), "kind", "not a platform scenario (kind: platform)")
-    return scenario, scenario_architecture(scenario, Path(path))

@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from twin.config.architecture import Architecture, load_architecture
+from twin.config.files import validate
 from twin.config.network import FieldError, Frozen
+from twin.config.vocabulary import DEVICES, REGION_CODES
 from twin.errors import InputError
-from twin.platform.population import DEVICES, REGION_CODES
 
 __all__ = [
     "ARCHITECTURES_DIR",
@@ -35,7 +37,6 @@ __all__ = [
     "Surge",
     "architecture_file",
     "build_platform_scenario",
-    "register_platform_kind",
 ]
 
 ARCHITECTURES_DIR = "architectures"
@@ -242,11 +243,10 @@ def architecture_file(scenario_path: Path, name: str) -> Path:
     return scenario_path.parent / ARCHITECTURES_DIR / f"{name}.yaml"
 
 
-def build_platform_scenario(data: dict[str, Any], path: Path) -> PlatformScenario:
-    """The loader's builder: validate, then check the architecture (and its changes) load."""
-    from twin.config.loader import validate
-    from twin.platform.architecture import load_architecture
-
+def build_platform_scenario(
+    data: dict[str, Any], path: Path
+) -> tuple[PlatformScenario, Architecture]:
+    """Validate a platform scenario, then load its architecture (with its changes)."""
     scenario: PlatformScenario = validate(lambda: PlatformScenario.model_validate(data), str(path))
     arch = architecture_file(path, scenario.architecture)
     if not arch.is_file():
@@ -257,7 +257,7 @@ def build_platform_scenario(data: dict[str, Any], path: Path) -> PlatformScenari
         )
     architecture = load_architecture(arch, changes=scenario.architecture_changes)
     _check_components(scenario, architecture.components, str(path))
-    return scenario
+    return scenario, architecture
 
 
 def _check_components(scenario: PlatformScenario, components: dict[str, Any], source: str) -> None:
@@ -274,10 +274,3 @@ def _check_components(scenario: PlatformScenario, components: dict[str, Any], so
             )
         if isinstance(incident, ShardCount) and comp.stream is None:
             raise InputError(source, f"incidents.{i}.component", f"{name!r} is not a stream")
-
-
-def register_platform_kind() -> None:
-    """Teach `twin.config.loader` the `platform` kind."""
-    from twin.config.loader import register_kind
-
-    register_kind("platform", build_platform_scenario)

@@ -16,7 +16,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from twin.config.files import read_yaml, validate
 from twin.config.network import FieldError, Frozen, ServiceTime
+from twin.config.overrides import apply_overrides
 from twin.errors import InputError
 
 __all__ = [
@@ -322,9 +324,6 @@ def load_architecture(
     name_or_path: str | Path, folder: Path | None = None, changes: dict[str, Any] | None = None
 ) -> Architecture:
     """Read, optionally change (dotted `path: value` pairs) and validate an architecture."""
-    from twin.config.loader import read_yaml, validate
-    from twin.config.overrides import apply_overrides
-
     path = Path(name_or_path)
     if folder is not None and path.suffix != ".yaml":
         path = architecture_path(str(name_or_path), folder)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from twin.config.network import ServiceTime
-from twin.platform.workload import BITRATE_MBPS
+from twin.config.vocabulary import BITRATE_MBPS
 from twin.sim.distributions import quantiles
 
 __all__ = ["MIX_POINTS", "plus_segment_mb", "segment_mb_mix"]

@@ -1,43 +1,44 @@
-"""The seam to the engines: a scenario, its architecture and riders become arrays per tick.
+"""From the domain to the engines: a scenario, its architecture and riders become arrays per tick.
 
-`compile_platform` runs demand and workload, applies the incidents to each component's
-capacity, and hands an engine everything it needs and nothing it must interpret: servers,
-egress, shards and write capacity per tick, offered requests per second per request type,
-routes with the share of requests that reach each hop (after a CDN, only the misses), the
-service time each station serves (the load-weighted mixture where request types have their
-own), and the byte and record flows of video and telemetry. Reactive autoscaling is left to
-the engine (it depends on the queue it simulates); predictive autoscaling, which follows a
-forecast the twin already knows, is computed here.
+`build_platform` draws the riders and catalogue, runs demand and workload and keeps the
+sessions (a drill replays them); `compile_platform` gives the engine input alone. Compiling
+applies the incidents to each component's capacity and hands an engine everything it needs
+and nothing it must interpret: servers, egress, shards and write capacity per tick, offered
+requests per second per request type, routes with the share of requests that reach each hop
+(after a CDN, only the misses), the service time each station serves (the load-weighted
+mixture where request types have their own), and the byte and record flows of video and
+telemetry. Reactive autoscaling is left to the engine (it depends on the queue it simulates);
+predictive autoscaling, which follows a forecast the twin already knows, is computed here.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from twin.config.network import ServiceTime
-from twin.platform.architecture import (
+from twin.config.architecture import (
     Architecture,
     Autoscaling,
     Component,
-    ConnectionPool,
-    Ingest,
     StationSpec,
 )
+from twin.config.network import ServiceTime
+from twin.config.platform import CapacityCut, ComponentDown, PlatformScenario, ShardCount, Surge
 from twin.platform.catalog import Catalog
-from twin.platform.demand import Demand, LiveClassLoad, compute_demand
+from twin.platform.demand import Demand, compute_demand
 from twin.platform.population import Population
-from twin.platform.scenario import CapacityCut, ComponentDown, PlatformScenario, ShardCount, Surge
-from twin.platform.segment_service import plus_segment_mb, segment_mb_mix
+from twin.platform.scenario_riders import scenario_catalog, scenario_population, segment_scales
 from twin.platform.workload import Workload, compute_workload
+from twin.runs.segment_service import plus_segment_mb, segment_mb_mix
+from twin.sim.platform_input import CompiledPlatform, ServiceSpec
 
 __all__ = [
     "WRITE_TYPES",
-    "CompiledPlatform",
-    "ServiceSpec",
+    "PlatformBuild",
+    "build_platform",
     "compile_platform",
     "predictive_instances",
     "route_visits",
@@ -47,82 +48,6 @@ __all__ = [
 
 # Request types that write (POST): a database on their route takes them as writes.
 WRITE_TYPES = frozenset({"join", "telemetry", "workout", "feedback"})
-
-
-@dataclass(frozen=True)
-class ServiceSpec:
-    """One service as an engine sees it, per tick where it can change.
-
-    `servers` = instances x servers_per_instance x the share incidents leave up, before any
-    reactive autoscaling (`autoscaling` is None when none is left to do). `arrivals` is the
-    offered load in requests/s (or records/s for a stream) before any upstream loss.
-    Kind-specific capacities are None where they do not apply.
-
-    When request types have their own service times here (`service_by_request`), `service`
-    is the mixture the station actually serves, weighted by the run's offered load (see
-    `service_mixture`), and `own_service` the station's listed time for the other types and
-    the ingest flows; capacity, utilization and autoscaling then see the right load. The
-    exact engine draws each type's own time; the fluid engine gives every type here the
-    mixture's: its FIFO waiting is shared by all types and right, a type's own service part
-    is the mixture's (an approximation of that type's latency, not of the station's).
-    """
-
-    name: str
-    kind: str
-    servers: np.ndarray
-    instances: np.ndarray
-    servers_per_instance: int
-    service: ServiceTime
-    queue_capacity: int | None
-    timeout_s: float | None
-    autoscaling: Autoscaling | None
-    connection_pool: ConnectionPool | None
-    up: np.ndarray  # share of the service's capacity incidents leave (1 normal, 0 down)
-    arrivals: np.ndarray
-    egress_bps: np.ndarray | None = None
-    hit_ratio: float | None = None
-    origin: str | None = None
-    shards: np.ndarray | None = None
-    records_capacity_per_s: np.ndarray | None = None
-    bytes_capacity_per_s: np.ndarray | None = None
-    write_capacity_per_s: np.ndarray | None = None
-    lock_contention: float | None = None
-    writes_per_s: np.ndarray | None = None
-    service_by_request: Mapping[str, ServiceTime] = field(default_factory=dict)
-    own_service: ServiceTime | None = None
-
-    @property
-    def capacity_per_s(self) -> np.ndarray:
-        """Requests/s the servers complete per tick when busy (servers / mean service time)."""
-        return self.servers / self.service.mean
-
-
-@dataclass(frozen=True)
-class CompiledPlatform:
-    """Everything an engine needs for one platform run, as arrays over ticks `t`."""
-
-    t: np.ndarray
-    tick_s: float
-    services: dict[str, ServiceSpec]
-    demand: dict[str, np.ndarray]
-    routes: dict[str, list[str]]
-    visits: dict[str, list[tuple[str, float]]]
-    active_riders: np.ndarray
-    riders: np.ndarray
-    bytes_per_s: np.ndarray
-    riders_by_rendition: np.ndarray
-    telemetry_records_per_s: np.ndarray
-    telemetry_bytes_per_s: np.ndarray
-    telemetry_samples_per_s: np.ndarray
-    ingest: Ingest
-    adaptive_bitrate: bool
-    live_classes: tuple[LiveClassLoad, ...]
-    # Share of segment and playlist requests from live sessions: a live stream needs its
-    # origin for every new segment, so when the origin is down these fail even on a CDN.
-    live_segment_share: np.ndarray
-    live_playlist_share: np.ndarray
-    sessions: Demand = field(repr=False)
-    incidents: tuple[dict[str, object], ...] = ()
 
 
 def route_visits(route: list[str], architecture: Architecture) -> list[tuple[str, float]]:
@@ -367,8 +292,6 @@ def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
 def _sessions(
     scenario: PlatformScenario, population: Population, catalog: Catalog, tick: float
 ) -> Demand:
-    from twin.platform.riders import segment_scales
-
     return compute_demand(
         population,
         catalog,
@@ -383,6 +306,37 @@ def _sessions(
     )
 
 
+@dataclass(frozen=True)
+class PlatformBuild:
+    """A platform scenario made ready to run: its riders' sessions and the engines' input."""
+
+    scenario: PlatformScenario
+    architecture: Architecture
+    population: Population
+    sessions: Demand
+    compiled: CompiledPlatform
+
+
+def build_platform(
+    scenario: PlatformScenario,
+    architecture: Architecture,
+    population: Population | None = None,
+    *,
+    tick_s: float | None = None,
+    catalog: Catalog | None = None,
+) -> PlatformBuild:
+    """Riders, sessions and engine input for one run of `scenario` on `architecture`.
+
+    `population` and `catalog` default to the ones the scenario's seed draws; `tick_s` to the
+    scenario's.
+    """
+    population = scenario_population(scenario) if population is None else population
+    tick = float(tick_s if tick_s is not None else scenario.tick_s)
+    sessions = _sessions(scenario, population, catalog or scenario_catalog(scenario), tick)
+    compiled = _compile(scenario, architecture, population, sessions, tick)
+    return PlatformBuild(scenario, architecture, population, sessions, compiled)
+
+
 def compile_platform(
     scenario: PlatformScenario,
     architecture: Architecture,
@@ -391,14 +345,19 @@ def compile_platform(
     tick_s: float | None = None,
     catalog: Catalog | None = None,
 ) -> CompiledPlatform:
-    """Arrays per tick for one run of `scenario` on `architecture` with `population`.
+    """The engine input alone for `scenario` on `architecture` with `population`."""
+    return build_platform(
+        scenario, architecture, population, tick_s=tick_s, catalog=catalog
+    ).compiled
 
-    `tick_s` defaults to the scenario's; `catalog` to the one its seed builds.
-    """
-    from twin.platform.riders import scenario_catalog
 
-    tick = float(tick_s if tick_s is not None else scenario.tick_s)
-    sessions = _sessions(scenario, population, catalog or scenario_catalog(scenario), tick)
+def _compile(
+    scenario: PlatformScenario,
+    architecture: Architecture,
+    population: Population,
+    sessions: Demand,
+    tick: float,
+) -> CompiledPlatform:
     video = architecture.video
     work = compute_workload(
         sessions, population, max_rendition=video.max_rendition, segment_s=video.segment_s
@@ -430,9 +389,7 @@ def compile_platform(
         telemetry_samples_per_s=work.telemetry_samples_per_s,
         ingest=architecture.ingest,
         adaptive_bitrate=video.adaptive_bitrate,
-        live_classes=sessions.live_classes,
         live_segment_share=_share(live_segments, work.rates["segment"]),
         live_playlist_share=_share(live_segments, work.rates["playlist"]),
-        sessions=sessions,
         incidents=tuple(i.model_dump() for i in scenario.incidents),
     )

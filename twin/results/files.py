@@ -18,7 +18,14 @@ import pandas as pd
 
 from twin.errors import InputError
 
-__all__ = ["default_out_dir", "prepare_out_dir", "write_json", "write_text", "write_timeseries"]
+__all__ = [
+    "default_out_dir",
+    "prepare_out_dir",
+    "write_bytes",
+    "write_json",
+    "write_text",
+    "write_timeseries",
+]
 
 REPORTS = Path("reports")
 
@@ -46,18 +53,25 @@ def prepare_out_dir(out: Path) -> Path:
     return out
 
 
-def write_text(path: Path, text: str) -> Path:
-    """Write `text` to `path` atomically."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` through a temporary file in the same folder and a rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o644)  # mkstemp makes 0600; a report is meant to be shared
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write `text` to `path` atomically (UTF-8)."""
+    return write_bytes(path, text.encode("utf-8"))
 
 
 def write_json(path: Path, data: dict[str, Any]) -> Path:

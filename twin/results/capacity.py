@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from twin.slo import Slo, verdicts
+from twin.results.slo import Slo, verdicts
 
-__all__ = ["CapacityResult", "Probe", "search"]
+__all__ = ["CapacityResult", "Probe", "capacity_document", "search"]
 
 Evaluate = Callable[[float, int], dict[str, Any]]
 
@@ -120,3 +120,30 @@ def _confirm(
             return CapacityResult(max_load=load, confirmed=True, probes=probes)
         load = snap(load * 0.95)
     return CapacityResult(max_load=good, confirmed=False, probes=probes)
+
+
+def capacity_document(
+    name: str, engine: str, knob: str, current: float, result: CapacityResult,
+    slos: Sequence[Slo],
+) -> dict[str, Any]:  # fmt: skip
+    """`capacity.json`: the answer, its headroom over the scenario's load, and every probe."""
+    best = result.max_load
+    return {
+        "scenario": name,
+        "engine": engine,
+        "knob": knob,
+        f"max_{knob}": None if best is None else (int(best) if knob == "riders" else best),
+        f"scenario_{knob}": int(current) if knob == "riders" else current,
+        "headroom": None if best is None else round(best / current - 1.0, 4),
+        "confirmed": result.confirmed,
+        "slo": [s.name for s in slos],
+        "probes": [
+            {
+                "load": p.load,
+                "passed": p.passed,
+                "replications": p.replications,
+                "observed": p.observed,
+            }
+            for p in result.probes
+        ],
+    }

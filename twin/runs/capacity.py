@@ -1,0 +1,85 @@
+"""Capacity: the largest load a scenario carries within its SLOs, each probe a run.
+
+On a platform the load is riders; on a bare network, a factor on every source's rate. The
+scenario file is read once; each probe validates it again with the probed load set.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from twin.config.loader import Loaded, load, read_yaml
+from twin.errors import InputError
+from twin.results.capacity import CapacityResult, capacity_document, search
+from twin.results.slo import Slo, from_mapping, parse_expression
+from twin.runs.engines import check_engine
+from twin.runs.run import run_loaded
+
+__all__ = ["CapacityAnswer", "find_capacity"]
+
+
+@dataclass(frozen=True)
+class CapacityAnswer:
+    """The search's result, the SLOs it met, what it varied, and `capacity.json`."""
+
+    result: CapacityResult
+    slos: list[Slo]
+    knob: str
+    document: dict[str, Any]
+
+
+def _knob(loaded: Loaded) -> tuple[str, float]:
+    """What the search varies: riders on a platform, a load factor on a bare network."""
+    riders = getattr(getattr(loaded.scenario, "population", None), "riders", None)
+    return ("riders", float(riders)) if riders is not None else ("load_factor", 1.0)
+
+
+def _scaled_sources(scenario: Any, factor: float) -> list[str]:
+    overrides = []
+    for i, src in enumerate(scenario.network.sources):
+        points = [[t, r * factor] for t, r in src.rate_per_s.points]
+        overrides.append(f"network.sources.{i}.rate_per_s={json.dumps(points)}")
+    return overrides
+
+
+def _slos(loaded: Loaded, expressions: Sequence[str]) -> list[Slo]:
+    """The `--slo` expressions, then the scenario's own `slo:` block."""
+    own = getattr(loaded.scenario, "slo", []) or []
+    slos = [parse_expression(s) for s in expressions] + [
+        e if not isinstance(e, dict) else from_mapping(e, source=str(loaded.path), index=i)
+        for i, e in enumerate(own)
+    ]
+    if not slos:
+        raise InputError(str(loaded.path), "slo", "nothing to meet: give --slo or an slo: block")
+    return slos
+
+
+def find_capacity(
+    path: Path, overrides: Sequence[str], expressions: Sequence[str], *, engine: str,
+    seed: int | None = None, confirm: int = 3,
+) -> CapacityAnswer:  # fmt: skip
+    """Bisect the load of the scenario at `path` to the largest that meets every SLO."""
+    check_engine(engine)
+    data = read_yaml(Path(path))
+    base = load(path, overrides, data=data)
+    slos = _slos(base, expressions)
+    knob, current = _knob(base)
+
+    def evaluate(value: float, reps: int) -> dict[str, Any]:
+        extra = (
+            [f"population.riders={int(value)}"]
+            if knob == "riders"
+            else _scaled_sources(base.scenario, value)
+        )
+        probe = load(path, [*overrides, *extra], data=data)
+        return run_loaded(probe, engine=engine, seed=seed, replications=reps).summary
+
+    result = search(
+        evaluate, slos, start=current, integer=knob == "riders", confirm_replications=confirm
+    )
+    document = capacity_document(base.scenario.name, engine, knob, current, result, slos)
+    return CapacityAnswer(result=result, slos=slos, knob=knob, document=document)

@@ -1,0 +1,92 @@
+"""What an engine is given for a platform run: stations and flows as arrays per tick.
+
+`twin.runs.compile` fills it from the domain (riders, sessions, workload, architecture,
+incidents); the engines read it and nothing else of the platform, so they know no riders,
+classes or scenario files. A bare network's input is `twin.config.network.NetworkScenario`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from twin.config.architecture import Autoscaling, ConnectionPool, Ingest
+from twin.config.network import ServiceTime
+
+__all__ = ["CompiledPlatform", "ServiceSpec"]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One service as an engine sees it, per tick where it can change.
+
+    `servers` = instances x servers_per_instance x the share incidents leave up, before any
+    reactive autoscaling (`autoscaling` is None when none is left to do). `arrivals` is the
+    offered load in requests/s (or records/s for a stream) before any upstream loss.
+    Kind-specific capacities are None where they do not apply.
+
+    When request types have their own service times here (`service_by_request`), `service`
+    is the mixture the station actually serves, weighted by the run's offered load (see
+    `service_mixture`), and `own_service` the station's listed time for the other types and
+    the ingest flows; capacity, utilization and autoscaling then see the right load. The
+    exact engine draws each type's own time; the fluid engine gives every type here the
+    mixture's: its FIFO waiting is shared by all types and right, a type's own service part
+    is the mixture's (an approximation of that type's latency, not of the station's).
+    """
+
+    name: str
+    kind: str
+    servers: np.ndarray
+    instances: np.ndarray
+    servers_per_instance: int
+    service: ServiceTime
+    queue_capacity: int | None
+    timeout_s: float | None
+    autoscaling: Autoscaling | None
+    connection_pool: ConnectionPool | None
+    up: np.ndarray  # share of the service's capacity incidents leave (1 normal, 0 down)
+    arrivals: np.ndarray
+    egress_bps: np.ndarray | None = None
+    hit_ratio: float | None = None
+    origin: str | None = None
+    shards: np.ndarray | None = None
+    records_capacity_per_s: np.ndarray | None = None
+    bytes_capacity_per_s: np.ndarray | None = None
+    write_capacity_per_s: np.ndarray | None = None
+    lock_contention: float | None = None
+    writes_per_s: np.ndarray | None = None
+    service_by_request: Mapping[str, ServiceTime] = field(default_factory=dict)
+    own_service: ServiceTime | None = None
+
+    @property
+    def capacity_per_s(self) -> np.ndarray:
+        """Requests/s the servers complete per tick when busy (servers / mean service time)."""
+        return self.servers / self.service.mean
+
+
+@dataclass(frozen=True)
+class CompiledPlatform:
+    """Everything an engine needs for one platform run, as arrays over ticks `t`."""
+
+    t: np.ndarray
+    tick_s: float
+    services: dict[str, ServiceSpec]
+    demand: dict[str, np.ndarray]
+    routes: dict[str, list[str]]
+    visits: dict[str, list[tuple[str, float]]]
+    active_riders: np.ndarray
+    riders: np.ndarray
+    bytes_per_s: np.ndarray
+    riders_by_rendition: np.ndarray
+    telemetry_records_per_s: np.ndarray
+    telemetry_bytes_per_s: np.ndarray
+    telemetry_samples_per_s: np.ndarray
+    ingest: Ingest
+    adaptive_bitrate: bool
+    # Share of segment and playlist requests from live sessions: a live stream needs its
+    # origin for every new segment, so when the origin is down these fail even on a CDN.
+    live_segment_share: np.ndarray
+    live_playlist_share: np.ndarray
+    incidents: tuple[dict[str, object], ...] = ()
