@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from twin.drill.wire import Plan
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "locustfiles" / "bench_users.py"
 TARGET_RATIO = 0.8
@@ -72,18 +74,17 @@ def server() -> Any:
 
 def write_plan(folder: Path, seconds: float) -> Path:
     """A minimal drill plan: what importing the drill's rider needs (one rider, no shape)."""
-    plan = {
-        "t0": time.time(), "duration_s": int(seconds) + 60, "speedup": 1.0, "users": [1],
-        "spawn_rate": 1.0, "live_start_share": [0.0], "active_live_share": [0.0],
-        "scenario_live": [], "live_joins": [[]], "od_lengths": [], "target_live": [],
-        "on_demand": {"od-0": 600.0}, "out_dir": str(folder / "load"), "seed": 0,
-        "riders": [{"rider_id": "rider-0", "device_id": "app-0", "device": "app",
-                    "rendition": 0, "rider_token": "bench", "device_token": "bench"}],
-        "constants": {"segment_s": 4.0, "telemetry_batch_s": 5.0, "leaderboard_live_s": 5.0,
-                      "leaderboard_od_s": 10.0, "feedback_share": 0.0},
-    }  # fmt: skip
+    plan = Plan(
+        t0=time.time(), duration_s=int(seconds) + 60, speedup=1.0, users=(1,), spawn_rate=1.0,
+        live_start_share=(0.0,), active_live_share=(0.0,), scenario_live=(), live_joins=((),),
+        od_lengths=(), target_live=(), on_demand={"od-0": 600.0}, out_dir=str(folder / "load"),
+        seed=0, riders=({"rider_id": "rider-0", "device_id": "app-0", "device": "app",
+                         "rendition": 0, "rider_token": "bench", "device_token": "bench"},),
+        segment_s=4.0, telemetry_batch_s=5.0, leaderboard_live_s=5.0, leaderboard_od_s=10.0,
+        feedback_share=0.0,
+    )  # fmt: skip
     path = folder / "plan.json"
-    path.write_text(json.dumps(plan), encoding="utf-8")
+    path.write_text(json.dumps(plan.to_json()), encoding="utf-8")
     return path
 
 

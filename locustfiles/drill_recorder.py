@@ -7,11 +7,12 @@ the stall in the numbers instead of hiding it: the coordinated-omission correcti
 
 `Recorder` keeps, per request name, an HdrHistogram of that latency and one of the plain
 service latency (sent -> done), counts, errors and sends per drill second, and `dump()`s them to
-a JSON file that `twin.drill.measure` merges across processes. It also keeps the intended
-latency of each `window_s` of the drill in a histogram of its own: requests sent close together
-are not independent samples (a class-start burst, a hiccup of the machine), and the windows let
-`twin.drill.measure` say how well a percentile was measured without assuming they are. It
-imports neither locust nor twin, so tests use it directly.
+a JSON file (`twin.drill.wire.RecordFile`) that `twin.drill.measure` merges across processes.
+It also keeps the intended latency of each `window_s` of the drill in a histogram of its own:
+requests sent close together are not independent samples (a class-start burst, a hiccup of the
+machine), and the windows let `twin.drill.measure` say how well a percentile was measured
+without assuming they are. It imports neither locust nor any of twin but its wire format
+(`twin.drill.wire`, standard library only), so tests use it directly.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
+
+from twin.drill.wire import RecordFile, TypeRecord, record_name
 
 __all__ = [
     "HIGHEST_US",
@@ -103,21 +106,22 @@ class NameRecord:
         if message in self.messages or len(self.messages) < _MAX_MESSAGES:
             self.messages[message] = self.messages.get(message, 0) + 1
 
-    def to_json(self) -> dict[str, Any]:
+    def snapshot(self) -> TypeRecord:
+        """What has been recorded so far, as `twin.drill.wire` carries it."""
         for window in self.changed:
             self.encoded[window] = self.windows[window].encode().decode("ascii")
         self.changed.clear()
-        return {
-            "intended_hdr": self.intended.encode().decode("ascii"),
-            "service_hdr": self.service.encode().decode("ascii"),
-            "count": self.count,
-            "errors": self.errors,
-            "bytes": self.bytes,
-            "per_second": {str(k): v for k, v in sorted(self.per_second.items())},
-            "errors_per_second": {str(k): v for k, v in sorted(self.errors_per_second.items())},
-            "messages": self.messages,
-            "windows": {str(k): v for k, v in sorted(self.encoded.items())},
-        }
+        return TypeRecord(
+            intended_hdr=self.intended.encode().decode("ascii"),
+            service_hdr=self.service.encode().decode("ascii"),
+            count=self.count,
+            errors=self.errors,
+            bytes=self.bytes,
+            per_second=dict(self.per_second),
+            errors_per_second=dict(self.errors_per_second),
+            messages=dict(self.messages),
+            windows=dict(self.encoded),
+        )
 
 
 class Recorder:
@@ -166,24 +170,25 @@ class Recorder:
         """Mark the start of the load: `cpu_s` counts this process's CPU time from here."""
         self.cpu0 = time.process_time()
 
-    def to_json(self) -> dict[str, Any]:
+    def snapshot(self) -> RecordFile:
+        """Everything this process has recorded so far, as `rec-<pid>.json` carries it."""
         cpu = None if self.cpu0 is None else round(time.process_time() - self.cpu0, 4)
-        return {
-            "pid": os.getpid(),
-            "cpu_s": cpu,
-            "t0": self.t0,
-            "window_s": self.window_s,
-            "written_at": self.clock(),
-            "names": {name: rec.to_json() for name, rec in sorted(self.names.items())},
-            "experience": self.experience,
-        }
+        return RecordFile(
+            pid=os.getpid(),
+            cpu_s=cpu,
+            t0=self.t0,
+            window_s=self.window_s,
+            written_at=self.clock(),
+            names={name: rec.snapshot() for name, rec in self.names.items()},
+            experience=dict(self.experience),
+        )
 
     def dump(self, folder: str | Path) -> Path:
         """Write `rec-<pid>.json` into `folder` atomically (write, then rename)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"rec-{os.getpid()}.json"
+        path = folder / record_name(os.getpid())
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.to_json()), encoding="utf-8")
+        tmp.write_text(json.dumps(self.snapshot().to_json()), encoding="utf-8")
         tmp.replace(path)
         return path

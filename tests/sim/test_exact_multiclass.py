@@ -141,7 +141,8 @@ def test_platform_request_types_wait_alike_and_keep_their_own_service(evening) -
     api = compiled.services["api"]
     assert api.own_service is not None and api.own_service.mean == 0.005
     assert dict(api.service_by_request) == {"segment": FAST, "telemetry": SLOW}
-    stations = {st.name: st for st in from_platform(compiled, scenario.name, scenario.seed, 60.0).stations}
+    model = from_platform(compiled, scenario.name, scenario.seed, 60.0)
+    stations = {st.name: st for st in model.stations}
     station = stations["api"]
     assert station.service == api.own_service  # the other types' time, not the mixture
     assert station.service_by_source == (("segment", FAST), ("telemetry", SLOW))

@@ -1,10 +1,11 @@
 """What the load generators measured, merged across processes.
 
-Each Locust process writes `rec-<pid>.json` (`locustfiles/drill_recorder.py`): per request type
-an HdrHistogram of latency from the intended send time and one of the service latency, counts,
-errors and sends per drill second. `merge_records` adds them up; `latency_block` turns a
-histogram into the summary's `latency_ms` block. Locust's own CSV statistics are read by
-`locust_stats` and `achieved_users`, so the two views sit side by side.
+Each Locust process writes `rec-<pid>.json` (`locustfiles/drill_recorder.py`, in the format of
+`twin.drill.wire.RecordFile`): per request type an HdrHistogram of latency from the intended
+send time and one of the service latency, counts, errors and sends per drill second.
+`merge_records` adds them up; `latency_block` turns a histogram into the summary's
+`latency_ms` block. Locust's own CSV statistics are read by `locust_stats` and
+`achieved_users`, so the two views sit side by side.
 
 How well a drill measured a percentile. `quantile_ci` treats the requests as independent
 samples; `window_ci` does not: requests sent in the same few seconds share a class-start burst
@@ -16,7 +17,6 @@ stationary observations"; Lahiri, *Resampling Methods for Dependent Data*, 2003,
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 from hdrh.histogram import HdrHistogram
+
+from twin.drill.wire import RECORD_GLOB, TypeRecord, read_records
 
 __all__ = [
     "Measured",
@@ -49,11 +51,6 @@ def _histogram() -> HdrHistogram:
     return HdrHistogram(1, _HIGHEST_US, 3)
 
 
-def _seconds(counts: Mapping[str, Any]) -> dict[int, int]:
-    """A record's per-second counts, keyed by the drill second as a number."""
-    return {int(k): int(v) for k, v in counts.items()}
-
-
 @dataclass
 class TypeMeasure:
     """One request type over every process."""
@@ -64,22 +61,21 @@ class TypeMeasure:
     errors: int = 0
     bytes: int = 0
     per_second: dict[int, int] = field(default_factory=dict)
-    errors_per_second: dict[int, int] = field(default_factory=dict)  # absent in older records
+    errors_per_second: dict[int, int] = field(default_factory=dict)
     messages: dict[str, int] = field(default_factory=dict)
     windows: dict[int, HdrHistogram] = field(default_factory=dict)  # intended latency
     run_starts: list[int] = field(default_factory=list)  # pooled: the window each run starts at
 
-    def add(self, doc: dict[str, Any]) -> None:
-        self.intended.decode_and_add(doc["intended_hdr"].encode("ascii"))
-        self.service.decode_and_add(doc["service_hdr"].encode("ascii"))
-        self._count(int(doc["count"]), int(doc["errors"]), int(doc.get("bytes", 0)),
-                    _seconds(doc["per_second"]),
-                    {k: int(v) for k, v in doc.get("messages", {}).items()},
-                    _seconds(doc.get("errors_per_second", {})))  # fmt: skip
-        for k, encoded in doc.get("windows", {}).items():  # at the recorder's own precision
-            hist = self.windows.get(int(k))
+    def add(self, record: TypeRecord) -> None:
+        """Add one process's record of this type."""
+        self.intended.decode_and_add(record.intended_hdr.encode("ascii"))
+        self.service.decode_and_add(record.service_hdr.encode("ascii"))
+        self._count(record.count, record.errors, record.bytes, record.per_second,
+                    record.messages, record.errors_per_second)  # fmt: skip
+        for k, encoded in record.windows.items():  # at the recorder's own precision
+            hist = self.windows.get(k)
             if hist is None:
-                self.windows[int(k)] = HdrHistogram.decode(encoded.encode("ascii"))
+                self.windows[k] = HdrHistogram.decode(encoded.encode("ascii"))
             else:
                 hist.decode_and_add(encoded.encode("ascii"))
 
@@ -124,7 +120,7 @@ class Measured:
     experience: dict[str, float]
     processes: int
     cpu_s: float | None = None  # the load processes' CPU time under load (None: not recorded)
-    window_s: float | None = None  # width of the latency windows (None: older records)
+    window_s: float | None = None  # width of the latency windows (None: no records)
     runs: int = 1  # repeated drills pooled here (`pool_measured`); per-second series add up
 
     @property
@@ -137,20 +133,21 @@ class Measured:
 
 
 def merge_records(folder: Path) -> Measured:
-    """Add up every `rec-*.json` in `folder`."""
+    """Add up every `rec-*.json` in `folder` (one not in the format of
+    `twin.drill.wire.RecordFile` is an `InputError` naming the file and the field)."""
     types: dict[str, TypeMeasure] = {}
     experience: dict[str, float] = {}
-    files = sorted(Path(folder).glob("rec-*.json"))
+    files = sorted(Path(folder).glob(RECORD_GLOB))
     cpu: list[float | None] = []
     window_s = None
     for path in files:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        cpu.append(doc.get("cpu_s"))
-        window_s = doc.get("window_s", window_s)
-        for name, part in doc["names"].items():
-            types.setdefault(name, TypeMeasure()).add(part)
-        for key, value in doc.get("experience", {}).items():
-            experience[key] = experience.get(key, 0.0) + float(value)
+        records = read_records(path)
+        cpu.append(records.cpu_s)
+        window_s = records.window_s
+        for name, record in records.names.items():
+            types.setdefault(name, TypeMeasure()).add(record)
+        for key, value in records.experience.items():
+            experience[key] = experience.get(key, 0.0) + value
     known = [c for c in cpu if c is not None]
     cpu_s = round(sum(known), 4) if known and len(known) == len(cpu) else None
     return Measured(types, experience, len(files), cpu_s, window_s)

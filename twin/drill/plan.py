@@ -15,19 +15,27 @@ fewer of them than the twin counts), the plan also carries when each live class 
 joiners (`live_joins`, the twin's join curve per drill second) and the on-demand session
 lengths (`od_lengths`, the library's popularity-weighted length distribution).
 
-Pure calculation: `compress` and `drill_workload` return arrays; `twin.drill.run` writes files.
+`plan_document` puts it all in the `twin.drill.wire.Plan` the load generators read.
+
+Pure calculation: `compress` and `drill_workload` return arrays, `plan_document` the plan;
+`twin.drill.run` writes files.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from twin.config.vocabulary import TELEMETRY_BATCH_S
+from twin.drill.wire import LiveClass, Plan
 from twin.errors import InputError
+from twin.platform.demand import join_cdf
+from twin.platform.workload import FEEDBACK_SHARE, LEADERBOARD_LIVE_S, LEADERBOARD_OD_S
 
 __all__ = [
     "EVENT_TYPES",
@@ -38,6 +46,7 @@ __all__ = [
     "drill_workload",
     "live_joins",
     "od_lengths",
+    "plan_document",
 ]
 
 # Request types counted once per session start or end: they speed up with the clock.
@@ -182,8 +191,6 @@ def live_joins(
     class end) over the second's scenario window; a rider starting a live session picks its
     class with these weights, so it rides from when the twin's riders join to the class end.
     """
-    from twin.platform.demand import join_cdf
-
     out: list[list[tuple[int, float]]] = [[] for _ in range(seconds)]
     edges = np.arange(seconds + 1) * speedup
     for i, c in enumerate(classes):
@@ -208,3 +215,46 @@ def od_lengths(catalog: Any, longest_min: int = 120) -> list[tuple[float, float]
         pmf[30] = 1.0
     pmf /= pmf.sum()
     return [(60.0 * k, round(float(p), 8)) for k, p in enumerate(pmf) if p > 0 and k > 0]
+
+
+def plan_document(
+    work: DrillWorkload, *, t0: float, pool: Sequence[Mapping[str, Any]],
+    live: Sequence[Mapping[str, Any]], on_demand: Mapping[str, float], out_dir: Path, seed: int,
+    segment_s: float, od: Sequence[tuple[float, float]],
+) -> Plan:  # fmt: skip
+    """The plan of a drill starting at epoch second `t0`: `work` on the drill's clock with the
+    scenario's live classes (`work.live_classes`) compressed to it, the target's own classes
+    (`live`, epoch seconds, as `twin.drill.target.Target.classes` lists them; `on_demand`
+    lengths), the rider pool, and the workload model's constants the riders pace themselves by."""
+    x = work.speedup
+    scenario_live = tuple(
+        LiveClass(str(c.class_id), float(c.start_s) / x, float(c.start_s + c.duration_s) / x,
+                  float(c.riders))
+        for c in work.live_classes
+    )  # fmt: skip
+    target_live = tuple(LiveClass.from_json(dict(c), "the target's class list",
+                                            field=f"target_live.{i}")
+                        for i, c in enumerate(live))  # fmt: skip
+    joins = live_joins(work.live_classes, x, work.duration_s)
+    return Plan(
+        t0=float(t0),
+        duration_s=int(work.duration_s),
+        speedup=float(x),
+        users=tuple(int(u) for u in work.users),
+        spawn_rate=float(max(10.0, 2 * work.users.max())),
+        live_start_share=tuple(round(float(v), 4) for v in work.live_start_share),
+        active_live_share=tuple(round(float(v), 4) for v in work.active_live_share),
+        scenario_live=scenario_live,
+        live_joins=tuple(tuple(second) for second in joins),
+        od_lengths=tuple((float(s), float(p)) for s, p in od),
+        target_live=target_live,
+        on_demand={str(k): float(v) for k, v in on_demand.items()},
+        riders=tuple(dict(r) for r in pool),
+        out_dir=str(out_dir),
+        seed=int(seed),
+        segment_s=float(segment_s),
+        telemetry_batch_s=float(TELEMETRY_BATCH_S),
+        leaderboard_live_s=float(LEADERBOARD_LIVE_S),
+        leaderboard_od_s=float(LEADERBOARD_OD_S),
+        feedback_share=float(FEEDBACK_SHARE),
+    )

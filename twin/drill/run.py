@@ -29,10 +29,11 @@ import numpy as np
 from twin.drill.lag import LagScrape, lag_figures, lag_since, parse_metrics, process_cpu_s
 from twin.drill.loadgen import LocustRun, run_locust
 from twin.drill.measure import achieved_users, locust_stats, merge_records, pool_measured
-from twin.drill.plan import DrillWorkload, drill_duration, drill_workload
+from twin.drill.plan import DrillWorkload, drill_duration, drill_workload, plan_document
 from twin.drill.target import LocalPlatform, Target
 from twin.drill.timeline import LagPoint, timeline
 from twin.drill.tracking import SERIES_COLUMNS, SERIES_FILE, tracking, window_s, write_series
+from twin.drill.wire import RECORD_GLOB
 from twin.errors import InputError, TargetError
 from twin.runs.complete import incident_marks
 
@@ -108,46 +109,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _plan_document(
-    work: DrillWorkload, compiled: Any, *, t0: float, pool: list[dict[str, Any]],
-    live: list[dict[str, Any]], on_demand: dict[str, float], out_dir: Path, seed: int,
-    segment_s: float, od: list[tuple[float, float]],
-) -> dict[str, Any]:  # fmt: skip
-    from twin.drill.plan import live_joins
-    from twin.platform import workload as wl
-
-    x = work.speedup
-    scenario_live = [
-        {"id": c.class_id, "start": c.start_s / x, "end": (c.start_s + c.duration_s) / x,
-         "weight": c.riders}
-        for c in work.live_classes
-    ]  # fmt: skip
-    return {
-        "t0": t0,
-        "duration_s": work.duration_s,
-        "speedup": x,
-        "users": [int(u) for u in work.users],
-        "spawn_rate": float(max(10.0, 2 * work.users.max())),
-        "live_start_share": [round(float(v), 4) for v in work.live_start_share],
-        "active_live_share": [round(float(v), 4) for v in work.active_live_share],
-        "scenario_live": scenario_live,
-        "live_joins": live_joins(work.live_classes, x, work.duration_s),
-        "od_lengths": od,
-        "target_live": live,
-        "on_demand": on_demand,
-        "riders": pool,
-        "out_dir": str(out_dir),
-        "seed": seed,
-        "constants": {
-            "segment_s": segment_s,
-            "telemetry_batch_s": wl.TELEMETRY_BATCH_S,
-            "leaderboard_live_s": wl.LEADERBOARD_LIVE_S,
-            "leaderboard_od_s": wl.LEADERBOARD_OD_S,
-            "feedback_share": wl.FEEDBACK_SHARE,
-        },
-    }
 
 
 class _LagWatch:
@@ -270,14 +231,14 @@ def _drive(
     hours = max(1, math.ceil((work.duration_s + lead + 60) / 3600) + 1)
     live, on_demand = target.classes(pool[0]["rider_token"], hours)
     load_dir = folder / "load"
-    for stale in load_dir.glob("rec-*.json"):
+    for stale in load_dir.glob(RECORD_GLOB):
         stale.unlink()
     t0 = time.time() + lead
-    plan = _plan_document(work, compiled, t0=t0, pool=pool, live=live, on_demand=on_demand,
-                          out_dir=load_dir, seed=scenario.seed, segment_s=4.0,
-                          od=od_lengths(scenario_catalog(scenario)))  # fmt: skip
+    plan = plan_document(work, t0=t0, pool=pool, live=live, on_demand=on_demand,
+                         out_dir=load_dir, seed=scenario.seed, segment_s=4.0,
+                         od=od_lengths(scenario_catalog(scenario)))  # fmt: skip
     plan_path = folder / "plan.json"
-    plan_path.write_text(json.dumps(plan), encoding="utf-8")
+    plan_path.write_text(json.dumps(plan.to_json()), encoding="utf-8")
     timeline = fault_timeline(compiled, work, consumers=4) if options.replay_incidents else []
     admin = sign("admin", "twin-drill", secret, 86_400.0)
     run = LocustRun(url, plan_path, load_dir, options.workers,
