@@ -1,0 +1,1 @@
+"""Results: the summary model, SLO verdicts, gate, compare, capacity, and file writing."""
