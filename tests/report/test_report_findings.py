@@ -10,7 +10,7 @@ import pytest
 
 from tests.report.report_fake import API_LATENCY_MS
 from twin.report.findings import headlines, service_findings
-from twin.report.series import Window
+from twin.results.reading import Window
 
 
 def _service(util: float, p99: float, wait: float, latency: float, **more: Any) -> dict[str, Any]:

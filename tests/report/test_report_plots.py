@@ -14,7 +14,7 @@ from tests.report.report_fake import fake_timeseries
 from twin.report.charts import cost_plot, percentiles_plot
 from twin.report.figures import plot_style
 from twin.report.plots import all_plots
-from twin.report.series import Window
+from twin.results.reading import Window
 
 SURGE = Window("surge (api)", 120_000.0, 140_000.0)
 HOUR = 3_600.0  # the fake run lasts 200,000 s, so its time axes are in hours

@@ -12,7 +12,6 @@ from twin.errors import InputError
 from twin.report.series import (
     check_columns,
     extra_columns,
-    incident_windows,
     is_shared,
     per_second,
     saturation,
@@ -21,6 +20,7 @@ from twin.report.series import (
     time_span,
     wide,
 )
+from twin.results.reading import incident_windows
 
 
 def _long() -> pd.DataFrame:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from twin.report.series import Window
 from twin.report.tables import (
-    cost_items,
     cost_table,
     experience_facts,
     header_facts,
@@ -16,6 +14,7 @@ from twin.report.tables import (
     requests_table,
     slo_table,
 )
+from twin.results.reading import Window, cost_items
 
 
 def _texts(row: tuple[Any, ...]) -> list[str]:

@@ -14,8 +14,8 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from twin.report.figures import Plot, new_figure, plain_ticks, set_value_scale
-from twin.report.tables import cost_items
-from twin.report.units import ci_bounds, fmt_usd, is_number
+from twin.report.units import ci_bounds, fmt_usd
+from twin.results.reading import cost_items, is_number
 
 __all__ = ["cost_plot", "percentiles_plot"]
 

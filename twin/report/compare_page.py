@@ -23,17 +23,10 @@ from twin.report.compare_plots import compare_plots
 from twin.report.figures import colors_for
 from twin.report.html import Image, environment, write_images
 from twin.report.tables import Cell, Table
-from twin.report.units import (
-    MISSING,
-    fmt_count,
-    fmt_duration_s,
-    fmt_ms,
-    fmt_pct,
-    fmt_usd,
-    is_number,
-)
+from twin.report.units import MISSING, fmt_count, fmt_duration_s, fmt_ms, fmt_pct, fmt_usd
 from twin.results.compare import Comparison, Design, change
 from twin.results.files import write_bytes
+from twin.results.reading import is_number
 
 __all__ = ["COMPARE_NAME", "GroupedTable", "page_context", "render_compare"]
 

@@ -15,17 +15,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from twin.report.series import Saturation, Window, saturation
-from twin.report.units import (
-    ci_bounds,
-    dig,
-    fmt_count,
-    fmt_duration_s,
-    fmt_ms,
-    fmt_pct,
-    fmt_usd,
-    is_number,
-)
+from twin.report.series import Saturation, saturation
+from twin.report.units import ci_bounds, fmt_count, fmt_duration_s, fmt_ms, fmt_pct, fmt_usd
+from twin.results.reading import Window, dig, is_number
 
 __all__ = ["HOT", "SATURATED", "Finding", "headlines", "service_findings"]
 

@@ -23,7 +23,7 @@ import twin
 from twin.report.figures import Plot, plot_style, png_bytes
 from twin.report.findings import headlines, service_findings
 from twin.report.plots import all_plots
-from twin.report.series import check_columns, incident_windows
+from twin.report.series import check_columns
 from twin.report.tables import (
     cost_table,
     experience_facts,
@@ -34,8 +34,8 @@ from twin.report.tables import (
     requests_table,
     slo_table,
 )
-from twin.report.units import is_number
 from twin.results.files import write_bytes
+from twin.results.reading import incident_windows, is_number
 
 __all__ = ["REPORT_NAME", "environment", "render_report", "write_images"]
 

@@ -28,7 +28,6 @@ from twin.report.figures import (
     set_value_scale,
 )
 from twin.report.series import (
-    Window,
     extra_columns,
     is_shared,
     per_second,
@@ -37,7 +36,8 @@ from twin.report.series import (
     time_span,
     wide,
 )
-from twin.report.units import TimeUnit, is_number, time_unit_for
+from twin.report.units import TimeUnit, time_unit_for
+from twin.results.reading import Window, is_number
 
 __all__ = [
     "INCIDENT_STYLES",

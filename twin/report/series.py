@@ -9,22 +9,19 @@ by `extra_columns` so the report plots what is there without knowing it in advan
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from twin.errors import InputError
-from twin.report.units import is_number
 
 __all__ = [
     "KNOWN_COLUMNS",
     "Saturation",
-    "Window",
     "check_columns",
     "extra_columns",
-    "incident_windows",
     "is_shared",
     "per_second",
     "saturation",
@@ -54,13 +51,6 @@ KNOWN_COLUMNS = frozenset(
 _REQUIRED = ("t_s", "interval_s", "service")
 
 
-@dataclass(frozen=True)
-class Window:
-    """A span of simulated time to mark on every time plot (an incident)."""
-
-    label: str
-    start_s: float
-    end_s: float
 
 
 @dataclass(frozen=True)
@@ -156,33 +146,6 @@ def saturation(
     )
 
 
-def _first(incident: Mapping[str, object], keys: Sequence[str]) -> object:
-    for key in keys:
-        if key in incident and incident[key] is not None:
-            return incident[key]
-    return None
 
 
-def _label(incident: Mapping[str, object], index: int) -> str:
-    name = _first(incident, ("name", "label", "kind"))
-    label = str(name) if name is not None else f"incident {index + 1}"
-    target = _first(incident, ("service", "target", "component"))
-    return f"{label} ({target})" if target is not None else label
 
-
-def _window(incident: Mapping[str, object], index: int) -> Window:
-    start = _first(incident, ("start_s", "start"))
-    if not is_number(start):
-        raise InputError("incidents", f"{index}.start_s", "needs seconds into the run")
-    end = _first(incident, ("end_s", "end"))
-    duration = incident.get("duration_s")
-    if not is_number(end):
-        end = start + duration if is_number(duration) else math.inf
-    if end < start:
-        raise InputError("incidents", f"{index}.end_s", "ends before it starts")
-    return Window(_label(incident, index), float(start), float(end))
-
-
-def incident_windows(incidents: Iterable[Mapping[str, object]]) -> tuple[Window, ...]:
-    """Incidents as time windows: `start_s` and `end_s` (or `duration_s`); no end = to the end."""
-    return tuple(_window(incident, i) for i, incident in enumerate(incidents))

@@ -12,24 +12,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from twin.report.series import Window
 from twin.report.units import (
     MISSING,
     ci_bounds,
-    dig,
     fmt_count,
     fmt_duration_s,
     fmt_ms,
     fmt_ms_ci,
     fmt_pct,
     fmt_usd,
-    is_number,
 )
+from twin.results.reading import Window, cost_items, dig, is_number
 
 __all__ = [
     "Cell",
     "Table",
-    "cost_items",
     "cost_table",
     "experience_facts",
     "header_facts",
@@ -276,21 +273,6 @@ def experience_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]] | None
         facts.append(("video degraded", fmt_pct(experience["video_degraded_fraction"])))
     return facts
 
-
-def cost_items(cost: object) -> list[tuple[str, float]]:
-    """`cost.by_component` as (component, monthly USD), largest first.
-
-    Accepts `{name: usd}`, `{name: {monthly_usd: usd}}` or `[{name, monthly_usd}]`.
-    """
-    by = dig(cost, "by_component")
-    if isinstance(by, Mapping):
-        pairs = [(str(k), v if is_number(v) else dig(v, "monthly_usd")) for k, v in by.items()]
-    elif isinstance(by, Sequence) and not isinstance(by, str):
-        pairs = [(str(dig(i, "name") or dig(i, "component")), dig(i, "monthly_usd")) for i in by]
-    else:
-        return []
-    items = [(name, float(v)) for name, v in pairs if is_number(v)]
-    return sorted(items, key=lambda item: -item[1])
 
 
 def cost_table(summary: Mapping[str, Any]) -> tuple[list[tuple[str, str]], Table] | None:

@@ -8,22 +8,21 @@ another). Missing values (None or NaN) read as an em dash.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+
+from twin.results.reading import is_number
 
 __all__ = [
     "MISSING",
     "TimeUnit",
     "ci_bounds",
-    "dig",
     "fmt_count",
     "fmt_duration_s",
     "fmt_ms",
     "fmt_ms_ci",
     "fmt_pct",
     "fmt_usd",
-    "is_number",
     "time_unit_for",
 ]
 
@@ -37,12 +36,6 @@ _LATENCY_UNITS: tuple[tuple[float, float, str], ...] = (
     (math.inf, 3_600_000.0, "h"),
 )
 
-
-def is_number(value: object) -> TypeGuard[float]:
-    """True for a finite int or float (and not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return math.isfinite(value)
 
 
 def _sig3(value: float) -> str:
@@ -132,10 +125,3 @@ def time_unit_for(span_s: float) -> TimeUnit:
     return TimeUnit("h", 3_600.0)
 
 
-def dig(entry: object, *keys: str) -> Any:
-    """`entry[k1][k2]...` through nested mappings, or None where a level is missing."""
-    for key in keys:
-        if not isinstance(entry, Mapping):
-            return None
-        entry = entry.get(key)
-    return entry

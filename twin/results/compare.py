@@ -25,9 +25,7 @@ from typing import Any
 
 from twin.config.architecture import REQUEST_TYPES
 from twin.errors import InputError
-from twin.report.series import incident_windows
-from twin.report.tables import cost_items
-from twin.report.units import dig
+from twin.results.reading import cost_items, dig, incident_windows
 
 __all__ = [
     "PERCENTILES",
