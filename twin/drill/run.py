@@ -270,7 +270,7 @@ def _finish(
     say: Callable[[str], None],
 ) -> dict[str, Any]:  # fmt: skip
     from twin.drill.summary import drill_summary
-    from twin.results.files import write_json, write_timeseries
+    from twin.results.files import write_summary, write_timeseries
 
     measured = pool_measured([r["measured"] for r in results])
     first = results[0]
@@ -307,7 +307,7 @@ def _finish(
         drill["runs"] = runs
     summary = drill_summary(meta, work, measured, drill=drill, lag=_worst_lag(results),
                             slos=_slos(scenario))  # fmt: skip
-    write_json(options.out / "summary.json", summary)
+    write_summary(options.out / "summary.json", summary)
     say(f"measured {measured.total} requests, {measured.errors} errors; {_tracked(tracked)}")
     if measured.errors >= measured.total:
         messages = next((m.messages for m in measured.types.values() if m.messages), {})
@@ -380,7 +380,7 @@ def _predict_and_report(
     """`predicted.json` on the architecture modelling the target, then `report.html`."""
     from twin.drill.predict import predict, speed_index, target_architecture
     from twin.drill.report import render_drill_report
-    from twin.results.files import write_json
+    from twin.results.files import write_summary
 
     name = options.architecture or (LOCAL_ARCHITECTURE if options.target else None)
     predicted = None
@@ -394,7 +394,7 @@ def _predict_and_report(
                 "the model's service times are scaled by it")  # fmt: skip
         predicted = predict(scenario, architecture, work, seed=scenario.seed,
                             replications=PREDICTION_REPLICATIONS, speed=speed)  # fmt: skip
-        write_json(options.out / "predicted.json", predicted)
+        write_summary(options.out / "predicted.json", predicted)
     x = work.speedup
     windows = [
         {**w, "start_s": (w.get("start_s") or 0.0) / x,

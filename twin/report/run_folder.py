@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from twin.report.html import render_report
-from twin.results.files import prepare_out_dir, write_json, write_timeseries
+from twin.results.files import prepare_out_dir, write_summary, write_timeseries
 
 __all__ = ["write_run"]
 
@@ -22,5 +22,5 @@ def write_run(out_dir: Path, summary: dict[str, Any], timeseries: pd.DataFrame) 
     prepare_out_dir(out_dir)
     write_timeseries(out_dir / "timeseries.csv", timeseries)
     render_report(out_dir, summary, timeseries, incidents=summary.get("incidents", []))
-    write_json(out_dir / "summary.json", summary)
+    write_summary(out_dir / "summary.json", summary)
     return out_dir

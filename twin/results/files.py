@@ -10,6 +10,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,14 @@ from typing import Any
 import pandas as pd
 
 from twin.errors import InputError
+from twin.results.summary import Summary
 
 __all__ = [
     "default_out_dir",
     "prepare_out_dir",
     "write_bytes",
     "write_json",
+    "write_summary",
     "write_text",
     "write_timeseries",
 ]
@@ -77,6 +80,13 @@ def write_text(path: Path, text: str) -> Path:
 def write_json(path: Path, data: dict[str, Any]) -> Path:
     """Write a mapping as indented JSON (NaN is not JSON: callers give None instead)."""
     return write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def write_summary(path: Path, summary: Mapping[str, Any] | Summary) -> Path:
+    """Write a `summary.json` (or a drill's `predicted.json`) from the typed model: whoever made
+    the mapping, what lands on disk has the keys and types `Summary` declares."""
+    model = summary if isinstance(summary, Summary) else Summary.from_mapping(summary)
+    return write_json(path, model.to_mapping())
 
 
 def write_timeseries(path: Path, frame: pd.DataFrame) -> Path:

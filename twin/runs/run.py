@@ -19,6 +19,7 @@ from twin.config.loader import Loaded, load
 from twin.config.network import NetworkScenario
 from twin.config.platform import PlatformScenario
 from twin.errors import InputError
+from twin.results.summary import Summary
 from twin.runs.compile import PlatformBuild, build_platform
 from twin.runs.complete import add_analytic, add_slo_verdicts, complete_platform
 from twin.runs.engines import check_engine, simulate
@@ -94,4 +95,5 @@ def run_loaded(
     if isinstance(scenario, NetworkScenario):
         add_analytic(scenario, summary)
     add_slo_verdicts(scenario, summary, str(loaded.path))
-    return Run(loaded=loaded, summary=summary, timeseries=timeseries, build=build)
+    typed = Summary.from_mapping(summary).to_mapping()  # the contract's keys and types, or fail
+    return Run(loaded=loaded, summary=typed, timeseries=timeseries, build=build)
