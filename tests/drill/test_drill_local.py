@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.yaml_reads import counting_yaml_reads
 from twin.cli.app import main
 from twin.config.architecture import REQUEST_TYPES
 from twin.drill.tracking import SERIES_FILE, read_series, tracking
@@ -29,7 +30,7 @@ CONTRACT = ("scenario", "architecture", "engine", "riders", "seed", "replication
 def drill(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("drill")
     printed = io.StringIO()
-    with redirect_stdout(printed):
+    with redirect_stdout(printed), counting_yaml_reads() as reads:
         code = main([
             "drill", str(ROOT / "scenarios/daily-peak.yaml"), "--target", "local",
             "--scale", "3e-4", "--speedup", "180", "--out", str(out), "--json",
@@ -37,7 +38,14 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> dict:
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
     assert json.loads(printed.getvalue()) == summary  # --json prints the measured summary
-    return {"out": out, "summary": summary}
+    return {"out": out, "summary": summary, "yaml_reads": reads}
+
+
+def test_the_drill_read_its_scenario_file_once(drill):
+    reads = drill["yaml_reads"]
+    assert reads[str((ROOT / "scenarios/daily-peak.yaml").resolve())] == 1
+    # the scenario's architecture and the target's model (reference-platform): once each
+    assert all(n == 1 for n in reads.values()), reads
 
 
 def test_every_request_type_was_sent_with_under_one_percent_errors(drill):
