@@ -12,6 +12,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
 
 from twin.errors import InputError
 
@@ -45,6 +48,7 @@ def analyze(
     ),
 ) -> None:
     """Predict per-station utilization, waits and end-to-end latency by queueing theory."""
+    # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
     from twin.analytic.jackson import analyze_network
     from twin.config.loader import load_scenario
     from twin.config.network import NetworkScenario
@@ -60,7 +64,6 @@ def analyze(
 
 
 def _print_tables(result: NetworkResult) -> None:
-    from rich.console import Console
 
     console = Console()
     basis = "each source at its peak rate" if result.at_peak else "mean rates over duration_s"
@@ -74,6 +77,7 @@ def _print_tables(result: NetworkResult) -> None:
 
 def _short_methods() -> dict[str, str]:
     """Brief model names for the table, whose "~" already says approximate; JSON keeps the full."""
+    # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
     from twin.analytic.jackson import MMC, MMCK_APPROX
     from twin.analytic.pk import ALLEN_CUNNEEN, PK
 
@@ -114,8 +118,6 @@ def _source_table(result: NetworkResult, lossy: bool) -> Any:
 
 
 def _table(title: str, first: str, *numeric: str) -> Any:
-    from rich import box
-    from rich.table import Table
 
     table = Table(
         title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0)

@@ -72,6 +72,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print fits and errors as JSON."),
     ) -> None:
         """Fit service times to a drill's measurements; print the error before and after."""
+        # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
         from twin.drill.calibration import run_calibration
 
         result = run_calibration(drill_dirs, architecture, out, seed=seed)

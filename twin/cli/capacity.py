@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
 
 __all__ = ["register"]
 
@@ -43,7 +44,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _print(report: dict[str, Any], out_dir: Path) -> None:
-    from rich.console import Console
 
     console = Console()
     knob = report["knob"]

@@ -12,6 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from twin.cli.gate import load_summary
+from twin.errors import InputError
+from twin.report.units import MISSING, fmt_ms
 
 __all__ = ["load_series", "register"]
 
@@ -27,9 +34,8 @@ def load_series(folder: Path, engine: Any = None) -> Any:
 
     A drill's (`engine: drill`) has none of them: it measures the platform from outside, per
     request type, with no utilization to plot."""
+    # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
     import pandas as pd
-
-    from twin.errors import InputError
 
     file = folder / "timeseries.csv"
     if not file.is_file() or engine == "drill":
@@ -48,8 +54,7 @@ def load_series(folder: Path, engine: Any = None) -> Any:
 
 def _load(paths: list[Path]) -> tuple[list[Any], list[Any]]:
     """Each run's `RunInput` and time series; refuses fewer than two runs in one line."""
-    from twin.cli.gate import load_summary
-    from twin.errors import InputError
+    # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
     from twin.results.compare import RunInput
 
     if len(paths) < 2:
@@ -80,6 +85,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print compare.json on stdout."),
     ) -> None:
         """Compare designs side by side: latency per request type, headroom, cost per user."""
+        # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
         from twin.report.compare_page import render_compare
         from twin.results.compare import compare as build
         from twin.results.files import default_out_dir, prepare_out_dir, write_json
@@ -104,17 +110,12 @@ def register(app: typer.Typer) -> None:
 
 
 def _rich_cell(cell: Any) -> str:
-    from rich.markup import escape
 
     text = f"[bold]{escape(cell.text)}[/]" if cell.css == "best" else escape(cell.text)
     return text + (f" [dim]({escape(cell.sub)})[/]" if cell.sub else "")
 
 
 def _requests_rich(comparison: Any) -> Any:
-    from rich.markup import escape
-    from rich.table import Table
-
-    from twin.report.units import MISSING, fmt_ms
 
     table = Table(title="p50 / p95 / p99 end to end", title_justify="left")
     table.add_column("request")
@@ -134,10 +135,7 @@ def _requests_rich(comparison: Any) -> Any:
 
 
 def _print(comparison: Any, out_dir: Path) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
+    # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
     from twin.report.compare_page import COMPARE_NAME, overview_table
 
     console = Console()

@@ -12,6 +12,7 @@ but errors is one line and exit code 2.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -50,6 +51,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the measured summary.json."),
     ) -> None:
         """Drive a real platform with the scenario's workload and compare with the twin."""
+        # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
         from twin.drill.run import DrillOptions, run_drill
         from twin.results.files import default_out_dir, prepare_out_dir
 
@@ -60,7 +62,6 @@ def register(app: typer.Typer) -> None:
         )  # fmt: skip
         options.check()
         folder = prepare_out_dir(out or default_out_dir(f"drill-{scenario.stem}"))
-        from dataclasses import replace
 
         chatty = not (quiet or as_json)
         say = (lambda line: typer.echo(f"twin drill: {line}")) if chatty else (lambda _line: None)

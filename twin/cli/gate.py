@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from twin.errors import InputError
+from twin.results.gate import junit_xml, regression_checks, slo_checks
+from twin.results.slo import from_mapping, parse_expression
 
 __all__ = ["load_summary", "parse_tolerance", "register"]
 
 
 def load_summary(path: Path) -> tuple[dict[str, Any], Path]:
     """A summary.json, given itself or the run folder holding it."""
-    from twin.errors import InputError
 
     file = path / "summary.json" if path.is_dir() else path
     try:
@@ -33,7 +39,6 @@ def load_summary(path: Path) -> tuple[dict[str, Any], Path]:
 
 def parse_tolerance(text: str) -> float:
     """`10%`, `10` or `0.1`... read as a percentage when it has % or is above 1."""
-    from twin.errors import InputError
 
     raw = text.strip()
     try:
@@ -47,7 +52,6 @@ def parse_tolerance(text: str) -> float:
 
 
 def _scenario_slos(summary: dict[str, Any], source: str) -> list[Any]:
-    from twin.results.slo import from_mapping
 
     entries = [e for e in summary.get("slo", []) if isinstance(e, dict) and "metric" in e]
     return [from_mapping(e, source=source, index=i) for i, e in enumerate(entries)]
@@ -67,18 +71,13 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
     ) -> None:
         """Check SLOs (and regressions against a baseline); exit 1 if any fails."""
-        from dataclasses import asdict
-
+        # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
         from twin.results.files import write_text
-        from twin.results.gate import junit_xml, regression_checks, slo_checks
-        from twin.results.slo import parse_expression
 
         summary, file = load_summary(run)
         slos = [*_scenario_slos(summary, str(file)), *(parse_expression(s) for s in slo)]
         tol = parse_tolerance(tolerance)
         if not slos and baseline is None:
-            from twin.errors import InputError
-
             raise InputError(str(file), "slo", "nothing to check: give --slo or --baseline")
         checks = slo_checks(summary, slos)
         if baseline is not None:
@@ -97,8 +96,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_checks(checks: list[Any], file: Path) -> None:
-    from rich.console import Console
-    from rich.table import Table
 
     console = Console()
     table = Table(title=f"twin gate: {file}", title_justify="left")

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from twin.cli.progress import progress_bar
+from twin.cli.tables import print_run  # deferred: Rich tables, only when printing
 from twin.errors import InputError
 
 __all__ = ["parse_precision", "register"]
@@ -63,8 +64,6 @@ def register(app: typer.Typer) -> None:
         elif quiet:
             typer.echo(str(out_dir))
         else:
-            from twin.cli.tables import print_run  # deferred: Rich tables, only when printing
-
             print_run(result, out_dir)
 
 

@@ -11,11 +11,15 @@ from typing import Any
 
 import typer
 
+from twin.errors import InputError
+from twin.results.schema_doc import keys_table
+
 __all__ = ["register", "schemas"]
 
 
 def schemas() -> dict[str, Any]:
     """The models by schema name (imported when asked for: pydantic is slow to load)."""
+    # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
     from twin.results.summary import Summary
 
     return {"summary": Summary}
@@ -30,7 +34,6 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Print the JSON Schema of a file twin writes (summary: summary.json)."""
-        from twin.errors import InputError
 
         known = schemas()
         if name not in known:
@@ -38,8 +41,6 @@ def register(app: typer.Typer) -> None:
             raise InputError("twin schema", None, f"unknown schema {name!r} (known: {names})")
         document = known[name].json_schema()
         if markdown:
-            from twin.results.schema_doc import keys_table
-
             typer.echo(keys_table(document), nl=False)
         else:
             typer.echo(json.dumps(document, indent=2))

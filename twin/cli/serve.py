@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Run the reference platform a drill can hit."""
+        # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
         from twin.serve.runner import serve as run_server
         from twin.serve.state import ServeSettings
         from twin.serve.tokens import secret_from_env

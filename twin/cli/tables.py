@@ -8,11 +8,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["fmt_count", "fmt_ms", "print_run", "wide_console"]
+__all__ = ["print_run", "terse_count", "terse_ms", "wide_console"]
 
 
-def fmt_ms(value: float | None) -> str:
-    """Milliseconds as a person reads them: 0.84 ms, 312 ms, 4.21 s."""
+def terse_ms(value: float | None) -> str:
+    """Milliseconds in a narrow terminal column: 0.84 ms, 312 ms, 4.21 s ("-" when absent).
+
+    Terser than the report's `twin.report.units.fmt_ms` (three significant figures)."""
     if value is None:
         return "-"
     if value >= 10_000:
@@ -30,7 +32,7 @@ def wide_console() -> Console:
     return console if console.is_terminal else Console(width=120)
 
 
-def fmt_count(value: float) -> str:
+def terse_count(value: float) -> str:
     """Counts as a person reads them in a narrow column: 912, 57,301, 3.36M."""
     if value >= 10_000_000:
         return f"{value / 1e6:.1f}M"
@@ -55,19 +57,19 @@ def _services_table(summary: dict[str, Any], limit: int = 12) -> Table:
         lat = s["latency_ms"]
         low, high = lat.get("ci95", [None, None])
         half = (high - low) / 2 if low is not None and high is not None else None
-        ci = fmt_ms(lat["mean"]) + (f" ±{fmt_ms(half)}" if half is not None else "")
+        ci = terse_ms(lat["mean"]) + (f" ±{terse_ms(half)}" if half is not None else "")
         row = [
             name,
             f"{s['utilization_mean']:.1%}",
             f"{s['utilization_peak']:.1%}",
-            fmt_ms(s["wait_ms"]["mean"]),
+            terse_ms(s["wait_ms"]["mean"]),
             ci,
-            fmt_ms(lat["p95"]),
-            fmt_ms(lat["p99"]),
-            fmt_count(s["dropped"]),
+            terse_ms(lat["p95"]),
+            terse_ms(lat["p99"]),
+            terse_count(s["dropped"]),
         ]
         if analytic:
-            row.append(fmt_ms(analytic.get(name, {}).get("latency_ms_mean")))
+            row.append(terse_ms(analytic.get(name, {}).get("latency_ms_mean")))
         table.add_row(*row)
     return table
 
@@ -80,13 +82,13 @@ def _requests_table(summary: dict[str, Any]) -> Table:
         lat = r["latency_ms"]
         table.add_row(
             name,
-            fmt_count(r["count"]),
-            fmt_count(r["errors"]),
-            fmt_ms(lat["mean"]),
-            fmt_ms(lat["p50"]),
-            fmt_ms(lat["p95"]),
-            fmt_ms(lat["p99"]),
-            fmt_ms(lat["p999"]),
+            terse_count(r["count"]),
+            terse_count(r["errors"]),
+            terse_ms(lat["mean"]),
+            terse_ms(lat["p50"]),
+            terse_ms(lat["p95"]),
+            terse_ms(lat["p99"]),
+            terse_ms(lat["p999"]),
         )
     return table
 

@@ -6,8 +6,10 @@ unset, both use a public development secret and say so loudly on stderr.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
+import time
 
 import typer
 
@@ -41,6 +43,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print token, subject and expiry."),
     ) -> None:
         """Print a signed bearer token for `twin serve`."""
+        # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
         from twin.serve.tokens import secret_from_env, sign
 
         kind, ident = _subject(rider, device, admin)
@@ -55,9 +58,6 @@ def register(app: typer.Typer) -> None:
             )
         value = sign(kind, ident, secret, ttl)
         if as_json:
-            import json
-            import time
-
             facts: dict[str, object] = {"token": value, "kind": kind, "subject": ident}
             facts |= {"expires_at": round(time.time() + ttl), "development_secret": is_default}
             print(json.dumps(facts))
