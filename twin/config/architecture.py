@@ -11,6 +11,7 @@ order.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -334,8 +335,6 @@ def load_architecture(
 
 
 def _override_text(key: str, value: Any) -> str:
-    import json
-
     if not isinstance(key, str) or not key:
         raise InputError("architecture_changes", str(key), "keys are dotted paths")
     return f"{key}={json.dumps(value)}"

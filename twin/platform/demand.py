@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from scipy.special import ndtr
 
 from twin.config.platform import DemandSpec, Surge
 from twin.config.vocabulary import DEVICES
@@ -120,8 +121,6 @@ def surge_multiplier(t_s: np.ndarray, surge: Surge) -> np.ndarray:
 
 def join_cdf(tau_s: np.ndarray) -> np.ndarray:
     """Share of a live class's riders who have joined `tau_s` seconds after its start."""
-    from scipy.special import ndtr
-
     tau = np.asarray(tau_s, dtype=float)
     spike = ndtr((tau - _SPIKE_MEAN_S) / _SPIKE_SD_S)
     late = np.where(tau > 0, 1.0 - np.exp(-np.maximum(tau, 0.0) / _LATE_MEAN_S), 0.0)

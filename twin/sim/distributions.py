@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+from scipy import special
 
 from twin.config.network import ServiceTime
 
@@ -64,8 +65,6 @@ def service_sampler(service: ServiceTime, rng: np.random.Generator) -> BlockSamp
 
 def quantiles(service: ServiceTime, probs: np.ndarray) -> np.ndarray:
     """The service time's quantiles at `probs` (each in (0, 1))."""
-    from scipy import special
-
     p = np.asarray(probs, dtype=float)
     if service.dist == "deterministic":
         return np.full(p.shape, service.mean)

@@ -23,7 +23,7 @@ from twin.errors import InputError
 from twin.report.compare_plots import utilization_plot
 from twin.results.compare import RunInput, compare
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def _spans(ax: Any) -> list[tuple[float, float, str]]:

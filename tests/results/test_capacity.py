@@ -44,7 +44,7 @@ def test_capacity_cli_on_a_bare_network(tmp_path) -> None:  # type: ignore[no-un
     from twin.analytic.erlang import mmc
     from twin.cli.app import main
 
-    example = Path(__file__).parents[1] / "scenarios" / "mmc-example.yaml"
+    example = Path(__file__).parents[2] / "scenarios" / "mmc-example.yaml"
     code = main(
         [
             "capacity",
@@ -81,7 +81,7 @@ def test_capacity_cli_on_a_platform_finds_where_video_degrades(tmp_path) -> None
 
     from twin.cli.app import main
 
-    daily = Path(__file__).parents[1] / "scenarios" / "daily-peak.yaml"
+    daily = Path(__file__).parents[2] / "scenarios" / "daily-peak.yaml"
     slo = "experience.video_degraded_fraction<=0.01"
     args = ["capacity", str(daily), "--slo", slo, "--set", "duration_s=300", "--confirm", "2"]
     assert main([*args, "--out", str(tmp_path), "-q"]) == 0

@@ -1,4 +1,4 @@
-"""Shared fixtures for the platform tests: a small population, a catalogue, file paths."""
+"""Fixtures every test folder shares: a small population, a catalogue, the scenario folders."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from twin.platform.catalog import Catalog, build_catalog
 from twin.platform.population import Population, build_population
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 ARCHITECTURES = SCENARIOS / "architectures"
 

@@ -414,7 +414,7 @@ def test_two_drills_compare_though_their_time_series_has_no_utilization(
     """A drill's timeseries.csv is per request type, measured from outside: no utilization."""
     import shutil
 
-    stored = Path(__file__).resolve().parents[1] / "scenarios" / "calibration"
+    stored = Path(__file__).resolve().parents[2] / "scenarios" / "calibration"
     folders = []
     for name in ("daily-peak-1e-3", "daily-peak-3e-4"):
         folder = tmp_path / name
