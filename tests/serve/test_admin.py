@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from twin.serve.admin import faults_document
-from twin.serve.faults import INJECTED_HEADER
-from twin.serve.state import Faults
+from twin.serve.fault_injection import INJECTED_HEADER
+from twin.serve.faults import Faults
 
 FAULTS = "/v1/admin/faults"
 

@@ -17,9 +17,9 @@ from tests.serve.helpers import BACKENDS, flush_redis
 from twin.serve.backends.base import Backend, shard_of
 from twin.serve.backends.embedded import EmbeddedBackend
 from twin.serve.backends.redis import RedisBackend
+from twin.serve.faults import Faults
 from twin.serve.metrics import Metrics
 from twin.serve.processor import StreamProcessor, lags
-from twin.serve.state import Faults
 from twin.serve.validation import TelemetryBatch
 
 CLASS = "live-20260101T1200-cycling-01"

@@ -18,7 +18,7 @@ from twin.config.architecture import Autoscaling, Ingest
 from twin.config.network import ServiceTime
 from twin.sim.fluid import run_fluid
 from twin.sim.fluid.experience import video_degraded
-from twin.sim.fluid.platform import platform_flows
+from twin.sim.fluid.platform_flows import platform_flows
 from twin.sim.platform_input import CompiledPlatform, ServiceSpec
 
 TICKS = 1200

@@ -20,9 +20,10 @@ from typing import Any
 
 from aiohttp import web
 
-from twin.serve.faults import is_faultable
+from twin.serve.fault_injection import is_faultable
+from twin.serve.faults import Faults
 from twin.serve.problems import ApiError, bad_request
-from twin.serve.state import STATE, Faults
+from twin.serve.state import STATE
 from twin.serve.tokens import require
 from twin.serve.validation import parse_json
 

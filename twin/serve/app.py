@@ -3,7 +3,8 @@
 The core (this package's ingest, classes, workouts and operations routes, its middlewares,
 the backend and the stream processor) is always there. The edge modules (`streaming`,
 `recommend`, `admin`, `openapi`) are added by calling their `setup(app)` when they exist, and
-fault injection (`twin.serve.faults.middleware`) goes first in the pipeline when it exists.
+fault injection (`twin.serve.fault_injection.middleware`) goes first in the pipeline when it
+exists.
 The backend and the stream processor start in a cleanup context registered before any edge
 module's, so they are up before an edge module starts and still up while it stops.
 """
@@ -20,10 +21,13 @@ from aiohttp.typedefs import Middleware
 from twin.serve import middleware, routes_classes, routes_ingest, routes_ops, routes_workouts
 from twin.serve.backends import open_backend
 from twin.serve.backends.base import Backend
+from twin.serve.backends.redis_limiter import RedisLimiter
+from twin.serve.fault_sync import FaultSync
+from twin.serve.faults import Faults
 from twin.serve.metrics import Metrics
 from twin.serve.processor import StreamProcessor
 from twin.serve.ratelimit import Limiter, LocalLimiter
-from twin.serve.state import STATE, Faults, ServeSettings, ServeState
+from twin.serve.state import STATE, ServeSettings, ServeState
 from twin.serve.tokens import Signer
 
 __all__ = ["EDGE_MODULES", "build_state", "create_app"]
@@ -44,12 +48,15 @@ def _exists(module: str) -> bool:
 
 def build_state(settings: ServeSettings) -> ServeState:
     """The shared state, with the catalogue drawn from the settings' seed."""
+    # Deferred: numpy and the catalogue are needed once a state is built, not on import.
     import numpy as np
 
     from twin.platform.catalog import build_catalog
 
     catalog_rng, state_rng = np.random.default_rng(settings.seed).spawn(2)
-    backend = open_backend(settings)
+    backend = open_backend(
+        redis_url=settings.redis_url, data_dir=settings.data_dir, shards=settings.consumers
+    )
     faults = Faults()
     state = ServeState(
         settings=settings,
@@ -65,8 +72,6 @@ def build_state(settings: ServeSettings) -> ServeState:
         ),
     )
     if settings.redis_url:
-        from twin.serve.shared import FaultSync
-
         state.fault_sync = FaultSync(backend, faults)  # type: ignore[arg-type]
     return state
 
@@ -74,8 +79,6 @@ def build_state(settings: ServeSettings) -> ServeState:
 def _limiter(backend: Backend, name: str, rate: float, burst: float) -> Limiter:
     """Buckets in Redis on the Redis backend (shared by the workers), else in this process."""
     if backend.kind == "redis":
-        from twin.serve.shared import RedisLimiter
-
         return RedisLimiter(backend, name, rate, burst)  # type: ignore[arg-type]
     return LocalLimiter(name, rate, burst)
 
@@ -90,8 +93,8 @@ def _middlewares(settings: ServeSettings) -> list[Middleware]:
     ]
     if settings.redis_url:
         chain.append(middleware.share_faults)
-    if _exists("twin.serve.faults"):
-        chain.insert(0, importlib.import_module("twin.serve.faults").middleware)
+    if _exists("twin.serve.fault_injection"):
+        chain.insert(0, importlib.import_module("twin.serve.fault_injection").middleware)
     return chain
 
 

@@ -1,55 +1,52 @@
-"""Fault injection on the request path: added latency and an error ratio per route name.
+"""The faults a drill injects: the one mutable thing an operator changes at run time.
 
-`middleware` reads `ServeState.faults` (set through the admin API, `twin.serve.admin`) on every
-request: a route with `route_latency_s[name]` is delayed by that many seconds, and one with
-`route_error_ratio[name]` answers that share of requests with 503 instead of calling the
-handler, as an overloaded upstream would. Keys are route names, the request-type vocabulary
-(`telemetry`, `segment`, ...). Admin routes are never faulted, so a drill can always clear,
-nor are `/healthz`, `/metrics` and `/openapi.json`, which the drill watches.
+`Faults` is plain data. The admin API (`twin.serve.admin`) changes it, the fault-injection
+middleware (`twin.serve.fault_injection`), the stream processor and the streaming edge read it,
+and on the Redis backend `twin.serve.fault_sync.FaultSync` shares it between worker processes.
+It imports nothing of `twin.serve`, so every one of them can hold it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from aiohttp import web
-from aiohttp.typedefs import Handler
-
-from twin.serve.state import STATE
-
-__all__ = ["INJECTED_HEADER", "is_faultable", "middleware"]
-
-INJECTED_HEADER = "X-Twin-Fault"  # marks an injected error, so a drill can tell it apart
+__all__ = ["Faults"]
 
 
-_NEVER = frozenset({"healthz", "metrics", "openapi"})  # operations: what a drill watches
+@dataclass
+class Faults:
+    """Faults injected by a drill, keyed by route name (the request-type vocabulary).
 
+    `route_latency_s` adds a delay, `route_error_ratio` answers that share of requests with 503,
+    `paused_consumers` stops that many stream consumers (shards 0..n-1), `origin_down` takes
+    the streaming origin down and `origin_egress_bps` caps its egress. `clear()` undoes all.
+    """
 
-def is_faultable(route_name: str | None) -> bool:
-    """Every named route but the admin API's own and the operations routes."""
-    return bool(route_name) and route_name not in _NEVER and not str(route_name).startswith("admin")
+    route_latency_s: dict[str, float] = field(default_factory=dict)
+    route_error_ratio: dict[str, float] = field(default_factory=dict)
+    paused_consumers: int = 0
+    origin_down: bool = False
+    origin_egress_bps: float | None = None
 
+    def clear(self) -> None:
+        self.route_latency_s.clear()
+        self.route_error_ratio.clear()
+        self.paused_consumers = 0
+        self.origin_down = False
+        self.origin_egress_bps = None
 
-@web.middleware
-async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    route = request.match_info.route.name
-    if not is_faultable(route):
-        return await handler(request)
-    assert route is not None
-    state = request.app[STATE]
-    faults = state.faults
-    started = time.perf_counter()
-    delay = faults.route_latency_s.get(route, 0.0)
-    if delay > 0:
-        await asyncio.sleep(delay)
-    ratio = faults.route_error_ratio.get(route, 0.0)
-    if ratio > 0 and state.rng.random() < ratio:
-        # This middleware runs outside the metrics middleware, so it counts what it answers.
-        state.metrics.observe_request(route, request.method, 503, time.perf_counter() - started)
-        return web.json_response(
-            {"error": f"injected fault on route {route!r}"},
-            status=503,
-            headers={"Retry-After": "1", INJECTED_HEADER: "error"},
-        )
-    return await handler(request)
+    def to_doc(self) -> dict[str, Any]:
+        """A JSON-ready copy (what `twin.serve.fault_sync.FaultSync` stores in Redis)."""
+        return asdict(self)
+
+    def load(self, doc: dict[str, Any]) -> None:
+        """Take the values of `doc` (from `to_doc`) in place: handlers hold this object."""
+        self.route_latency_s.clear()
+        self.route_latency_s.update(doc["route_latency_s"])
+        self.route_error_ratio.clear()
+        self.route_error_ratio.update(doc["route_error_ratio"])
+        self.paused_consumers = int(doc["paused_consumers"])
+        self.origin_down = bool(doc["origin_down"])
+        bps = doc["origin_egress_bps"]
+        self.origin_egress_bps = None if bps is None else float(bps)

@@ -13,7 +13,7 @@ is a 503 with `Retry-After` (nothing was acknowledged), and only a genuine bug i
 its faults. A telemetry handler spends the token's charge itself, with the write (one Redis
 call); if it fails before that, the middleware spends it, so a flood of bad batches still
 meets its 429. On the Redis backend, `share_faults` (innermost) publishes the faults after an
-admin call changed them, so every worker process applies them (`twin.serve.shared`).
+admin call changed them, so every worker process applies them (`twin.serve.fault_sync`).
 """
 
 from __future__ import annotations

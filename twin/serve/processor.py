@@ -24,8 +24,8 @@ from twin.serve.backends.base import StreamEntry
 
 if TYPE_CHECKING:
     from twin.serve.backends.base import Backend
+    from twin.serve.faults import Faults
     from twin.serve.metrics import Metrics
-    from twin.serve.state import Faults
 
 __all__ = ["StreamProcessor", "lags"]
 

@@ -8,7 +8,8 @@ testable; buckets that have refilled completely carry no information and are for
 table grows past `max_keys`, so a drill minting a token per virtual rider cannot grow it forever.
 
 Handlers speak to a `Limiter`: `LocalLimiter` keeps the buckets in this process (the embedded
-backend, one process), `twin.serve.shared.RedisLimiter` keeps them in Redis, so that with
+backend, one process), `twin.serve.backends.redis_limiter.RedisLimiter` keeps them in Redis, so
+that with
 `--workers N` a token's limit is the same whichever worker answers. A `Charge` is one spending
 a backend makes together with storing a telemetry batch (on Redis, in the same Lua call).
 """

@@ -6,8 +6,8 @@
 With `workers > 1` (Redis only: the embedded backend cannot be shared) it spawns N processes,
 each binding the port with SO_REUSEPORT so the kernel spreads connections between them; each
 worker's stream consumers join the same consumer groups under their own names, and the workers
-share their rate-limit buckets and faults through Redis too (`twin.serve.shared`). The event
-loop is uvloop's when it is installed.
+share their rate-limit buckets (`twin.serve.backends.redis_limiter`) and faults
+(`twin.serve.fault_sync`) through Redis too. The event loop is uvloop's when it is installed.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""The reference platform's state: its settings, the faults a drill injects, and the shared state.
+"""The reference platform's state: its settings and the state its handlers share.
 
 `ServeSettings` is frozen and validated when built (a bad value is an `InputError` naming the
-option). `Faults` is the one mutable thing an operator changes at run time through the admin API.
-`ServeState` gathers what every handler needs and lives on the application as `app[STATE]`.
+option). `ServeState` gathers what every handler needs, the faults a drill injects
+(`twin.serve.faults.Faults`) among them, and lives on the application as `app[STATE]`.
 Its life: built by `create_app`, *pending* while components start (the backend, the stream
 processor, the recommender's first training), *ready* once none is pending, and closed on cleanup.
 """
@@ -10,7 +10,7 @@ processor, the recommender's first training), *ready* once none is pending, and 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,12 +22,13 @@ if TYPE_CHECKING:
     import numpy as np
 
     from twin.serve.backends.base import Backend
+    from twin.serve.fault_sync import FaultSync
+    from twin.serve.faults import Faults
     from twin.serve.metrics import Metrics
     from twin.serve.ratelimit import Limiter
-    from twin.serve.shared import FaultSync
     from twin.serve.tokens import Signer
 
-__all__ = ["STATE", "Faults", "ServeSettings", "ServeState"]
+__all__ = ["STATE", "ServeSettings", "ServeState"]
 
 _SOURCE = "twin serve"
 
@@ -90,44 +91,6 @@ class ServeSettings:
         return "redis" if self.redis_url else "embedded"
 
 
-@dataclass
-class Faults:
-    """Faults injected by a drill, keyed by route name (the request-type vocabulary).
-
-    `route_latency_s` adds a delay, `route_error_ratio` answers that share of requests with 503,
-    `paused_consumers` stops that many stream consumers (shards 0..n-1), `origin_down` takes
-    the streaming origin down and `origin_egress_bps` caps its egress. `clear()` undoes all.
-    """
-
-    route_latency_s: dict[str, float] = field(default_factory=dict)
-    route_error_ratio: dict[str, float] = field(default_factory=dict)
-    paused_consumers: int = 0
-    origin_down: bool = False
-    origin_egress_bps: float | None = None
-
-    def clear(self) -> None:
-        self.route_latency_s.clear()
-        self.route_error_ratio.clear()
-        self.paused_consumers = 0
-        self.origin_down = False
-        self.origin_egress_bps = None
-
-    def to_doc(self) -> dict[str, Any]:
-        """A JSON-ready copy (what `twin.serve.shared.FaultSync` stores in Redis)."""
-        return asdict(self)
-
-    def load(self, doc: dict[str, Any]) -> None:
-        """Take the values of `doc` (from `to_doc`) in place: handlers hold this object."""
-        self.route_latency_s.clear()
-        self.route_latency_s.update(doc["route_latency_s"])
-        self.route_error_ratio.clear()
-        self.route_error_ratio.update(doc["route_error_ratio"])
-        self.paused_consumers = int(doc["paused_consumers"])
-        self.origin_down = bool(doc["origin_down"])
-        bps = doc["origin_egress_bps"]
-        self.origin_egress_bps = None if bps is None else float(bps)
-
-
 @dataclass(eq=False)
 class ServeState:
     """What handlers share: settings, storage, catalogue, token checks, metrics, faults.
@@ -135,7 +98,7 @@ class ServeState:
     `catalog` is a `twin.platform.catalog.Catalog`. `extras` is a place for the edge modules
     (streaming, recommend, admin) to keep their own objects under their own keys. On the Redis
     backend the limiters keep their buckets in Redis and `fault_sync` shares the faults
-    between worker processes (`twin.serve.shared`); on the embedded one both are local.
+    between worker processes (`twin.serve.fault_sync`); on the embedded one both are local.
     """
 
     settings: ServeSettings

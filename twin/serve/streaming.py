@@ -24,8 +24,9 @@ from typing import Any
 from aiohttp import web
 
 from twin.serve import hls
+from twin.serve.faults import Faults
 from twin.serve.problems import ApiError, not_found
-from twin.serve.state import STATE, Faults
+from twin.serve.state import STATE
 from twin.serve.tokens import require
 
 __all__ = ["MAX_QUEUE_S", "ORIGIN_KEY", "EgressBucket", "Origin", "OriginMetrics", "setup"]

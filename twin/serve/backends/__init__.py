@@ -1,6 +1,8 @@
 """Storage and stream backends of the reference platform: `embedded` (in-process) and `redis`.
 
-`open_backend(settings)` picks one; both satisfy `twin.serve.backends.base.Backend`.
+`open_backend(redis_url=..., data_dir=..., shards=...)` picks one; both satisfy
+`twin.serve.backends.base.Backend`. The backends know nothing of the service's settings
+(`twin.serve.state`): the caller passes what they need.
 """
 
 from __future__ import annotations
@@ -8,18 +10,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from twin.serve.backends.base import Backend
-    from twin.serve.state import ServeSettings
 
 __all__ = ["open_backend"]
 
 
-def open_backend(settings: ServeSettings) -> Backend:
-    """The backend the settings ask for (not started: call `await backend.start()`)."""
-    if settings.redis_url:
+def open_backend(*, redis_url: str | None, data_dir: Path, shards: int) -> Backend:
+    """The Redis backend when `redis_url` is given, else the embedded one under `data_dir`,
+    each with `shards` stream shards (not started: call `await backend.start()`)."""
+    # Imported here, not at the top: this package runs whenever any of its modules is imported
+    # (`base` by most of twin.serve), and should load only the backend a process runs.
+    if redis_url:
         from twin.serve.backends.redis import RedisBackend
 
-        return RedisBackend(settings.redis_url, shards=settings.consumers)
+        return RedisBackend(redis_url, shards=shards)
     from twin.serve.backends.embedded import EmbeddedBackend
 
-    return EmbeddedBackend(settings.data_dir, shards=settings.consumers)
+    return EmbeddedBackend(data_dir, shards=shards)

@@ -7,7 +7,7 @@ Keys (prefix `twin:`):
 | `s:{device}` | hash | seq -> sample JSON: the durable record and the idempotency check |
 | `ingest:{k}` | stream | shard k's entries for the stream processor (group `leaderboard`) |
 | `backlog:{k}` | counter | samples in shard k's stream not yet on a leaderboard |
-| `rl:{limit}:{key}` | hash | a rate-limit bucket (`twin.serve.shared`), expiring when full |
+| `rl:{limit}:{key}` | hash | a rate-limit bucket (`redis_limiter`), expiring when full |
 | `faults` | string, channel | the faults in force, announced to every worker |
 | `lb:{class}` | sorted set | rider -> output kJ |
 | `riders:{class}` | set | riders who joined the class |
@@ -19,7 +19,8 @@ Keys (prefix `twin:`):
 Two Lua scripts carry the guarantees. `INGEST` stores each sample with HSETNX and XADDs one
 entry holding only the new ones, in one atomic step: a retried batch can neither be stored
 twice nor be streamed twice. It first spends the request's rate-limit charges (the token's
-bucket and the device's, `twin.serve.shared`), so a telemetry request is one round trip.
+bucket and the device's, `twin.serve.backends.redis_limiter`), so a telemetry request is one
+round trip.
 Concurrent requests use separate connections, and Redis answers all the commands it read in
 one event-loop pass after one AOF fsync: the group commit is Redis' own.
 `COMMIT` XACKs each entry and adds its output to the leaderboard only if the XACK acknowledged
@@ -43,8 +44,8 @@ from redis.exceptions import RedisError, ResponseError
 
 from twin.errors import TargetError
 from twin.serve.backends.base import IngestResult, StreamEntry, output_kj, shard_of
+from twin.serve.backends.redis_limiter import BUCKET_FUNCTION, RedisLimiter
 from twin.serve.ratelimit import Charge
-from twin.serve.shared import BUCKET_FUNCTION, RedisLimiter
 from twin.serve.validation import TelemetryBatch, WorkoutRequest
 
 __all__ = ["GROUP", "RedisBackend", "connect"]

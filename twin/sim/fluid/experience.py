@@ -13,7 +13,7 @@ video, and the usage (instances, egress, shards) that the cost model prices.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -21,12 +21,10 @@ from twin.config.architecture import HOURS_PER_MONTH
 from twin.config.vocabulary import TELEMETRY_BATCH_S
 from twin.rng import component_rng
 from twin.sim.abr import downshift
+from twin.sim.fluid.platform_flows import PlatformFlows, probe_network, report_interval
 from twin.sim.fluid.probes import births, probes_per_interval, walk_route
 from twin.sim.records import Grid
 from twin.sim.sketch import hist_quantile, histogram_of
-
-if TYPE_CHECKING:
-    from twin.sim.fluid.platform import PlatformFlows
 
 __all__ = [
     "experience",
@@ -40,8 +38,6 @@ __all__ = [
 
 def leaderboard_lag(flows: PlatformFlows, seed: int) -> dict[str, float | None]:
     """p50, p99 and max of sample-to-leaderboard lag (seconds) over the run."""
-    from twin.sim.fluid.platform import _probe_network, report_interval
-
     compiled = flows.compiled
     hops = [(flows.index[h], s) for h, s in compiled.visits.get("telemetry", [])]
     for name in (compiled.ingest.processor, compiled.ingest.store):
@@ -53,7 +49,7 @@ def leaderboard_lag(flows: PlatformFlows, seed: int) -> dict[str, float | None]:
     rng = component_rng(seed, "probe", "leaderboard-lag")
     grid = Grid.for_run(flows.duration_s, report_interval(flows.duration_s))
     born, weight = births(rng, counts, grid, flows.tick_s, probes_per_interval(grid))
-    t, dropped, _ = walk_route(_probe_network(flows, seed, 0), hops, born, rng)
+    t, dropped, _ = walk_route(probe_network(flows, seed, 0), hops, born, rng)
     lag = np.minimum(t, flows.duration_s) - born + rng.random(len(born)) * TELEMETRY_BATCH_S
     keep = ~dropped
     hist = histogram_of(lag[keep], weight[keep])

@@ -1,0 +1,192 @@
+"""A compiled platform's flows (twin.runs.compile.CompiledPlatform), solved tick by tick.
+
+One SimPy environment: a process per request type delivering its requests per second to
+every service its route visits (the share that reaches each hop: after a CDN only the
+misses), one for the ingest flows that follow the stream (processor, leaderboard store,
+database persistence: what the compile adds beyond the routes), an autoscaler process per
+service that scales reactively, and a process per service. A service drains at its servers'
+rate, capped where its kind has a harder limit: a stream at its shards' records/s and
+bytes/s, a database at its write capacity for the share of its requests that write. Requests
+that would wait past a service's timeout give up (they are errors); a finite queue drops.
+Offered loads are the compile's, so a hop downstream of a failing one still sees the
+offered load: a conservative reading for the downstream service. Where request types have
+their own service times (`service_by_request`), a service drains and queues with the mixture
+the compile weighs from the offered load, and every type there is served in the mixture's
+time: the shared FIFO wait is right, a type's own service part is approximated.
+
+`platform_flows` returns the solution, `PlatformFlows`: each service's tick law and instances.
+What reads it: the run (twin.sim.fluid.platform) and the riders' experience
+(twin.sim.fluid.experience), both through `probe_network` and the time series' row width,
+`report_interval`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from twin.rng import component_rng
+from twin.sim.fluid.autoscale import Autoscaler, autoscaler_process
+from twin.sim.fluid.flow import FluidStation, progress_process, station_process
+from twin.sim.fluid.latency import StationTicks, station_ticks
+from twin.sim.fluid.probes import ProbeNetwork
+from twin.sim.fluid.service import ServiceShape
+
+__all__ = ["PlatformFlows", "platform_flows", "probe_network", "report_interval"]
+
+INTERVAL_S = 60.0  # one timeseries row per simulated minute...
+MAX_INTERVALS = 720  # ...or per whole minutes when that keeps a long run within 720 rows
+
+
+class PlatformFlows:
+    """The solved platform: per-service tick laws, instances and the route structure."""
+
+    def __init__(self, compiled: Any) -> None:
+        self.compiled = compiled
+        self.names = list(compiled.services)
+        self.index = {n: i for i, n in enumerate(self.names)}
+        self.tick_s = float(compiled.tick_s)
+        self.ticks = len(compiled.t)
+        self.shapes = [ServiceShape.of(s.service) for s in compiled.services.values()]
+        self.laws: list[StationTicks] = []
+        self.instances: dict[str, np.ndarray] = {}
+        # Filled by twin.sim.fluid.experience for the time series: lag probes
+        # (birth time, lag, weight) and riders with degraded video per tick.
+        self.lag_probes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.degraded_riders = np.zeros(self.ticks)
+
+    @property
+    def duration_s(self) -> float:
+        return self.ticks * self.tick_s
+
+
+def _drain(spec: Any, compiled: Any) -> Callable[[int, float], float] | None:
+    """The kind's own cap on requests/s at tick k, or None when servers are the only limit."""
+    if spec.records_capacity_per_s is not None:
+        record_bytes = compiled.telemetry_bytes_per_s / np.maximum(
+            compiled.telemetry_records_per_s, 1e-9
+        )
+        cap = np.minimum(
+            spec.records_capacity_per_s, spec.bytes_capacity_per_s / np.maximum(record_bytes, 1.0)
+        )
+        return lambda k, _servers: float(cap[k])
+    if spec.write_capacity_per_s is not None and spec.writes_per_s is not None:
+        share = spec.writes_per_s / np.maximum(spec.arrivals, 1e-9)
+        cap = spec.write_capacity_per_s / np.maximum(share, 1e-9)
+        return lambda k, _servers: float(cap[k])
+    return None
+
+
+def _fixed(servers: np.ndarray) -> Callable[[int], float]:
+    values = servers.astype(float)
+    return lambda k: float(values[k])
+
+
+def _scaled(scaler: Autoscaler, spec: Any) -> Callable[[int], float]:
+    per, up = spec.servers_per_instance, spec.up
+    return lambda k: scaler.in_service * per * float(up[k])
+
+
+def _station(
+    spec: Any, compiled: Any, ticks: int, tick_s: float, scaler: Autoscaler | None
+) -> FluidStation:
+    count = _fixed(spec.servers) if scaler is None else _scaled(scaler, spec)
+    return FluidStation(
+        ticks=ticks,
+        tick_s=tick_s,
+        mean_s=spec.service.mean,
+        queue_capacity=spec.queue_capacity,
+        servers=count,
+        drain=_drain(spec, compiled),
+        timeout_s=spec.timeout_s,
+    )
+
+
+def _deliveries(compiled: Any, names: list[str]) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """Per source: (service, requests per tick) for each hop it reaches."""
+    tick = float(compiled.tick_s)
+    out: dict[str, list[tuple[str, np.ndarray]]] = {}
+    routed = {n: np.zeros(len(compiled.t)) for n in names}
+    for rtype, hops in compiled.visits.items():
+        out[rtype] = [(hop, compiled.demand[rtype] * share * tick) for hop, share in hops]
+        for hop, share in hops:
+            routed[hop] += compiled.demand[rtype] * share
+    out["ingest"] = [
+        (n, np.maximum(spec.arrivals - routed[n], 0.0) * tick)
+        for n, spec in compiled.services.items()
+        if np.any(spec.arrivals - routed[n] > 1e-9)
+    ]
+    return out
+
+
+def request_source(
+    env: simpy.Environment,
+    legs: list[tuple[str, np.ndarray]],
+    stations: dict[str, FluidStation],
+    ticks: int,
+    tick_s: float,
+) -> Generator[simpy.Event, Any, None]:
+    """At each tick, deliver a request type's requests to every hop of its route."""
+    for k in range(ticks):
+        yield env.timeout(k * tick_s - env.now)
+        for name, counts in legs:
+            stations[name].receive(k, float(counts[k]))
+
+
+def platform_flows(compiled: Any, progress: Callable[[float], None] | None = None) -> PlatformFlows:
+    """Run the SimPy tick processes over a compiled platform and derive each service's law."""
+    flows = PlatformFlows(compiled)
+    ticks, tick_s = flows.ticks, flows.tick_s
+    env = simpy.Environment()
+    scalers = {
+        n: Autoscaler(s.autoscaling, float(s.instances[0]), ticks, tick_s)
+        for n, s in compiled.services.items()
+        if s.autoscaling is not None
+    }
+    stations = {
+        n: _station(s, compiled, ticks, tick_s, scalers.get(n))
+        for n, s in compiled.services.items()
+    }
+    for legs in _deliveries(compiled, flows.names).values():
+        env.process(request_source(env, legs, stations, ticks, tick_s))
+    for n, scaler in scalers.items():
+        env.process(autoscaler_process(env, scaler, stations[n], ticks))
+    for station in stations.values():
+        env.process(station_process(env, station, ticks))
+    if progress is not None:
+        env.process(progress_process(env, ticks, tick_s, progress))
+    env.run()
+    flows.laws = [
+        station_ticks(stations[n].log, shape, tick_s, compiled.services[n].queue_capacity)
+        for n, shape in zip(flows.names, flows.shapes, strict=True)
+    ]
+    flows.instances = {
+        n: (scalers[n].instances if n in scalers else np.asarray(s.instances, dtype=float))
+        for n, s in compiled.services.items()
+    }
+    return flows
+
+
+def probe_network(flows: PlatformFlows, seed: int, replication: int) -> ProbeNetwork:
+    """The services as a probe network: their tick laws and a service-time sampler each, drawn
+    from this replication's `probe-service` stream. Every service routes to the exit: a probe's
+    route is given to `probe_route` or `walk_route` (twin.sim.fluid.probes) instead."""
+    rng = component_rng(seed, "probe-service", replication=replication)
+    draws = [shape.sampler(rng) for shape in flows.shapes]
+    samplers = [lambda _rng, n, draw=draw: draw(n) for draw in draws]
+    routing = np.zeros((len(flows.names), len(flows.names) + 1))
+    routing[:, -1] = 1.0
+    return ProbeNetwork.of(flows.laws, routing, samplers, flows.tick_s)
+
+
+def report_interval(duration_s: float) -> float:
+    """Width of a timeseries row: a minute, or whole minutes past 720 rows (memory stays flat:
+    every row holds a latency histogram per service and request type)."""
+    if duration_s <= INTERVAL_S:
+        return duration_s
+    minutes = math.ceil(duration_s / (MAX_INTERVALS * INTERVAL_S))
+    return minutes * INTERVAL_S
