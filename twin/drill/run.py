@@ -5,7 +5,7 @@ The order of a drill: load the scenario and compile its workload; start `twin se
 secret; write the plan; replay the scenario's incidents on the admin API while Locust runs;
 let the stream drain; merge the measurements and write `summary.json`; run the twin on the
 same scaled, compressed workload on the architecture modelling the target (`predicted.json`,
-`twin.drill.predict`) and write `report.html` with both side by side (`twin.drill.report`).
+`twin.drill.predict`) and write `report.html` with both side by side (`twin.report.drill_page`).
 The local platform and every Locust process are stopped however the drill ends (an error,
 Ctrl-C or SIGTERM).
 """
@@ -379,7 +379,7 @@ def _predict_and_report(
 ) -> None:  # fmt: skip
     """`predicted.json` on the architecture modelling the target, then `report.html`."""
     from twin.drill.predict import predict, speed_index, target_architecture
-    from twin.drill.report import render_drill_report
+    from twin.report.drill_page import render_drill_report
     from twin.results.files import write_json
 
     name = options.architecture or (LOCAL_ARCHITECTURE if options.target else None)
