@@ -21,6 +21,7 @@ demo: $(VENV)/.base
 
 test: $(VENV)/.dev
 	$(PY) -m ruff check twin tests benchmarks locustfiles
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 bench: $(VENV)/.dev
@@ -28,6 +29,7 @@ bench: $(VENV)/.dev
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check twin tests benchmarks locustfiles
+	$(VENV)/bin/lint-imports
 	$(PY) -m mypy
 
 typecheck: lint

@@ -144,6 +144,7 @@ class Recorder:
             "downshifts": 0,
             "join_failures": 0,
         }
+        self.users: dict[int, int] = {}  # drill second -> users running in its middle
 
     def record(
         self, name: str, intended: float, sent: float, done: float, ok: bool, nbytes: int = 0
@@ -166,6 +167,10 @@ class Recorder:
         """Add to one of the rider-experience counters (`segments_degraded`, ...)."""
         self.experience[key] = self.experience.get(key, 0) + n
 
+    def note_users(self, second: int, users: int) -> None:
+        """The Locust users this process ran in the middle of drill second `second`."""
+        self.users[second] = users
+
     def start_cpu(self) -> None:
         """Mark the start of the load: `cpu_s` counts this process's CPU time from here."""
         self.cpu0 = time.process_time()
@@ -181,6 +186,7 @@ class Recorder:
             written_at=self.clock(),
             names={name: rec.snapshot() for name, rec in self.names.items()},
             experience=dict(self.experience),
+            users=dict(self.users),
         )
 
     def dump(self, folder: str | Path) -> Path:

@@ -14,9 +14,11 @@ the plan's output folder every few seconds and when the test stops.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from drill_plan import load_plan
 from drill_recorder import Recorder, window_seconds
 from locust import events, task
 from locust.contrib.fasthttp import FastHttpUser
+from locust.runners import MasterRunner
 from shape import DrillShape
 
 __all__ = ["DrillShape", "RiderUser"]
@@ -49,11 +52,28 @@ def _flush_forever() -> None:
         RECORDER.dump(PLAN.out_dir)
 
 
+def _sample_users(runner: Any) -> None:
+    """Note this process's users in the middle of every drill second, on the plan's clock.
+
+    Locust's own history stamps whole epoch seconds at the phase its process started with, so
+    a row can fall in the instant a shape tick is still spawning; the middle of each drill
+    second is where the plan's users are meant to be running."""
+    while True:
+        k = math.floor(time.time() - PLAN.t0 - 0.5) + 1  # the next second whose middle is ahead
+        if k >= PLAN.duration_s:
+            return
+        gevent.sleep(max(0.0, PLAN.t0 + k + 0.5 - time.time()))
+        if k >= 0:
+            RECORDER.note_users(k, int(runner.user_count))
+
+
 @events.test_start.add_listener
 def _on_test_start(environment: Any, **_kw: Any) -> None:
     if _state["flusher"] is None and environment.runner is not None:
         RECORDER.start_cpu()
         _state["flusher"] = gevent.spawn(_flush_forever)
+        if not isinstance(environment.runner, MasterRunner):  # a master runs no users itself
+            gevent.spawn(_sample_users, environment.runner)
 
 
 @events.test_stop.add_listener

@@ -157,3 +157,19 @@ def test_the_drill_writes_a_timeline_that_the_run_report_plots(drill):
     assert 0 < lag.max() <= min(b for b in LAG_BUCKETS if b >= worst)
     for image in ("latency.png", "throughput.png", "leaderboard_lag_s.png"):
         assert (out / image).is_file(), image
+
+
+def test_riders_are_sampled_in_the_middle_of_every_drill_second(drill):
+    """The load processes note their users at each drill second's middle, and the tracking
+    series is those samples (not Locust's history, whose rows can land mid-spawn)."""
+    from twin.drill.wire import RECORD_GLOB, read_records
+
+    seconds = 20  # an hour at 180x
+    summed: dict[int, int] = {}
+    for path in (drill["out"] / "load").glob(RECORD_GLOB):
+        for second, n in read_records(path).users.items():
+            summed[second] = summed.get(second, 0) + n
+    assert sorted(summed) == list(range(seconds))
+    series = pd.read_csv(drill["out"] / SERIES_FILE)
+    assert series["riders_achieved"].tolist() == [float(summed[k]) for k in range(seconds)]
+    assert min(summed.values()) > 0  # riders from the first second on

@@ -1,4 +1,4 @@
-"""The twin's side of a drill: the compressed prediction, the side-by-side table, calibration."""
+"""The twin's side of a drill: the compressed prediction and calibration."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from twin.drill.calibrate import (
     no_wait_quantiles,
     prediction_errors,
 )
-from twin.drill.report import side_by_side
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "scenarios/architectures/reference-platform.yaml"
@@ -104,20 +103,6 @@ def test_a_slower_machine_scales_every_service_time(drill_model):
             / one["requests"][rtype]["latency_ms"]["p50"]
         )
         assert 1.8 <= ratio <= 2.3, (rtype, ratio)  # a little more waiting at twice the load
-
-
-def test_side_by_side_rows_and_ratios():
-    measured = {"requests": {"join": {"count": 40, "errors": 1,
-                                      "latency_ms": {"p50": 3.0, "p95": 9.0, "p99": 12.0},
-                                      "latency_ci95_ms": {"p50": [2.5, 3.5], "p95": None}},
-                             "master": {"count": 5, "errors": 0}}}  # fmt: skip
-    predicted = {"replications": 2, "requests": {"join": {"count": 82, "dropped": 0,
-                 "latency_ms": {"p50": 2.0, "p95": 10.0, "p99": None}}}}  # fmt: skip
-    (row,) = side_by_side(measured, predicted)
-    assert row["count_measured"] == 40 and row["count_predicted"] == 41.0
-    assert row["error_ratio_measured"] == 0.025 and row["error_ratio_predicted"] == 0.0
-    assert row["p50_ratio"] == 1.5 and row["p95_ratio"] == 0.9 and row["p99_ratio"] is None
-    assert row["p50_ci_measured"] == (2.5, 3.5) and row["p95_ci_measured"] is None
 
 
 def test_lognormal_from_quantiles_round_trips():

@@ -14,7 +14,6 @@ from twin.drill.incidents import stream_backlog
 from twin.drill.lag import LagScrape, bucket_quantile, lag_figures, lag_since, parse_metrics
 from twin.drill.measure import Measured, latency_block, merge_records
 from twin.drill.plan import compress, dither, drill_duration
-from twin.drill.report_tracking import verdict
 from twin.drill.timeline import intervals_of, timeline
 from twin.drill.tracking import read_series, tracking, write_series
 from twin.errors import InputError
@@ -417,14 +416,6 @@ def test_tracking_series_round_trips_with_unseen_seconds_empty(tmp_path):
     assert back["rate_requested"].tolist() == [4.5, 6.0, 7.5]
     assert back["rate_achieved"].tolist() == [0.0, 6.0, 8.0]
     assert read_series(tmp_path / "missing.csv") is None
-
-
-def test_a_rate_miss_within_its_counting_noise_is_told_apart():
-    row = {"riders_error": 0.01, "rate_error": 0.12, "rate_noise": 0.115}  # 75 requests
-    assert verdict(row, 0.05) == "noise"
-    assert verdict({**row, "rate_noise": 0.03}, 0.05) == "miss"  # 1,100 requests: 4 sd off
-    assert verdict({**row, "rate_error": 0.04}, 0.05) == "ok"
-    assert verdict({**row, "riders_error": 0.08}, 0.05) == "miss"  # riders have no such noise
 
 
 def _recorded(tmp_path: Path, name: str, rows: list[tuple[float, float, bool]],

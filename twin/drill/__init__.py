@@ -10,10 +10,10 @@
     tracking   achieved against requested riders and request rate (and tracking.csv)
     timeline   timeseries.csv: per window and request type, counts, percentiles, lag
     summary    summary.json with the keys of a simulated run and `engine: "drill"`
-    report     report.html: measured beside predicted; report_tracking: its load shape
     predict    predicted.json, the model's figures for the drill's workload and machine
     calibrate  fits of service times; calibration: `twin calibrate` over drills
-    run        `run_drill`, the whole drill in order
+    run        `run_drill`, the whole drill in order; its report.html (measured beside
+               predicted, the load shape) is drawn by `twin.report.drill_page`
 
 Only `locustfiles/` imports locust; nothing here does.
 """

@@ -122,6 +122,8 @@ class Measured:
     cpu_s: float | None = None  # the load processes' CPU time under load (None: not recorded)
     window_s: float | None = None  # width of the latency windows (None: no records)
     runs: int = 1  # repeated drills pooled here (`pool_measured`); per-second series add up
+    # users running in the middle of each drill second, over every process of one run
+    users: dict[int, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -140,17 +142,20 @@ def merge_records(folder: Path) -> Measured:
     files = sorted(Path(folder).glob(RECORD_GLOB))
     cpu: list[float | None] = []
     window_s = None
+    users: dict[int, int] = {}
     for path in files:
         records = read_records(path)
         cpu.append(records.cpu_s)
         window_s = records.window_s
+        for second, n in records.users.items():
+            users[second] = users.get(second, 0) + n
         for name, record in records.names.items():
             types.setdefault(name, TypeMeasure()).add(record)
         for key, value in records.experience.items():
             experience[key] = experience.get(key, 0.0) + value
     known = [c for c in cpu if c is not None]
     cpu_s = round(sum(known), 4) if known and len(known) == len(cpu) else None
-    return Measured(types, experience, len(files), cpu_s, window_s)
+    return Measured(types, experience, len(files), cpu_s, window_s, users=users)
 
 
 def pool_measured(runs: list[Measured], block: int = BLOCK_WINDOWS) -> Measured:
@@ -341,8 +346,23 @@ def locust_stats(folder: Path, prefix: str = "locust") -> dict[str, dict[str, An
     return out
 
 
+def sampled_users(measured: Measured, seconds: int) -> np.ndarray | None:
+    """The users running in the middle of each drill second, as the load processes sampled
+    them (NaN where none did); None when the records carry no samples."""
+    if not measured.users:
+        return None
+    out = np.full(seconds, np.nan)
+    for second, n in measured.users.items():
+        if 0 <= second < seconds:
+            out[second] = float(n)
+    return out
+
+
 def achieved_users(folder: Path, t0: float, seconds: int, prefix: str = "locust") -> np.ndarray:
-    """Locust's user count in each drill second (its `_stats_history.csv`), NaN when unseen."""
+    """Locust's user count in each drill second (its `_stats_history.csv`), NaN when unseen.
+
+    Its rows are stamped with whole epoch seconds at an arbitrary phase, so one can land while
+    a shape tick is still spawning: `sampled_users` is preferred where the records have it."""
     out = np.full(seconds, np.nan)
     path = Path(folder) / f"{prefix}_stats_history.csv"
     if not path.is_file():

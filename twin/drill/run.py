@@ -5,7 +5,7 @@ The order of a drill: load the scenario and compile its workload; start `twin se
 secret; write the plan; replay the scenario's incidents on the admin API while Locust runs;
 let the stream drain; merge the measurements and write `summary.json`; run the twin on the
 same scaled, compressed workload on the architecture modelling the target (`predicted.json`,
-`twin.drill.predict`) and write `report.html` with both side by side (`twin.drill.report`).
+`twin.drill.predict`) and write `report.html` with both side by side (`twin.report.drill_page`).
 The local platform and every Locust process are stopped however the drill ends (an error,
 Ctrl-C or SIGTERM).
 """
@@ -28,7 +28,13 @@ import numpy as np
 
 from twin.drill.lag import LagScrape, lag_figures, lag_since, parse_metrics, process_cpu_s
 from twin.drill.loadgen import LocustRun, run_locust
-from twin.drill.measure import achieved_users, locust_stats, merge_records, pool_measured
+from twin.drill.measure import (
+    achieved_users,
+    locust_stats,
+    merge_records,
+    pool_measured,
+    sampled_users,
+)
 from twin.drill.plan import DrillWorkload, drill_duration, drill_workload, plan_document
 from twin.drill.target import LocalPlatform, Target
 from twin.drill.timeline import LagPoint, timeline
@@ -347,7 +353,9 @@ def _run_figures(
     """One run's own figures (how it tracked the plan, its CPU, Locust's statistics) and its
     per-second tracking series, which it also writes to the run's `tracking.csv`."""
     measured, load_dir, seconds = result["measured"], result["load_dir"], work.duration_s
-    users = achieved_users(load_dir, result["t0"], seconds)
+    users = sampled_users(measured, seconds)
+    if users is None:  # records without samples: Locust's own history
+        users = achieved_users(load_dir, result["t0"], seconds)
     modelled = [m for name, m in measured.types.items() if name in work.rates]
     rate = np.sum([m.series(seconds) for m in modelled], axis=0)
     series = dict(zip(SERIES_COLUMNS, (np.arange(seconds, dtype=float), work.riders, users,
@@ -379,7 +387,7 @@ def _predict_and_report(
 ) -> None:  # fmt: skip
     """`predicted.json` on the architecture modelling the target, then `report.html`."""
     from twin.drill.predict import predict, speed_index, target_architecture
-    from twin.drill.report import render_drill_report
+    from twin.report.drill_page import render_drill_report
     from twin.results.files import write_summary
 
     name = options.architecture or (LOCAL_ARCHITECTURE if options.target else None)

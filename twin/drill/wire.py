@@ -37,7 +37,7 @@ __all__ = [
     "record_name",
 ]
 
-FORMAT = 1  # the `format` of plan.json and rec-<pid>.json; a reader refuses any other
+FORMAT = 2  # the `format` of plan.json and rec-<pid>.json; a reader refuses any other
 RECORD_GLOB = "rec-*.json"
 _CONSTANTS = (
     "segment_s",
@@ -377,7 +377,8 @@ class RecordFile:
 
     `cpu_s` is the process's CPU time since the load started (None: it had not started);
     `t0` and `window_s` are the plan's start and the latency windows' width, so that the files
-    of every process line up.
+    of every process line up. `users` is the process's Locust users in the middle of each drill
+    second (sampled there: Locust's own history stamps whole seconds at an arbitrary phase).
     """
 
     pid: int
@@ -387,6 +388,7 @@ class RecordFile:
     written_at: float
     names: dict[str, TypeRecord]  # by request type
     experience: dict[str, float]  # rider-experience counters (sessions, segments_degraded...)
+    users: dict[int, int]  # drill second -> users running in its middle
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -398,6 +400,7 @@ class RecordFile:
             "written_at": self.written_at,
             "names": {name: rec.to_json() for name, rec in sorted(self.names.items())},
             "experience": dict(self.experience),
+            "users": _seconds_key(self.users),
         }
 
     @classmethod
@@ -418,6 +421,7 @@ class RecordFile:
                 for name, part in names.items()
             },
             experience={k: _float(v, at / "experience" / k) for k, v in experience.items()},
+            users=_by_second(f["users"], at / "users"),
         )
 
 

@@ -37,7 +37,7 @@ from twin.report.tables import (
 from twin.results.files import write_bytes
 from twin.results.reading import incident_windows, is_number
 
-__all__ = ["REPORT_NAME", "environment", "render_report", "write_images"]
+__all__ = ["REPORT_NAME", "environment", "render_report", "report_context", "write_images"]
 
 REPORT_NAME = "report.html"
 
@@ -114,6 +114,26 @@ def _context(
     }
 
 
+def report_context(
+    out_dir: Path,
+    summary: Mapping[str, Any],
+    timeseries: pd.DataFrame,
+    *,
+    incidents: Iterable[Mapping[str, object]] = (),
+) -> dict[str, Any]:
+    """Write the run report's PNGs into `out_dir`; the context `report.html.j2` lays out.
+
+    Pages that extend the run report (the drill's) start from this context."""
+    out_dir = Path(out_dir)
+    if timeseries.empty:  # a run with nothing measured still gets its tables
+        timeseries = pd.DataFrame(columns=["t_s", "interval_s", "service"])
+    check_columns(timeseries)
+    windows = incident_windows(incidents)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images = _write_plots(out_dir, summary, timeseries, windows)
+    return _context(summary, timeseries, windows, images)
+
+
 def render_report(
     out_dir: Path,
     summary: dict[str, Any],
@@ -127,18 +147,8 @@ def render_report(
     (or `duration_s`; neither means to the end of the run) and a `name` or `kind`, optionally
     the `service` it hit.
     """
-    out_dir = Path(out_dir)
-    if timeseries.empty:  # a run with nothing measured still gets its tables
-        timeseries = pd.DataFrame(columns=["t_s", "interval_s", "service"])
-    check_columns(timeseries)
-    windows = incident_windows(incidents)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    images = _write_plots(out_dir, summary, timeseries, windows)
-    page = (
-        environment()
-        .get_template("report.html.j2")
-        .render(_context(summary, timeseries, windows, images))
-    )
-    path = out_dir / REPORT_NAME
+    context = report_context(out_dir, summary, timeseries, incidents=incidents)
+    page = environment().get_template("report.html.j2").render(context)
+    path = Path(out_dir) / REPORT_NAME
     write_bytes(path, page.encode("utf-8"))
     return path

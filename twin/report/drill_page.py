@@ -1,0 +1,147 @@
+"""Writes a drill's `report.html`: the run report of what it measured, the prediction beside it.
+
+The page is `drill.html.j2`, which extends the run report's template (`report.html.j2`) and
+fills its `lead` block, above the findings, with two sections: "Measured against predicted"
+(`twin.report.drill_predicted`: per request type, the measured and predicted figures and a
+link to `vs-predicted/compare.html`, the full comparison of the two summaries by
+`twin.report.compare_page`) and "Load shape" (`twin.report.drill_tracking`: how closely the
+drill followed its plan). It takes plain data (the measured and predicted summaries, the
+tracking series, the timeline), so `twin.report` stays below `twin.drill`. Every file is
+written atomically, the page last.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from twin.report.compare_page import render_compare
+from twin.report.drill_predicted import FIGURE as PREDICTED_FIGURE
+from twin.report.drill_predicted import predicted_figure, predicted_table, side_by_side
+from twin.report.drill_tracking import FIGURE as TRACKING_FIGURE
+from twin.report.drill_tracking import NOISE_SD, tracking_figure, tracking_table
+from twin.report.html import REPORT_NAME, environment, report_context
+from twin.report.tables import Table
+from twin.results.compare import RunInput, compare
+from twin.results.files import write_bytes, write_text
+
+__all__ = ["COMPARE_DIR", "LoadShape", "VsPredicted", "render_drill_report"]
+
+COMPARE_DIR = "vs-predicted"
+
+
+@dataclass(frozen=True)
+class VsPredicted:
+    """The "Measured against predicted" section: what was predicted, and the table."""
+
+    engine: str
+    architecture: str
+    scale: object
+    speedup: object
+    duration_s: object
+    runs: int  # drills pooled in the measured figures (`--repeat`)
+    compare_href: str
+    table: Table
+    image: str | None  # the figure's file, beside the page
+
+
+@dataclass(frozen=True)
+class LoadShape:
+    """The "Load shape" section: the tracking windows and, with the series, their figure."""
+
+    window_s: object
+    target: str  # "5%"
+    noise_sd: str  # "2"
+    runs: int  # the run shown is the worst tracked of these
+    table: Table
+    image: str | None
+
+
+def _write_png(out_dir: Path, name: str, figure: Figure | None) -> str | None:
+    """Write the figure as `name` beside the page; the name, or None without a figure."""
+    if figure is None:
+        return None
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})  # same data, same bytes
+    write_bytes(out_dir / name, buffer.getvalue())
+    return name
+
+
+def _vs_predicted(
+    out_dir: Path, measured: Mapping[str, Any], predicted: Mapping[str, Any], runs: int
+) -> VsPredicted:
+    """Write `vs-predicted/compare.html` and the figure; the section."""
+    comparison = compare([RunInput("predicted", predicted), RunInput("measured", measured)])
+    render_compare(out_dir / COMPARE_DIR, comparison, {})
+    rows = side_by_side(measured, predicted)
+    pred = predicted.get("prediction", {})
+    return VsPredicted(
+        engine=str(pred.get("engine")),
+        architecture=str(predicted.get("architecture")),
+        scale=pred.get("scale"),
+        speedup=pred.get("speedup"),
+        duration_s=pred.get("duration_s"),
+        runs=runs,
+        compare_href=f"{COMPARE_DIR}/compare.html",
+        table=predicted_table(rows),
+        image=_write_png(out_dir, PREDICTED_FIGURE, predicted_figure(rows)),
+    )
+
+
+def _load_shape(
+    out_dir: Path,
+    tracked: Mapping[str, Any] | None,
+    series: Mapping[str, np.ndarray] | None,
+    runs: int,
+) -> LoadShape | None:
+    """Write the tracking figure (when the per-second series is there); the section, or None
+    when the summary tracked no window."""
+    if not tracked or not tracked.get("windows"):
+        return None
+    window = int(tracked.get("window_s") or 0)
+    figure = tracking_figure(series, window) if series is not None and series["t_s"].size else None
+    return LoadShape(
+        window_s=tracked.get("window_s"),
+        target=f"{float(tracked.get('target') or 0.05):.0%}",
+        noise_sd=f"{NOISE_SD:g}",
+        runs=runs,
+        table=tracking_table(tracked),
+        image=_write_png(out_dir, TRACKING_FIGURE, figure),
+    )
+
+
+def render_drill_report(
+    out_dir: Path,
+    measured: Mapping[str, Any],
+    predicted: Mapping[str, Any] | None,
+    *,
+    incidents: Iterable[Mapping[str, object]] = (),
+    series: Mapping[str, np.ndarray] | None = None,
+    timeseries: pd.DataFrame | None = None,
+) -> Path:
+    """Write `report.html` (and `vs-predicted/compare.html` with a prediction) into `out_dir`.
+
+    `measured` is the drill's summary; `predicted` the twin's for the same workload, or None.
+    `series` is the per-second tracking series (the columns of `tracking.csv`) of the run the
+    summary's tracking speaks for; the "Load shape" section plots it. `timeseries` is the
+    drill's timeline (`timeseries.csv`): the run report's time plots draw it; `incidents` are
+    the windows they mark (as `twin.report.render_report` takes them).
+    """
+    out_dir = Path(out_dir)
+    frame = pd.DataFrame() if timeseries is None else timeseries
+    context = report_context(out_dir, measured, frame, incidents=incidents)
+    runs = int(measured.get("replications") or 1)
+    tracked = (measured.get("drill") or {}).get("tracking")
+    context["load_shape"] = _load_shape(out_dir, tracked, series, runs)
+    context["vs_predicted"] = (
+        None if predicted is None else _vs_predicted(out_dir, measured, predicted, runs)
+    )
+    page = environment().get_template("drill.html.j2").render(context)
+    return write_text(out_dir / REPORT_NAME, page)
