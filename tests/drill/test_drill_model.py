@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twin.drill.calibrate import (
+from twin.drill.fit import (
     Fit,
-    Target,
+    FitTarget,
     calibrated_yaml,
     fit_services,
     lognormal_from_quantiles,
@@ -116,9 +116,9 @@ def test_lognormal_from_quantiles_round_trips():
 def test_fit_recovers_known_service_times():
     truth = {"api": Fit(0.002, 0.3), "db": Fit(0.004, 1.2), "video": Fit(0.010, 0.6)}
     routes = {"join": (("api", 1.0), ("db", 1.0)), "segment": (("api", 1.0), ("video", 1.0))}
-    seen = no_wait_quantiles(truth, {t: Target(h, 1, 1, 1) for t, h in routes.items()},
+    seen = no_wait_quantiles(truth, {t: FitTarget(h, 1, 1, 1) for t, h in routes.items()},
                              np.random.default_rng(11))  # fmt: skip
-    targets = {t: Target(routes[t], p50, p95, 400) for t, (p50, p95) in seen.items()}
+    targets = {t: FitTarget(routes[t], p50, p95, 400) for t, (p50, p95) in seen.items()}
     start = {"api": truth["api"], "db": Fit(0.001, 1.0), "video": Fit(0.001, 1.0)}
     got = fit_services(start, targets, np.random.default_rng(5), fixed=frozenset({"api"}))
     for name in ("db", "video"):

@@ -20,7 +20,7 @@ from matplotlib.patches import Rectangle
 from twin.cli.app import main
 from twin.cli.compare import load_series
 from twin.errors import InputError
-from twin.report.compare_plots import utilization_plot
+from twin.report.compare_plots import compare_utilization_plot
 from twin.results.compare import RunInput, compare
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -80,7 +80,7 @@ def test_every_runs_windows_are_hatched_once_on_every_panel() -> None:
     ]
     incidents = comparison.as_dict()["incidents"]
     assert incidents[1]["end_s"] is None  # JSON has no infinity: to the end of the run
-    plot = utilization_plot(comparison, {fluid: _series(1800), exact: _series(1800)})
+    plot = compare_utilization_plot(comparison, {fluid: _series(1800), exact: _series(1800)})
     assert plot is not None
     axes = plot.figure.axes
     assert [ax.get_title(loc="left") for ax in axes] == ["api", "db"]
@@ -101,7 +101,7 @@ def test_every_runs_windows_are_hatched_once_on_every_panel() -> None:
 
 def test_runs_without_incidents_draw_no_hatching() -> None:
     comparison = compare([RunInput("a", _summary("fluid", [])), RunInput("b", {"engine": "x"})])
-    plot = utilization_plot(comparison, {n: _series(600) for n in comparison.names})
+    plot = compare_utilization_plot(comparison, {n: _series(600) for n in comparison.names})
     assert plot is not None and comparison.incidents == ()
     assert all(_spans(ax) == [] for ax in plot.figure.axes)
     assert "Hatched" not in plot.caption and not any("incident" in t for t in _legend(plot))
@@ -154,7 +154,7 @@ def test_a_platform_incident_is_hatched_on_the_compare_page(tmp_path: Path) -> N
     ]
     comparison = compare(runs)
     series = dict(zip(comparison.names, (load_series(failure), load_series(fixed)), strict=True))
-    plot = utilization_plot(comparison, series)
+    plot = compare_utilization_plot(comparison, series)
     assert plot is not None
     for ax in plot.figure.axes:  # 40 minutes in minutes: 28 min to the end of the run
         assert _spans(ax) == [(pytest.approx(28.0), pytest.approx(40.0), "//")]

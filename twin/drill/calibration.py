@@ -41,12 +41,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.optimize import nnls
 
 from twin.config.architecture import LoadCpu
-from twin.drill.calibrate import (
+from twin.config.network import ServiceTime
+from twin.drill.fit import (
     API,
     Fit,
-    Target,
+    FitTarget,
     architecture_source,
     calibrated_yaml,
     fit_services,
@@ -55,7 +57,20 @@ from twin.drill.calibrate import (
     targets_from_summary,
 )
 from twin.drill.measure import pinned
-from twin.drill.predict import drill_seconds, drill_volume
+from twin.drill.predict import (
+    compile_target,
+    drill_platform,
+    drill_seconds,
+    drill_volume,
+    scaled_services,
+    speed_index,
+    target_architecture,
+)
+from twin.drill.run import DrillOptions, compile_drill
+from twin.errors import InputError
+from twin.runs.compile import segment_mb
+from twin.runs.engines import simulate
+from twin.runs.segment_service import plus_segment_mb, segment_mb_mix
 
 __all__ = [
     "CLIENT",
@@ -113,9 +128,6 @@ class _Drill:
 
 
 def _load(folder: Path, base: Any) -> _Drill:
-    from twin.drill.predict import compile_target, drill_platform
-    from twin.drill.run import DrillOptions, compile_drill
-    from twin.errors import InputError
 
     path = Path(folder) / "summary.json"
     if not path.is_file():
@@ -141,7 +153,6 @@ def loop_costs(measured: Sequence[Mapping[str, Any]]) -> dict[str, LoopCost]:
     request and per MB; otherwise a loop is left out (the file's costs stand). With three
     drills or more a per-second term takes the process's background work (Locust's
     statistics, the server's timers): without it a light drill's few requests carry it all."""
-    from scipy.optimize import nnls
 
     out = {}
     for loop, key in _CPU_KEYS.items():
@@ -176,7 +187,6 @@ def _fits_of(architecture: Any) -> dict[str, Fit]:
 
 
 def _lognormal(mean_s: float, cv: float) -> Any:
-    from twin.config.network import ServiceTime
 
     return ServiceTime(dist="lognormal", mean_s=mean_s, cv=cv)
 
@@ -185,8 +195,6 @@ def _with_fits(platform: Any, fits: Mapping[str, Fit], loops: Mapping[str, LoopC
                cv: Mapping[str, float]) -> Any:  # fmt: skip
     """The drill platform with these service times swapped in; a loop serves each request
     type its cost for the MB the twin's workload gives that type (`segment_mb`)."""
-    from twin.runs.compile import segment_mb
-    from twin.runs.segment_service import plus_segment_mb, segment_mb_mix
 
     mix = segment_mb_mix(segment_mb(platform.demand, platform.bytes_per_s),
                          platform.riders_by_rendition)  # fmt: skip
@@ -207,8 +215,6 @@ def _with_fits(platform: Any, fits: Mapping[str, Fit], loops: Mapping[str, LoopC
 
 def _predict(drill: _Drill, fits: Mapping[str, Fit], loops: Mapping[str, LoopCost],
              cv: Mapping[str, float], seed: int) -> dict[str, Any]:  # fmt: skip
-    from twin.drill.predict import scaled_services
-    from twin.runs.engines import simulate
 
     platform = scaled_services(_with_fits(drill.platform, fits, loops, cv), drill.speed)
     result = simulate(
@@ -239,10 +245,9 @@ def _score(drills: Sequence[_Drill], predicted: Sequence[Mapping[str, Any]]) -> 
 
 
 def _targets(drill: _Drill, i: int, loops: Mapping[str, LoopCost], cv: Mapping[str, float],
-             fits: dict[str, Fit]) -> dict[str, Target]:  # fmt: skip
+             fits: dict[str, Fit]) -> dict[str, FitTarget]:  # fmt: skip
     """The drill's measured types; a loop hop is the type's own (`client@0:segment`), its
     service the loop's cost for the MB that type moved in this drill (added to `fits`)."""
-    from twin.runs.segment_service import segment_mb_mix
 
     mb = _mb_per_request(drill.measured)
     out = {}
@@ -320,7 +325,6 @@ def run_calibration(
     drill_dirs: Sequence[Path], architecture: str, out_file: Path, *, seed: int = 0
 ) -> dict[str, Any]:
     """Fit, write `out_file`, and return the errors before and after and the fits."""
-    from twin.drill.predict import target_architecture
 
     first = Path(drill_dirs[0]) / "summary.json"
     scenario_file = Path(json.loads(first.read_text(encoding="utf-8"))["drill"]["scenario_file"]
@@ -415,7 +419,6 @@ def _search(
 
 
 def _speed(drill: _Drill, load_cpu: Any) -> float:
-    from twin.drill.predict import speed_index
 
     return speed_index(drill.measured, load_cpu) or 1.0
 

@@ -18,7 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from twin.config.architecture import load_architecture
+from twin.config.network import ServiceTime
+from twin.config.platform import architecture_file
 from twin.drill.plan import DrillWorkload, compress
+from twin.runs.compile import build_platform
+from twin.runs.engines import simulate
 
 __all__ = [
     "compile_target",
@@ -34,8 +39,6 @@ __all__ = [
 
 def target_architecture(name_or_path: str, scenario_path: Path) -> Any:
     """The architecture `name` (a file, or a name in the scenario's architectures folder)."""
-    from twin.config.architecture import load_architecture
-    from twin.config.platform import architecture_file
 
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") and path.is_file():
@@ -45,7 +48,6 @@ def target_architecture(name_or_path: str, scenario_path: Path) -> Any:
 
 def compile_target(scenario: Any, architecture: Any) -> Any:
     """The scenario's workload compiled on `architecture` (the scenario's own riders)."""
-    from twin.runs.compile import build_platform
 
     return build_platform(scenario, architecture).compiled
 
@@ -135,7 +137,6 @@ def speed_index(measured: Any, load_cpu: Any) -> float | None:
 
 
 def _scaled(service: Any, k: float) -> Any:
-    from twin.config.network import ServiceTime
 
     if service is None or k == 1.0:
         return service
@@ -163,7 +164,6 @@ def predict(
 ) -> dict[str, Any]:  # fmt: skip
     """`predicted.json`: the exact engine's summary for the drill's workload on `architecture`,
     its service times scaled by the drilled machine's `speed` (`speed_index`) when known."""
-    from twin.runs.engines import simulate
 
     platform = drill_platform(compile_target(scenario, architecture), work)
     platform = scaled_services(platform, speed or 1.0)

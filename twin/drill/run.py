@@ -26,6 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from twin.config.loader import load
+from twin.config.platform import PlatformScenario
+from twin.drill.incidents import IncidentReplay, fault_timeline
 from twin.drill.lag import LagScrape, lag_figures, lag_since, parse_metrics, process_cpu_s
 from twin.drill.loadgen import LocustRun, run_locust
 from twin.drill.measure import (
@@ -35,13 +38,22 @@ from twin.drill.measure import (
     pool_measured,
     sampled_users,
 )
-from twin.drill.plan import DrillWorkload, drill_duration, drill_workload, plan_document
+from twin.drill.plan import DrillWorkload, drill_duration, drill_workload, od_lengths, plan_document
+from twin.drill.predict import predict, speed_index, target_architecture
+from twin.drill.rider_pool import rider_pool
+from twin.drill.summary import drill_summary
 from twin.drill.target import LocalPlatform, Target
 from twin.drill.timeline import LagPoint, timeline
 from twin.drill.tracking import SERIES_COLUMNS, SERIES_FILE, tracking, window_s, write_series
 from twin.drill.wire import RECORD_GLOB
 from twin.errors import InputError, TargetError
+from twin.platform.scenario_riders import scenario_catalog
+from twin.report.drill_page import render_drill_report
+from twin.results.files import write_summary, write_timeseries
+from twin.results.slo import Slo
+from twin.runs.compile import build_platform
 from twin.runs.complete import incident_marks
+from twin.serve.tokens import secret_from_env, sign
 
 __all__ = ["DrillOptions", "compile_drill", "run_drill"]
 
@@ -81,9 +93,6 @@ class DrillOptions:
 
 def compile_drill(options: DrillOptions) -> tuple[Any, Any, Any, DrillWorkload]:
     """(scenario, architecture, compiled platform, drill workload) for the options."""
-    from twin.config.loader import load
-    from twin.config.platform import PlatformScenario
-    from twin.runs.compile import build_platform
 
     loaded = load(options.scenario)
     scenario, architecture = loaded.scenario, loaded.architecture
@@ -170,7 +179,6 @@ class _LagWatch:
 def _secret(local: LocalPlatform | None) -> str:
     if local is not None:
         return local.secret
-    from twin.serve.tokens import secret_from_env
 
     return secret_from_env()[0]
 
@@ -223,11 +231,6 @@ def _drive(
     url: str, secret: str, pool_size: int,
 ) -> dict[str, Any]:  # fmt: skip
     """Everything that needs the target up: pool, plan, Locust, incidents, drain."""
-    from twin.drill.incidents import IncidentReplay, fault_timeline
-    from twin.drill.plan import od_lengths
-    from twin.drill.riders import rider_pool
-    from twin.platform.scenario_riders import scenario_catalog
-    from twin.serve.tokens import sign
 
     target = Target(url)
     pool = rider_pool(pool_size, seed=scenario.seed, secret=secret,
@@ -275,8 +278,6 @@ def _finish(
     work: DrillWorkload, results: list[dict[str, Any]], started: float,
     say: Callable[[str], None],
 ) -> dict[str, Any]:  # fmt: skip
-    from twin.drill.summary import drill_summary
-    from twin.results.files import write_summary, write_timeseries
 
     measured = pool_measured([r["measured"] for r in results])
     first = results[0]
@@ -386,9 +387,6 @@ def _predict_and_report(
     summary: dict[str, Any], say: Callable[[str], None], series: tuple[Any, Any],
 ) -> None:  # fmt: skip
     """`predicted.json` on the architecture modelling the target, then `report.html`."""
-    from twin.drill.predict import predict, speed_index, target_architecture
-    from twin.report.drill_page import render_drill_report
-    from twin.results.files import write_summary
 
     name = options.architecture or (LOCAL_ARCHITECTURE if options.target else None)
     predicted = None
@@ -415,6 +413,5 @@ def _predict_and_report(
 
 
 def _slos(scenario: Any) -> list[Any]:
-    from twin.results.slo import Slo
 
     return [Slo(name=s.name, metric=s.metric, op=s.op, target=s.target) for s in scenario.slo]

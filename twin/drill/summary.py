@@ -19,6 +19,7 @@ import numpy as np
 
 from twin.drill.measure import Measured, TypeMeasure, latency_block, quantile_ci, window_ci
 from twin.drill.plan import DrillWorkload
+from twin.results.slo import verdicts
 
 __all__ = ["drill_summary", "request_blocks"]
 
@@ -88,7 +89,6 @@ def drill_summary(
 ) -> dict[str, Any]:
     """The whole summary mapping; `meta` holds scenario, architecture, riders, seed...
     `rng` draws the bootstrap resamples (default: seeded by `meta["seed"]`)."""
-    from twin.results.slo import verdicts
 
     summary: dict[str, Any] = {
         **meta,

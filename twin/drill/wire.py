@@ -236,7 +236,7 @@ class Plan:
     od_lengths: tuple[tuple[float, float], ...]  # on-demand session (scenario s, probability)
     target_live: tuple[LiveClass, ...]  # epoch seconds, the target's own live classes
     on_demand: dict[str, float]  # class id -> length in seconds
-    riders: tuple[dict[str, Any], ...]  # `twin.drill.riders.rider_pool`, as it made them
+    riders: tuple[dict[str, Any], ...]  # `twin.drill.rider_pool.rider_pool`, as it made them
     out_dir: str
     segment_s: float
     telemetry_batch_s: float

@@ -41,7 +41,7 @@ __all__ = ["render_report"]
 
 def __getattr__(name: str) -> Any:
     if name == "render_report":
-        from twin.report.html import render_report
+        from twin.report.html import render_report  # deferred: matplotlib, when drawn
 
         return render_report
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -168,7 +168,7 @@ def _attr(figures: object, attr: str) -> object:
     return None if figures is None else getattr(figures, attr)
 
 
-def requests_table(comparison: Comparison) -> GroupedTable | None:
+def compare_requests_table(comparison: Comparison) -> GroupedTable | None:
     """Per request type: p50, p95, p99 and error ratio of each design."""
     if not comparison.requests:
         return None
@@ -223,7 +223,7 @@ def _cost_label(key: str) -> str:
     )
 
 
-def cost_table(comparison: Comparison) -> Table | None:
+def compare_cost_table(comparison: Comparison) -> Table | None:
     """Monthly USD per component (union), then the total and per user."""
     rows = {_cost_label(k): v for k, v in comparison.cost.items()}
     # Only cost per user is better when lower: designs may serve different numbers of riders.
@@ -235,7 +235,7 @@ def cost_table(comparison: Comparison) -> Table | None:
     )
 
 
-def slo_table(comparison: Comparison) -> Table | None:
+def compare_slo_table(comparison: Comparison) -> Table | None:
     """Each SLO any design was judged on: PASS, FAIL, or a dash where it was not judged."""
     if not comparison.slo:
         return None
@@ -279,11 +279,11 @@ def page_context(comparison: Comparison, images: Sequence[Image]) -> dict[str, A
         "title": " vs ".join(comparison.names),
         "designs": [_design_row(d, to_hex(colors[d.name])) for d in comparison.designs],
         "overview": overview_table(comparison),
-        "requests": requests_table(comparison),
+        "requests": compare_requests_table(comparison),
         "services": services_table(comparison),
         "experience": _simple(comparison, comparison.experience, _experience_fmt),
-        "slo": slo_table(comparison),
-        "cost": cost_table(comparison),
+        "slo": compare_slo_table(comparison),
+        "cost": compare_cost_table(comparison),
         "images": list(images),
     }
 

@@ -25,12 +25,12 @@ from twin.results.compare import Comparison, Incident
 __all__ = [
     "MAX_SERVICES",
     "common_services",
+    "compare_cost_plot",
+    "compare_percentiles_plot",
     "compare_plots",
-    "cost_plot",
+    "compare_utilization_plot",
     "mark_incidents",
     "peaks_plot",
-    "percentiles_plot",
-    "utilization_plot",
 ]
 
 MAX_SERVICES = 6  # panels of the over-time figure: the hottest common services
@@ -81,7 +81,7 @@ def _log_floor(values: Sequence[float]) -> float:
     return floor / 10 if low / floor < 2 else floor
 
 
-def percentiles_plot(comparison: Comparison) -> Plot | None:
+def compare_percentiles_plot(comparison: Comparison) -> Plot | None:
     """p50, p95 and p99 per request type, a panel each, one bar per design; one y scale."""
     if not comparison.requests:
         return None
@@ -206,7 +206,9 @@ def _span(series: Mapping[str, pd.DataFrame]) -> tuple[float, float]:
     return start, max(float((f["t_s"] + f["interval_s"]).max()) for f in series.values())
 
 
-def utilization_plot(comparison: Comparison, series: Mapping[str, pd.DataFrame]) -> Plot | None:
+def compare_utilization_plot(
+    comparison: Comparison, series: Mapping[str, pd.DataFrame]
+) -> Plot | None:
     """Utilization over time of each common service, one line per design; incidents hatched."""
     services = common_services(comparison, series)
     if not services:
@@ -291,7 +293,7 @@ def _per_user(ax: Axes, comparison: Comparison) -> None:
     ax.grid(axis="y", visible=False)
 
 
-def cost_plot(comparison: Comparison) -> Plot | None:
+def compare_cost_plot(comparison: Comparison) -> Plot | None:
     """Cost per user per design, and monthly cost by component (union) when designs list it."""
     if not any(o.per_user_month_usd is not None for o in comparison.overview.values()):
         return None
@@ -314,10 +316,10 @@ def cost_plot(comparison: Comparison) -> Plot | None:
 def compare_plots(comparison: Comparison, series: Mapping[str, pd.DataFrame]) -> Iterator[Plot]:
     """Every figure the data allows, in page order, built one at a time."""
     for build in (
-        lambda: percentiles_plot(comparison),
+        lambda: compare_percentiles_plot(comparison),
         lambda: peaks_plot(comparison),
-        lambda: utilization_plot(comparison, series),
-        lambda: cost_plot(comparison),
+        lambda: compare_utilization_plot(comparison, series),
+        lambda: compare_cost_plot(comparison),
     ):
         plot = build()
         if plot is not None:

@@ -36,7 +36,7 @@ READY_TIMEOUT_S = 600.0
 
 def check_redis(url: str) -> None:
     """Raise a one-line `TargetError` unless Redis at `url` answers PING."""
-    from twin.serve.backends.redis import connect
+    from twin.serve.backends.redis import connect  # deferred: only a Redis run loads redis-py
 
     async def ping() -> None:
         client = await connect(url)
@@ -102,7 +102,7 @@ def _ready_line(url: str, described: str, settings: ServeSettings, workers: int)
 
 def _uvloop() -> Any:
     """The `uvloop` module when it is installed (a faster event loop), else None."""
-    try:
+    try:  # optional: not installed on Windows
         import uvloop
     except ImportError:
         return None

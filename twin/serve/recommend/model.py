@@ -127,6 +127,7 @@ def _matrix(history: History, extra: Iterable[Interaction]) -> tuple[dict[str, i
 
 def _fit(matrix: sp.csr_matrix, config: AlsConfig) -> object:
     """Fit on one BLAS thread: implicit warns (and is slower) with a BLAS thread pool."""
+    # Deferred: implicit (and its BLAS) loads only when a model is fitted, not with the service.
     from implicit.cpu.als import AlternatingLeastSquares
     from threadpoolctl import threadpool_limits
 

@@ -17,7 +17,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import numpy as np
+from prometheus_client import Counter, Gauge, Histogram
 
+from twin.platform.population import build_population
 from twin.serve.recommend.cache import RecommendationCache, cache_key
 from twin.serve.recommend.interactions import History, generate_history
 from twin.serve.recommend.model import AlsConfig, Interaction, Recommender, train
@@ -35,7 +37,6 @@ class RecommendMetrics:
     """The seeds' `recommendation_requests_total` and `prediction_latency_seconds`, and more."""
 
     def __init__(self, registry: Any) -> None:
-        from prometheus_client import Counter, Gauge, Histogram
 
         self.requests = Counter(
             "recommendation_requests", "Total recommendation requests", registry=registry
@@ -60,7 +61,6 @@ class RecommendMetrics:
 
 def initial_history(catalog: Any, n_riders: int, seed: int) -> History:
     """The generated history of `n_riders` population riders: same seed, same history."""
-    from twin.platform.population import build_population
 
     rng = np.random.default_rng([seed, _HISTORY_STREAM])
     return generate_history(build_population(n_riders, rng), catalog, rng)

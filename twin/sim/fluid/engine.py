@@ -15,6 +15,7 @@ from typing import Any
 from twin.config.network import NetworkScenario
 from twin.errors import InputError
 from twin.sim.fluid.network import network_flows, network_replication
+from twin.sim.fluid.platform import run_platform
 from twin.sim.records import Grid, ReplicationRecord
 from twin.sim.result import RunResult
 from twin.sim.summary import summarize, timeseries, warmup_index
@@ -45,7 +46,6 @@ def run_fluid(
     if replications < 1:
         raise InputError("--replications", None, "must be >= 1")
     if not isinstance(scenario, NetworkScenario):
-        from twin.sim.fluid.platform import run_platform
 
         return run_platform(
             scenario, seed=seed, replications=replications, tick_s=tick_s, progress=progress

@@ -1,6 +1,6 @@
 """Fitting service times to what drills measured, and writing them into an architecture.
 
-The pure half of `twin calibrate` (the run over drill folders is `twin.drill.calibration`).
+The pure half of `twin calibrate`: the run over drill folders is `twin.drill.calibration`.
 
 A drill measures each request type end to end (latency from the intended send time, p50 and
 p95). A request type crosses the services of its route, so its latency is the sum of what it
@@ -25,12 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize
 
+from twin.config.platform import architecture_file
 from twin.drill.measure import pinned
 
 __all__ = [
     "Fit",
-    "Target",
+    "FitTarget",
     "architecture_source",
     "calibrated_yaml",
     "fit_services",
@@ -58,7 +60,7 @@ class Fit:
 
 
 @dataclass(frozen=True)
-class Target:
+class FitTarget:
     """What the drill measured for one request type (seconds) and its route's hops."""
 
     hops: tuple[tuple[str, float], ...]
@@ -93,7 +95,7 @@ def _latency(hops: tuple[tuple[str, float], ...], fits: Mapping[str, Fit], z: di
     return total
 
 
-def _start(name: str, fits: dict[str, Fit], mine: Mapping[str, Target], z: dict) -> Fit:
+def _start(name: str, fits: dict[str, Fit], mine: Mapping[str, FitTarget], z: dict) -> Fit:
     """A first guess: the busiest type's quantiles less those of its other hops."""
     tg = max(mine.values(), key=lambda t: t.count)
     others = tuple((h, s) for h, s in tg.hops if h != name)
@@ -102,8 +104,7 @@ def _start(name: str, fits: dict[str, Fit], mine: Mapping[str, Target], z: dict)
     return lognormal_from_quantiles(p50, max(tg.p95 - rest[1], 1.5 * p50))
 
 
-def _fit_one(name: str, fits: dict[str, Fit], targets: Mapping[str, Target], z: dict) -> Fit:
-    from scipy.optimize import minimize
+def _fit_one(name: str, fits: dict[str, Fit], targets: Mapping[str, FitTarget], z: dict) -> Fit:
 
     mine = {t: tg for t, tg in targets.items() if any(h == name for h, _ in tg.hops)}
     if not mine:
@@ -133,7 +134,7 @@ def _fit_one(name: str, fits: dict[str, Fit], targets: Mapping[str, Target], z: 
 
 
 def fit_services(
-    fits: Mapping[str, Fit], targets: Mapping[str, Target], rng: np.random.Generator,
+    fits: Mapping[str, Fit], targets: Mapping[str, FitTarget], rng: np.random.Generator,
     *, fixed: frozenset[str] = frozenset(), sweeps: int = 2,
 ) -> dict[str, Fit]:  # fmt: skip
     """Every service on a target's route fitted in turn (those in `fixed` are kept)."""
@@ -148,7 +149,7 @@ def fit_services(
 
 
 def no_wait_quantiles(
-    fits: Mapping[str, Fit], targets: Mapping[str, Target], rng: np.random.Generator
+    fits: Mapping[str, Fit], targets: Mapping[str, FitTarget], rng: np.random.Generator
 ) -> dict[str, tuple[float, float]]:
     """p50 and p95 of each type's latency with no queueing (the sum of its service times)."""
     hops = sorted({h for tg in targets.values() for h, _ in tg.hops})
@@ -163,14 +164,14 @@ def no_wait_quantiles(
 def targets_from_summary(
     summary: Mapping[str, Any], visits: Mapping[str, list[tuple[str, float]]],
     min_count: int = 5,
-) -> dict[str, Target]:  # fmt: skip
+) -> dict[str, FitTarget]:  # fmt: skip
     """The measured p50/p95 (s) of every modelled request type with at least `min_count`."""
     out = {}
     for rtype, block in summary.get("requests", {}).items():
         lat = block.get("latency_ms") or {}
         if rtype not in visits or (block.get("count") or 0) < min_count or not lat.get("p50"):
             continue
-        out[rtype] = Target(tuple((h, float(s)) for h, s in visits[rtype]),
+        out[rtype] = FitTarget(tuple((h, float(s)) for h, s in visits[rtype]),
                             lat["p50"] / 1e3, lat["p95"] / 1e3, int(block["count"]),
                             P95_WEIGHT if pinned(block, "p95") else 0.0)  # fmt: skip
     return out
@@ -239,7 +240,6 @@ def calibrated_yaml(
 
 def architecture_source(name_or_path: str, scenario_path: Path) -> Path:
     """The file `target_architecture` reads for `name_or_path`."""
-    from twin.config.platform import architecture_file
 
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") and path.is_file():
