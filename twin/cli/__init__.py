@@ -1,1 +1,2 @@
-"""The command line: the only part of twin that prints, writes reports or exits."""
+"""The command line: parses arguments, calls one function of the layers below, prints; the
+only part of twin that exits."""

@@ -1,2 +1,3 @@
-"""The engines and what they share: per-component random streams, service-time samplers,
-streaming latency histograms, warm-up detection and the run result both engines return."""
+"""The engines and what they share: their input model (`platform_input`; a bare network is
+`twin.config.network.NetworkScenario`), service-time samplers, streaming latency histograms,
+warm-up detection, the ABR mechanism, and the records and summary both engines fill."""
