@@ -11,7 +11,7 @@ import pytest
 
 from twin.cli.app import main
 from twin.errors import InputError
-from twin.results.gate import junit_xml, regression_checks, slo_checks
+from twin.results.gate import compared_metrics, junit_xml, regression_checks, slo_checks
 from twin.results.slo import lookup, parse_expression
 
 SUMMARY = {
@@ -55,20 +55,28 @@ def test_bad_expressions_are_refused(bad: str) -> None:
 
 def test_a_metric_missing_from_the_summary_fails_the_slo() -> None:
     (check,) = slo_checks(SUMMARY, [parse_expression("requests.leaderboard.latency_ms.p99<=5")])
-    assert not check.passed and "absent" in check.message
+    assert not check.passed and "missing" in check.message
 
 
 def test_regressions_beyond_the_tolerance_fail() -> None:
+    # Changed by issue 17: the keys compared are given (SLO'd ones and --compare), not all.
+    metrics = compared_metrics(
+        [parse_expression("requests.join.latency_ms.p99<=500")],
+        ["cost.per_user_month_usd", "requests.join.error_ratio"],
+    )
     worse = copy.deepcopy(SUMMARY)
     worse["requests"]["join"]["latency_ms"]["p99"] = 490.0 * 1.15
     worse["cost"]["per_user_month_usd"] = 0.085
-    failed = {c.name for c in regression_checks(worse, SUMMARY, 0.10) if not c.passed}
+    failed = {
+        c.name for c in regression_checks(worse, SUMMARY, metrics, tolerance=0.10) if not c.passed
+    }
     assert failed == {"no regression: requests.join.latency_ms.p99"}
-    assert all(c.passed for c in regression_checks(SUMMARY, SUMMARY, 0.0))
+    assert all(c.passed for c in regression_checks(SUMMARY, SUMMARY, metrics, tolerance=0.0))
     errors = copy.deepcopy(SUMMARY)
     errors["requests"]["join"]["errors"] = 50
     assert any(
-        not c.passed and "error_ratio" in c.name for c in regression_checks(errors, SUMMARY, 0.1)
+        not c.passed and "error_ratio" in c.name
+        for c in regression_checks(errors, SUMMARY, metrics, tolerance=0.1)
     )
 
 
@@ -107,6 +115,8 @@ def test_gate_exit_codes_and_junit_file(tmp_path: Path) -> None:
             str(run),
             "--tolerance",
             "10%",
+            "--compare",  # issue 17: only SLO'd keys and --compare keys are compared
+            "services.api.latency_ms.p999",
             "--junit",
             str(junit),
             "-q",

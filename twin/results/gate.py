@@ -1,28 +1,46 @@
 """The CI performance gate: SLO checks and regression checks against a baseline, as data.
 
-A check is a flat record (name, kind, passed, observed, limit, message). `junit_xml` turns a
-list of them into the JUnit XML that CI systems read. Pure: the CLI reads and writes the files.
+A check is a flat record (name, kind, passed, observed, limit, message, near_miss). It never
+passes by accident: a value that is missing, null, NaN or not a number fails with the reason.
+`junit_xml` turns a list of them into the JUnit XML that CI systems read. Pure: the CLI reads
+and writes the files.
 """
 
 from __future__ import annotations
 
-import math
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from twin.results.slo import Slo, evaluate, lookup
+from twin.results.slo import OPS, Slo, read_metric
 
-__all__ = ["Check", "junit_xml", "regression_checks", "slo_checks", "worse_is_higher_metrics"]
+__all__ = [
+    "DEFAULT_FLOORS",
+    "Check",
+    "compared_metrics",
+    "junit_xml",
+    "regression_checks",
+    "slo_checks",
+    "unit_of",
+]
 
-_LATENCY_KEYS = ("mean", "p50", "p95", "p99", "p999")
-_RATIO_FLOOR = 0.001  # an error ratio must also rise by 0.1 point to count as a regression
+# A regression must also exceed an absolute floor in the metric's unit, so that 0.9998 ms ->
+# 1.135 ms (+13.5 %) is noise, not a failure.
+DEFAULT_FLOORS: dict[str, float] = {
+    "ms": 1.0,
+    "s": 0.001,
+    "fraction": 0.001,  # a ratio must move by 0.1 point
+    "USD": 0.001,
+    "count": 1.0,
+}
+NEAR = 0.10  # a passing SLO within 10 % of its target is a near miss
 
 
 @dataclass(frozen=True)
 class Check:
-    """One line of the gate's verdict."""
+    """One line of the gate's verdict. `observed` is None only when the check failed because
+    the value was not a finite number (the message says why). A near miss passed narrowly."""
 
     name: str
     kind: str  # "slo" or "regression"
@@ -30,58 +48,116 @@ class Check:
     observed: float | None
     limit: float | None
     message: str
+    near_miss: bool = False
 
 
 def slo_checks(summary: Mapping[str, Any], slos: Iterable[Slo]) -> list[Check]:
-    """One check per SLO."""
+    """One check per SLO; a value that is missing, null, NaN or not a number fails."""
     checks = []
     for slo in slos:
-        v = evaluate(slo, summary)
-        observed = v["observed"]
-        shown = "absent from the summary" if observed is None else f"{observed:g}"
-        message = f"{slo.metric} = {shown}, objective {slo.op} {slo.target:g}"
-        checks.append(Check(slo.name, "slo", v["passed"], observed, slo.target, message))
+        observed, why = read_metric(summary, slo.metric)
+        goal = f"objective {slo.op} {slo.target:g}"
+        if observed is None:
+            message = f"{slo.metric} is {why} in the run, {goal}"
+            checks.append(Check(slo.name, "slo", False, None, slo.target, message))
+            continue
+        passed = OPS[slo.op](observed, slo.target)
+        near = passed and abs(observed - slo.target) <= NEAR * abs(slo.target)
+        message = f"{slo.metric} = {observed:g}, {goal}"
+        checks.append(Check(slo.name, "slo", passed, observed, slo.target, message, near))
     return checks
 
 
-def worse_is_higher_metrics(summary: Mapping[str, Any]) -> Iterator[str]:
-    """Dotted keys where a higher value is worse: latencies, error ratios, cost per user."""
-    for group in ("services", "requests"):
-        for name, block in summary.get(group, {}).items():
-            for key in _LATENCY_KEYS:
-                if block.get("latency_ms", {}).get(key) is not None:
-                    yield f"{group}.{name}.latency_ms.{key}"
-    for name in summary.get("requests", {}):
-        yield f"requests.{name}.error_ratio"
-    if lookup(summary, "cost.per_user_month_usd") is not None:
-        yield "cost.per_user_month_usd"
+def compared_metrics(slos: Iterable[Slo], extra: Iterable[str] = ()) -> dict[str, bool]:
+    """Each metric a baseline comparison checks, mapped to whether higher is worse: the SLO'd
+    ones (direction from the comparison: `>=` means lower is worse), then `extra`."""
+    metrics: dict[str, bool] = {}
+    for slo in slos:
+        metrics.setdefault(slo.metric, slo.op not in (">", ">="))
+    for metric in extra:
+        metrics.setdefault(metric, True)
+    return metrics
 
 
-def _value(summary: Mapping[str, Any], metric: str) -> float | None:
-    if metric.endswith(".error_ratio"):
-        block = summary["requests"].get(metric.split(".")[1], {})
-        total = block.get("count", 0) + block.get("errors", 0)
-        return block.get("errors", 0) / total if total else None
-    return lookup(summary, metric)
+def unit_of(metric: str) -> str:
+    """The unit a floor is given in: ms, s, fraction, USD or count, from the key's name."""
+    parts = metric.split(".")
+    if any(p.endswith("_ms") for p in parts):
+        return "ms"
+    if any(p.endswith("_usd") for p in parts):
+        return "USD"
+    last = parts[-1]
+    if last.endswith(("_fraction", "ratio", "_ratio_peak")) or last.startswith("utilization"):
+        return "fraction"
+    if last.endswith(("_s", "seconds")) or (len(parts) > 1 and parts[-2].endswith("_s")):
+        return "s"
+    return "count"
+
+
+def _interval(summary: Mapping[str, Any], metric: str) -> tuple[float, float] | None:
+    """The 95 % interval of `metric` when the run has one: `X.ci95` for a mean `X.mean`, a
+    drill's `requests.T.latency_ci95_ms.pNN` for `requests.T.latency_ms.pNN`."""
+    head, _, stat = metric.rpartition(".")
+    if stat == "mean":
+        key = f"{head}.ci95"
+    elif head.endswith(".latency_ms") and head.startswith("requests."):
+        key = f"{head.removesuffix('latency_ms')}latency_ci95_ms.{stat}"
+    else:
+        return None
+    low, high = read_metric(summary, f"{key}.0")[0], read_metric(summary, f"{key}.1")[0]
+    return None if low is None or high is None else (low, high)
 
 
 def regression_checks(
-    summary: Mapping[str, Any], baseline: Mapping[str, Any], tolerance: float
+    summary: Mapping[str, Any],
+    baseline: Mapping[str, Any],
+    metrics: Mapping[str, bool],
+    *,
+    tolerance: float,
+    floors: Mapping[str, float] = DEFAULT_FLOORS,
 ) -> list[Check]:
-    """A check per metric present in both: fails when worse than baseline by over `tolerance`."""
+    """A check per metric (mapped to whether higher is worse). A regression is worse than the
+    baseline by more than `tolerance` (relative) AND the unit's floor (absolute) AND, when both
+    runs carry a 95 % interval, with the intervals apart. A value that is not a finite number
+    in either file fails, with the reason."""
     checks = []
-    for metric in worse_is_higher_metrics(baseline):
-        base, now = _value(baseline, metric), _value(summary, metric)
-        if base is None or now is None or math.isnan(base) or math.isnan(now):
+    for metric, higher_is_worse in metrics.items():
+        name = f"no regression: {metric}"
+        base, why_base = read_metric(baseline, metric)
+        now, why_now = read_metric(summary, metric)
+        if base is None or now is None:
+            where = "in the baseline" if base is None else "in the run"
+            why = f"{metric} is {why_base or why_now} {where}"
+            checks.append(Check(name, "regression", False, now, None, why))
             continue
-        limit = base * (1.0 + tolerance)
-        worse = now > limit and (not metric.endswith("error_ratio") or now - base > _RATIO_FLOOR)
-        change = f"{(now / base - 1) * 100:+.1f}%" if base > 0 else f"{now - base:+g}"
-        message = f"{metric}: {now:g} vs baseline {base:g} ({change}, tolerance {tolerance:.0%})"
         checks.append(
-            Check(f"no regression: {metric}", "regression", not worse, now, limit, message)
+            _judge(name, metric, now, base, higher_is_worse, tolerance, floors, summary, baseline)
         )
     return checks
+
+
+def _judge(
+    name: str, metric: str, now: float, base: float, higher_is_worse: bool, tolerance: float,
+    floors: Mapping[str, float], summary: Mapping[str, Any], baseline: Mapping[str, Any],
+) -> Check:  # fmt: skip
+    sign = 1.0 if higher_is_worse else -1.0
+    worsening = sign * (now - base)
+    unit = unit_of(metric)
+    allowed = max(abs(base) * tolerance, floors.get(unit, 0.0))
+    rule = f"tolerance {tolerance:.0%}, floor {floors.get(unit, 0.0):g} {unit}"
+    ci_now, ci_base = _interval(summary, metric), _interval(baseline, metric)
+    apart = True
+    if ci_now is not None and ci_base is not None:
+        apart = ci_now[0] > ci_base[1] if higher_is_worse else ci_now[1] < ci_base[0]
+        rule += ", 95 % intervals " + ("apart" if apart else "overlap")
+        if not apart and worsening > allowed:
+            rule += ": within noise"
+    worse = worsening > allowed and apart
+    near = not worse and worsening > allowed / 2
+    change = f"{(now / base - 1) * 100:+.1f}%" if base else f"{now - base:+g}"
+    message = f"{metric}: {now:g} vs baseline {base:g} ({change}; {rule})"
+    limit = base + sign * allowed
+    return Check(name, "regression", not worse, now, limit, message, near)
 
 
 def junit_xml(checks: list[Check], *, suite: str = "twin gate") -> str:

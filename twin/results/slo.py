@@ -16,7 +16,7 @@ from typing import Any
 
 from twin.errors import InputError
 
-__all__ = ["OPS", "Slo", "evaluate", "lookup", "parse_expression", "verdicts"]
+__all__ = ["OPS", "Slo", "evaluate", "lookup", "parse_expression", "read_metric", "verdicts"]
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
@@ -92,6 +92,43 @@ def lookup(summary: Mapping[str, Any], metric: str) -> float | None:
     if isinstance(node, bool) or not isinstance(node, int | float):
         return None
     return float(node)
+
+
+def read_metric(summary: Mapping[str, Any], metric: str) -> tuple[float | None, str]:
+    """The finite number at dotted `metric`, or None and why not: `missing`, `null`, `NaN`,
+    `infinite` or `not a number ('fast')`. `requests.<type>.error_ratio` is worked out as
+    errors / (count + errors)."""
+    parts = metric.split(".")
+    if len(parts) == 3 and parts[0] == "requests" and parts[2] == "error_ratio":
+        return _error_ratio(summary, parts[1])
+    node: Any = summary
+    for part in parts:
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif (
+            isinstance(node, list)
+            and part.lstrip("-").isdigit()
+            and -len(node) <= int(part) < len(node)
+        ):
+            node = node[int(part)]
+        else:
+            return None, "missing"
+    if node is None:
+        return None, "null"
+    if isinstance(node, bool) or not isinstance(node, int | float):
+        return None, f"not a number ({str(node)[:20]!r})"
+    if math.isnan(node):
+        return None, "NaN"
+    return (float(node), "") if math.isfinite(node) else (None, "infinite")
+
+
+def _error_ratio(summary: Mapping[str, Any], name: str) -> tuple[float | None, str]:
+    count, why = read_metric(summary, f"requests.{name}.count")
+    errors, why_e = read_metric(summary, f"requests.{name}.errors")
+    if count is None or errors is None:
+        return None, f"count {why}" if count is None else f"errors {why_e}"
+    total = count + errors
+    return (errors / total, "") if total else (None, "no requests")
 
 
 def evaluate(slo: Slo, summary: Mapping[str, Any]) -> dict[str, Any]:
