@@ -94,3 +94,63 @@ def test_capacity_cli_on_a_platform_finds_where_video_degrades(tmp_path) -> None
     assert above and all(p["observed"][slo.split("<")[0]] > 0.01 for p in above if not p["passed"])
     assert all(p["passed"] for p in probes if p["load"] <= best and p["replications"] == 1)
     assert report["headroom"] == pytest.approx(best / 3_000_000 - 1, abs=1e-3)
+
+
+def test_the_binding_slo_is_the_one_past_its_target_just_above_the_answer() -> None:
+    from twin.results.capacity import binding_slo, distinct
+
+    mean = parse_expression("services.api.latency_ms.mean<=50")  # breaks at load 80
+    loose = parse_expression("services.api.latency_ms.mean<=100")  # breaks at load 90
+    slos = distinct([loose, mean, parse_expression("services.api.latency_ms.mean <= 50")])
+    assert slos == [loose, mean]
+    result = search(_mm1_summary, slos, start=10, rel_tol=0.01)
+    binding = binding_slo(result, slos)
+    assert binding is not None and binding["name"] == mean.name
+    assert binding["below"]["load"] == result.max_load
+    assert binding["below"]["observed"] <= 50 < binding["above"]["observed"]
+    assert binding["above"]["load"] > result.max_load
+
+
+def _mmc_with_own_slo(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "scenarios" / "mmc-example.yaml").read_text()
+    own = (
+        "slo:\n  - {name: api mean, metric: services.api.latency_ms.mean, op: '<=', target: 2000}\n"
+    )
+    path = tmp_path / "mmc-slo.yaml"
+    path.write_text(text + own)
+    return str(path)
+
+
+def test_capacity_names_the_binding_slo_and_only_ignores_the_scenarios(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from twin.cli.app import main
+
+    fast = ["--set", "duration_s=5000", "--set", "warmup_s=500", "--confirm", "2"]
+    scenario = _mmc_with_own_slo(tmp_path)
+    p99 = "requests.requests.latency_ms.p99<=20000"
+    assert main(["capacity", scenario, "--slo", p99, *fast, "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    report = json.loads((tmp_path / "a" / "capacity.json").read_text())
+    assert report["slo"] == [p99, "api mean"]
+    binding = report["binding_slo"]
+    assert binding["name"] == "api mean" and "bound by api mean: " in out
+    assert binding["below"]["observed"] <= 2000 < binding["above"]["observed"]
+    assert binding["below"]["load"] == report["max_load_factor"] < binding["above"]["load"]
+    args = ["capacity", scenario, "--slo", p99, "--only", *fast, "--out", str(tmp_path / "b")]
+    assert main(args) == 0
+    only = json.loads((tmp_path / "b" / "capacity.json").read_text())
+    assert only["slo"] == [p99] and only["binding_slo"]["name"] == p99
+    assert only["max_load_factor"] > report["max_load_factor"]
+
+
+def test_the_plot_has_one_panel_per_distinct_slo() -> None:
+    from twin.report.capacity_plot import _capacity_plot
+
+    mean = parse_expression("services.api.latency_ms.mean<=50")
+    p99 = parse_expression("services.api.latency_ms.mean<=70")
+    result = search(_mm1_summary, [mean, p99], start=10)
+    plot = _capacity_plot(result, [mean, p99, mean], "load")
+    assert len(plot.figure.axes) == 2

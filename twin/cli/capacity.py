@@ -20,6 +20,9 @@ def register(app: typer.Typer) -> None:
         engine: str = typer.Option("fluid", help="Engine for the search (fluid or exact)."),
         seed: int | None = typer.Option(None, help="Seed (default: the scenario's)."),
         set_: list[str] = typer.Option([], "--set", help="Override a key: dotted.path=value."),
+        only: bool = typer.Option(
+            False, "--only", help="Meet the --slo objectives alone, not the scenario's own."
+        ),
         confirm: int = typer.Option(3, help="Replications confirming the final point."),
         out: Path | None = typer.Option(None, help="Output folder (default under reports/)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only max load."),
@@ -31,7 +34,9 @@ def register(app: typer.Typer) -> None:
         from twin.results.files import default_out_dir, prepare_out_dir
         from twin.runs.capacity import find_capacity
 
-        answer = find_capacity(scenario, set_, slo, engine=engine, seed=seed, confirm=confirm)
+        answer = find_capacity(
+            scenario, set_, slo, engine=engine, seed=seed, confirm=confirm, only=only
+        )
         report = answer.document
         out_dir = prepare_out_dir(out or default_out_dir(f"{report['scenario']}-capacity"))
         write_capacity(out_dir, answer.result, answer.slos, answer.knob, report)
@@ -44,7 +49,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _print(report: dict[str, Any], out_dir: Path) -> None:
-
     console = Console()
     knob = report["knob"]
     best = report[f"max_{knob}"]
@@ -58,4 +62,23 @@ def _print(report: dict[str, Any], out_dir: Path) -> None:
             + ("confirmed" if report["confirmed"] else "[yellow]not confirmed[/]")
             + " with replications"
         )
+    console.print(_binding_line(report.get("binding_slo"), knob), highlight=False)
     console.print(f"capacity.json and capacity.png in {out_dir}")
+
+
+def _binding_line(binding: dict[str, Any] | None, knob: str) -> str:
+    """`bound by p99<=500: 480 at riders 8.8e+06 (meets it), 530 at riders 9e+06 (misses it)`."""
+    if binding is None:
+        return "bound by: none found (no failing load above the answer was probed)"
+
+    def at(point: dict[str, Any] | None) -> str:
+        if point is None:
+            return "no passing load"
+        value = point["observed"]
+        shown = "no value" if value is None else f"{value:.4g}"
+        return f"{shown} at {knob.replace('_', ' ')} {point['load']:,.4g}"
+
+    return (
+        f"bound by [bold]{binding['name']}[/]: {at(binding['below'])} (meets it), "
+        f"{at(binding['above'])} (misses it)"
+    )

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter
 
 from twin.report.figures import Plot, colors_for, new_figure, plot_style, png_bytes, set_value_scale
-from twin.results.capacity import CapacityResult
+from twin.results.capacity import CapacityResult, distinct
 from twin.results.files import write_bytes, write_json
 from twin.results.slo import Slo
 
@@ -25,6 +25,7 @@ def capacity_png(result: CapacityResult, slos: Sequence[Slo], *, load_label: str
 
 
 def _capacity_plot(result: CapacityResult, slos: Sequence[Slo], load_label: str) -> Plot:
+    slos = distinct(slos)  # one panel per distinct SLO, however often it was given
     figure, axes = new_figure(len(slos), 1, row_height_in=3.0)
     colors = colors_for([s.metric for s in slos])
     probes = sorted(result.probes, key=lambda p: p.load)

@@ -7,20 +7,21 @@ supplies; every probe is kept as a flat record for the latency-versus-load plot.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from twin.results.slo import Slo, verdicts
+from twin.results.slo import OPS, Slo, read_metric, verdicts
 
-__all__ = ["CapacityResult", "Probe", "capacity_document", "search"]
+__all__ = ["CapacityResult", "Probe", "binding_slo", "capacity_document", "distinct", "search"]
 
 Evaluate = Callable[[float, int], dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class Probe:
-    """One evaluated load: did it meet every SLO, and what each SLO metric read."""
+    """One evaluated load: did it meet every SLO, and what each SLO metric read (None when the
+    summary had no finite number there)."""
 
     load: float
     passed: bool
@@ -43,7 +44,7 @@ def _probe(evaluate: Evaluate, slos: Sequence[Slo], load: float, reps: int) -> P
     return Probe(
         load=load,
         passed=all(v["passed"] for v in results),
-        observed={v["metric"]: v["observed"] for v in results},
+        observed={v["metric"]: read_metric(summary, v["metric"])[0] for v in results},
         replications=reps,
     )
 
@@ -122,6 +123,48 @@ def _confirm(
     return CapacityResult(max_load=good, confirmed=False, probes=probes)
 
 
+def distinct(slos: Iterable[Slo]) -> list[Slo]:
+    """The SLOs without repeats (the same metric, comparison and target), first name kept."""
+    seen: dict[tuple[str, str, float], Slo] = {}
+    for slo in slos:
+        seen.setdefault((slo.metric, slo.op, slo.target), slo)
+    return list(seen.values())
+
+
+def _excess(slo: Slo, observed: float | None) -> float:
+    """How far past its target an SLO is (relative); infinite when there is no value."""
+    if observed is None or observed != observed:
+        return float("inf")
+    if OPS[slo.op](observed, slo.target):
+        return -1.0
+    return abs(observed - slo.target) / (abs(slo.target) or 1.0)
+
+
+def binding_slo(result: CapacityResult, slos: Sequence[Slo]) -> dict[str, Any] | None:
+    """The SLO that bound the answer: the one furthest past its target at the nearest failing
+    load above the answer, with its value there (`above`) and at the answer (`below`)."""
+    above_load = result.max_load if result.max_load is not None else -float("inf")
+    failing = [p for p in result.probes if not p.passed and p.load > above_load]
+    if not failing:
+        return None
+    above = min(failing, key=lambda p: p.load)
+    slo = max(slos, key=lambda s: _excess(s, above.observed.get(s.metric)))
+    at_answer = [p for p in result.probes if p.load == result.max_load]
+    below = max(at_answer, key=lambda p: p.replications) if at_answer else None
+    return {
+        "name": slo.name,
+        "metric": slo.metric,
+        "op": slo.op,
+        "target": slo.target,
+        "below": None if below is None else _point(below, slo),
+        "above": _point(above, slo),
+    }
+
+
+def _point(probe: Probe, slo: Slo) -> dict[str, Any]:
+    return {"load": probe.load, "observed": probe.observed.get(slo.metric)}
+
+
 def capacity_document(
     name: str, engine: str, knob: str, current: float, result: CapacityResult,
     slos: Sequence[Slo],
@@ -137,6 +180,7 @@ def capacity_document(
         "headroom": None if best is None else round(best / current - 1.0, 4),
         "confirmed": result.confirmed,
         "slo": [s.name for s in slos],
+        "binding_slo": binding_slo(result, slos),
         "probes": [
             {
                 "load": p.load,

@@ -14,8 +14,9 @@ from typing import Any
 
 from twin.config.loader import Loaded, load, read_yaml
 from twin.errors import InputError
-from twin.results.capacity import CapacityResult, capacity_document, search
+from twin.results.capacity import CapacityResult, capacity_document, distinct, search
 from twin.results.slo import Slo, from_mapping, parse_expression
+from twin.results.summary_keys import check_key
 from twin.runs.engines import check_engine
 from twin.runs.run import run_loaded
 
@@ -46,27 +47,36 @@ def _scaled_sources(scenario: Any, factor: float) -> list[str]:
     return overrides
 
 
-def _slos(loaded: Loaded, expressions: Sequence[str]) -> list[Slo]:
-    """The `--slo` expressions, then the scenario's own `slo:` block."""
-    own = getattr(loaded.scenario, "slo", []) or []
-    slos = [parse_expression(s) for s in expressions] + [
-        e if not isinstance(e, dict) else from_mapping(e, source=str(loaded.path), index=i)
-        for i, e in enumerate(own)
-    ]
+def _slos(loaded: Loaded, expressions: Sequence[str], *, only: bool) -> list[Slo]:
+    """The `--slo` expressions, then (unless `only`) the scenario's own `slo:` block, each
+    distinct SLO once. Every key must name a number a summary can hold."""
+    own = [] if only else getattr(loaded.scenario, "slo", []) or []
+    given = [parse_expression(s) for s in expressions]
+    for slo in given:
+        check_key(slo.metric, source="--slo")
+    slos = distinct(
+        given
+        + [
+            e if not isinstance(e, dict) else from_mapping(e, source=str(loaded.path), index=i)
+            for i, e in enumerate(own)
+        ]
+    )
     if not slos:
-        raise InputError(str(loaded.path), "slo", "nothing to meet: give --slo or an slo: block")
+        hint = "give --slo" if only else "give --slo or an slo: block"
+        raise InputError(str(loaded.path), "slo", f"nothing to meet: {hint}")
     return slos
 
 
 def find_capacity(
     path: Path, overrides: Sequence[str], expressions: Sequence[str], *, engine: str,
-    seed: int | None = None, confirm: int = 3,
+    seed: int | None = None, confirm: int = 3, only: bool = False,
 ) -> CapacityAnswer:  # fmt: skip
-    """Bisect the load of the scenario at `path` to the largest that meets every SLO."""
+    """Bisect the load of the scenario at `path` to the largest that meets every SLO (with
+    `only`, the `expressions` alone, not the scenario's own `slo:` block)."""
     check_engine(engine)
     data = read_yaml(Path(path))
     base = load(path, overrides, data=data)
-    slos = _slos(base, expressions)
+    slos = _slos(base, expressions, only=only)
     knob, current = _knob(base)
 
     def evaluate(value: float, reps: int) -> dict[str, Any]:
