@@ -10,8 +10,8 @@ it is complete, so a live media playlist is a sliding window over the newest com
 segments whose `#EXT-X-MEDIA-SEQUENCE` advances with the wall clock; once the class is over
 the playlist gains `#EXT-X-ENDLIST`. An on-demand class is a VOD playlist of every segment.
 
-Segment bodies are synthetic: MPEG-TS null packets (188 bytes, sync byte 0x47, PID 0x1FFF),
-`bitrate * duration / 8` bytes, which is what the twin's own segment model counts.
+A segment's body (`hls_media`, `ts`) is H.264 and AAC in MPEG-TS, `bitrate * duration / 8`
+bytes to within one 188-byte packet, which is what the twin's own segment model counts.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ __all__ = [
     "live_plan",
     "master_playlist",
     "media_playlist",
-    "null_ts_buffer",
     "segment_bytes",
     "segment_count",
     "segment_duration",
@@ -185,18 +184,6 @@ def media_playlist(plan: MediaPlan) -> str:
     if plan.ended:
         lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"
-
-
-def null_ts_buffer(nbytes: int) -> bytes:
-    """`nbytes` of MPEG-TS null packets (PID 0x1FFF, payload only, stuffing 0xFF).
-
-    Null packets are what a multiplexer sends to pad a constant bit rate, and a demuxer
-    discards them, so the bytes are a valid (empty) transport stream of exactly the size
-    a real segment of that bit rate would have. A tail shorter than one packet is stuffing.
-    """
-    header = bytes((0x47, 0x1F, 0xFF, 0x10))
-    packet = header + b"\xff" * (TS_PACKET_BYTES - len(header))
-    return (packet * (nbytes // TS_PACKET_BYTES + 1))[:nbytes]
 
 
 def _iso_millis(epoch_s: float) -> str:

@@ -61,6 +61,7 @@ class ServeSettings:
     max_future_s: float = 5.0
     max_age_s: float = 86_400.0
     origin_egress_bps: float | None = None
+    media_cache_dir: Path | None = None  # encoded HLS segments; None: the user's cache
     seed: int = 0
     n_riders: int = 2000
     retrain_interval_s: float = 300.0

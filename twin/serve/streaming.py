@@ -1,4 +1,4 @@
-"""The streaming origin: HLS playlists and synthetic segments, with faults an operator injects.
+"""The streaming origin: HLS playlists and real H.264/AAC segments, with faults an operator injects.
 
 Routes (request types `playlist` and `segment`, plus `master`):
 
@@ -6,8 +6,10 @@ Routes (request types `playlist` and `segment`, plus `master`):
     GET /v1/live/{class_id}/{rendition}/index.m3u8  live sliding window, or VOD for on-demand
     GET /v1/live/{class_id}/{rendition}/{seq}.ts    bitrate x duration bytes of MPEG-TS
 
-Segment bytes come from one buffer per rendition built at start-up; a response writes
-memoryview slices of it, so serving a segment allocates nothing per request. The origin can
+Segment bytes come from one encoded template per rendition, loaded (encoded the first time,
+`hls_media`) at start-up; segment `seq` is the template with its clock moved on (`ts`), one
+copy and a patch, kept for the few newest segments every player of a live class asks for. A
+response writes memoryview slices of it. The origin can
 be taken down (503 with Retry-After) and its egress capped: an `EgressBucket` in bytes per
 second delays each segment until its bytes fit, and refuses (503) when the wait would exceed
 what a player's buffer rides out.
@@ -17,25 +19,39 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from twin.serve import hls
+from twin.serve import hls, ts
 from twin.serve.faults import Faults
+from twin.serve.hls_media import load_template
 from twin.serve.problems import ApiError, not_found
 from twin.serve.state import STATE
 from twin.serve.tokens import require
 
-__all__ = ["MAX_QUEUE_S", "ORIGIN_KEY", "EgressBucket", "Origin", "OriginMetrics", "setup"]
+__all__ = [
+    "MAX_QUEUE_S",
+    "ORIGIN_KEY",
+    "EgressBucket",
+    "Origin",
+    "OriginMetrics",
+    "default_media_dir",
+    "setup",
+]
 
 ORIGIN_KEY = "streaming"  # where the Origin lives in `ServeState.extras`
 # A player holds a few segments; a segment that cannot start within two segment durations
 # would stall it anyway, so the origin refuses it (503) instead of queueing it.
 MAX_QUEUE_S = 2 * hls.DEFAULT_SEGMENT_S
 _CHUNK = 256 * 1024  # write in slices so one response never buffers a whole 4K segment
+# Segments kept per rendition: a live window's players all ask for its newest few.
+_KEPT = 4
 
 
 class EgressBucket:
@@ -72,13 +88,14 @@ class EgressBucket:
 
 
 class Origin:
-    """The segment buffers, the egress bucket and the clock of one server process."""
+    """The segment templates, the egress bucket and the clock of one server process."""
 
     def __init__(
         self,
         catalog: Any,
         faults: Faults,
         *,
+        media_dir: Path,
         default_egress_bps: float | None = None,
         renditions: tuple[hls.Rendition, ...] = hls.RENDITIONS,
         segment_s: float = hls.DEFAULT_SEGMENT_S,
@@ -92,10 +109,8 @@ class Origin:
         self.segment_s = segment_s
         self.window = window
         self.clock = clock
-        self.buffers = {
-            r.name: memoryview(hls.null_ts_buffer(hls.segment_bytes(r.bandwidth_bps, segment_s)))
-            for r in renditions
-        }
+        self.templates = {r.name: load_template(r, segment_s, media_dir) for r in renditions}
+        self._kept: OrderedDict[tuple[str, int], memoryview] = OrderedDict()
         self.master = hls.master_playlist(renditions).encode()
         self._bucket: EgressBucket | None = None
         self._bucket_bps: float | None = None
@@ -140,8 +155,24 @@ class Origin:
         if not plan.first <= seq < plan.stop:
             held = f"{plan.first}..{plan.stop - 1}" if plan.stop > plan.first else "none yet"
             raise ApiError(404, f"segment {seq} is not in the playlist of {info.id} ({held})")
+        body = self._timed(rendition.name, seq)
         duration = hls.segment_duration(seq, info.duration_s, self.segment_s)
-        return self.buffers[rendition.name][: hls.segment_bytes(rendition.bandwidth_bps, duration)]
+        if duration < self.segment_s:
+            # A class's short last segment: the template cut at the packet where its time
+            # runs out (the muxed stream is close to constant bit rate).
+            packets = len(body) // ts.PACKET
+            return body[: max(1, round(packets * duration / self.segment_s)) * ts.PACKET]
+        return body
+
+    def _timed(self, rendition: str, seq: int) -> memoryview:
+        key = (rendition, seq)
+        found = self._kept.get(key)
+        if found is None:
+            found = self._kept[key] = memoryview(self.templates[rendition].at(seq))
+            if len(self._kept) > _KEPT * len(self.templates):
+                self._kept.popitem(last=False)
+        self._kept.move_to_end(key)
+        return found
 
     def egress_wait(self, nbytes: int) -> float:
         """Seconds to hold a response of `nbytes` under the egress cap; 503 if too long."""
@@ -161,7 +192,7 @@ class Origin:
         bps = self.faults.origin_egress_bps or self.default_egress_bps
         if bps != self._bucket_bps:
             self._bucket_bps = bps
-            burst = max(len(b) for b in self.buffers.values())
+            burst = max(len(t.data) for t in self.templates.values())
             self._bucket = None if bps is None else EgressBucket(bps / 8, burst, MAX_QUEUE_S)
         return self._bucket
 
@@ -231,6 +262,12 @@ async def segment(request: web.Request) -> web.StreamResponse:
     return response
 
 
+def default_media_dir() -> Path:
+    """Where encoded segments are kept between runs: the user's cache (XDG), shared by servers."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "twin" / "hls"
+
+
 def setup(app: web.Application) -> None:
     """Build the origin from the app's state and add the three streaming routes.
 
@@ -238,8 +275,12 @@ def setup(app: web.Application) -> None:
     per-token rate limit applies to players too.
     """
     state = app[STATE]
+    settings = state.settings
     origin = Origin(
-        state.catalog, state.faults, default_egress_bps=state.settings.origin_egress_bps
+        state.catalog,
+        state.faults,
+        media_dir=settings.media_cache_dir or default_media_dir(),
+        default_egress_bps=settings.origin_egress_bps,
     )
     origin.metrics = OriginMetrics(state.metrics.registry)
     state.extras[ORIGIN_KEY] = origin
