@@ -75,32 +75,11 @@ def from_mapping(item: Mapping[str, Any], *, source: str, index: int) -> Slo:
     return Slo(name, str(item["metric"]), str(item["op"]), target)
 
 
-def lookup(summary: Mapping[str, Any], metric: str) -> float | None:
-    """The number at dotted `metric` in a summary (list items by index), or None if absent."""
-    node: Any = summary
-    for part in metric.split("."):
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif (
-            isinstance(node, list)
-            and part.lstrip("-").isdigit()
-            and -len(node) <= int(part) < len(node)
-        ):
-            node = node[int(part)]
-        else:
-            return None
-    if isinstance(node, bool) or not isinstance(node, int | float):
-        return None
-    return float(node)
+_MISSING = object()
 
 
-def read_metric(summary: Mapping[str, Any], metric: str) -> tuple[float | None, str]:
-    """The finite number at dotted `metric`, or None and why not: `missing`, `null`, `NaN`,
-    `infinite` or `not a number ('fast')`. `requests.<type>.error_ratio` is worked out as
-    errors / (count + errors)."""
-    parts = metric.split(".")
-    if len(parts) == 3 and parts[0] == "requests" and parts[2] == "error_ratio":
-        return _error_ratio(summary, parts[1])
+def _walk(summary: Mapping[str, Any], parts: list[str]) -> Any:
+    """The value at the dotted path `parts` (list items by index), or `_MISSING`."""
     node: Any = summary
     for part in parts:
         if isinstance(node, Mapping) and part in node:
@@ -112,7 +91,28 @@ def read_metric(summary: Mapping[str, Any], metric: str) -> tuple[float | None, 
         ):
             node = node[int(part)]
         else:
-            return None, "missing"
+            return _MISSING
+    return node
+
+
+def lookup(summary: Mapping[str, Any], metric: str) -> float | None:
+    """The number at dotted `metric` in a summary (list items by index), or None if absent."""
+    node = _walk(summary, metric.split("."))
+    if node is _MISSING or isinstance(node, bool) or not isinstance(node, int | float):
+        return None
+    return float(node)
+
+
+def read_metric(summary: Mapping[str, Any], metric: str) -> tuple[float | None, str]:
+    """The finite number at dotted `metric`, or None and why not: `missing`, `null`, `NaN`,
+    `infinite` or `not a number ('fast')`. `requests.<type>.error_ratio` is worked out as
+    errors / (count + errors)."""
+    parts = metric.split(".")
+    if len(parts) == 3 and parts[0] == "requests" and parts[2] == "error_ratio":
+        return _error_ratio(summary, parts[1])
+    node = _walk(summary, parts)
+    if node is _MISSING:
+        return None, "missing"
     if node is None:
         return None, "null"
     if isinstance(node, bool) or not isinstance(node, int | float):
