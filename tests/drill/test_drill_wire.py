@@ -56,7 +56,8 @@ def test_the_plan_twin_writes_is_the_plan_the_riders_read(tmp_path, drill, monke
     assert json.loads(path.read_text())["format"] == FORMAT
     assert len(read.users) == 60 and read.users[:10] == (3, 3, 3, 3, 3, 4, 3, 3, 3, 5)
     assert read.at(read.users, 9.5) == 5.0 and read.spawn_rate == 16.0
-    assert len(read.scenario_live) == len(work.live_classes) == 41
+    # every class with riders in the run: those taking early joiners before its end included
+    assert len(read.scenario_live) == len(work.live_classes) == 45
     first = work.live_classes[0]
     assert read.scenario_live[0].start == pytest.approx(first.start_s / 480)
     assert read.scenario_live[0].weight == pytest.approx(first.riders)
@@ -64,7 +65,7 @@ def test_the_plan_twin_writes_is_the_plan_the_riders_read(tmp_path, drill, monke
     assert read.od_lengths == ((1200.0, 0.25), (1800.0, 0.75)) and read.riders == (RIDER,)
     assert (read.segment_s, read.telemetry_batch_s, read.feedback_share) == (4.0, 5.0, 0.3)
     assert read.out_dir == str(tmp_path / "load") and read.seed == 7
-    assert all(0 <= i < 41 and w > 0 for second in read.live_joins for i, w in second)
+    assert all(0 <= i < 45 and w > 0 for second in read.live_joins for i, w in second)
 
 
 @pytest.mark.parametrize(

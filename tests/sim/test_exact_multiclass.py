@@ -132,7 +132,9 @@ def evening():
     overrides = [f"population.riders={RIDERS}", "duration_s=600"]
     scenario, _ = load_platform(SCENARIOS / "daily-peak.yaml", overrides)
     compiled = compile_platform(scenario, _shared_api(RIDERS), scenario_population(scenario))
-    result = run_exact_platform(compiled, name=scenario.name, seed=5, replications=4)
+    result = run_exact_platform(
+        compiled, name=scenario.name, seed=5, replications=4, riders=False
+    )
     return scenario, compiled, result
 
 

@@ -33,7 +33,16 @@ def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
         scenario: Path = typer.Argument(..., help="Scenario YAML file."),
-        engine: str = typer.Option("exact", help="exact (every request an event) or fluid."),
+        engine: str = typer.Option(
+            "auto",
+            help="auto (exact when it finishes in about a minute, else fluid), exact (every "
+            "rider and request an event) or fluid (flows per tick).",
+        ),
+        scale: float | None = typer.Option(
+            None,
+            help="Run a platform at this fraction of its riders and capacities (0 < F <= 1), "
+            "e.g. 0.01, so the exact engine can ride it rider by rider.",
+        ),
         riders: int | None = typer.Option(None, help="Override population.riders (platform)."),
         seed: int | None = typer.Option(None, help="Seed (default: the scenario's)."),
         replications: int = typer.Option(1, help="Independent replications."),
@@ -58,6 +67,7 @@ def register(app: typer.Typer) -> None:
             overrides=set_,
             out=out,
             show_progress=not (quiet or as_json),
+            scale=scale,
         )
         if as_json:
             typer.echo(json.dumps(result, indent=2))
@@ -78,22 +88,26 @@ def execute(
     overrides: list[str],
     out: Path | None,
     show_progress: bool,
+    scale: float | None = None,
 ) -> tuple[dict[str, Any], Path]:
     """Load, simulate, write; return the summary and the output folder."""
     # Deferred: the engines and the report load NumPy, pandas, SimPy and matplotlib, which
     # `twin --help` and the other commands should not pay for.
     from twin.config.loader import load
+    from twin.config.scaling import check_scale
     from twin.report.run_folder import write_run
     from twin.results.files import default_out_dir
     from twin.runs import run_loaded
     from twin.runs.engines import check_engine
 
+    if scale is not None:
+        check_scale(scale)
     loaded = load(scenario_path, [*overrides, *_rider_override(riders)])
     check_engine(engine)
     with progress_bar(f"{loaded.scenario.name} ({engine})", enabled=show_progress) as bar:
         run = run_loaded(
             loaded, engine=engine, seed=seed, replications=replications, precision=precision,
-            progress=bar.update,
+            progress=bar.update, scale=scale,
         )  # fmt: skip
     out_dir = out if out is not None else default_out_dir(run.name)
     write_run(out_dir, run.summary, run.timeseries)

@@ -142,6 +142,10 @@ def _secs(value: float | None) -> str:
 def print_run(summary: dict[str, Any], out_dir: Path, console: Console | None = None) -> None:
     """Print the run's header, its services and requests, and where the files are."""
     console = console or wide_console()
+    if summary.get("engine_choice"):
+        console.print(f"[dim]{summary['engine_choice']}[/dim]")
+    if summary.get("scale"):
+        console.print(f"[dim]scaled: riders and capacities x {summary['scale']:g}[/dim]")
     console.print(
         f"[bold]{summary['scenario']}[/bold]  engine={summary['engine']}  seed={summary['seed']}  "
         f"replications={summary['replications']}  simulated={summary['simulated_seconds']:,.0f} s  "

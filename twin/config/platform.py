@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from twin.config.architecture import Architecture, load_architecture
+from twin.config.clients import Clients
 from twin.config.files import validate
 from twin.config.network import FieldError, Frozen
 from twin.config.vocabulary import DEVICES, REGION_CODES
@@ -206,6 +207,7 @@ class PlatformScenario(Frozen):
     demand: DemandSpec = DemandSpec()
     incidents: list[Incident] = Field(default_factory=list)
     slo: list[Slo] = Field(default_factory=list)
+    clients: Clients = Clients()
 
     @field_validator("timezone")
     @classmethod

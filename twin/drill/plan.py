@@ -34,7 +34,7 @@ import numpy as np
 from twin.config.vocabulary import TELEMETRY_BATCH_S
 from twin.drill.wire import LiveClass, Plan
 from twin.errors import InputError
-from twin.platform.demand import join_cdf
+from twin.platform.demand import join_cdf, od_length_pmf
 from twin.platform.workload import FEEDBACK_SHARE, LEADERBOARD_LIVE_S, LEADERBOARD_OD_S
 
 __all__ = [
@@ -208,12 +208,7 @@ def od_lengths(catalog: Any, longest_min: int = 120) -> list[tuple[float, float]
     The library's lengths weighted by popularity, in whole minutes (a session started in a
     minute is active for that many minutes: `twin.platform.demand`).
     """
-    pmf = np.zeros(longest_min + 1)
-    for c in catalog.on_demand:
-        pmf[min(c.duration_s // 60, longest_min)] += c.popularity
-    if pmf.sum() == 0:
-        pmf[30] = 1.0
-    pmf /= pmf.sum()
+    pmf = od_length_pmf(catalog, longest_min)
     return [(60.0 * k, round(float(p), 8)) for k, p in enumerate(pmf) if p > 0 and k > 0]
 
 

@@ -92,7 +92,9 @@ def drill_platform(compiled: Any, work: DrillWorkload) -> Any:
         live_playlist_share=_squeeze(compiled.live_playlist_share, compiled, work),
         riders_by_rendition=np.stack([_squeeze(r, compiled, work) * factor
                                       for r in compiled.riders_by_rendition]),
-        incidents=(), **scaled,
+        # the drill's offered load is per drill second: the exact engine runs it as request
+        # streams, not as the scenario's riders (whose sessions are on the scenario's clock)
+        incidents=(), session_flows=None, **scaled,
     )  # fmt: skip
 
 

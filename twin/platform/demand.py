@@ -33,8 +33,10 @@ __all__ = [
     "DEFAULT_LIVE_SHARE",
     "Demand",
     "LiveClassLoad",
+    "class_joiners",
     "compute_demand",
     "join_cdf",
+    "od_length_pmf",
     "surge_multiplier",
 ]
 
@@ -57,12 +59,14 @@ _WARM_S = 2 * 3600  # demand starts this long before t = 0 so sessions are in pr
 
 @dataclass(frozen=True)
 class LiveClassLoad:
-    """One live class in the run: when it starts (s from t = 0), its length and riders."""
+    """One live class in the run: when it starts (s from t = 0), its length and riders (all
+    devices, and by device in DEVICES order)."""
 
     class_id: str
     start_s: float
     duration_s: int
     riders: float
+    by_device: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,28 @@ def join_cdf(tau_s: np.ndarray) -> np.ndarray:
     return np.where(tau < lo, 0.0, np.where(tau >= hi, 1.0, cdf))
 
 
+def class_joiners(
+    classes: Sequence[LiveClassLoad], t: np.ndarray, tick_s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each live class's joiners per tick by device (devices x classes x ticks), its riders
+    already in class at t = 0 by device (devices x classes), and its end (s): the join curve
+    `_place_class` spreads the class's riders by."""
+    weights = np.zeros((N_DEVICES, len(classes), len(t)))
+    at0, ends = np.zeros((N_DEVICES, len(classes))), np.zeros(len(classes))
+    for c, x in enumerate(classes):
+        riders = np.asarray(x.by_device or [x.riders / N_DEVICES] * N_DEVICES)[:, None]
+        ends[c] = x.start_s + x.duration_s
+        weights[:, c] = riders * ((_joined(x, t + tick_s) - _joined(x, t)) * (t < ends[c]))
+        at0[:, c] = riders[:, 0] * float(_joined(x, np.zeros(1))[0]) * (ends[c] > 0)
+    return weights, at0, ends
+
+
+def _joined(x: LiveClassLoad, t: np.ndarray) -> np.ndarray:
+    """Share of class `x`'s riders joined by scenario time `t` (1 at the class end)."""
+    norm = float(join_cdf(np.array([float(x.duration_s)]))[0])
+    return join_cdf(np.minimum(t - x.start_s, x.duration_s)) / norm
+
+
 def _preference_table(
     pop: Population, segment: np.ndarray, n_segments: int, scale: np.ndarray
 ) -> np.ndarray:
@@ -181,7 +207,7 @@ def _starts_per_minute(
     return out * seg_mult[:, None, :]
 
 
-def _duration_pmf(catalog: Catalog, n_minutes: int) -> np.ndarray:
+def od_length_pmf(catalog: Catalog, n_minutes: int = 120) -> np.ndarray:
     """Probability an on-demand session lasts k minutes, popularity-weighted over the library."""
     pmf = np.zeros(n_minutes + 1)
     for c in catalog.on_demand:
@@ -299,7 +325,13 @@ def _live_flows(
                 split[:, c], m * 60.0, info.duration_s, ticks, tick_s, (starts, ends, active)
             )
             loads.append(
-                LiveClassLoad(info.id, m * 60.0, info.duration_s, float(split[:, c].sum()))
+                LiveClassLoad(
+                    info.id,
+                    m * 60.0,
+                    info.duration_s,
+                    float(split[:, c].sum()),
+                    tuple(float(x) for x in split[:, c]),
+                )
             )
     return starts, ends, active, loads
 
@@ -416,7 +448,7 @@ def compute_demand(
         raise ValueError("start_utc must be timezone-aware")
     grid = _Grid.around(start_utc, duration_s)
     raw = _minute_starts(population, spec, grid, surges, segment, segments, segment_rides_scale)
-    pmf, share = _duration_pmf(catalog, 120), _live_shares(spec)
+    pmf, share = od_length_pmf(catalog, 120), _live_shares(spec)
     riders_min = len(population) * _growth(grid.minutes_t, spec)
     starts = _capped_starts(raw, pmf, share, riders_min, spec.max_concurrent_fraction)
     od_starts = starts * (1.0 - share)[:, None]
@@ -427,9 +459,11 @@ def compute_demand(
     live = _live_flows(starts * share[:, None], grid.grid0, catalog, type_shares, ticks, tick_s)
     end = grid.offset + duration_s
     loads = tuple(
-        LiveClassLoad(x.class_id, x.start_s - grid.offset, x.duration_s, x.riders)
+        LiveClassLoad(x.class_id, x.start_s - grid.offset, x.duration_s, x.riders, x.by_device)
         for x in live[3]
-        if x.start_s + x.duration_s > grid.offset and x.start_s < end
+        # every class with riders in the run: in class, joining early, or still saving
+        if x.start_s + x.duration_s + _END_SPREAD_S > grid.offset
+        and x.start_s + _JOIN_WINDOW_S[0] < end
     )
     return Demand(
         t=t,

@@ -23,6 +23,7 @@ __all__ = [
     "LeaderboardLag",
     "Precision",
     "SloVerdict",
+    "SpoiledBy",
     "Usage",
 ]
 
@@ -36,14 +37,22 @@ class LeaderboardLag(Block):
     samples: Omittable[int] = Field(None, description="Drills: samples the target measured.")
 
 
+class SpoiledBy(Block):
+    """Sessions spoiled, by the first thing that spoiled them."""
+
+    join: int = Field(description="Riders who gave up joining (retries past their patience).")
+    stream_lost: int = Field(description="Riders who lost the stream and could not rejoin.")
+    video: int = Field(description="Sessions with 10 % or more of their segments stalled.")
+
+
 class Experience(Block):
-    """What riders lived through. Simulated by the fluid engine (not by the exact engine);
+    """What riders lived through: simulated by both engines (the exact engine rider by rider),
     measured by drills."""
 
     leaderboard_lag_s: Omittable[LeaderboardLag] = Field(
         None,
-        description="Leaderboard lag (s): probe samples (fluid), or the target's own metrics "
-        "(drill; omitted when the target exports none).",
+        description="Leaderboard lag (s): probe samples (fluid), every batch (exact), or the "
+        "target's own metrics (drill; omitted when the target exports none).",
     )
     join_failures: int = Field(
         description="Joins lost on their route (simulated) or answered with an error (drill)."
@@ -51,16 +60,27 @@ class Experience(Block):
     video_degraded_fraction: Omittable[Number] = Field(
         None,
         description="Share of video degraded (0-1): rider-seconds downshifted or rebuffering "
-        "(fluid), or segments degraded (drill; omitted when no segment was fetched).",
+        "(fluid; exact: stalled segments too), or segments degraded (drill; omitted when no "
+        "segment was fetched).",
     )
     video_degraded_peak_fraction: Omittable[Number] = Field(
-        None, description="Fluid: the worst tick's share of watching riders degraded (0-1)."
+        None, description="Simulated: the worst tick's share of watching riders degraded (0-1)."
     )
     video_degraded_rider_minutes: Omittable[int] = Field(
-        None, description="Fluid: rider-minutes of degraded video."
+        None, description="Simulated: rider-minutes of degraded video."
     )
     downshifts: Omittable[int] = Field(
         None, description="Drills: bitrate downshifts the players made."
+    )
+    sessions_spoiled_fraction: Omittable[Number] = Field(
+        None,
+        description="Exact engine: share of sessions spoiled (0-1), see `sessions_spoiled_by`.",
+    )
+    sessions_spoiled_by: Omittable[SpoiledBy] = Field(
+        None, description="Exact engine: spoiled sessions by cause."
+    )
+    reconnects: Omittable[int] = Field(
+        None, description="Exact engine: players that dropped their stream and joined again."
     )
 
 

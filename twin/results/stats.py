@@ -118,3 +118,14 @@ class RequestStats(Block):
     requested_per_s: Omittable[Number] = Field(
         None, description="Drills: requests per drill second the workload asked for."
     )
+    retries: Omittable[int] = Field(
+        None, description="Exact engine with riders: calls sent again after a failure or timeout."
+    )
+    timeouts: Omittable[int] = Field(
+        None, description="Exact engine with riders: attempts the client stopped waiting for."
+    )
+    gave_up: Omittable[int] = Field(
+        None,
+        description="Exact engine with riders: calls that failed for good (retries spent, "
+        "or a join past the rider's patience).",
+    )

@@ -81,6 +81,17 @@ class Summary(Block):
     riders_end: Omittable[int] = Field(
         None, description="Platform runs: the population's riders at the end (growth)."
     )
+    engine_choice: Omittable[str] = Field(
+        None, description="`--engine auto`: which engine ran and why (the work it estimated)."
+    )
+    scale: Omittable[Number] = Field(
+        None,
+        description="`--scale F`: the run's riders and capacities were F times the scenario's "
+        "(per-rider figures hold; counts are F times as large).",
+    )
+    sessions: Omittable[int] = Field(
+        None, description="Exact platform runs: sessions ridden (per replication, on average)."
+    )
     services: dict[str, ServiceStats] = Field(
         description="Each service (a station) by name. Empty for a drill: it measures "
         "requests, not services.",
@@ -94,7 +105,7 @@ class Summary(Block):
         description="Services, most saturated first (by peak, then mean utilization)."
     )
     experience: Omittable[Experience] = Field(
-        None, description="Fluid platform runs and drills: what riders lived through."
+        None, description="Platform runs and drills: what riders lived through."
     )
     usage: Omittable[Usage] = Field(
         None, description="Fluid platform runs: the capacity used, which `cost` prices."

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -27,13 +27,23 @@ from twin.config.architecture import (
 )
 from twin.config.network import ServiceTime
 from twin.config.platform import CapacityCut, ComponentDown, PlatformScenario, ShardCount, Surge
+from twin.config.vocabulary import DEVICES, TELEMETRY_BATCH_S
 from twin.platform.catalog import Catalog
-from twin.platform.demand import Demand, compute_demand
+from twin.platform.demand import Demand, class_joiners, compute_demand, od_length_pmf
 from twin.platform.population import Population
 from twin.platform.scenario_riders import scenario_catalog, scenario_population, segment_scales
-from twin.platform.workload import Workload, compute_workload
+from twin.platform.workload import (
+    FEEDBACK_SHARE,
+    LEADERBOARD_LIVE_S,
+    LEADERBOARD_OD_S,
+    RECOMMEND_PER_START,
+    Workload,
+    compute_workload,
+    rendition_shares,
+)
 from twin.runs.segment_service import plus_segment_mb, segment_mb_mix
-from twin.sim.platform_input import CompiledPlatform, ServiceSpec
+from twin.sim.platform_input import CompiledPlatform, Journey, ServiceSpec
+from twin.sim.sessions import SessionFlows
 
 __all__ = [
     "WRITE_TYPES",
@@ -44,6 +54,7 @@ __all__ = [
     "route_visits",
     "segment_mb",
     "service_mixture",
+    "session_flows",
 ]
 
 # Request types that write (POST): a database on their route takes them as writes.
@@ -281,6 +292,9 @@ def _service_spec(
         connection_pool=comp.connection_pool,
         up=up,
         arrivals=arrivals,
+        writers=tuple(t for t in WRITE_TYPES if any(h == name for h, _ in run.visits.get(t, [])))
+        if comp.database is not None
+        else (),
         **extra,  # type: ignore[arg-type]
     )
 
@@ -332,8 +346,15 @@ def build_platform(
     """
     population = scenario_population(scenario) if population is None else population
     tick = float(tick_s if tick_s is not None else scenario.tick_s)
-    sessions = _sessions(scenario, population, catalog or scenario_catalog(scenario), tick)
+    catalog = catalog or scenario_catalog(scenario)
+    sessions = _sessions(scenario, population, catalog, tick)
     compiled = _compile(scenario, architecture, population, sessions, tick)
+    compiled = replace(
+        compiled,
+        session_flows=session_flows(
+            sessions, population, catalog, architecture.video.max_rendition
+        ),
+    )
     return PlatformBuild(scenario, architecture, population, sessions, compiled)
 
 
@@ -392,4 +413,32 @@ def _compile(
         live_segment_share=_share(live_segments, work.rates["segment"]),
         live_playlist_share=_share(live_segments, work.rates["playlist"]),
         incidents=tuple(i.model_dump() for i in scenario.incidents),
+        journey=Journey(
+            segment_s=video.segment_s,
+            telemetry_batch_s=TELEMETRY_BATCH_S,
+            leaderboard_live_s=LEADERBOARD_LIVE_S,
+            leaderboard_od_s=LEADERBOARD_OD_S,
+            feedback_share=FEEDBACK_SHARE,
+            recommend_per_start=RECOMMEND_PER_START,
+        ),
+        clients=scenario.clients,
+    )
+
+
+def session_flows(
+    sessions: Demand, population: Population, catalog: Catalog, max_rendition: str
+) -> SessionFlows:
+    """The demand as the exact engine draws its riders from it (twin.sim.sessions)."""
+    weights, at0, ends = class_joiners(sessions.live_classes, sessions.t, sessions.tick_s)
+    return SessionFlows(
+        t=sessions.t,
+        tick_s=sessions.tick_s,
+        starts=np.stack((sessions.starts_live, sessions.starts_od)),
+        active0=np.stack((sessions.active_live[:, 0], sessions.active_od[:, 0])),
+        class_weight=weights,
+        class_weight0=at0,
+        class_end_s=ends,
+        od_pmf=od_length_pmf(catalog),
+        rendition_shares=rendition_shares(population, max_rendition),
+        telemetry=np.array([d != "app" for d in DEVICES]),
     )

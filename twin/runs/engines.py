@@ -3,12 +3,22 @@
 A model is what an engine is given: a bare network (`NetworkScenario`) or a compiled platform
 (`CompiledPlatform`). Both engines take both; only the exact engine adds replications until
 a precision is met, and only on a bare network.
+
+`auto` (the default) picks the exact engine when the work looks small enough to finish in
+about a minute, the fluid engine otherwise: the work is the station visits the offered load
+makes (every request at every hop it reaches, replications included), at the rate the exact
+engine simulates them on one core (`EXACT_VISITS_PER_S`, measured with `make bench`'s
+rider-session benchmark). Retries in overload add visits the estimate does not see.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
+import numpy as np
+
+from twin.analytic.jackson import mean_rate
 from twin.config.network import NetworkScenario
 from twin.errors import InputError
 from twin.sim.exact import run_exact
@@ -17,9 +27,21 @@ from twin.sim.fluid import run_fluid
 from twin.sim.platform_input import CompiledPlatform
 from twin.sim.result import RunResult
 
-__all__ = ["ENGINES", "check_engine", "simulate"]
+__all__ = [
+    "AUTO_BUDGET_S",
+    "ENGINES",
+    "EXACT_VISITS_PER_S",
+    "check_engine",
+    "choose_engine",
+    "estimated_visits",
+    "simulate",
+]
 
-ENGINES = ("exact", "fluid")
+ENGINES = ("auto", "exact", "fluid")
+# Station visits per second of wall time the exact engine manages on one core with riders
+# (a New Year surge at 1/1000 on this project's 2-core CI machine: about 60,000).
+EXACT_VISITS_PER_S = 60_000.0
+AUTO_BUDGET_S = 60.0
 Progress = Callable[[float, float], None]
 
 
@@ -32,6 +54,54 @@ def check_engine(engine: str) -> str:
     return engine
 
 
+def estimated_visits(model: NetworkScenario | CompiledPlatform) -> float:
+    """Station visits the model's offered load makes in one replication."""
+    if isinstance(model, CompiledPlatform):
+        tick = float(model.tick_s)
+        return float(sum(float(s.arrivals.sum()) * tick for s in model.services.values()))
+    net = model.network
+    names = list(net.stations)
+    index = {n: i for i, n in enumerate(names)}
+    routing = np.zeros((len(names), len(names)))
+    for n, st in net.stations.items():
+        for target, p in st.routes.items():
+            if target in index:
+                routing[index[n], index[target]] += p
+    external = np.zeros(len(names))
+    for src in net.sources:
+        external[index[src.to]] += mean_rate(src.rate_per_s, model.duration_s)
+    try:
+        rates = np.linalg.solve(np.eye(len(names)) - routing.T, external)
+    except np.linalg.LinAlgError:
+        return math.inf  # a closed loop of routes: its requests never leave
+    return float(np.clip(rates, 0.0, None).sum() * model.duration_s)
+
+
+def choose_engine(
+    model: NetworkScenario | CompiledPlatform, engine: str, replications: int = 1
+) -> tuple[str, str | None]:
+    """The engine to run and, for `auto`, why (None when the user named one)."""
+    check_engine(engine)
+    if engine != "auto":
+        return engine, None
+    visits = estimated_visits(model) * replications
+    seconds = visits / EXACT_VISITS_PER_S
+    if seconds <= AUTO_BUDGET_S:
+        return "exact", f"auto: exact, {visits:,.0f} station visits take about {seconds:.0f} s"
+    return "fluid", (
+        f"auto: fluid, {visits:.3g} station visits would take about "
+        f"{_duration(seconds)} request by request (--engine exact to insist)"
+    )
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "forever"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def simulate(
     model: NetworkScenario | CompiledPlatform,
     *,
@@ -42,8 +112,26 @@ def simulate(
     precision: float | None = None,
     progress: Progress | None = None,
 ) -> RunResult:
-    """Run `model` on `engine`; `name` and `seed` are the scenario's."""
-    check_engine(engine)
+    """Run `model` on `engine` (`auto`: see the module); `name` and `seed` are the scenario's.
+    With `auto` the summary says which engine ran and why (`engine_choice`)."""
+    if precision is not None and engine == "auto":
+        engine = "exact"  # only the exact engine adds replications to a precision
+    engine, why = choose_engine(model, engine, replications)
+    result = _simulate(model, engine, name, seed, replications, precision, progress)
+    if why is not None:
+        result.summary["engine_choice"] = why
+    return result
+
+
+def _simulate(
+    model: NetworkScenario | CompiledPlatform,
+    engine: str,
+    name: str,
+    seed: int,
+    replications: int,
+    precision: float | None,
+    progress: Progress | None,
+) -> RunResult:
     if precision is not None and not (engine == "exact" and isinstance(model, NetworkScenario)):
         raise InputError(
             "--precision", None, "only the exact engine on a bare network adds replications"

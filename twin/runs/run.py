@@ -18,6 +18,7 @@ import pandas as pd
 from twin.config.loader import Loaded, load
 from twin.config.network import NetworkScenario
 from twin.config.platform import PlatformScenario
+from twin.config.scaling import check_scale, scale_platform
 from twin.errors import InputError
 from twin.results.summary import Summary
 from twin.runs.compile import PlatformBuild, build_platform
@@ -52,13 +53,14 @@ def run_file(
     replications: int = 1,
     precision: float | None = None,
     progress: Progress | None = None,
+    scale: float | None = None,
 ) -> Run:
     """Load the scenario at `path` (with `--set` overrides) and run it on `engine`."""
     check_engine(engine)
     loaded = load(path, overrides)
     return run_loaded(
         loaded, engine=engine, seed=seed, replications=replications, precision=precision,
-        progress=progress,
+        progress=progress, scale=scale,
     )  # fmt: skip
 
 
@@ -70,8 +72,10 @@ def run_loaded(
     replications: int = 1,
     precision: float | None = None,
     progress: Progress | None = None,
+    scale: float | None = None,
 ) -> Run:
-    """Run a loaded scenario on `engine` and complete its summary."""
+    """Run a loaded scenario on `engine` and complete its summary; with `scale`, a platform
+    runs at that fraction of its riders and capacities (`twin.config.scaling`)."""
     scenario = loaded.scenario
     seed = int(scenario.seed if seed is None else seed)
     if replications < 1:
@@ -81,9 +85,14 @@ def run_loaded(
         if precision is not None:
             raise InputError("--precision", None, "applies to bare networks on the exact engine")
         assert loaded.architecture is not None  # the loader reads a platform's architecture
-        build = build_platform(scenario, loaded.architecture)
+        architecture = loaded.architecture
+        if scale is not None:
+            scenario, architecture = scale_platform(scenario, architecture, scale)
+        build = build_platform(scenario, architecture)
         model: Any = build.compiled
     else:
+        if scale is not None:
+            raise InputError("--scale", None, "applies to platform scenarios (kind: platform)")
         model = scenario
     result = simulate(
         model, engine=engine, name=scenario.name, seed=seed, replications=replications,
@@ -94,6 +103,8 @@ def run_loaded(
         summary, timeseries = complete_platform(summary, timeseries, build)
     if isinstance(scenario, NetworkScenario):
         add_analytic(scenario, summary)
+    if scale is not None:
+        summary["scale"] = check_scale(scale)
     add_slo_verdicts(scenario, summary, str(loaded.path))
     typed = Summary.from_mapping(summary).to_mapping()  # the contract's keys and types, or fail
     return Run(loaded=loaded, summary=typed, timeseries=timeseries, build=build)

@@ -13,9 +13,29 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from twin.config.architecture import Autoscaling, ConnectionPool, Ingest
+from twin.config.clients import Clients
 from twin.config.network import ServiceTime
+from twin.sim.sessions import SessionFlows
 
-__all__ = ["CompiledPlatform", "ServiceSpec"]
+__all__ = ["CompiledPlatform", "Journey", "ServiceSpec"]
+
+
+@dataclass(frozen=True)
+class Journey:
+    """A session request by request, as the exact engine's riders play it: the periods and
+    shares `twin.platform.workload` counts in its rates. A session starts with `recommend`
+    (`recommend_per_start` of them) and `join`; a live player reloads its playlist every
+    `segment_s` and fetches each new segment, an on-demand one loads its playlist once and
+    fetches a segment every `segment_s`; a bike or tread posts a batch every
+    `telemetry_batch_s`; the leaderboard is polled every `leaderboard_live_s` (live) or
+    `leaderboard_od_s`; the end saves the `workout` and `feedback_share` rate the class."""
+
+    segment_s: float
+    telemetry_batch_s: float
+    leaderboard_live_s: float
+    leaderboard_od_s: float
+    feedback_share: float
+    recommend_per_start: float
 
 
 @dataclass(frozen=True)
@@ -59,6 +79,7 @@ class ServiceSpec:
     writes_per_s: np.ndarray | None = None
     service_by_request: Mapping[str, ServiceTime] = field(default_factory=dict)
     own_service: ServiceTime | None = None
+    writers: tuple[str, ...] = ()  # a database's request types that write there
 
     @property
     def capacity_per_s(self) -> np.ndarray:
@@ -90,3 +111,8 @@ class CompiledPlatform:
     live_segment_share: np.ndarray
     live_playlist_share: np.ndarray
     incidents: tuple[dict[str, object], ...] = ()
+    # The exact engine's riders: who rides when (drawn per replication), how a session goes,
+    # and how clients time out and retry.
+    session_flows: SessionFlows | None = None
+    journey: Journey | None = None
+    clients: Clients = field(default_factory=lambda: Clients())

@@ -20,7 +20,13 @@ from twin.sim.records import Grid, ReplicationRecord
 from twin.sim.result import RunResult
 from twin.sim.summary import summarize, timeseries, warmup_index
 
-__all__ = ["MIN_PRECISION_REPLICATIONS", "precision_reached", "run_exact", "run_model"]
+__all__ = [
+    "MIN_PRECISION_REPLICATIONS",
+    "precision_reached",
+    "run_exact",
+    "run_model",
+    "summary_of",
+]
 
 MIN_PRECISION_REPLICATIONS = 3
 
@@ -81,10 +87,10 @@ def run_model(
             continue
         if precision is None or len(records) >= max_replications:
             break
-        if precision_reached(_summary(model, records, 0.0), precision):
+        if precision_reached(summary_of(model, records, 0.0), precision):
             break
         total[0] += grid.duration_s
-    summary = _summary(model, records, time.perf_counter() - started)
+    summary = summary_of(model, records, time.perf_counter() - started)
     if precision is not None:
         summary["precision"] = {
             "target": precision,
@@ -93,7 +99,8 @@ def run_model(
     return RunResult(summary=summary, timeseries=timeseries(records))
 
 
-def _summary(model: ExactModel, records: list[ReplicationRecord], wall: float) -> dict[str, Any]:
+def summary_of(model: ExactModel, records: list[ReplicationRecord], wall: float) -> dict[str, Any]:
+    """The summary of an exact run's replications (warm-up cut by the model's rule)."""
     w = warmup_index(records, model.warmup_s)
     meta = {
         "scenario": model.name,

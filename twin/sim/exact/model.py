@@ -18,9 +18,11 @@ import numpy as np
 from twin.config.network import NetworkScenario, RateSchedule, ServiceTime
 
 __all__ = [
+    "CHAIN",
     "ExactModel",
     "SourceModel",
     "StationModel",
+    "chain_path",
     "from_network",
     "from_platform",
     "schedule_of",
@@ -32,7 +34,9 @@ class StationModel:
     """A multi-server FIFO station; `servers_schedule` holds (t_s, servers) changes.
 
     `service_by_source` holds (source name, service time) for sources served in their own
-    time; requests of every other source take `service`. All share the one FIFO queue.
+    time; requests of every other source take `service`. All share the one FIFO queue. With
+    `timeout_s` a request that waited longer gives up (an error). With `gate_rate`, requests
+    of `gate_sources` pass a rate limit first (a database's writes, a stream's records).
     """
 
     name: str
@@ -42,6 +46,9 @@ class StationModel:
     routes: tuple[tuple[str, float], ...] = (("exit", 1.0),)
     servers_schedule: tuple[tuple[float, int], ...] = ()
     service_by_source: tuple[tuple[str, ServiceTime], ...] = ()
+    timeout_s: float | None = None
+    gate_rate: Any = None  # np.ndarray of per-tick rates (twin.sim.exact.gate), or None
+    gate_sources: tuple[str, ...] = ()
 
     def capacity_area(self, start: float, end: float) -> float:
         """Server-seconds available between `start` and `end`."""
@@ -58,12 +65,16 @@ class StationModel:
 
 @dataclass(frozen=True)
 class SourceModel:
-    """Poisson arrivals; with `path`, each hop is (station, share of requests reaching it)."""
+    """Poisson arrivals; with `path`, each hop is (station, share of requests reaching it).
+
+    A `driven` source has no arrivals of its own: riders (twin.sim.exact.riders) send its
+    requests, and hear back when each is answered or lost."""
 
     name: str
     schedule: RateSchedule
     entry: str
     path: tuple[tuple[str, float], ...] = ()
+    driven: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,12 +135,50 @@ def _servers_schedule(t: np.ndarray, servers: np.ndarray) -> tuple[tuple[float, 
     return tuple((float(a), int(b)) for a, b in zip(t[keep] - t[0], counts[keep], strict=True))
 
 
-def from_platform(compiled: Any, name: str, seed: int, interval_s: float) -> ExactModel:
+CHAIN = "ingest:chain"  # a telemetry batch through the stream's consumer to the leaderboard
+
+
+def chain_path(compiled: Any) -> tuple[tuple[str, float], ...]:
+    """The hops a telemetry batch takes after its route: the stream's processor, then the
+    leaderboard store (each once; empty when the architecture has neither)."""
+    ingest, names = compiled.ingest, compiled.services
+    hops = [n for n in dict.fromkeys((ingest.processor, ingest.store)) if n in names]
+    return tuple((n, 1.0) for n in hops)
+
+
+def _gate(name: str, spec: Any, compiled: Any) -> dict[str, Any]:
+    """A service kind's own rate limit as a gate: a database's write capacity for the types
+    that write there (and the persistence flow), a stream's records/s and bytes/s limit for
+    every record."""
+    if spec.write_capacity_per_s is not None:
+        sources = (
+            (*spec.writers, f"ingest:{name}") if compiled.ingest.persist == name else spec.writers
+        )
+        return {"gate_rate": spec.write_capacity_per_s, "gate_sources": tuple(sources)}
+    if spec.records_capacity_per_s is not None:
+        record_bytes = compiled.telemetry_bytes_per_s / np.maximum(
+            compiled.telemetry_records_per_s, 1e-9
+        )
+        rate = np.minimum(
+            spec.records_capacity_per_s, spec.bytes_capacity_per_s / np.maximum(record_bytes, 1.0)
+        )
+        visiting = [t for t, hops in compiled.visits.items() if any(h == name for h, _ in hops)]
+        return {"gate_rate": rate, "gate_sources": (*visiting, f"ingest:{name}")}
+    return {}
+
+
+def from_platform(
+    compiled: Any, name: str, seed: int, interval_s: float, *, riders: bool = False
+) -> ExactModel:
     """The model of a compiled platform: a source per request type along its route, plus a
     source per service for the ingest flows the compile adds beyond the routes (stream
     processing, leaderboard writes, persistence), so every service sees its offered load.
     A request type with its own service time at a service (`service_by_request`) draws it
-    there; the other types and the ingest flows draw the service's own (not the mixture)."""
+    there; the other types and the ingest flows draw the service's own (not the mixture).
+
+    With `riders`, the request types are driven by riders (twin.sim.exact.riders) and each
+    telemetry batch goes on through `chain_path` as a driven source of its own, so the
+    ingest sources keep only what is left (persistence)."""
     t = compiled.t
     stations = tuple(
         StationModel(
@@ -139,6 +188,8 @@ def from_platform(compiled: Any, name: str, seed: int, interval_s: float) -> Exa
             queue_capacity=spec.queue_capacity,
             servers_schedule=_servers_schedule(t, spec.servers),
             service_by_source=tuple(spec.service_by_request.items()),
+            timeout_s=spec.timeout_s if riders else None,
+            **(_gate(name, spec, compiled) if riders else {}),
         )
         for name, spec in compiled.services.items()
     )
@@ -147,9 +198,14 @@ def from_platform(compiled: Any, name: str, seed: int, interval_s: float) -> Exa
     for rtype, hops in compiled.visits.items():
         for hop, share in hops:
             routed[hop] += compiled.demand[rtype] * share
-        sources.append(
-            SourceModel(rtype, schedule_of(t, compiled.demand[rtype]), hops[0][0], tuple(hops))
-        )
+        schedule = schedule_of(t, compiled.demand[rtype])
+        sources.append(SourceModel(rtype, schedule, hops[0][0], tuple(hops), driven=riders))
+    chain = chain_path(compiled) if riders else ()
+    if chain:
+        for hop, _ in chain:
+            routed[hop] += compiled.telemetry_records_per_s
+        schedule = schedule_of(t, compiled.telemetry_records_per_s)
+        sources.append(SourceModel(CHAIN, schedule, chain[0][0], chain, driven=True))
     for name, spec in compiled.services.items():
         extra = spec.arrivals - routed[name]
         if float(extra.max()) > 1e-6 * max(float(spec.arrivals.max()), 1.0):

@@ -1,20 +1,29 @@
-"""The exact engine on a compiled platform: every request of every request type an event.
+"""The exact engine on a compiled platform: every request of every rider an event.
 
-It runs the same offered load as the fluid engine (a source per request type along its
-route, plus the ingest flows), on the same servers per tick. It does not apply the kind
-caps of the fluid engine (CDN egress, shard and write limits), timeouts or reactive
-autoscaling: it is the oracle for the queueing part, where it can run (tens of thousands of
-riders, not millions).
+With the compile's session flows (every platform scenario), riders ride their sessions call
+by call (`twin.sim.exact.riders`): clients time out and retry, riders give up joining or
+reconnect, batches go on to the leaderboard, and the run writes an `experience` block.
+Without them (`riders=False`, or a hand-made compiled platform) each request type is a
+Poisson stream along its route at the compile's offered load. Either way the stations are
+the same, on the same servers per tick. Not yet applied here (the fluid engine applies
+them): the kind caps (CDN egress beyond the riders' ABR view, shard and write limits) and
+reactive autoscaling.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
-from twin.sim.exact.engine import run_model
+from twin.sim.exact.engine import run_model, summary_of
 from twin.sim.exact.model import from_platform
+from twin.sim.exact.rider_experience import rider_experience, rider_series
+from twin.sim.exact.rider_run import RiderReplication, run_rider_replication
+from twin.sim.records import Grid
 from twin.sim.result import RunResult
+from twin.sim.rider_columns import add_rider_columns
+from twin.sim.summary import timeseries
 
 __all__ = ["INTERVAL_S", "run_exact_platform"]
 
@@ -28,13 +37,48 @@ def run_exact_platform(
     seed: int,
     replications: int = 1,
     progress: Callable[[float, float], None] | None = None,
+    riders: bool = True,
 ) -> RunResult:
-    """Simulate a compiled platform request by request."""
+    """Simulate a compiled platform rider by rider (or request stream by stream)."""
     duration = len(compiled.t) * float(compiled.tick_s)
-    model = from_platform(compiled, name, seed, min(INTERVAL_S, duration))
-    result = run_model(model, seed=seed, replications=replications, progress=progress)
+    riders = riders and compiled.session_flows is not None and compiled.journey is not None
+    model = from_platform(compiled, name, seed, min(INTERVAL_S, duration), riders=riders)
+    if riders:
+        result = _run_riders(model, compiled, replications, progress)
+    else:
+        result = run_model(model, seed=seed, replications=replications, progress=progress)
     summary = dict(result.summary)
     summary["requests"] = {
         name: block for name, block in summary["requests"].items() if not name.startswith("ingest:")
     }
     return RunResult(summary=summary, timeseries=result.timeseries)
+
+
+def _run_riders(
+    model: Any, compiled: Any, replications: int, progress: Callable[[float, float], None] | None
+) -> RunResult:
+    started = time.perf_counter()
+    grid = Grid.for_run(model.duration_s, model.interval_s)
+    total, done = replications * grid.duration_s, [0.0]
+
+    def tick(dt: float) -> None:
+        done[0] += dt
+        if progress is not None:
+            progress(done[0], total)
+
+    reps: list[RiderReplication] = [
+        run_rider_replication(model, compiled, grid, replication=r, progress=tick)
+        for r in range(replications)
+    ]
+    records = [r.record for r in reps]
+    summary = summary_of(model, records, time.perf_counter() - started)
+    for name, block in summary["requests"].items():
+        for key in ("retries", "timeouts", "gave_up"):
+            counts = [r.clients.get(name, {}).get(key, 0) for r in reps]
+            if name in reps[0].clients:
+                block[key] = round(sum(counts) / len(reps))
+    summary["experience"] = rider_experience(reps, compiled)
+    summary["sessions"] = round(sum(len(r.table) for r in reps) / len(reps))
+    active, degraded, lag = rider_series(reps, compiled)
+    frame = add_rider_columns(timeseries(records), float(compiled.tick_s), active, degraded, lag)
+    return RunResult(summary=summary, timeseries=frame)

@@ -15,6 +15,7 @@ import simpy
 
 from twin.rng import component_rng
 from twin.sim.distributions import BlockSampler, service_sampler
+from twin.sim.exact.gate import RateGate
 from twin.sim.exact.model import ExactModel, SourceModel, StationModel
 from twin.sim.exact.routing import EXIT_INDEX, router
 from twin.sim.exact.source import poisson_source
@@ -22,7 +23,11 @@ from twin.sim.exact.station import DROPPED, MulticlassStation, Request, Station
 from twin.sim.records import Grid, ReplicationRecord, SourceRecord, StationRecord
 from twin.sim.sketch import histogram_of
 
-__all__ = ["run_replication"]
+__all__ = ["Network", "clock_process", "empty_record", "run_replication"]
+
+# Told when a driven source's request is answered (True) or lost (False): request[4] is the
+# sender's own token.
+Settle = Callable[[Request, bool], None]
 
 
 class _SourceStats:
@@ -49,11 +54,18 @@ class _Path:
         self.uniform = BlockSampler(lambda n: rng.random(n))
 
 
-class _Network:
-    """Stations and sources wired together for one replication."""
+class Network:
+    """Stations and sources wired together for one replication.
 
-    def __init__(self, env: simpy.Environment, model: ExactModel, rep: int) -> None:
+    Poisson sources start arriving at once; a driven source's requests come from `emit(i)`,
+    and `settle`, when given, hears how each of them ended."""
+
+    def __init__(
+        self, env: simpy.Environment, model: ExactModel, rep: int, settle: Settle | None = None
+    ) -> None:
         self.env = env
+        self.model = model
+        self.settle = settle
         seed = model.seed
         index = {st.name: i for i, st in enumerate(model.stations)}
         self.names = [st.name for st in model.stations]
@@ -63,6 +75,10 @@ class _Network:
                 st, i, component_rng(seed, "service", st.name, replication=rep), model.sources
             )
             for i, st in enumerate(model.stations)
+        ]
+        self.arrivers = [
+            self._arriver(st, station, index)
+            for st, station in zip(model.stations, self.stations, strict=True)
         ]
         self.routers = [
             router(dict(st.routes), index, component_rng(seed, "route", st.name, replication=rep))
@@ -74,9 +90,12 @@ class _Network:
             else None
             for src in model.sources
         ]
+        self.emit = [self._emitter(i, index[src.entry]) for i, src in enumerate(model.sources)]
         for i, src in enumerate(model.sources):
+            if src.driven:
+                continue
             rng = component_rng(seed, "source", src.name, replication=rep)
-            env.process(poisson_source(env, src.schedule, rng, self._emitter(i, index[src.entry])))
+            env.process(poisson_source(env, src.schedule, rng, self.emit[i]))
         for st, station in zip(model.stations, self.stations, strict=True):
             if st.servers_schedule:
                 env.process(_server_changes(env, station, st.servers_schedule))
@@ -93,6 +112,7 @@ class _Network:
                 queue_capacity=st.queue_capacity,
                 index=i,
                 on_leave=self.leave,
+                timeout_s=st.timeout_s,
             )
         own = {name: service_sampler(service, rng) for name, service in st.service_by_source}
         return MulticlassStation(
@@ -103,32 +123,64 @@ class _Network:
             queue_capacity=st.queue_capacity,
             index=i,
             on_leave=self.leave,
+            timeout_s=st.timeout_s,
         )
 
-    def _emitter(self, source: int, entry: int) -> Callable[[], None]:
-        stats, station, env = self.sources[source], self.stations[entry], self.env
+    def _arriver(
+        self, st: StationModel, station: Station, index: dict[str, int]
+    ) -> Callable[[Request], None]:
+        """How a request arrives at `station`: straight in, or through its rate gate."""
+        if st.gate_rate is None:
+            return station.arrive
+        sources = frozenset(
+            i for i, s in enumerate(self.model.sources) if s.name in st.gate_sources
+        )
+        gate = RateGate(
+            self.env,
+            station,
+            rate=st.gate_rate,
+            tick_s=self.model.duration_s / max(len(st.gate_rate), 1),
+            sources=sources,
+            timeout_s=st.timeout_s,
+            on_leave=self.leave,
+        )
 
-        def emit() -> None:
+        def arrive(request: Request) -> None:
+            if request[0] in sources:
+                gate.arrive(request)
+            else:
+                station.arrive(request)
+
+        return arrive
+
+    def _emitter(self, source: int, entry: int) -> Callable[..., None]:
+        stats, arrive, env = self.sources[source], self.arrivers[entry], self.env
+
+        def emit(token: Any = None) -> None:
             stats.arrivals += 1
             now = env.now
-            station.arrive([source, now, now, 0])
+            arrive([source, now, now, 0] if token is None else [source, now, now, 0, token])
 
         return emit
 
     def leave(self, request: Request, station: int) -> None:
         if station == DROPPED:
             self.sources[request[0]].errors += 1
+            if len(request) > 4 and self.settle is not None:
+                self.settle(request, False)
             return
         path = self.paths[request[0]]
         target = self.routers[station]() if path is None else self._along(path, request)
         if target >= 0:
-            self.stations[target].arrive(request)
+            self.arrivers[target](request)
             return
         stats = self.sources[request[0]]
         latency = self.env.now - request[1]
         stats.completed += 1
         stats.latency_sum += latency
         stats.latencies.append(latency)
+        if len(request) > 4 and self.settle is not None:
+            self.settle(request, True)
 
     @staticmethod
     def _along(path: _Path, request: Request) -> int:
@@ -149,9 +201,9 @@ def _server_changes(
         station.set_servers(servers)
 
 
-def _clock(
+def clock_process(
     env: simpy.Environment,
-    net: _Network,
+    net: Network,
     record: ReplicationRecord,
     progress: Callable[[float], None] | None,
 ) -> Generator[simpy.Event, Any, None]:
@@ -199,7 +251,7 @@ def _flush_source(stats: _SourceStats, rec: SourceRecord, fine: int, i: int) -> 
     stats.reset_counters()
 
 
-def _empty_record(model: ExactModel, grid: Grid) -> ReplicationRecord:
+def empty_record(model: ExactModel, grid: Grid) -> ReplicationRecord:
     record = ReplicationRecord(
         grid=grid,
         stations={st.name: StationRecord.empty(grid, st.servers) for st in model.stations},
@@ -221,8 +273,8 @@ def run_replication(
 ) -> ReplicationRecord:
     """Simulate one replication of `model` and return what it measured."""
     env = simpy.Environment()
-    net = _Network(env, model, replication)
-    record = _empty_record(model, grid)
-    env.process(_clock(env, net, record, progress))
+    net = Network(env, model, replication)
+    record = empty_record(model, grid)
+    env.process(clock_process(env, net, record, progress))
     env.run(until=grid.duration_s + grid.fine_width_s * 1e-6)
     return record

@@ -1,8 +1,10 @@
 """A multi-server FIFO station of the exact engine, driven by SimPy events.
 
 A request may arrive, may wait in the queue (or be dropped when a finite queue is full), is
-going to be served by one of `servers` servers for a sampled time, and has left when its
-completion event fires; it is then routed to another station or out of the network. Each
+going to be served by one of `servers` servers for a sampled time (or gives up, with a
+`timeout_s`, when it waited longer: dropped from the head of the queue when a server frees),
+and has left when its completion event fires; it is then routed to another station or out of
+the network. Each
 service is one SimPy `Timeout`; the station keeps running sums and buffers latencies for the
 histogram, so memory does not grow with the number of requests. A `MulticlassStation` draws
 each request's service time by its source (per-class service demands in one FIFO queue).
@@ -38,8 +40,10 @@ class Station:
         queue_capacity: int | None,
         index: int,
         on_leave: Callable[[Request, int], None],
+        timeout_s: float | None = None,
     ) -> None:
         self.env = env
+        self._timeout = timeout_s
         self.servers = servers
         self.index = index
         self._draw = sampler.draw
@@ -73,12 +77,13 @@ class Station:
     def in_system(self) -> int:
         return len(self.queue) + self.busy
 
-    def arrive(self, request: Request) -> None:
-        """A request arrives now: serve it, queue it, or drop it."""
+    def arrive(self, request: Request, since: float | None = None) -> None:
+        """A request arrives now (its wait counted from `since`, when a gate held it): serve
+        it, queue it, or drop it."""
         now = self.env.now
         self.advance(now)
         self.arrivals += 1
-        request[2] = now
+        request[2] = now if since is None else since
         if self.busy < self.servers:
             self.busy += 1
             self._serve(request, now)
@@ -101,11 +106,21 @@ class Station:
         self.completed += 1
         self.latency_sum += latency
         self.latencies.append(latency)
+        if self._timeout is not None:
+            self._renege(now)
         if self.queue and self.busy <= self.servers:
             self._serve(self.queue.popleft(), now)
         else:
             self.busy -= 1
         self._on_leave(request, self.index)
+
+    def _renege(self, now: float) -> None:
+        """Drop the requests at the head of the queue that waited past the timeout: they gave
+        up (an error to their sender). The oldest wait at the head, so the rest stay."""
+        limit, queue = now - cast(float, self._timeout), self.queue
+        while queue and queue[0][2] < limit:
+            self.dropped += 1
+            self._on_leave(queue.popleft(), DROPPED)
 
     def set_servers(self, servers: int) -> None:
         """Change the number of servers now; extra servers start on the queue at once, and
@@ -113,6 +128,8 @@ class Station:
         now = self.env.now
         self.advance(now)
         self.servers = servers
+        if self._timeout is not None:
+            self._renege(now)
         while self.busy < self.servers and self.queue:
             self.busy += 1
             self._serve(self.queue.popleft(), now)
@@ -136,6 +153,7 @@ class MulticlassStation(Station):
         queue_capacity: int | None,
         index: int,
         on_leave: Callable[[Request, int], None],
+        timeout_s: float | None = None,
     ) -> None:
         super().__init__(
             env,
@@ -144,6 +162,7 @@ class MulticlassStation(Station):
             queue_capacity=queue_capacity,
             index=index,
             on_leave=on_leave,
+            timeout_s=timeout_s,
         )
         self._draws = list(draws)
 

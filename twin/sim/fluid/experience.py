@@ -29,7 +29,6 @@ from twin.sim.sketch import hist_quantile, histogram_of
 __all__ = [
     "experience",
     "join_failures",
-    "lag_p99_by_interval",
     "leaderboard_lag",
     "usage",
     "video_degraded",
@@ -59,19 +58,6 @@ def leaderboard_lag(flows: PlatformFlows, seed: int) -> dict[str, float | None]:
         "p99": _round(hist_quantile(hist, 0.99)),
         "max": _round(float(lag[keep].max()) if keep.any() else float("nan")),
     }
-
-
-def lag_p99_by_interval(flows: PlatformFlows, starts: np.ndarray, width: float) -> np.ndarray:
-    """p99 leaderboard lag (s) of the samples taken in each interval; NaN where none were."""
-    if flows.lag_probes is None:
-        return np.full(len(starts), np.nan)
-    born, lag, weight = flows.lag_probes
-    index = np.clip(((born - starts[0]) // width).astype(int), 0, len(starts) - 1)
-    out = np.full(len(starts), np.nan)
-    for i in np.unique(index):
-        here = index == i
-        out[i] = hist_quantile(histogram_of(lag[here], weight[here]), 0.99)
-    return out
 
 
 def _round(x: float) -> float | None:

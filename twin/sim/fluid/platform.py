@@ -17,7 +17,7 @@ import numpy as np
 
 from twin.rng import component_rng
 from twin.sim.fluid.collect import station_record
-from twin.sim.fluid.experience import experience, lag_p99_by_interval, usage
+from twin.sim.fluid.experience import experience, usage
 from twin.sim.fluid.platform_flows import (
     PlatformFlows,
     platform_flows,
@@ -27,6 +27,7 @@ from twin.sim.fluid.platform_flows import (
 from twin.sim.fluid.probes import probe_route
 from twin.sim.records import Grid, ReplicationRecord
 from twin.sim.result import RunResult
+from twin.sim.rider_columns import add_rider_columns
 from twin.sim.summary import summarize, timeseries, warmup_index
 
 __all__ = ["run_platform"]
@@ -88,29 +89,11 @@ def run_platform(
     summary["experience"] = experience(flows, seed)
     summary["usage"] = usage(flows)
     summary["wall_seconds"] = round(time.perf_counter() - started, 3)
-    return RunResult(summary=summary, timeseries=_rider_columns(timeseries(records), flows))
-
-
-def _rider_columns(frame: Any, flows: PlatformFlows) -> Any:
-    """Add what riders saw per interval, the same on every service's row: riders riding,
-    riders with degraded video, and the p99 lag of samples taken in the interval."""
-    compiled = flows.compiled
-    starts = np.sort(frame["t_s"].unique())
-    width = float(frame["interval_s"].iloc[0]) if len(frame) else flows.duration_s
-    t = np.arange(flows.ticks) * flows.tick_s
-    index = np.clip((t // width).astype(int), 0, len(starts) - 1)
-    counts = np.maximum(np.bincount(index, minlength=len(starts)), 1)
-
-    def per_interval(values: np.ndarray) -> np.ndarray:
-        return np.bincount(index, weights=values, minlength=len(starts)) / counts
-
-    columns = {
-        "active_riders": per_interval(np.asarray(compiled.active_riders, dtype=float)),
-        "video_degraded_riders": per_interval(flows.degraded_riders),
-        "leaderboard_lag_p99_s": lag_p99_by_interval(flows, starts, width),
-    }
-    row = np.searchsorted(starts, frame["t_s"].to_numpy())
-    frame = frame.copy()
-    for name, values in columns.items():
-        frame[name] = values[row]
-    return frame
+    frame = add_rider_columns(
+        timeseries(records),
+        flows.tick_s,
+        np.asarray(compiled.active_riders, dtype=float),
+        flows.degraded_riders,
+        flows.lag_probes,
+    )
+    return RunResult(summary=summary, timeseries=frame)
