@@ -19,6 +19,11 @@ _DEV_WARNING = (
     "so anyone can forge them. Set TWIN_SECRET to a long random value outside development."
 )
 
+_MEDIA_CACHE_HELP = (
+    "Folder of the encoded HLS segments (encoded there at the first start); "
+    "default: $XDG_CACHE_HOME/twin/hls or ~/.cache/twin/hls."
+)
+
 
 def register(app: typer.Typer) -> None:
     @app.command("serve")
@@ -43,10 +48,7 @@ def register(app: typer.Typer) -> None:
         egress_mbps: float | None = typer.Option(
             None, "--origin-egress-mbps", help="Cap on the streaming origin's egress."
         ),
-        media_cache: Path | None = typer.Option(
-            None, "--media-cache", help="Folder of the encoded HLS segments (encoded there "
-            "once, at the first start); default: $XDG_CACHE_HOME/twin/hls or ~/.cache/twin/hls.",
-        ),
+        media_cache: Path | None = typer.Option(None, "--media-cache", help=_MEDIA_CACHE_HELP),
     ) -> None:
         """Run the reference platform a drill can hit."""
         # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
