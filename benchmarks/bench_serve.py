@@ -6,7 +6,11 @@ installed: a private one, `appendfsync always`, so every acknowledged sample is 
 
     ingest     closed loop, C connections each posting batches of 50 fresh samples of its own
                device: accepted samples per second (target >= 50,000/s on one server process)
-    segments   closed loop, 4K segments (8 MB each): MB/s the origin sends
+    segments   closed loop, 4K segments (8 MB each, 100 sequence numbers in turn, so no request
+               finds its segment kept): MB/s the origin sends, against a reference measured
+               in the same run, alternating: the same server sending the encoded template
+               unchanged (fixed bytes and no work per request, as before segments were real
+               video). Target: >= 90 % of the reference.
     p99 @ 70%  open loop at 70% of the measured ingest batch rate, constant spacing, latency
                measured from each request's scheduled time (no coordinated omission)
 
@@ -25,6 +29,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +43,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-serve-secret"
 BATCH = 50
 INGEST_TARGET = 50_000.0  # samples/s on one server process (the issue's target)
+SEGMENT_TARGET = 0.9  # segment MB/s, as a share of the reference's (issue 22)
+ROUNDS = 3  # segment runs alternating with the reference's; medians are compared
+# `twin serve` with each segment answered by the template's bytes as they are: no timestamps
+# moved, no pieces; the reference the real path is held to.
+_REFERENCE_BOOT = (
+    "import sys\n"
+    "from twin.serve import streaming\n"
+    "streaming.Origin._timed = lambda self, rendition, seq: [self.templates[rendition].data]\n"
+    "from twin.cli.app import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
 MISSED = 3  # exit code: ran, and missed its target (benchmarks/run_all.py)
 LOAD_SHARE = 0.7
 
@@ -77,10 +93,14 @@ def _wait_port(port: int, timeout_s: float = 10.0) -> None:
 
 
 @contextmanager
-def twin_server(data_dir: Path, redis_url: str | None):  # type: ignore[no-untyped-def]
-    """`twin serve` in its own process; yields its base URL once it printed 'ready'."""
+def twin_server(data_dir: Path, redis_url: str | None, reference: bool = False):  # type: ignore[no-untyped-def]
+    """`twin serve` in its own process; yields its base URL once it printed 'ready'.
+
+    `reference`: segments are the template's bytes unchanged (`_REFERENCE_BOOT`).
+    """
     port = free_port()
-    cmd = [sys.executable, "-m", "twin.cli.app", "serve", "--port", str(port),
+    boot = ["-c", _REFERENCE_BOOT] if reference else ["-m", "twin.cli.app"]
+    cmd = [sys.executable, *boot, "serve", "--port", str(port),
            "--data-dir", str(data_dir), "--riders", "500", "--rate", "1e9", "--burst", "1e9",
            "--device-rate", "1e9"]  # fmt: skip
     if redis_url:
@@ -229,30 +249,49 @@ def first_class(base: str) -> str:
     return str(doc.json()["classes"][0]["id"])
 
 
+def segments_against_reference(base: str, reference: str, seconds: float) -> dict[str, Any]:
+    """Segment MB/s of `base` and of `reference`, in `ROUNDS` alternating runs: medians, ratio.
+
+    Alternating in the same minutes keeps a shared machine's noise out of the ratio.
+    """
+    class_id = first_class(base)
+    asyncio.run(segments_closed(reference, class_id, 4, 1.0))  # warm-up
+    asyncio.run(segments_closed(base, class_id, 4, 1.0))
+    runs: dict[str, list[float]] = {"reference": [], "served": []}
+    for _ in range(ROUNDS):
+        for name, url in (("reference", reference), ("served", base)):
+            runs[name].append(asyncio.run(segments_closed(url, class_id, 4, seconds))["mb_per_s"])
+    served, ref = statistics.median(runs["served"]), statistics.median(runs["reference"])
+    return {"mb_per_s": served, "reference_mb_per_s": ref, "ratio": served / ref, "runs": runs}
+
+
 def bench_backend(backend: str, seconds: float, connections: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        twin_server(Path(tmp) / "reference", None, reference=True) as reference,
+    ):
         if backend == "redis":
             with redis_server(Path(tmp)) as url, twin_server(Path(tmp) / "data", url) as base:
-                return _measure(base, seconds, connections)
+                return _measure(base, reference, seconds, connections)
         with twin_server(Path(tmp) / "data", None) as base:
-            return _measure(base, seconds, connections)
+            return _measure(base, reference, seconds, connections)
 
 
-def _measure(base: str, seconds: float, connections: int) -> dict[str, Any]:
+def _measure(base: str, reference: str, seconds: float, connections: int) -> dict[str, Any]:
     class_id = first_class(base)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     asyncio.run(ingest_closed(base, class_id, connections, 1.0))  # warm-up
     closed = asyncio.run(ingest_closed(base, class_id, connections, seconds))
     rate = LOAD_SHARE * closed["batches_per_s"]
     opened = asyncio.run(ingest_open(base, class_id, rate, seconds))
-    segments = asyncio.run(segments_closed(base, class_id, 4, seconds))
+    segments = segments_against_reference(base, reference, seconds)
     client_cpu = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
     return {"ingest": closed, "ingest_at_70pct": opened, "segments": segments,
             "load_generator_cpu": client_cpu}  # fmt: skip
 
 
 def report(backend: str, r: dict[str, Any]) -> bool:
-    """Print one backend's figures; whether it met the ingest target."""
+    """Print one backend's figures; whether it met the ingest and segment targets."""
     c, o, s = r["ingest"], r["ingest_at_70pct"], r["segments"]
     met = "met" if c["samples_per_s"] >= INGEST_TARGET else "NOT met"
     print(
@@ -265,9 +304,16 @@ def report(backend: str, r: dict[str, Any]) -> bool:
         f"loop): p50 {o['p50_ms']:.1f} ms, p99 {o['p99_ms']:.1f} ms, max {o['max_ms']:.1f} ms, "
         f"errors {o['errors']} of {o['requests']}"
     )
-    print(f"[{backend}] segments: {s['mb_per_s']:,.0f} MB/s (4K, 8 MB each, 4 connections)")
+    fast = s["ratio"] >= SEGMENT_TARGET
+    runs = " / ".join(f"{a:,.0f}:{b:,.0f}" for a, b in zip(*s["runs"].values(), strict=True))
+    print(
+        f"[{backend}] segments: {s['mb_per_s']:,.0f} MB/s (4K, 8 MB each, 4 connections), "
+        f"{100 * s['ratio']:.0f}% of the unchanged template's {s['reference_mb_per_s']:,.0f} "
+        f"(median of {ROUNDS}, reference:served {runs}; target {100 * SEGMENT_TARGET:.0f}%: "
+        f"{'met' if fast else 'NOT met'})"
+    )
     print(f"[{backend}] load generator CPU: {100 * r['load_generator_cpu']:.0f}% of one core")
-    return c["samples_per_s"] >= INGEST_TARGET
+    return c["samples_per_s"] >= INGEST_TARGET and fast
 
 
 def main(argv: list[str]) -> int:

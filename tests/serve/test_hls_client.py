@@ -19,6 +19,7 @@ from typing import Any
 import m3u8
 import pytest
 
+from tests.serve.ts_checks import STEPS, continuity_breaks, pts_by_stream, steps_by_stream
 from twin.serve import hls
 from twin.serve.streaming import ORIGIN_KEY, Origin
 
@@ -108,6 +109,28 @@ def test_vod_segments_probe_as_declared(
     client: Any, server: Any, rider: str, tmp_path: Path
 ) -> None:
     _check_segments(client, rider, f"/v1/live/{_vod(server).id}", tmp_path)
+
+
+@pytest.mark.parametrize("rendition", [r.name for r in hls.RENDITIONS])
+def test_consecutive_live_segments_join_seamlessly(
+    client: Any, server: Any, rider: str, live: Any, rendition: str
+) -> None:
+    # As served (the template's bytes and patched packets, one scatter-gather write): the
+    # same bytes as the template rewritten whole, and a player crossing from one segment to
+    # the next sees every PTS step by one frame and every continuity counter by one.
+    base = f"/v1/live/{live.id}/{rendition}"
+    playlist = m3u8.loads(client.get(f"{base}/index.m3u8", token=rider).text)
+    first = playlist.media_sequence + len(playlist.segments) - 2
+    template = server.state.extras[ORIGIN_KEY].templates[rendition]
+    bodies = [client.get(f"{base}/{seq}.ts", token=rider).content for seq in (first, first + 1)]
+    assert bodies == [bytes(template.at(first)), bytes(template.at(first + 1))]
+    joined = b"".join(bodies)
+    assert continuity_breaks(joined) == []
+    found = pts_by_stream(joined)
+    assert steps_by_stream(found) == STEPS
+    # segment `seq` starts `seq` durations after the template (segment 0)
+    ticks = round(first * hls.DEFAULT_SEGMENT_S * 90_000)
+    assert found["video"][0] - ticks == pts_by_stream(template.data)["video"][0]
 
 
 def _ffmpeg_reads(server: Any, rider: str, url: str, seconds: float, *extra: str) -> str:

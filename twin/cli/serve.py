@@ -19,6 +19,11 @@ _DEV_WARNING = (
     "so anyone can forge them. Set TWIN_SECRET to a long random value outside development."
 )
 
+_MEDIA_CACHE_HELP = (
+    "Folder of the encoded HLS segments (encoded there at the first start); "
+    "default: $XDG_CACHE_HOME/twin/hls or ~/.cache/twin/hls."
+)
+
 
 def register(app: typer.Typer) -> None:
     @app.command("serve")
@@ -43,6 +48,7 @@ def register(app: typer.Typer) -> None:
         egress_mbps: float | None = typer.Option(
             None, "--origin-egress-mbps", help="Cap on the streaming origin's egress."
         ),
+        media_cache: Path | None = typer.Option(None, "--media-cache", help=_MEDIA_CACHE_HELP),
     ) -> None:
         """Run the reference platform a drill can hit."""
         # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
@@ -57,6 +63,6 @@ def register(app: typer.Typer) -> None:
             host=host, port=port, redis_url=redis, data_dir=data_dir, secret=secret,
             rate_per_s=rate, burst=burst, device_samples_per_s=device_rate,
             origin_egress_bps=None if egress_mbps is None else egress_mbps * 1e6,
-            seed=seed, n_riders=riders, consumers=consumers,
+            seed=seed, n_riders=riders, consumers=consumers, media_cache_dir=media_cache,
         )  # fmt: skip
         run_server(settings, workers, lambda line: print(line, flush=True))

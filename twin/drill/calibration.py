@@ -88,8 +88,9 @@ CLIENT = "client"
 LOOPS = (CLIENT, API)
 TRANSFER = "transfer"  # moving a segment's bytes: interleaved on both loops, so a delay
 # Loops that read a segment's bytes without yielding (gevent's recv returns while data is
-# buffered): their per-MB cost is service there. The server writes through its transport in
-# 256 KB chunks, so its per-MB cost is a delay (`transfer`).
+# buffered): their per-MB cost is service there. The server hands a segment to its transport,
+# which sends it as the socket drains between other work, so its per-MB cost is a delay
+# (`transfer`).
 BLOCKING = frozenset({CLIENT})
 MEASURED = (*LOOPS, TRANSFER)  # services whose times come from the drills' CPU, not a fit
 _TINY_S = 1e-6

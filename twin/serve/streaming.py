@@ -7,9 +7,11 @@ Routes (request types `playlist` and `segment`, plus `master`):
     GET /v1/live/{class_id}/{rendition}/{seq}.ts    bitrate x duration bytes of MPEG-TS
 
 Segment bytes come from one encoded template per rendition, loaded (encoded the first time,
-`hls_media`) at start-up; segment `seq` is the template with its clock moved on (`ts`), one
-copy and a patch, kept for the few newest segments every player of a live class asks for. A
-response writes memoryview slices of it. The origin can
+`hls_media`) at start-up; segment `seq` is the template with its clock moved on (`ts`): the
+template's own bytes between the few hundred packets that carry a timestamp, and patched copies
+of those, kept for the few newest segments every player of a live class asks for. A response
+hands those pieces to the transport in one scatter-gather write, so serving a segment copies
+tens of kilobytes in Python however large the segment is. The origin can
 be taken down (503 with Retry-After) and its egress capped: an `EgressBucket` in bytes per
 second delays each segment until its bytes fit, and refuses (503) when the wait would exceed
 what a player's buffer rides out.
@@ -49,7 +51,6 @@ ORIGIN_KEY = "streaming"  # where the Origin lives in `ServeState.extras`
 # A player holds a few segments; a segment that cannot start within two segment durations
 # would stall it anyway, so the origin refuses it (503) instead of queueing it.
 MAX_QUEUE_S = 2 * hls.DEFAULT_SEGMENT_S
-_CHUNK = 256 * 1024  # write in slices so one response never buffers a whole 4K segment
 # Segments kept per rendition: a live window's players all ask for its newest few.
 _KEPT = 4
 
@@ -110,7 +111,7 @@ class Origin:
         self.window = window
         self.clock = clock
         self.templates = {r.name: load_template(r, segment_s, media_dir) for r in renditions}
-        self._kept: OrderedDict[tuple[str, int], memoryview] = OrderedDict()
+        self._kept: OrderedDict[tuple[str, int], list[bytes]] = OrderedDict()
         self.master = hls.master_playlist(renditions).encode()
         self._bucket: EgressBucket | None = None
         self._bucket_bps: float | None = None
@@ -149,8 +150,8 @@ class Origin:
         start = info.starts_at.timestamp()
         return hls.live_plan(self.clock(), start, info.duration_s, self.segment_s, self.window)
 
-    def segment(self, info: Any, rendition: hls.Rendition, seq: int) -> memoryview:
-        """The bytes of segment `seq`; 404 unless it is in the current playlist."""
+    def segment(self, info: Any, rendition: hls.Rendition, seq: int) -> list[bytes]:
+        """The bytes of segment `seq`, in pieces; 404 unless it is in the current playlist."""
         plan = self.plan(info)
         if not plan.first <= seq < plan.stop:
             held = f"{plan.first}..{plan.stop - 1}" if plan.stop > plan.first else "none yet"
@@ -160,15 +161,16 @@ class Origin:
         if duration < self.segment_s:
             # A class's short last segment: the template cut at the packet where its time
             # runs out (the muxed stream is close to constant bit rate).
-            packets = len(body) // ts.PACKET
-            return body[: max(1, round(packets * duration / self.segment_s)) * ts.PACKET]
+            packets = len(self.templates[rendition.name].data) // ts.PACKET
+            keep = max(1, round(packets * duration / self.segment_s)) * ts.PACKET
+            return ts.cut(body, keep)
         return body
 
-    def _timed(self, rendition: str, seq: int) -> memoryview:
+    def _timed(self, rendition: str, seq: int) -> list[bytes]:
         key = (rendition, seq)
         found = self._kept.get(key)
         if found is None:
-            found = self._kept[key] = memoryview(self.templates[rendition].at(seq))
+            found = self._kept[key] = self.templates[rendition].pieces(seq)
             if len(self._kept) > _KEPT * len(self.templates):
                 self._kept.popitem(last=False)
         self._kept.move_to_end(key)
@@ -248,18 +250,33 @@ async def segment(request: web.Request) -> web.StreamResponse:
     match = request.match_info
     info, rendition = origin.lookup(match["class_id"]), origin.rendition(match["rendition"])
     body = origin.segment(info, rendition, int(match["seq"]))
-    wait = origin.egress_wait(body.nbytes)
+    nbytes = sum(map(len, body))
+    wait = origin.egress_wait(nbytes)
     if wait > 0:
         await asyncio.sleep(wait)
     response = web.StreamResponse(headers={"Cache-Control": "max-age=86400"})
     response.content_type = hls.SEGMENT_CONTENT_TYPE
-    response.content_length = body.nbytes
+    response.content_length = nbytes
     await response.prepare(request)
-    for start in range(0, body.nbytes, _CHUNK):
-        await response.write(body[start : start + _CHUNK])
-    origin.sent(rendition.name, body.nbytes)
-    await response.write_eof()
+    await _send(request, response, body)
+    origin.sent(rendition.name, nbytes)
+    await response.write_eof()  # waits while the transport holds more than its high-water mark
     return response
+
+
+async def _send(request: web.Request, response: web.StreamResponse, body: list[bytes]) -> None:
+    """Write `body`'s pieces: the first through aiohttp (it carries the buffered headers), the
+    rest handed to the transport in one call.
+
+    uvloop's transport (and asyncio's from Python 3.12) sends a list of buffers with one
+    scatter-gather system call and keeps the unsent ones by reference, so the template's bytes
+    are never copied in Python; asyncio's before 3.12 joins them, one copy.
+    """
+    await response.write(body[0])
+    transport = request.transport
+    if transport is None or transport.is_closing():
+        raise ConnectionResetError("the player closed the connection")
+    transport.writelines(body[1:])
 
 
 def default_media_dir() -> Path:

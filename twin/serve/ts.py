@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PACKET", "SegmentTemplate", "null_packets"]
+__all__ = ["PACKET", "SegmentTemplate", "cut", "null_packets"]
 
 PACKET = 188
 SYNC = 0x47
@@ -149,8 +149,12 @@ def _read_pcr_base(raw: _U8, at: _I64) -> _I64:
 class SegmentTemplate:
     """One muxed segment, ready to be served as segment `seq` of an endless stream.
 
-    Built from a muxer's output and the size the segment must have (null packets fill it);
-    `at(seq)` returns the bytes of segment `seq`, its clock `seq * duration_s` later.
+    Built from a muxer's output and the size the segment must have (null packets fill it).
+    Only the packets that carry a timestamp differ from one segment to the next (a PES header
+    per video frame and per audio frame, the PCR riding on the video's): `pieces(seq)` is the
+    template's own bytes between those packets, as views, interleaved with fresh copies of
+    them moved on by `seq` durations, so serving a segment copies a few tens of kilobytes
+    however large it is. `at(seq)` is the same segment patched whole into one buffer.
     """
 
     def __init__(self, muxed: bytes, duration_s: float, nbytes: int) -> None:
@@ -165,16 +169,75 @@ class SegmentTemplate:
         self.data = bytes(data)
         self.duration_s = duration_s
         self.fields = _index(self.data)
+        self._hot = _gather(self.data, self.fields)
+        self._cold = _cold_spans(self.data, self._hot.rows)
+
+    def shift(self, seq: int) -> int:
+        """How far segment `seq`'s clock runs ahead of the template's, in 90 kHz ticks."""
+        return round(seq * self.duration_s * 90_000)
 
     def at(self, seq: int) -> bytearray:
-        """Segment `seq`: the template with PTS, DTS and PCR moved on by `seq` durations."""
-        shift = round(seq * self.duration_s * 90_000)
-        body = bytearray(self.data)  # the one copy; the patches below write into it
-        out = np.frombuffer(body, dtype=np.uint8)
-        f = self.fields
-        _write_ts(out, f.ts_at, (f.ts + shift) & _TS_MASK)
-        _write_pcr_base(out, f.pcr_at, (f.pcr + shift) & _TS_MASK)
+        """Segment `seq` in one buffer: the template with every PTS, DTS and PCR moved on."""
+        body = bytearray(self.data)
+        _move(np.frombuffer(body, dtype=np.uint8), self.fields, self.shift(seq))
         return body
+
+    def pieces(self, seq: int) -> list[bytes]:
+        """Segment `seq` as pieces whose concatenation is `at(seq)`, none of them empty.
+
+        The pieces between timestamped packets are the template's own (shared by every
+        segment); only the timestamped packets, a few hundred, are copied and patched.
+        """
+        fresh = self._hot.packets.copy()
+        _move(fresh, self._hot.fields, self.shift(seq))
+        raw = fresh.tobytes()
+        out = [b""] * (2 * len(self._hot.rows) + 1)
+        out[0::2] = self._cold
+        out[1::2] = [raw[k : k + PACKET] for k in range(0, len(raw), PACKET)]
+        return [piece for piece in out if piece]
+
+
+@dataclass(frozen=True, slots=True)
+class _Hot:
+    """The template's packets that carry a timestamp, gathered in order, and where in them."""
+
+    rows: list[int]  # packet numbers in the template, ascending
+    packets: _U8  # their bytes, one after the other
+    fields: _Fields  # offsets into `packets`
+
+
+def _gather(data: bytes, fields: _Fields) -> _Hot:
+    rows = np.unique(np.concatenate([fields.ts_at, fields.pcr_at]) // PACKET)
+    raw = np.frombuffer(data, dtype=np.uint8).reshape(-1, PACKET)
+
+    def moved(at: _I64) -> _I64:
+        return np.searchsorted(rows, at // PACKET).astype(np.int64) * PACKET + at % PACKET
+
+    gathered = _Fields(moved(fields.ts_at), fields.ts, moved(fields.pcr_at), fields.pcr)
+    return _Hot([int(r) for r in rows], raw[rows].ravel(), gathered)
+
+
+def _cold_spans(data: bytes, rows: list[int]) -> list[bytes]:
+    """The template's bytes before, between and after the packets in `rows` (some empty)."""
+    bounds = [0, *(b for r in rows for b in (r * PACKET, (r + 1) * PACKET)), len(data)]
+    return [data[bounds[k] : bounds[k + 1]] for k in range(0, len(bounds), 2)]
+
+
+def cut(pieces: list[bytes], nbytes: int) -> list[bytes]:
+    """The first `nbytes` of the concatenation of `pieces`, still in pieces."""
+    out: list[bytes] = []
+    for piece in pieces:
+        if nbytes <= 0:
+            break
+        out.append(piece[:nbytes])
+        nbytes -= len(piece)
+    return out
+
+
+def _move(out: _U8, fields: _Fields, shift: int) -> None:
+    """Every PTS, DTS and PCR base at `fields` in `out` moved on by `shift` ticks (33-bit)."""
+    _write_ts(out, fields.ts_at, (fields.ts + shift) & _TS_MASK)
+    _write_pcr_base(out, fields.pcr_at, (fields.pcr + shift) & _TS_MASK)
 
 
 def _write_ts(out: _U8, at: _I64, value: _I64) -> None:
