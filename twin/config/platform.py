@@ -1,9 +1,9 @@
 """The `kind: platform` scenario: riders on an architecture, with demand, incidents and SLOs.
 
-A platform scenario names its architecture (a file in `scenarios/architectures/`, found
-beside the scenario's own folder), when it starts (local time in `timezone`), who rides
-(`population`), how they ride (`demand`), what goes wrong and when (`incidents`), and what
-must hold (`slo`). `architecture_changes` applies dotted `path: value` changes to the
+A platform scenario names its architecture (beside the scenario in `architectures/`, a path,
+or a built-in: `twin.config.builtin` finds it), when it starts (local time in `timezone`), who
+rides (`population`), how they ride (`demand`), what goes wrong and when (`incidents`), and
+what must hold (`slo`). `architecture_changes` applies dotted `path: value` changes to the
 architecture, which is how a `-fixed` variant states the seeds' fix.
 """
 
@@ -17,13 +17,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from twin.config.architecture import Architecture, load_architecture
+from twin.config.builtin import find_architecture
 from twin.config.files import validate
 from twin.config.network import FieldError, Frozen
 from twin.config.vocabulary import DEVICES, REGION_CODES
 from twin.errors import InputError
 
 __all__ = [
-    "ARCHITECTURES_DIR",
     "CapacityCut",
     "ComponentDown",
     "DemandSpec",
@@ -35,11 +35,9 @@ __all__ = [
     "ShardCount",
     "Slo",
     "Surge",
-    "architecture_file",
     "build_platform_scenario",
 ]
 
-ARCHITECTURES_DIR = "architectures"
 Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
 
@@ -238,23 +236,12 @@ class PlatformScenario(Frozen):
         return self.start.replace(tzinfo=ZoneInfo(self.timezone)).astimezone(UTC)
 
 
-def architecture_file(scenario_path: Path, name: str) -> Path:
-    """Where architecture `name` lives for a scenario file at `scenario_path`."""
-    return scenario_path.parent / ARCHITECTURES_DIR / f"{name}.yaml"
-
-
 def build_platform_scenario(
     data: dict[str, Any], path: Path
 ) -> tuple[PlatformScenario, Architecture]:
     """Validate a platform scenario, then load its architecture (with its changes)."""
     scenario: PlatformScenario = validate(lambda: PlatformScenario.model_validate(data), str(path))
-    arch = architecture_file(path, scenario.architecture)
-    if not arch.is_file():
-        raise InputError(
-            str(path),
-            "architecture",
-            f"unknown architecture {scenario.architecture!r} (no file {arch})",
-        )
+    arch = find_architecture(scenario.architecture, path)
     architecture = load_architecture(arch, changes=scenario.architecture_changes)
     _check_components(scenario, architecture.components, str(path))
     return scenario, architecture

@@ -21,19 +21,16 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
 
-from twin.config.platform import architecture_file
 from twin.drill.measure import pinned
 
 __all__ = [
     "Fit",
     "FitTarget",
-    "architecture_source",
     "calibrated_yaml",
     "fit_services",
     "lognormal_from_quantiles",
@@ -236,12 +233,3 @@ def calibrated_yaml(
         ]
     stamp = [f"# CALIBRATED {h}" for h in header]
     return "\n".join(stamp + out) + "\n"
-
-
-def architecture_source(name_or_path: str, scenario_path: Path) -> Path:
-    """The file `target_architecture` reads for `name_or_path`."""
-
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") and path.is_file():
-        return path
-    return Path(architecture_file(Path(scenario_path), str(name_or_path)))
