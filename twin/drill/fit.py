@@ -203,7 +203,9 @@ def calibrated_yaml(
     """The architecture file with each fitted service's `service:` line replaced (and, for the
     services in `per_mb`, a `service_per_mb_s:` line after it), headed by `header`."""
     per_mb = per_mb or {}
-    lines = [ln for ln in text.splitlines() if not ln.startswith("# CALIBRATED")]
+    # An editor's schema line stays the first line; the previous calibration's header goes.
+    modeline = [ln for ln in text.splitlines()[:1] if ln.startswith("# yaml-language-server:")]
+    lines = [ln for ln in text.splitlines()[len(modeline) :] if not ln.startswith("# CALIBRATED")]
     out: list[str] = []
     current = None
     for line in lines:
@@ -232,4 +234,4 @@ def calibrated_yaml(
             "   # calibrated: the drills' Locust CPU, a drill's speed reference",
         ]
     stamp = [f"# CALIBRATED {h}" for h in header]
-    return "\n".join(stamp + out) + "\n"
+    return "\n".join(modeline + stamp + out) + "\n"
