@@ -65,7 +65,9 @@ def test_calibrate_one_stored_drill(tmp_path, monkeypatch):
         assert arch.components[loop].station == shipped.components[loop].station, loop
     assert arch.components["origin"].station != shipped.components["origin"].station
     assert _delays_times(shipped_text, 3.0) != shipped_text  # the start really was off
-    assert out.read_text().startswith("# CALIBRATED by `twin calibrate`")
+    first, second = out.read_text().splitlines()[:2]
+    assert first == "# yaml-language-server: $schema=../schema/architecture.schema.json"
+    assert second.startswith("# CALIBRATED by `twin calibrate`")
     assert "speedup 60.0x, 60 s, " in out.read_text()  # the header names the drill's length
 
 

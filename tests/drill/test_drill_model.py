@@ -131,11 +131,13 @@ def test_calibrated_yaml_rewrites_service_lines_and_keeps_the_file_valid(tmp_pat
 
     text = REFERENCE.read_text(encoding="utf-8")
     out = calibrated_yaml(text, {"origin": Fit(0.0123, 0.7)}, ["from a test"], {"origin": "x"})
-    assert out.startswith("# CALIBRATED from a test\n")
+    modeline = "# yaml-language-server: $schema=../schema/architecture.schema.json\n"
+    assert out.startswith(modeline + "# CALIBRATED from a test\n")  # the schema line stays first
     assert "mean_s: 0.0123, cv: 0.7}   # calibrated: x" in out
     assert out.count("# CALIBRATED") == 1  # a second calibration replaces the header
     again = calibrated_yaml(out, {"origin": Fit(0.02, 0.5)}, ["again"], {})
     assert again.count("# CALIBRATED") == 1 and "mean_s: 0.02, cv: 0.5}" in again
+    assert again.startswith(modeline + "# CALIBRATED again\n") and again.count(modeline) == 1
     path = tmp_path / "a.yaml"
     path.write_text(again, encoding="utf-8")
     arch = load_architecture(path)

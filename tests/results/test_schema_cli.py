@@ -56,7 +56,9 @@ def test_the_schema_refuses_what_the_model_refuses(printed_schema, make_summary)
 def test_an_unknown_schema_is_one_line_and_exit_2(capsys):
     assert main(["schema", "sumary"]) == 2
     err = capsys.readouterr().err
-    assert err == "twin: twin schema: unknown schema 'sumary' (known: summary)\n"
+    assert err == (
+        "twin: twin schema: unknown schema 'sumary' (known: scenario, architecture, summary)\n"
+    )
 
 
 def test_the_readme_lists_the_keys_of_the_schema(capsys):
@@ -73,8 +75,9 @@ def test_the_readme_lists_the_keys_of_the_schema(capsys):
 
 def test_the_readme_names_only_files_the_repository_has():
     text = README.read_text(encoding="utf-8")
-    named = set(re.findall(r"\b(?:twin|tests|locustfiles|scenarios|benchmarks)/[\w./-]*", text))
-    named |= set(re.findall(r"\b[\w-]+\.md\b", text))
+    folders = "twin|tests|locustfiles|scenarios|benchmarks|docs"
+    named = set(re.findall(rf"\b(?:{folders})/[\w./-]*", text))
+    named |= set(re.findall(r"(?<![/\w])[\w-]+\.md\b", text))
     assert {p for p in named if not (ROOT / p).exists()} == set()
 
 

@@ -35,6 +35,7 @@ _COMMANDS = (
     "token",
     "drill",
     "calibrate",
+    "architectures",
     "schema",
 )
 

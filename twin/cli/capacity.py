@@ -15,7 +15,7 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     @app.command("capacity")
     def capacity(
-        scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+        scenario: Path = typer.Argument(..., help="Scenario YAML file, or a built-in's name."),
         slo: list[str] = typer.Option([], "--slo", help="dotted.key<=number; repeatable."),
         engine: str = typer.Option("fluid", help="Engine for the search (fluid or exact)."),
         seed: int | None = typer.Option(None, help="Seed (default: the scenario's)."),

@@ -23,7 +23,9 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     @app.command("drill")
     def drill(
-        scenario: Path = typer.Argument(..., help="A platform scenario file."),
+        scenario: Path = typer.Argument(
+            ..., help="A platform scenario file, or a built-in scenario's name."
+        ),
         target: str | None = typer.Option(None, "--target", help="'local': start twin serve."),
         host: str | None = typer.Option(None, "--host", help="Drill this URL instead."),
         scale: float = typer.Option(
@@ -52,9 +54,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Drive a real platform with the scenario's workload and compare with the twin."""
         # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
+        from twin.config.builtin import find_scenario
         from twin.drill.run import DrillOptions, run_drill
         from twin.results.files import default_out_dir, prepare_out_dir
 
+        scenario = find_scenario(scenario)
         options = DrillOptions(
             scenario=scenario, out=Path("."), target=target, host=host, scale=scale,
             speedup=speedup, duration=duration, workers=workers, architecture=architecture,

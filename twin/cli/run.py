@@ -32,7 +32,9 @@ def parse_precision(text: str | None) -> float | None:
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
-        scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+        scenario: Path = typer.Argument(
+            ..., help="Scenario YAML file, or a built-in scenario's name (twin architectures)."
+        ),
         engine: str = typer.Option(
             "auto",
             help="auto (exact when it finishes in about a minute, else fluid), exact (every "

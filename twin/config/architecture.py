@@ -58,6 +58,11 @@ Fraction = Annotated[float, Field(ge=0, le=1)]
 HOURS_PER_MONTH = 730.0  # AWS bills a month as 730 hours
 
 
+def _request_keys() -> dict[str, Any]:
+    """Schema of a mapping keyed by request type."""
+    return {"propertyNames": {"title": "type", "enum": list(REQUEST_TYPES)}}
+
+
 class StationSpec(Frozen):
     """How a service queues: FIFO servers per instance, a service time, a bounded queue.
 
@@ -71,12 +76,26 @@ class StationSpec(Frozen):
     adds it to `segment`'s time here, at the workload's own MB per segment (its rendition mix).
     """
 
-    servers_per_instance: Annotated[int, Field(ge=1)]
-    service: ServiceTime
-    service_by_request: dict[str, ServiceTime] = Field(default_factory=dict)
-    service_per_mb_s: NonNegative = 0.0
-    queue_capacity: Annotated[int, Field(ge=0)] | None = None
-    timeout_s: Positive | None = None
+    servers_per_instance: Annotated[int, Field(ge=1)] = Field(
+        description="Servers (workers, event loops) per instance, sharing the queue."
+    )
+    service: ServiceTime = Field(description="Time one server takes for a request.")
+    service_by_request: dict[str, ServiceTime] = Field(
+        default_factory=dict,
+        description="A request type's own service time, where it differs from `service`.",
+        json_schema_extra=_request_keys(),
+    )
+    service_per_mb_s: NonNegative = Field(
+        default=0.0, description="Added to a video segment's service per MB it carries (s/MB)."
+    )
+    queue_capacity: Annotated[int, Field(ge=0)] | None = Field(
+        default=None,
+        description="Requests that may wait; null: unbounded. A full queue drops arrivals.",
+    )
+    timeout_s: Positive | None = Field(
+        default=None,
+        description="A request waiting longer is dropped (s); null: none waits too long.",
+    )
 
 
 class Autoscaling(Frozen):
@@ -86,12 +105,20 @@ class Autoscaling(Frozen):
     by that lead instead of reacting to the measured utilization.
     """
 
-    min: Annotated[int, Field(ge=0)]
-    max: Annotated[int, Field(ge=1)]
-    target_utilization: Annotated[float, Field(gt=0, le=1)]
-    provisioning_delay_s: NonNegative
-    cooldown_s: NonNegative = 300.0
-    predictive_lead_s: NonNegative | None = None
+    min: Annotated[int, Field(ge=0)] = Field(description="Fewest instances (a stream's: shards).")
+    max: Annotated[int, Field(ge=1)] = Field(description="Most instances (a stream's: shards).")
+    target_utilization: Annotated[float, Field(gt=0, le=1)] = Field(
+        description="The utilization it scales to keep."
+    )
+    provisioning_delay_s: NonNegative = Field(
+        description="From the decision to scale to a new instance serving (s)."
+    )
+    cooldown_s: NonNegative = Field(
+        default=300.0, description="Least time after a change before it scales in (s)."
+    )
+    predictive_lead_s: NonNegative | None = Field(
+        default=None, description="Scale this long ahead of the forecast (s); null: react to load."
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Autoscaling:
@@ -103,9 +130,13 @@ class Autoscaling(Frozen):
 class ConnectionPool(Frozen):
     """Connections each instance holds to a database; requests wait for one when all are busy."""
 
-    to: str
-    size_per_instance: Annotated[int, Field(ge=1)]
-    acquire_timeout_s: Positive = 5.0
+    to: str = Field(description="The database component it connects to.")
+    size_per_instance: Annotated[int, Field(ge=1)] = Field(
+        description="Connections each instance holds."
+    )
+    acquire_timeout_s: Positive = Field(
+        default=5.0, description="Longest wait for a free connection before the request fails (s)."
+    )
 
 
 class Failover(Frozen):
@@ -115,33 +146,51 @@ class Failover(Frozen):
     after `switch_s`. `active-active`: the other regions absorb the load at once.
     """
 
-    mode: Literal["none", "active-passive", "active-active"] = "none"
-    regions: Annotated[int, Field(ge=1)] = 1
-    switch_s: NonNegative = 0.0
+    mode: Literal["none", "active-passive", "active-active"] = Field(
+        default="none",
+        description="none: down means down; active-passive: a standby takes over after "
+        "switch_s; active-active: the other regions take the load at once.",
+    )
+    regions: Annotated[int, Field(ge=1)] = Field(default=1, description="Regions it runs in.")
+    switch_s: NonNegative = Field(
+        default=0.0, description="Active-passive: time for the standby to take over (s)."
+    )
 
 
 class CdnSpec(Frozen):
     """Edge egress capacity and the share of bytes served from cache; misses go to `origin`."""
 
-    egress_gbps: Positive
-    hit_ratio: Fraction
-    origin: str
+    egress_gbps: Positive = Field(description="Egress capacity at the edge (Gb/s).")
+    hit_ratio: Fraction = Field(description="Share of bytes served from the edge's cache.")
+    origin: str = Field(description="The component cache misses go to.")
     # The listed monthly cost covers this much egress (the phase's own traffic); beyond it each
     # GB costs `usd_per_gb`. Default overage: CloudFront's public price above 5 PB/month.
-    included_egress_tb_month: NonNegative = 0.0
-    usd_per_gb: NonNegative = 0.02
+    included_egress_tb_month: NonNegative = Field(
+        default=0.0, description="Egress the listed monthly cost covers (TB/month)."
+    )
+    usd_per_gb: NonNegative = Field(default=0.02, description="Price of egress beyond it (USD/GB).")
 
 
 class StreamSpec(Frozen):
     """An ingest stream of shards (Kinesis: 1 MB/s and 1,000 records/s of writes per shard)."""
 
-    shards: Annotated[int, Field(ge=1)]
-    write_mb_per_shard_s: Positive = 1.0  # AWS Kinesis Data Streams shard write limit
-    write_records_per_shard_s: Positive = 1000.0  # same public limit, records
-    read_mb_per_shard_s: Positive = 2.0  # shard read limit (shared throughput)
-    usd_per_shard_hour: NonNegative = 0.015  # public Kinesis on-demand shard-hour price
-    consumer: str
-    autoscaling: Autoscaling | None = None
+    shards: Annotated[int, Field(ge=1)] = Field(description="Shards provisioned.")
+    write_mb_per_shard_s: Positive = Field(  # AWS Kinesis Data Streams shard write limit
+        1.0, description="Writes one shard takes (MB/s)."
+    )
+    write_records_per_shard_s: Positive = Field(  # same public limit, records
+        1000.0, description="Records one shard takes (records/s)."
+    )
+    read_mb_per_shard_s: Positive = Field(  # shard read limit (shared throughput)
+        2.0, description="Reads one shard gives (MB/s)."
+    )
+    usd_per_shard_hour: NonNegative = Field(  # public Kinesis on-demand shard-hour price
+        0.015, description="Price of a shard beyond the listed ones (USD per shard-hour)."
+    )
+    consumer: str = Field(description="The component that reads the stream.")
+    autoscaling: Autoscaling | None = Field(
+        default=None, description="Shard autoscaling (min and max in shards); null: fixed shards."
+    )
 
 
 class DatabaseSpec(Frozen):
@@ -151,28 +200,51 @@ class DatabaseSpec(Frozen):
     sigma: X(N) = N x per-writer / (1 + sigma (N - 1)); see `usl_capacity`.
     """
 
-    write_capacity_per_s: Positive
-    lock_contention: Fraction = 0.0
-    shards: Annotated[int, Field(ge=1)] = 1
-    max_connections: Annotated[int, Field(ge=1)] | None = None
+    write_capacity_per_s: Positive = Field(
+        description="Writes per second one primary sustains alone (writes/s)."
+    )
+    lock_contention: Fraction = Field(
+        default=0.0,
+        description="The USL's sigma: how much concurrent writers slow each other (0-1).",
+    )
+    shards: Annotated[int, Field(ge=1)] = Field(
+        default=1, description="Write shards, each with its own primary."
+    )
+    max_connections: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="Connections it accepts; null: no limit."
+    )
 
 
 class Component(Frozen):
     """One box of a diagram: what it is, what it costs, and (if requests cross it) its capacity."""
 
-    label: str
-    plane: Literal["edge", "service", "state", "control"]
-    kind: Literal["compute", "cdn", "stream", "database", "cache", "storage", "network", "saas"]
-    instance_type: str | None = None
-    count: Annotated[int, Field(ge=0)] = 1
-    monthly_usd: NonNegative
-    station: StationSpec | None = None
-    autoscaling: Autoscaling | None = None
-    connection_pool: ConnectionPool | None = None
-    failover: Failover = Failover()
-    cdn: CdnSpec | None = None
-    stream: StreamSpec | None = None
-    database: DatabaseSpec | None = None
+    label: str = Field(description="What the diagram calls it.")
+    plane: Literal["edge", "service", "state", "control"] = Field(
+        description="The diagram's layer it sits in."
+    )
+    kind: Literal["compute", "cdn", "stream", "database", "cache", "storage", "network", "saas"] = (
+        Field(description="What it is; cdn, stream and database need their own section.")
+    )
+    instance_type: str | None = Field(
+        default=None, description="The instance type, e.g. c5.2xlarge."
+    )
+    count: Annotated[int, Field(ge=0)] = Field(default=1, description="Instances listed.")
+    monthly_usd: NonNegative = Field(
+        description="The listed month of all its instances (USD/month)."
+    )
+    station: StationSpec | None = Field(
+        default=None, description="How requests queue at it; null: no request crosses it."
+    )
+    autoscaling: Autoscaling | None = Field(
+        default=None, description="Its instances scale with load; null: `count` instances."
+    )
+    connection_pool: ConnectionPool | None = Field(
+        default=None, description="Connections its instances hold to a database; null: none."
+    )
+    failover: Failover = Field(default=Failover(), description="Its regions and how it fails over.")
+    cdn: CdnSpec | None = Field(default=None, description="kind: cdn only: egress and cache.")
+    stream: StreamSpec | None = Field(default=None, description="kind: stream only: shards.")
+    database: DatabaseSpec | None = Field(default=None, description="kind: database only: writes.")
 
     @model_validator(mode="after")
     def _sections_fit_kind(self) -> Component:
@@ -199,21 +271,25 @@ class Ingest(Frozen):
     `persist` every `persist_every_s`: those are the database writes a surge multiplies.
     """
 
-    stream: str | None = None
-    processor: str
-    store: str
-    persist: str
-    persist_every_s: Positive = 60.0
+    stream: str | None = Field(default=None, description="The stream component; null: none.")
+    processor: str = Field(description="The component that processes the samples.")
+    store: str = Field(description="Where leaderboards are kept.")
+    persist: str = Field(description="Where each device's metrics are written.")
+    persist_every_s: Positive = Field(
+        default=60.0, description="How often a riding device's metrics are written (s)."
+    )
 
 
 class Video(Frozen):
     """The best rendition a phase streams (seed 001: 720p, 1080p, 4K HDR) and its segment length."""
 
-    max_rendition: Literal["720p", "1080p", "4k"]
-    segment_s: Positive = 4.0
+    max_rendition: Literal["720p", "1080p", "4k"] = Field(description="The best rendition.")
+    segment_s: Positive = Field(default=4.0, description="HLS segment length (s).")
     # With adaptive bitrate (seed 001, phase 2's fix) a player short of bandwidth downshifts;
     # without it, it stalls (rebuffers) at its one rendition.
-    adaptive_bitrate: bool = True
+    adaptive_bitrate: bool = Field(
+        True, description="Players short of bandwidth downshift; false: they stall."
+    )
 
 
 class LoadCpu(Frozen):
@@ -224,23 +300,38 @@ class LoadCpu(Frozen):
     ratio is that machine's speed against the calibration's, by which the prediction scales
     the file's service times."""
 
-    per_request_s: NonNegative
-    per_mb_s: NonNegative = 0.0
-    per_s: NonNegative = 0.0
+    per_request_s: NonNegative = Field(description="CPU per request (s).")
+    per_mb_s: NonNegative = Field(default=0.0, description="CPU per MB received (s/MB).")
+    per_s: NonNegative = Field(default=0.0, description="CPU per second of drill (s/s).")
 
 
 class Architecture(Frozen):
     """A whole architecture file: components, routes, the ingest path and the phase's scale."""
 
-    name: str
-    description: str = ""
-    riders: Annotated[int, Field(ge=1)]
-    stated_monthly_usd: NonNegative | None = None
-    components: dict[str, Component] = Field(min_length=1)
-    routes: dict[str, list[str]]
-    ingest: Ingest
-    video: Video
-    load_cpu: LoadCpu | None = None  # a drill-calibrated model's speed reference
+    name: str = Field(description="Its name (`architecture` in a scenario and the summary).")
+    description: str = Field(default="", description="One line about it, for people.")
+    riders: Annotated[int, Field(ge=1)] = Field(
+        description="The riders it was sized and priced for (its cost per user)."
+    )
+    stated_monthly_usd: NonNegative | None = Field(
+        default=None,
+        description="The month its source states (USD/month); what the components do not add "
+        "up to is an `unitemized` cost line.",
+    )
+    components: dict[str, Component] = Field(
+        min_length=1,
+        description="Every component of its diagram, by name.",
+        json_schema_extra={"propertyNames": {"title": "name"}},
+    )
+    routes: dict[str, list[str]] = Field(
+        description="Each request type's services, in the order it crosses them.",
+        json_schema_extra=_request_keys(),
+    )
+    ingest: Ingest = Field(description="Where telemetry goes after the API.")
+    video: Video = Field(description="The video it streams.")
+    load_cpu: LoadCpu | None = Field(  # a drill-calibrated model's speed reference
+        None, description="Calibrated models: the load generator's CPU (`twin calibrate`)."
+    )
 
     @model_validator(mode="after")
     def _references_exist(self) -> Architecture:

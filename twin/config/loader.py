@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.config.architecture import Architecture
+from twin.config.builtin import find_scenario
 from twin.config.files import read_yaml, validate
 from twin.config.network import NetworkScenario
 from twin.config.overrides import apply_overrides
@@ -57,10 +58,11 @@ def load(
 ) -> Loaded:
     """Read, override and validate the scenario at `path` (and its architecture).
 
+    A `path` that names no file but a built-in scenario (`new-year-surge`) reads that one.
     `data` is the file's mapping when the caller has read it already (`read_yaml`): a
     capacity search validates one file under many loads without reading it again.
     """
-    path = Path(path)
+    path = find_scenario(path)
     data = apply_overrides(read_yaml(path) if data is None else data, overrides)
     kind = data.get("kind", "network")
     builder = _KINDS.get(kind) if isinstance(kind, str) else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 __all__ = [
     "EXIT",
@@ -25,6 +25,32 @@ __all__ = [
 
 EXIT = "exit"
 _ROUTE_TOLERANCE = 1e-6
+# What a file may write for `rate_per_s` (the model holds it as a RateSchedule).
+_RATE_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0},
+        {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "array", "items": [{"type": "number"}] * 2, "minItems": 2,
+                      "maxItems": 2},
+        },
+    ]
+}  # fmt: skip
+# A network scenario's SLO entries (read by `twin.results.slo.from_mapping`).
+_SLO_OPS = ["<=", "<", ">=", ">", "==", "!="]
+_SLO_LIST_SCHEMA = {
+    "type": "array",
+    "items": {
+        "anyOf": [
+            {"type": "object", "required": ["metric", "op", "target"], "properties": {
+                "name": {"type": "string"}, "metric": {"type": "string"},
+                "op": {"enum": _SLO_OPS}, "target": {"type": "number"}}},
+            {"type": "object", "required": ["expr"], "properties": {
+                "name": {"type": "string"}, "expr": {"type": "string"}}},
+        ]
+    },
+}  # fmt: skip
 
 
 class Frozen(BaseModel):
@@ -40,10 +66,20 @@ class ServiceTime(Frozen):
     need `cv`; `empirical` draws uniformly from `values` (seconds) and needs no mean.
     """
 
-    dist: Literal["exponential", "deterministic", "lognormal", "gamma", "empirical"]
-    mean_s: Annotated[float, Field(gt=0)] | None = None
-    cv: Annotated[float, Field(ge=0)] | None = None
-    values: list[Annotated[float, Field(ge=0)]] | None = None
+    dist: Literal["exponential", "deterministic", "lognormal", "gamma", "empirical"] = Field(
+        description="The distribution: exponential (cv 1), deterministic (cv 0), lognormal or "
+        "gamma (give cv), or empirical (give values)."
+    )
+    mean_s: Annotated[float, Field(gt=0)] | None = Field(
+        default=None,
+        description="Mean service time (s); every distribution but empirical needs it.",
+    )
+    cv: Annotated[float, Field(ge=0)] | None = Field(
+        default=None, description="Coefficient of variation (sd / mean); lognormal and gamma only."
+    )
+    values: list[Annotated[float, Field(ge=0)]] | None = Field(
+        default=None, description="Empirical only: service times (s) drawn uniformly."
+    )
 
     @model_validator(mode="after")
     def _fits_distribution(self) -> ServiceTime:
@@ -129,9 +165,12 @@ def _as_schedule(value: object) -> object:
 class Source(Frozen):
     """A Poisson source of requests entering the network at one station."""
 
-    name: str
-    rate_per_s: RateSchedule
-    to: str
+    name: str = Field(description="Its requests are `requests.<name>` in the summary.")
+    rate_per_s: Annotated[RateSchedule, WithJsonSchema(_RATE_SCHEMA)] = Field(
+        description="Poisson arrivals per second: a number, or [[t_s, rate], ...] holding each "
+        "rate from t_s (s) to the next, starting at 0."
+    )
+    to: str = Field(description="The station its requests enter.")
 
     @field_validator("rate_per_s", mode="before")
     @classmethod
@@ -156,11 +195,16 @@ class Source(Frozen):
 class Station(Frozen):
     """A multi-server FIFO station with an optional finite queue and probabilistic routing."""
 
-    servers: Annotated[int, Field(ge=1)]
-    service: ServiceTime
-    queue_capacity: Annotated[int, Field(ge=0)] | None = None
+    servers: Annotated[int, Field(ge=1)] = Field(description="Servers sharing one FIFO queue.")
+    service: ServiceTime = Field(description="Time one server takes for a request.")
+    queue_capacity: Annotated[int, Field(ge=0)] | None = Field(
+        default=None,
+        description="Requests that may wait; null: unbounded. A full queue drops arrivals.",
+    )
     routes: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
-        default_factory=lambda: {EXIT: 1.0}
+        default_factory=lambda: {EXIT: 1.0},
+        description="After service: station name (or `exit`) to probability, summing to 1. "
+        "Default: all exit.",
     )
 
     @field_validator("routes")
@@ -175,8 +219,12 @@ class Station(Frozen):
 class Network(Frozen):
     """Sources feeding stations; stations routing to stations or out."""
 
-    sources: list[Source] = Field(min_length=1)
-    stations: dict[str, Station] = Field(min_length=1)
+    sources: list[Source] = Field(min_length=1, description="Where requests come from.")
+    stations: dict[str, Station] = Field(
+        min_length=1,
+        description="Each station by name (`exit` is reserved).",
+        json_schema_extra={"propertyNames": {"title": "name"}},
+    )
 
     @model_validator(mode="after")
     def _references_exist(self) -> Network:
@@ -208,15 +256,27 @@ class FieldError(ValueError):
 class NetworkScenario(Frozen):
     """A whole `kind: network` scenario file."""
 
-    name: str
-    kind: Literal["network"] = "network"
-    description: str = ""
-    duration_s: Annotated[float, Field(gt=0)]
-    warmup_s: Annotated[float, Field(ge=0)] | Literal["auto"] = 0.0
-    interval_s: Annotated[float, Field(gt=0)] | None = None
-    seed: Annotated[int, Field(ge=0)] = 1
-    network: Network
-    slo: list[dict[str, object]] = Field(default_factory=list)
+    name: str = Field(description="The scenario's name (`scenario` in the summary).")
+    kind: Literal["network"] = Field(
+        default="network", description="`network`: a bare open queueing network (the default)."
+    )
+    description: str = Field(default="", description="One line about it, for people.")
+    duration_s: Annotated[float, Field(gt=0)] = Field(description="Simulated time (s).")
+    warmup_s: Annotated[float, Field(ge=0)] | Literal["auto"] = Field(
+        default=0.0, description="Left out of the statistics at the start (s), or `auto` (MSER-5)."
+    )
+    interval_s: Annotated[float, Field(gt=0)] | None = Field(
+        default=None, description="Width of a `timeseries.csv` row (s); null: duration_s / 100."
+    )
+    seed: Annotated[int, Field(ge=0)] = Field(
+        default=1, description="Random seed: same seed, same inputs, same summary."
+    )
+    network: Network = Field(description="The sources and stations.")
+    slo: Annotated[list[dict[str, object]], WithJsonSchema(_SLO_LIST_SCHEMA)] = Field(
+        default_factory=list,
+        description="Promises checked against the summary: {name, metric, op, target} or "
+        "{name, expr} (`expr`: e.g. requests.requests.latency_ms.p99<=500).",
+    )
 
     @model_validator(mode="after")
     def _warmup_inside(self) -> NetworkScenario:

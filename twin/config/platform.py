@@ -1,9 +1,9 @@
 """The `kind: platform` scenario: riders on an architecture, with demand, incidents and SLOs.
 
-A platform scenario names its architecture (a file in `scenarios/architectures/`, found
-beside the scenario's own folder), when it starts (local time in `timezone`), who rides
-(`population`), how they ride (`demand`), what goes wrong and when (`incidents`), and what
-must hold (`slo`). `architecture_changes` applies dotted `path: value` changes to the
+A platform scenario names its architecture (beside the scenario in `architectures/`, a path,
+or a built-in: `twin.config.builtin` finds it), when it starts (local time in `timezone`), who
+rides (`population`), how they ride (`demand`), what goes wrong and when (`incidents`), and
+what must hold (`slo`). `architecture_changes` applies dotted `path: value` changes to the
 architecture, which is how a `-fixed` variant states the seeds' fix.
 """
 
@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from twin.config.architecture import Architecture, load_architecture
+from twin.config.builtin import find_architecture
 from twin.config.clients import Clients
 from twin.config.files import validate
 from twin.config.network import FieldError, Frozen
@@ -24,7 +25,6 @@ from twin.config.vocabulary import DEVICES, REGION_CODES
 from twin.errors import InputError
 
 __all__ = [
-    "ARCHITECTURES_DIR",
     "CapacityCut",
     "ComponentDown",
     "DemandSpec",
@@ -36,13 +36,23 @@ __all__ = [
     "ShardCount",
     "Slo",
     "Surge",
-    "architecture_file",
     "build_platform_scenario",
 ]
 
-ARCHITECTURES_DIR = "architectures"
 Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
+
+
+def _keys(title: str, known: tuple[str, ...]) -> dict[str, Any]:
+    """Schema of a mapping whose keys (a `title`) must be among `known`."""
+    return {"propertyNames": {"title": title, "enum": list(known)}}
+
+
+_MIX = "Relative weights of the devices (bike, tread, app); null: the platform's mix."
+_REGIONS = "Relative weights of the markets by region code (US, UK, ...); null: the platform's."
+_COMPONENT = "The architecture's component it hits."
+# A local date-time as a file writes it (an editor reads it as text; pydantic parses it).
+_LOCAL_TIME = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"}
 
 
 def _check_shares(
@@ -62,11 +72,19 @@ def _check_shares(
 class Segment(Frozen):
     """A group of riders with its own device mix and markets (e.g. a partner's app audience)."""
 
-    name: str
-    share: Annotated[float, Field(gt=0, le=1)]
-    mix: dict[str, float] | None = None
-    regions: dict[str, float] | None = None
-    weekly_rides_scale: Positive = 1.0
+    name: str = Field(description="The segment's name (a surge's `segment` names it).")
+    share: Annotated[float, Field(gt=0, le=1)] = Field(
+        description="Its share of the riders; the segments' shares sum to 1."
+    )
+    mix: dict[str, float] | None = Field(
+        default=None, description=_MIX, json_schema_extra=_keys("device", DEVICES)
+    )
+    regions: dict[str, float] | None = Field(
+        default=None, description=_REGIONS, json_schema_extra=_keys("region", REGION_CODES)
+    )
+    weekly_rides_scale: Positive = Field(
+        default=1.0, description="Multiplies its riders' rides per week (0.5: half as often)."
+    )
 
     @model_validator(mode="after")
     def _known(self) -> Segment:
@@ -78,10 +96,19 @@ class Segment(Frozen):
 class PopulationSpec(Frozen):
     """How many riders and who they are; `--riders N` overrides `riders`."""
 
-    riders: Annotated[int, Field(ge=1)]
-    mix: dict[str, float] | None = None
-    regions: dict[str, float] | None = None
-    segments: list[Segment] | None = None
+    riders: Annotated[int, Field(ge=1)] = Field(
+        description="Riders (members) at the start; `--riders N` overrides it."
+    )
+    mix: dict[str, float] | None = Field(
+        default=None, description=_MIX, json_schema_extra=_keys("device", DEVICES)
+    )
+    regions: dict[str, float] | None = Field(
+        default=None, description=_REGIONS, json_schema_extra=_keys("region", REGION_CODES)
+    )
+    segments: list[Segment] | None = Field(
+        default=None,
+        description="Groups of riders with their own devices and markets (not with mix).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> PopulationSpec:
@@ -108,17 +135,28 @@ class PopulationSpec(Frozen):
 class Growth(Frozen):
     """Riders multiply by `factor` over `over_s` (exponentially), then stay there."""
 
-    factor: Positive
-    over_s: Positive
+    factor: Positive = Field(description="Riders at the end over riders at the start.")
+    over_s: Positive = Field(description="How long the growth takes (s).")
 
 
 class DemandSpec(Frozen):
     """How riders ride. Every default is an assumption stated in `twin.platform.demand`."""
 
-    live_share: dict[str, Annotated[float, Field(ge=0, le=1)]] | None = None
-    max_concurrent_fraction: Annotated[float, Field(gt=0, le=1)] = 0.7
-    weekly_rides_scale: Positive = 1.0
-    growth: Growth | None = None
+    live_share: dict[str, Annotated[float, Field(ge=0, le=1)]] | None = Field(
+        default=None,
+        description="By device, the share of sessions that join a live class (0-1); "
+        "null: twin.platform.demand's defaults.",
+        json_schema_extra=_keys("device", DEVICES),
+    )
+    max_concurrent_fraction: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=0.7, description="At most this share of the riders ride at once."
+    )
+    weekly_rides_scale: Positive = Field(
+        default=1.0, description="Multiplies every rider's rides per week."
+    )
+    growth: Growth | None = Field(
+        default=None, description="Riders growing over the run; null: none."
+    )
 
     @model_validator(mode="after")
     def _known(self) -> DemandSpec:
@@ -130,8 +168,8 @@ class DemandSpec(Frozen):
 
 
 class _Timed(Frozen):
-    start_s: NonNegative
-    end_s: Positive
+    start_s: NonNegative = Field(description="When it starts, from the run's start (s).")
+    end_s: Positive = Field(description="When it ends, from the run's start (s).")
 
     @model_validator(mode="after")
     def _ordered(self) -> _Timed:
@@ -143,25 +181,29 @@ class _Timed(Frozen):
 class CapacityCut(_Timed):
     """A component keeps only `remaining` of its capacity (servers, egress, shards, writes)."""
 
-    type: Literal["capacity_cut"]
-    component: str
-    remaining: Annotated[float, Field(ge=0, lt=1)]
+    type: Literal["capacity_cut"] = Field(description="A component keeps part of its capacity.")
+    component: str = Field(description=_COMPONENT)
+    remaining: Annotated[float, Field(ge=0, lt=1)] = Field(
+        description="The share of its capacity left (0: none)."
+    )
 
 
 class ComponentDown(_Timed):
     """`regions` of a component's regions fail; what survives depends on its failover mode."""
 
-    type: Literal["component_down"]
-    component: str
-    regions: Annotated[int, Field(ge=1)] = 1
+    type: Literal["component_down"] = Field(description="Regions of a component fail.")
+    component: str = Field(description=_COMPONENT)
+    regions: Annotated[int, Field(ge=1)] = Field(
+        default=1, description="How many of its regions fail."
+    )
 
 
 class ShardCount(_Timed):
     """A stream runs with `shards` shards (a re-sharding, or provisioning that lagged)."""
 
-    type: Literal["shard_count"]
-    component: str
-    shards: Annotated[int, Field(ge=1)]
+    type: Literal["shard_count"] = Field(description="A stream runs with other shards.")
+    component: str = Field(description="The stream (a component of kind: stream).")
+    shards: Annotated[int, Field(ge=1)] = Field(description="Shards it runs with meanwhile.")
 
 
 class Surge(_Timed):
@@ -171,11 +213,17 @@ class Surge(_Timed):
     population segment (e.g. a partner's audience on launch day).
     """
 
-    type: Literal["surge"]
-    multiplier: Annotated[float, Field(ge=1)]
-    ramp_s: NonNegative = 0.0
-    decay_s: NonNegative = 0.0
-    segment: str | None = None
+    type: Literal["surge"] = Field(description="More sessions start (a holiday, a launch).")
+    multiplier: Annotated[float, Field(ge=1)] = Field(
+        description="Session starts multiply by this at the hold."
+    )
+    ramp_s: NonNegative = Field(default=0.0, description="From start_s to the full multiplier (s).")
+    decay_s: NonNegative = Field(
+        default=0.0, description="Time constant of the decay after end_s (s); 0: it stops at once."
+    )
+    segment: str | None = Field(
+        default=None, description="Only this population segment surges; null: everyone."
+    )
 
 
 Incident = Annotated[CapacityCut | ComponentDown | ShardCount | Surge, Field(discriminator="type")]
@@ -184,30 +232,58 @@ Incident = Annotated[CapacityCut | ComponentDown | ShardCount | Surge, Field(dis
 class Slo(Frozen):
     """A promise checked against the summary: `metric op target` (metric is a dotted key)."""
 
-    name: str
-    metric: str
-    op: Literal["<", "<=", ">", ">=", "=="]
-    target: float
+    name: str = Field(description="What reports call it.")
+    metric: str = Field(
+        description="A dotted key of summary.json, e.g. requests.join.latency_ms.p99 "
+        "(`twin schema summary --markdown` lists them)."
+    )
+    op: Literal["<", "<=", ">", ">=", "=="] = Field(description="How observed meets target.")
+    target: float = Field(description="The number the metric is held to, in the metric's unit.")
 
 
 class PlatformScenario(Frozen):
     """A whole `kind: platform` scenario file."""
 
-    name: str
-    kind: Literal["platform"] = "platform"
-    description: str = ""
-    architecture: str
-    architecture_changes: dict[str, Any] = Field(default_factory=dict)
-    duration_s: Positive
-    start: datetime
-    timezone: str = "America/New_York"  # the platform's home studio (New York)
-    tick_s: Positive = 1.0
-    seed: Annotated[int, Field(ge=0)] = 1
-    population: PopulationSpec
-    demand: DemandSpec = DemandSpec()
-    incidents: list[Incident] = Field(default_factory=list)
-    slo: list[Slo] = Field(default_factory=list)
-    clients: Clients = Clients()
+    name: str = Field(description="The scenario's name (`scenario` in the summary).")
+    kind: Literal["platform"] = Field(
+        default="platform",
+        description="`platform`: riders on an architecture (a file must say so).",
+    )
+    description: str = Field(default="", description="One line about it, for people.")
+    architecture: str = Field(
+        description="A file beside the scenario in architectures/, a path (with or without "
+        ".yaml), or a built-in (`twin architectures` lists them), tried in that order."
+    )
+    architecture_changes: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Dotted `path: value` changes to the architecture "
+        "(components.cdn.cdn.egress_gbps: 3000): how a -fixed variant states its fix.",
+    )
+    duration_s: Positive = Field(description="Simulated time (s).")
+    start: Annotated[datetime, WithJsonSchema(_LOCAL_TIME)] = Field(
+        description="When the run starts: a local date and time without offset "
+        "(2020-01-01T07:00:00); `timezone` says where."
+    )
+    timezone: str = Field(
+        default="America/New_York",  # the platform's home studio (New York)
+        description="The IANA time zone of `start`.",
+    )
+    tick_s: Positive = Field(default=1.0, description="The fluid engine's time step (s).")
+    seed: Annotated[int, Field(ge=0)] = Field(
+        default=1, description="Random seed: same seed, same inputs, same summary."
+    )
+    population: PopulationSpec = Field(description="Who rides.")
+    demand: DemandSpec = Field(default=DemandSpec(), description="How they ride.")
+    incidents: list[Incident] = Field(
+        default_factory=list, description="What goes wrong, and when."
+    )
+    slo: list[Slo] = Field(
+        default_factory=list, description="Promises checked against the run's summary."
+    )
+    clients: Clients = Field(
+        default=Clients(),
+        description="How clients time out and retry (the exact engine's riders).",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -240,23 +316,12 @@ class PlatformScenario(Frozen):
         return self.start.replace(tzinfo=ZoneInfo(self.timezone)).astimezone(UTC)
 
 
-def architecture_file(scenario_path: Path, name: str) -> Path:
-    """Where architecture `name` lives for a scenario file at `scenario_path`."""
-    return scenario_path.parent / ARCHITECTURES_DIR / f"{name}.yaml"
-
-
 def build_platform_scenario(
     data: dict[str, Any], path: Path
 ) -> tuple[PlatformScenario, Architecture]:
     """Validate a platform scenario, then load its architecture (with its changes)."""
     scenario: PlatformScenario = validate(lambda: PlatformScenario.model_validate(data), str(path))
-    arch = architecture_file(path, scenario.architecture)
-    if not arch.is_file():
-        raise InputError(
-            str(path),
-            "architecture",
-            f"unknown architecture {scenario.architecture!r} (no file {arch})",
-        )
+    arch = find_architecture(scenario.architecture, path)
     architecture = load_architecture(arch, changes=scenario.architecture_changes)
     _check_components(scenario, architecture.components, str(path))
     return scenario, architecture

@@ -44,12 +44,12 @@ import numpy as np
 from scipy.optimize import nnls
 
 from twin.config.architecture import LoadCpu
+from twin.config.builtin import find_architecture
 from twin.config.network import ServiceTime
 from twin.drill.fit import (
     API,
     Fit,
     FitTarget,
-    architecture_source,
     calibrated_yaml,
     fit_services,
     no_wait_quantiles,
@@ -355,7 +355,8 @@ def run_calibration(
     for n, cost in costs.items():
         fits[n] = Fit(round(max(cost.per_request_s, _TINY_S), 7), round(cv[n], 4))
     fitted = (_crossed(drills) - set(MEASURED)) & set(fits) | set(costs)
-    text = architecture_source(architecture, scenario_file).read_text(encoding="utf-8")
+    source = find_architecture(architecture, scenario_file, where=("--architecture", None))
+    text = source.read_text(encoding="utf-8")
     header = _header(drills, value, share, sorted(measured))
     out_file.write_text(
         calibrated_yaml(text, {n: fits[n] for n in fitted}, header,

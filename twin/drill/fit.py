@@ -21,19 +21,16 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
 
-from twin.config.platform import architecture_file
 from twin.drill.measure import pinned
 
 __all__ = [
     "Fit",
     "FitTarget",
-    "architecture_source",
     "calibrated_yaml",
     "fit_services",
     "lognormal_from_quantiles",
@@ -206,7 +203,9 @@ def calibrated_yaml(
     """The architecture file with each fitted service's `service:` line replaced (and, for the
     services in `per_mb`, a `service_per_mb_s:` line after it), headed by `header`."""
     per_mb = per_mb or {}
-    lines = [ln for ln in text.splitlines() if not ln.startswith("# CALIBRATED")]
+    # An editor's schema line stays the first line; the previous calibration's header goes.
+    modeline = [ln for ln in text.splitlines()[:1] if ln.startswith("# yaml-language-server:")]
+    lines = [ln for ln in text.splitlines()[len(modeline) :] if not ln.startswith("# CALIBRATED")]
     out: list[str] = []
     current = None
     for line in lines:
@@ -235,13 +234,4 @@ def calibrated_yaml(
             "   # calibrated: the drills' Locust CPU, a drill's speed reference",
         ]
     stamp = [f"# CALIBRATED {h}" for h in header]
-    return "\n".join(stamp + out) + "\n"
-
-
-def architecture_source(name_or_path: str, scenario_path: Path) -> Path:
-    """The file `target_architecture` reads for `name_or_path`."""
-
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") and path.is_file():
-        return path
-    return Path(architecture_file(Path(scenario_path), str(name_or_path)))
+    return "\n".join(modeline + stamp + out) + "\n"

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from twin.config.architecture import load_architecture
+from twin.config.builtin import find_architecture
 from twin.config.network import ServiceTime
-from twin.config.platform import architecture_file
 from twin.drill.plan import DrillWorkload, compress
 from twin.runs.compile import build_platform
 from twin.runs.engines import simulate
@@ -38,12 +38,10 @@ __all__ = [
 
 
 def target_architecture(name_or_path: str, scenario_path: Path) -> Any:
-    """The architecture `name` (a file, or a name in the scenario's architectures folder)."""
+    """The architecture `name_or_path` (`--architecture`), found as a scenario's would be."""
 
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") and path.is_file():
-        return load_architecture(path)
-    return load_architecture(architecture_file(Path(scenario_path), str(name_or_path)))
+    where = ("--architecture", None)
+    return load_architecture(find_architecture(str(name_or_path), Path(scenario_path), where=where))
 
 
 def compile_target(scenario: Any, architecture: Any) -> Any:

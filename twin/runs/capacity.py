@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from twin.config.builtin import find_scenario
 from twin.config.loader import Loaded, load, read_yaml
 from twin.errors import InputError
 from twin.results.capacity import CapacityResult, capacity_document, distinct, search
@@ -74,7 +75,8 @@ def find_capacity(
     """Bisect the load of the scenario at `path` to the largest that meets every SLO (with
     `only`, the `expressions` alone, not the scenario's own `slo:` block)."""
     check_engine(engine)
-    data = read_yaml(Path(path))
+    path = find_scenario(path)
+    data = read_yaml(path)
     base = load(path, overrides, data=data)
     slos = _slos(base, expressions, only=only)
     knob, current = _knob(base)
