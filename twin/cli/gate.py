@@ -17,6 +17,8 @@ from twin.errors import InputError
 from twin.results.gate import (
     DEFAULT_FLOORS,
     Check,
+    binding,
+    binding_line,
     compared_metrics,
     junit_xml,
     regression_checks,
@@ -158,20 +160,32 @@ def register(app: typer.Typer) -> None:
             _write_junit(junit, checks)
         failed = [c for c in checks if not c.passed]
         if as_json:
-            document = {"passed": not failed, "checks": [asdict(c) for c in checks]}
-            typer.echo(json.dumps(document, indent=2))
+            typer.echo(json.dumps(_document(checks), indent=2))
         elif quiet:
-            typer.echo(_verdict(checks))
+            typer.echo(_verdict(checks, with_binding=True))
         else:
             _print_checks(checks, file, verbose=verbose)
         if failed:
             raise typer.Exit(1)
 
 
-def _verdict(checks: list[Check]) -> str:
+def _document(checks: list[Check]) -> dict[str, Any]:
+    """`--json`: the verdict, the binding check (with its line) and every check."""
+    bound = binding(checks)
+    return {
+        "passed": all(c.passed for c in checks),
+        "binding": None if bound is None else {**asdict(bound), "line": binding_line(bound)},
+        "checks": [asdict(c) for c in checks],
+    }
+
+
+def _verdict(checks: list[Check], *, with_binding: bool = False) -> str:
     failed = sum(not c.passed for c in checks)
     near = sum(c.near_miss for c in checks)
     tail = f", {near} near miss{'es' if near != 1 else ''}" if near else ""
+    bound = binding(checks) if with_binding else None
+    if bound is not None:
+        tail += f"; {binding_line(bound)}"
     if failed:
         return f"FAILED: {failed} of {len(checks)} checks failed{tail}"
     return f"PASSED: {len(checks)} of {len(checks)} checks passed{tail}"
@@ -195,4 +209,7 @@ def _print_checks(checks: list[Check], file: Path, *, verbose: bool) -> None:
         console.print(table)
     hidden = len(checks) - len(shown)
     more = f" ({hidden} passing not shown: --verbose lists them)" if hidden else ""
-    console.print(_verdict(checks) + more, markup=False, highlight=False)
+    bound = binding(checks)
+    if bound is not None:
+        console.print(binding_line(bound), markup=False, highlight=False, soft_wrap=True)
+    console.print(_verdict(checks) + more, markup=False, highlight=False, soft_wrap=True)
