@@ -81,14 +81,19 @@ def execute(
 ) -> tuple[dict[str, Any], Path]:
     """Load, simulate, write; return the summary and the output folder."""
     # Deferred: the engines and the report load NumPy, pandas, SimPy and matplotlib, which
-    # `twin --help` and the other commands should not pay for.
+    # `twin --help` and the other commands should not pay for; and bad input is refused
+    # before they are imported (that alone takes seconds on a busy machine).
+    from twin.config.limits import check_replications, check_seed
     from twin.config.loader import load
+
+    loaded = load(scenario_path, [*overrides, *_rider_override(riders)])
+    check_replications(replications)
+    check_seed(loaded.scenario.seed if seed is None else seed)
     from twin.report.run_folder import write_run
     from twin.results.files import default_out_dir
     from twin.runs import run_loaded
     from twin.runs.engines import check_engine
 
-    loaded = load(scenario_path, [*overrides, *_rider_override(riders)])
     check_engine(engine)
     with progress_bar(f"{loaded.scenario.name} ({engine})", enabled=show_progress) as bar:
         run = run_loaded(
@@ -103,6 +108,10 @@ def execute(
 def _rider_override(riders: int | None) -> list[str]:
     if riders is None:
         return []
+    from twin.config.limits import MAX_RIDERS, over
+
     if riders < 1:
         raise InputError("--riders", None, "must be >= 1")
+    if riders > MAX_RIDERS:
+        raise InputError("--riders", None, over("riders", riders, MAX_RIDERS, "MAX_RIDERS"))
     return [f"population.riders={riders}"]

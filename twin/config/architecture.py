@@ -11,15 +11,15 @@ order.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from twin.config.files import read_yaml, validate
+from twin.config.limits import MAX_STATION_SERVERS, Instances, Riders, Shards, over
 from twin.config.network import FieldError, Frozen, ServiceTime
-from twin.config.overrides import apply_overrides
+from twin.config.overrides import apply_changes, split_path
 from twin.errors import InputError
 
 __all__ = [
@@ -86,8 +86,8 @@ class Autoscaling(Frozen):
     by that lead instead of reacting to the measured utilization.
     """
 
-    min: Annotated[int, Field(ge=0)]
-    max: Annotated[int, Field(ge=1)]
+    min: Instances
+    max: Annotated[Instances, Field(ge=1)]
     target_utilization: Annotated[float, Field(gt=0, le=1)]
     provisioning_delay_s: NonNegative
     cooldown_s: NonNegative = 300.0
@@ -135,7 +135,7 @@ class CdnSpec(Frozen):
 class StreamSpec(Frozen):
     """An ingest stream of shards (Kinesis: 1 MB/s and 1,000 records/s of writes per shard)."""
 
-    shards: Annotated[int, Field(ge=1)]
+    shards: Shards
     write_mb_per_shard_s: Positive = 1.0  # AWS Kinesis Data Streams shard write limit
     write_records_per_shard_s: Positive = 1000.0  # same public limit, records
     read_mb_per_shard_s: Positive = 2.0  # shard read limit (shared throughput)
@@ -153,7 +153,7 @@ class DatabaseSpec(Frozen):
 
     write_capacity_per_s: Positive
     lock_contention: Fraction = 0.0
-    shards: Annotated[int, Field(ge=1)] = 1
+    shards: Shards = 1
     max_connections: Annotated[int, Field(ge=1)] | None = None
 
 
@@ -164,7 +164,7 @@ class Component(Frozen):
     plane: Literal["edge", "service", "state", "control"]
     kind: Literal["compute", "cdn", "stream", "database", "cache", "storage", "network", "saas"]
     instance_type: str | None = None
-    count: Annotated[int, Field(ge=0)] = 1
+    count: Instances = 1
     monthly_usd: NonNegative
     station: StationSpec | None = None
     autoscaling: Autoscaling | None = None
@@ -184,7 +184,20 @@ class Component(Frozen):
                 raise FieldError(section, f"kind: {section} needs a '{section}' section")
         if self.autoscaling is not None and self.station is None:
             raise FieldError("autoscaling", "needs a 'station' (only a service can scale)")
+        if self.station is not None:
+            servers = self.station.servers_per_instance * self.peak_instances
+            if servers > MAX_STATION_SERVERS:
+                what = "servers_per_instance x most instances ="
+                message = over(what, servers, MAX_STATION_SERVERS, "MAX_STATION_SERVERS")
+                raise FieldError("station.servers_per_instance", message)
         return self
+
+    @property
+    def peak_instances(self) -> int:
+        """The most instances (or shards) it can run: listed, autoscaled or provisioned."""
+        scaling = [a.max for a in (self.autoscaling, self.stream and self.stream.autoscaling) if a]
+        shards = [self.stream.shards] if self.stream is not None else []
+        return max([self.count, *scaling, *shards])
 
     @property
     def unit_monthly_usd(self) -> float:
@@ -234,7 +247,7 @@ class Architecture(Frozen):
 
     name: str
     description: str = ""
-    riders: Annotated[int, Field(ge=1)]
+    riders: Riders
     stated_monthly_usd: NonNegative | None = None
     components: dict[str, Component] = Field(min_length=1)
     routes: dict[str, list[str]]
@@ -329,12 +342,32 @@ def load_architecture(
     if folder is not None and path.suffix != ".yaml":
         path = architecture_path(str(name_or_path), folder)
     data = read_yaml(path)
-    if changes:
-        data = apply_overrides(data, [_override_text(k, v) for k, v in changes.items()])
-    return validate(lambda: Architecture.model_validate(data), str(path))
+    if not changes:
+        return validate(lambda: Architecture.model_validate(data), str(path))
+    data = apply_changes(data, _change_list(changes), model=Architecture, source=CHANGES)
+    try:
+        return validate(lambda: Architecture.model_validate(data), str(path))
+    except InputError as exc:
+        raise _blame_change(exc, changes, path) from None
 
 
-def _override_text(key: str, value: Any) -> str:
-    if not isinstance(key, str) or not key:
-        raise InputError("architecture_changes", str(key), "keys are dotted paths")
-    return f"{key}={json.dumps(value)}"
+CHANGES = "architecture_changes"
+
+
+def _change_list(changes: dict[str, Any]) -> list[tuple[list[str], Any]]:
+    pairs = []
+    for key, value in changes.items():
+        if not isinstance(key, str):
+            raise InputError(CHANGES, str(key), "keys are dotted paths")
+        pairs.append((split_path(key, CHANGES), value))
+    return pairs
+
+
+def _blame_change(exc: InputError, changes: dict[str, Any], path: Path) -> InputError:
+    """An error at (or just above) a changed path is the change's, not the untouched file's."""
+    field = exc.field or ""
+    for key in reversed(list(changes)):
+        if field and (field == key or key.startswith(f"{field}.") or field.startswith(f"{key}.")):
+            where = field if field.startswith(key) else key
+            return InputError(CHANGES, where, f"{exc.message} (changing {path.name})")
+    return exc

@@ -10,9 +10,10 @@ on an ordinary machine (measured on a 2-core machine; see README "Input limits")
     MAX_RIDERS              20,000,000     population.riders and --riders, times growth.factor
                                            (the fluid engine holds ~55 B a rider: ~1.3 GB here;
                                            the largest shipped scenario has 5M)
-    MAX_TICKS               1,000,000      duration_s / tick_s of a platform; duration_s / 1 s of
-                                           a bare network on the fluid engine (~400 B a tick a
-                                           station; covid-growth has 60,480)
+    MAX_TICKS               250,000        duration_s / tick_s of a platform; duration_s / 1 s of
+                                           a bare network on the fluid engine (a phase-3
+                                           platform holds ~3.5 KB a tick: ~1 GB, ~1 min;
+                                           covid-growth has 60,480, mmc-example 200,000)
     MAX_ROWS                1,000,000      timeseries rows: duration_s / interval_s
     MAX_EXACT_VISITS        100,000,000    station visits the exact engine is expected to
                                            simulate, over all replications (~90,000 a second on
@@ -74,7 +75,7 @@ __all__ = [
 ]
 
 MAX_RIDERS = 20_000_000
-MAX_TICKS = 1_000_000
+MAX_TICKS = 250_000
 MAX_ROWS = 1_000_000
 MAX_EXACT_VISITS = 100_000_000
 MAX_NETWORK_SERVERS = 1_000_000

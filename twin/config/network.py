@@ -8,9 +8,13 @@ and refuses unknown keys, so a typo in a file is an error naming the field, not 
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from twin.config.limits import MAX_RATE_PER_S, MAX_ROWS, NetworkServers, Seed, over
+from twin.config.paths import unknown_message
 
 __all__ = [
     "EXIT",
@@ -28,9 +32,23 @@ _ROUTE_TOLERANCE = 1e-6
 
 
 class Frozen(BaseModel):
-    """Base for every scenario model: immutable, strict about unknown keys."""
+    """Base for every scenario model: immutable, strict about unknown keys, finite numbers.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    An unknown key is named as unknown with the nearest valid names, before any field is
+    checked (so `duraton_s` is not reported as a missing `duration_s`); `.inf` and `.nan` are
+    refused in every float field.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for key in data:
+                if key not in cls.model_fields:
+                    raise FieldError(str(key), unknown_message(str(key), cls.model_fields))
+        return data
 
 
 class ServiceTime(Frozen):
@@ -115,15 +133,21 @@ def _as_schedule(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError("rate_per_s must be a number or a list of [t_s, rate] pairs")
     if isinstance(value, int | float):
-        return {"points": ((0.0, float(value)),)}
+        return {"points": ((0.0, _finite(value)),)}
     if isinstance(value, list | tuple):
         points = []
         for item in value:
             if not isinstance(item, list | tuple) or len(item) != 2:
                 raise ValueError("each rate_per_s entry must be a [t_s, rate] pair")
-            points.append((item[0], item[1]))
+            points.append((_finite(item[0]), _finite(item[1])))
         return {"points": tuple(points)}
     raise ValueError("rate_per_s must be a number or a list of [t_s, rate] pairs")
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"rate_per_s must be finite numbers, not {value}")
+    return value
 
 
 class Source(Frozen):
@@ -150,13 +174,15 @@ class Source(Frozen):
             raise ValueError("rate_per_s times must be strictly increasing")
         if any(r < 0 for _, r in value.points):
             raise ValueError("rate_per_s must be >= 0")
+        if value.peak > MAX_RATE_PER_S:
+            raise ValueError(over("rate_per_s", value.peak, MAX_RATE_PER_S, "MAX_RATE_PER_S"))
         return value
 
 
 class Station(Frozen):
     """A multi-server FIFO station with an optional finite queue and probabilistic routing."""
 
-    servers: Annotated[int, Field(ge=1)]
+    servers: NetworkServers
     service: ServiceTime
     queue_capacity: Annotated[int, Field(ge=0)] | None = None
     routes: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
@@ -194,7 +220,28 @@ class Network(Frozen):
             for target in st.routes:
                 if target != EXIT and target not in names:
                     raise FieldError(f"stations.{name}.routes.{target}", "unknown station")
+        self._check_absorbing()
         return self
+
+    def _check_absorbing(self) -> None:
+        """Every station must reach the exit: a request caught in a closed class never leaves,
+        so the run would simulate it for ever (and queueing theory has no solution)."""
+        leaving = {EXIT}
+        grew = True
+        while grew:  # stations from which some route with p > 0 reaches the exit
+            reach = {n for n, st in self.stations.items() if _targets(st) & leaving} | leaving
+            grew, leaving = reach != leaving, reach
+        trapped = [name for name in self.stations if name not in leaving]
+        if trapped:
+            raise FieldError(
+                f"stations.{trapped[0]}.routes",
+                f"requests at {', '.join(trapped)} can never leave the network: "
+                f"every station needs a route (p > 0) that leads to {EXIT}",
+            )
+
+
+def _targets(station: Station) -> set[str]:
+    return {target for target, p in station.routes.items() if p > 0}
 
 
 class FieldError(ValueError):
@@ -214,7 +261,7 @@ class NetworkScenario(Frozen):
     duration_s: Annotated[float, Field(gt=0)]
     warmup_s: Annotated[float, Field(ge=0)] | Literal["auto"] = 0.0
     interval_s: Annotated[float, Field(gt=0)] | None = None
-    seed: Annotated[int, Field(ge=0)] = 1
+    seed: Seed = 1
     network: Network
     slo: list[dict[str, object]] = Field(default_factory=list)
 
@@ -222,6 +269,10 @@ class NetworkScenario(Frozen):
     def _warmup_inside(self) -> NetworkScenario:
         if isinstance(self.warmup_s, float) and self.warmup_s >= self.duration_s:
             raise FieldError("warmup_s", "must be shorter than duration_s")
+        rows = self.duration_s / self.timeseries_interval_s
+        if rows > MAX_ROWS:
+            message = over("duration_s / interval_s =", rows, MAX_ROWS, "MAX_ROWS", " rows")
+            raise FieldError("interval_s", message)
         return self
 
     @property

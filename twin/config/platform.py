@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from twin.config.architecture import Architecture, load_architecture
 from twin.config.files import validate
+from twin.config.limits import MAX_RIDERS, MAX_SURGE, MAX_TICKS, Riders, Seed, Shards, at_most, over
 from twin.config.network import FieldError, Frozen
 from twin.config.vocabulary import DEVICES, REGION_CODES
 from twin.errors import InputError
@@ -77,7 +78,7 @@ class Segment(Frozen):
 class PopulationSpec(Frozen):
     """How many riders and who they are; `--riders N` overrides `riders`."""
 
-    riders: Annotated[int, Field(ge=1)]
+    riders: Riders
     mix: dict[str, float] | None = None
     regions: dict[str, float] | None = None
     segments: list[Segment] | None = None
@@ -160,7 +161,7 @@ class ShardCount(_Timed):
 
     type: Literal["shard_count"]
     component: str
-    shards: Annotated[int, Field(ge=1)]
+    shards: Shards
 
 
 class Surge(_Timed):
@@ -171,7 +172,11 @@ class Surge(_Timed):
     """
 
     type: Literal["surge"]
-    multiplier: Annotated[float, Field(ge=1)]
+    multiplier: Annotated[
+        float,
+        Field(ge=1, json_schema_extra={"maximum": MAX_SURGE}),
+        AfterValidator(at_most(MAX_SURGE, "MAX_SURGE", "multiplier")),
+    ]
     ramp_s: NonNegative = 0.0
     decay_s: NonNegative = 0.0
     segment: str | None = None
@@ -201,7 +206,7 @@ class PlatformScenario(Frozen):
     start: datetime
     timezone: str = "America/New_York"  # the platform's home studio (New York)
     tick_s: Positive = 1.0
-    seed: Annotated[int, Field(ge=0)] = 1
+    seed: Seed = 1
     population: PopulationSpec
     demand: DemandSpec = DemandSpec()
     incidents: list[Incident] = Field(default_factory=list)
@@ -226,11 +231,23 @@ class PlatformScenario(Frozen):
             )
         if self.tick_s > self.duration_s:
             raise FieldError("tick_s", "must not exceed duration_s")
+        self._check_limits()
         segments = {s.name for s in self.population.resolved_segments()}
         for i, incident in enumerate(self.incidents):
             if isinstance(incident, Surge) and incident.segment not in (None, *segments):
                 raise FieldError(f"incidents.{i}.segment", f"unknown segment {incident.segment!r}")
         return self
+
+    def _check_limits(self) -> None:
+        ticks = self.duration_s / self.tick_s
+        if ticks > MAX_TICKS:
+            message = over("duration_s / tick_s =", ticks, MAX_TICKS, "MAX_TICKS", " ticks")
+            raise FieldError("duration_s", message)
+        growth = self.demand.growth
+        if growth is not None and self.population.riders * growth.factor > MAX_RIDERS:
+            peak = self.population.riders * growth.factor
+            message = over("riders x growth.factor =", peak, MAX_RIDERS, "MAX_RIDERS")
+            raise FieldError("demand.growth.factor", message)
 
     @property
     def start_utc(self) -> datetime:

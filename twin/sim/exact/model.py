@@ -133,14 +133,14 @@ def from_platform(compiled: Any, name: str, seed: int, interval_s: float) -> Exa
     t = compiled.t
     stations = tuple(
         StationModel(
-            name=name,
+            name=service,
             servers=max(round(float(spec.servers[0])), 0),
             service=spec.own_service or spec.service,
             queue_capacity=spec.queue_capacity,
             servers_schedule=_servers_schedule(t, spec.servers),
             service_by_source=tuple(spec.service_by_request.items()),
         )
-        for name, spec in compiled.services.items()
+        for service, spec in compiled.services.items()
     )
     routed = {name: np.zeros_like(t, dtype=float) for name in compiled.services}
     sources = []
@@ -150,11 +150,11 @@ def from_platform(compiled: Any, name: str, seed: int, interval_s: float) -> Exa
         sources.append(
             SourceModel(rtype, schedule_of(t, compiled.demand[rtype]), hops[0][0], tuple(hops))
         )
-    for name, spec in compiled.services.items():
-        extra = spec.arrivals - routed[name]
+    for service, spec in compiled.services.items():  # not `name`: that is the model's
+        extra = spec.arrivals - routed[service]
         if float(extra.max()) > 1e-6 * max(float(spec.arrivals.max()), 1.0):
             sched = schedule_of(t, np.where(extra > 1e-9, extra, 0.0))
-            sources.append(SourceModel(f"ingest:{name}", sched, name, ((name, 1.0),)))
+            sources.append(SourceModel(f"ingest:{service}", sched, service, ((service, 1.0),)))
     return ExactModel(
         name=name,
         kind="platform",

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from twin.config.limits import MAX_TICKS, over
 from twin.config.network import NetworkScenario
 from twin.errors import InputError
 from twin.sim.fluid.network import network_flows, network_replication
@@ -30,6 +31,10 @@ def tick_grid(duration_s: float, tick_s: float) -> tuple[int, float]:
     """Number of ticks and their width: as close to `tick_s` as a whole number allows."""
     if not tick_s > 0:
         raise InputError("--tick", None, "must be > 0 seconds")
+    if duration_s / tick_s > MAX_TICKS:
+        what = f"duration_s / tick {tick_s:g} s ="
+        message = over(what, duration_s / tick_s, MAX_TICKS, "MAX_TICKS", " ticks")
+        raise InputError("--engine", "fluid", message)
     ticks = max(1, math.ceil(duration_s / tick_s - 1e-9))
     return ticks, duration_s / ticks
 
@@ -46,7 +51,6 @@ def run_fluid(
     if replications < 1:
         raise InputError("--replications", None, "must be >= 1")
     if not isinstance(scenario, NetworkScenario):
-
         return run_platform(
             scenario, seed=seed, replications=replications, tick_s=tick_s, progress=progress
         )
