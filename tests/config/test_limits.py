@@ -96,7 +96,7 @@ ARCH = "architecture_changes.components"
         (
             "duration_s=1e15",
             "duration_s",
-            "duration_s / tick_s = 1e+15 ticks is over the limit of 250,000 ticks",
+            "duration_s / tick 1 s = 1e+15 ticks is over the limit of 250,000 ticks",
         ),
         ("tick_s=0.001", "duration_s", "3,600,000 ticks is over the limit"),
         ("start=.inf", "start", "datetime"),

@@ -83,12 +83,10 @@ def execute(
     # Deferred: the engines and the report load NumPy, pandas, SimPy and matplotlib, which
     # `twin --help` and the other commands should not pay for; and bad input is refused
     # before they are imported (that alone takes seconds on a busy machine).
-    from twin.config.limits import check_replications, check_seed
     from twin.config.loader import load
 
     loaded = load(scenario_path, [*overrides, *_rider_override(riders)])
-    check_replications(replications)
-    check_seed(loaded.scenario.seed if seed is None else seed)
+    _check_size(loaded.scenario, engine, seed, replications)
     from twin.report.run_folder import write_run
     from twin.results.files import default_out_dir
     from twin.runs import run_loaded
@@ -103,6 +101,28 @@ def execute(
     out_dir = out if out is not None else default_out_dir(run.name)
     write_run(out_dir, run.summary, run.timeseries)
     return run.summary, out_dir
+
+
+def _check_size(scenario: Any, engine: str, seed: int | None, replications: int) -> None:
+    """The limits a run can be refused by before the engines are even imported; the engines
+    check them again (a platform's size is known only once it is compiled)."""
+    from twin.config.limits import (
+        check_exact_visits,
+        check_replications,
+        check_seed,
+        too_many_ticks,
+    )
+    from twin.config.network import NetworkScenario
+
+    check_replications(replications)
+    check_seed(scenario.seed if seed is None else seed)
+    if not isinstance(scenario, NetworkScenario):
+        return
+    if engine == "exact":
+        check_exact_visits(scenario.name, scenario.expected_visits() * replications)
+    problem = too_many_ticks(scenario.duration_s, 1.0) if engine == "fluid" else None
+    if problem:
+        raise InputError("--engine", "fluid", problem)
 
 
 def _rider_override(riders: int | None) -> list[str]:

@@ -69,9 +69,11 @@ __all__ = [
     "Riders",
     "Seed",
     "Shards",
+    "check_exact_visits",
     "check_replications",
     "check_seed",
     "over",
+    "too_many_ticks",
 ]
 
 MAX_RIDERS = 20_000_000
@@ -166,3 +168,21 @@ def check_replications(value: int) -> int:
         message = over("replications", value, MAX_REPLICATIONS, "MAX_REPLICATIONS")
         raise InputError("--replications", None, message)
     return value
+
+
+def too_many_ticks(duration_s: float, tick_s: float) -> str | None:
+    """What is wrong with a run of duration_s / tick_s ticks past MAX_TICKS (the fluid engine
+    holds arrays per tick), or None."""
+    ticks = duration_s / tick_s
+    if ticks <= MAX_TICKS:
+        return None
+    return over(f"duration_s / tick {tick_s:g} s =", ticks, MAX_TICKS, "MAX_TICKS", " ticks")
+
+
+def check_exact_visits(name: str, visits: float) -> None:
+    """Refuse an exact run expected to simulate more than MAX_EXACT_VISITS station visits."""
+    if visits > MAX_EXACT_VISITS:
+        what = f"{name}: expected station visits"
+        message = over(what, round(visits), MAX_EXACT_VISITS, "MAX_EXACT_VISITS")
+        hint = "use --engine fluid, fewer riders or replications, or a shorter duration_s"
+        raise InputError("--engine", "exact", f"{message}; {hint}")

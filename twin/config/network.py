@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable, Mapping
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from twin.config.limits import MAX_RATE_PER_S, MAX_ROWS, NetworkServers, Seed, over
@@ -25,6 +27,7 @@ __all__ = [
     "ServiceTime",
     "Source",
     "Station",
+    "visits_per_arrival",
 ]
 
 EXIT = "exit"
@@ -125,6 +128,16 @@ class RateSchedule(Frozen):
     def peak(self) -> float:
         return max(r for _, r in self.points)
 
+    def total(self, duration_s: float) -> float:
+        """Expected arrivals over [0, duration_s]: the integral of the rate."""
+        total = 0.0
+        for i, (start, rate) in enumerate(self.points):
+            if start >= duration_s:
+                break
+            end = self.points[i + 1][0] if i + 1 < len(self.points) else duration_s
+            total += rate * (min(end, duration_s) - start)
+        return total
+
 
 def _as_schedule(value: object) -> object:
     """Accept `3.6` or `[[0, 1.0], [600, 5.0]]` and normalise both to a RateSchedule."""
@@ -223,25 +236,64 @@ class Network(Frozen):
         self._check_absorbing()
         return self
 
+    def reached(self) -> set[str]:
+        """The stations the sources' requests can reach (along routes with p > 0)."""
+
+        def onward(name: str) -> set[str]:
+            return _targets(self.stations[name].routes) - {EXIT}
+
+        return _closure({s.to for s in self.sources}, onward)
+
     def _check_absorbing(self) -> None:
-        """Every station must reach the exit: a request caught in a closed class never leaves,
-        so the run would simulate it for ever (and queueing theory has no solution)."""
-        leaving = {EXIT}
-        grew = True
-        while grew:  # stations from which some route with p > 0 reaches the exit
-            reach = {n for n, st in self.stations.items() if _targets(st) & leaving} | leaving
-            grew, leaving = reach != leaving, reach
-        trapped = [name for name in self.stations if name not in leaving]
+        """Every station a source's requests can reach must have a way out: a request caught
+        in a closed class never leaves, so the run would simulate it for ever (and queueing
+        theory has no solution). Stations no source reaches stay idle, whatever their routes."""
+        leaving = _leaving({name: st.routes for name, st in self.stations.items()})
+        reached = self.reached()
+        trapped = [name for name in self.stations if name in reached and name not in leaving]
         if trapped:
             raise FieldError(
                 f"stations.{trapped[0]}.routes",
                 f"requests at {', '.join(trapped)} can never leave the network: "
-                f"every station needs a route (p > 0) that leads to {EXIT}",
+                f"every station they reach needs a route (p > 0) that leads to {EXIT}",
             )
 
 
-def _targets(station: Station) -> set[str]:
-    return {target for target, p in station.routes.items() if p > 0}
+def _targets(routes: Mapping[str, float]) -> set[str]:
+    return {target for target, p in routes.items() if p > 0}
+
+
+def _closure(start: set[str], step: Callable[[str], set[str]]) -> set[str]:
+    seen, todo = set(start), list(start)
+    while todo:
+        for nxt in step(todo.pop()) - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return seen
+
+
+def _leaving(routes: Mapping[str, Mapping[str, float]]) -> set[str]:
+    """The stations from which some route with p > 0 leads to the exit."""
+    into: dict[str, set[str]] = {}
+    for name, targets in routes.items():
+        for target in _targets(targets):
+            into.setdefault(target, set()).add(name)
+    return _closure({EXIT}, lambda n: into.get(n, set())) - {EXIT}
+
+
+def visits_per_arrival(routes: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """Expected station visits of a request entering at each station, exit excluded: the row
+    sums of (I - P)^-1 for the routing matrix P (the traffic equations), over the stations
+    that can leave (`Network` refuses any other that a source reaches), so it exists."""
+    names = [name for name in routes if name in _leaving(routes)]
+    index = {name: i for i, name in enumerate(names)}
+    matrix = np.eye(len(names))
+    for name, targets in routes.items():
+        for target, p in targets.items():
+            if target in index:
+                matrix[index[name], index[target]] -= p
+    totals = np.linalg.inv(matrix).sum(axis=1)
+    return {name: float(totals[index[name]]) for name in names}
 
 
 class FieldError(ValueError):
@@ -274,6 +326,13 @@ class NetworkScenario(Frozen):
             message = over("duration_s / interval_s =", rows, MAX_ROWS, "MAX_ROWS", " rows")
             raise FieldError("interval_s", message)
         return self
+
+    def expected_visits(self) -> float:
+        """Station visits the run is expected to hold: each source's arrivals over the run
+        times the visits a request makes from its entry station."""
+        per_arrival = visits_per_arrival({n: st.routes for n, st in self.network.stations.items()})
+        sources = self.network.sources
+        return sum(s.rate_per_s.total(self.duration_s) * per_arrival[s.to] for s in sources)
 
     @property
     def timeseries_interval_s(self) -> float:

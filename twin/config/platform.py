@@ -18,7 +18,16 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from twin.config.architecture import Architecture, load_architecture
 from twin.config.files import validate
-from twin.config.limits import MAX_RIDERS, MAX_SURGE, MAX_TICKS, Riders, Seed, Shards, at_most, over
+from twin.config.limits import (
+    MAX_RIDERS,
+    MAX_SURGE,
+    Riders,
+    Seed,
+    Shards,
+    at_most,
+    over,
+    too_many_ticks,
+)
 from twin.config.network import FieldError, Frozen
 from twin.config.vocabulary import DEVICES, REGION_CODES
 from twin.errors import InputError
@@ -239,10 +248,9 @@ class PlatformScenario(Frozen):
         return self
 
     def _check_limits(self) -> None:
-        ticks = self.duration_s / self.tick_s
-        if ticks > MAX_TICKS:
-            message = over("duration_s / tick_s =", ticks, MAX_TICKS, "MAX_TICKS", " ticks")
-            raise FieldError("duration_s", message)
+        problem = too_many_ticks(self.duration_s, self.tick_s)
+        if problem:
+            raise FieldError("duration_s", problem)
         growth = self.demand.growth
         if growth is not None and self.population.riders * growth.factor > MAX_RIDERS:
             peak = self.population.riders * growth.factor

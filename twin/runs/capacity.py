@@ -15,6 +15,7 @@ from typing import Any
 
 from twin.config.limits import MAX_RATE_PER_S, MAX_RIDERS
 from twin.config.loader import Loaded, load, read_yaml
+from twin.config.network import NetworkScenario
 from twin.errors import InputError
 from twin.results.capacity import CapacityResult, capacity_document, distinct, search
 from twin.results.slo import Slo, from_mapping, parse_expression
@@ -44,7 +45,7 @@ def _knob(loaded: Loaded) -> tuple[str, float]:
 def _ceiling(loaded: Loaded) -> float:
     """The most load the input limits allow: MAX_RIDERS, or the factor that takes the
     busiest source to MAX_RATE_PER_S."""
-    if _knob(loaded)[0] == "riders":
+    if not isinstance(loaded.scenario, NetworkScenario):
         return float(MAX_RIDERS)
     peak = max(src.rate_per_s.peak for src in loaded.scenario.network.sources)
     return MAX_RATE_PER_S / peak if peak > 0 else math.inf

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from twin.config.limits import MAX_TICKS, over
+from twin.config.limits import too_many_ticks
 from twin.config.network import NetworkScenario
 from twin.errors import InputError
 from twin.sim.fluid.network import network_flows, network_replication
@@ -31,10 +31,9 @@ def tick_grid(duration_s: float, tick_s: float) -> tuple[int, float]:
     """Number of ticks and their width: as close to `tick_s` as a whole number allows."""
     if not tick_s > 0:
         raise InputError("--tick", None, "must be > 0 seconds")
-    if duration_s / tick_s > MAX_TICKS:
-        what = f"duration_s / tick {tick_s:g} s ="
-        message = over(what, duration_s / tick_s, MAX_TICKS, "MAX_TICKS", " ticks")
-        raise InputError("--engine", "fluid", message)
+    problem = too_many_ticks(duration_s, tick_s)
+    if problem:
+        raise InputError("--engine", "fluid", problem)
     ticks = max(1, math.ceil(duration_s / tick_s - 1e-9))
     return ticks, duration_s / ticks
 
