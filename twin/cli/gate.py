@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -99,7 +99,11 @@ def _write_junit(path: Path, checks: list[Check]) -> None:
         reason = exc.strerror or exc.__class__.__name__
         if not path.parent.is_dir():
             reason = f"the folder {path.parent} does not exist"
-        raise InputError(str(path), None, f"cannot write the JUnit file: {reason}") from None
+        _refuse_junit(path, reason)
+
+
+def _refuse_junit(path: Path, reason: str) -> NoReturn:
+    raise InputError(str(path), None, f"cannot write the JUnit file: {reason}")
 
 
 def _checks(
@@ -155,6 +159,8 @@ def register(app: typer.Typer) -> None:
         Against a baseline, the SLO'd keys and each --compare key are checked: a regression is
         worse by more than --tolerance AND the unit's --floor (defaults 1ms, 0.001s, 0.1% of a
         fraction, 0.001USD, 1 count) AND, when both runs have 95 % intervals, outside them."""
+        if junit is not None and not junit.parent.is_dir():  # before any work
+            _refuse_junit(junit, f"the folder {junit.parent} does not exist")
         checks, file = _checks(run, slo, baseline, compare, tolerance, floor)
         if junit is not None:
             _write_junit(junit, checks)

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from twin.config.limits import MAX_YAML_DEPTH, MAX_YAML_NODES, over
+from twin.config.limits import MAX_YAML_DEPTH, MAX_YAML_NODES
 from twin.errors import InputError
 
 __all__ = ["load_yaml"]
@@ -125,8 +125,11 @@ def _measure(root: Node) -> None:
         total = 1 + sum(size(child, depth + 1) for child in _children(node))
         open_nodes.discard(id(node))
         if total > MAX_YAML_NODES:
-            what = "with its aliases expanded, the document holds"
-            raise _Refused(node, over(what, total, MAX_YAML_NODES, "MAX_YAML_NODES", " values"))
+            message = (
+                f"its aliases expand the document past the limit of {MAX_YAML_NODES:,} values"
+                " (MAX_YAML_NODES, see README): refused before it is built"
+            )
+            raise _Refused(node, message)
         sizes[id(node)] = total
         return total
 
