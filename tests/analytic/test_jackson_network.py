@@ -7,13 +7,14 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from twin.analytic.erlang import mmc
 from twin.analytic.finite import mmck
 from twin.analytic.jackson import MMC, MMCK, analyze_network, mean_rate
 from twin.analytic.pk import ALLEN_CUNNEEN, PK, mg1
 from twin.config.network import NetworkScenario, RateSchedule
-from twin.errors import InputError, UnstableError
+from twin.errors import UnstableError
 
 
 def scenario(
@@ -94,15 +95,17 @@ def test_the_most_loaded_unstable_station_is_named() -> None:
         analyze_network(scenario(src, net))
 
 
-def test_a_loop_without_exit_is_an_input_error() -> None:
+def test_a_loop_without_exit_is_refused_when_the_scenario_is_built() -> None:
+    # Issue 17: refused by the scenario's validation, before any run (the simulation of such
+    # a loop never ends), no longer only by the theory after it.
     net = {
         "api": exp_station(4, 0.1, routes={"db": 0.5, "exit": 0.5}),
         "db": exp_station(1, 0.1, routes={"cache": 1.0}),
         "cache": exp_station(1, 0.1, routes={"db": 1.0}),
     }
-    with pytest.raises(InputError, match=r"network\.stations\.db\.routes") as info:
-        analyze_network(scenario([{"name": "web", "rate_per_s": 1, "to": "api"}], net))
-    assert "exit" in str(info.value)
+    with pytest.raises(ValidationError, match=r"stations\.db\.routes") as info:
+        scenario([{"name": "web", "rate_per_s": 1, "to": "api"}], net)
+    assert "requests at db, cache can never leave the network" in str(info.value)
 
 
 def test_stations_no_source_reaches_are_idle() -> None:

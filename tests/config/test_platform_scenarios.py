@@ -109,12 +109,13 @@ def test_incident_on_an_unknown_component_names_it(tmp_path, scenarios_dir):
     assert "not a stream" in err.message
 
 
-def test_bad_architecture_change_names_the_architecture_field(tmp_path, scenarios_dir):
-    err = _error(
-        _copy(tmp_path, scenarios_dir), ["architecture_changes={components.cdn.cdn.hit_ratio: 1.5}"]
-    )
-    assert err.source.endswith("phase3-global.yaml")
-    assert err.field == "components.cdn.cdn.hit_ratio"
+def test_bad_architecture_change_names_the_change_and_the_architecture(tmp_path, scenarios_dir):
+    # The scenario's change is at fault, not the architecture file it changes (issue 17).
+    path = _copy(tmp_path, scenarios_dir)
+    err = _error(path, ["architecture_changes={components.cdn.cdn.hit_ratio: 1.5}"])
+    assert err.source == str(path)
+    assert err.field == "architecture_changes.components.cdn.cdn.hit_ratio"
+    assert "less than or equal to 1" in err.message and "phase3-global.yaml" in err.message
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,18 @@ def test_no_load_meets_an_impossible_slo() -> None:
     assert result.max_load is None and not result.confirmed
 
 
+def test_search_probes_no_load_past_its_ceiling() -> None:
+    # An input limit (MAX_RIDERS) is the most the search may ask for: if it passes there,
+    # that is the answer, instead of doubling into loads the loader refuses (issue 17).
+    slo = parse_expression("services.api.latency_ms.mean<=50")
+    result = search(_mm1_summary, [slo], start=10, ceiling=45)
+    assert max(p.load for p in result.probes) == 45
+    assert result.max_load == 45 and result.confirmed
+    capped = search(_mm1_summary, [slo], start=60, rel_tol=0.01, ceiling=90)
+    assert max(p.load for p in capped.probes) == 90
+    assert capped.max_load == pytest.approx(80, abs=1)
+
+
 def test_capacity_cli_on_a_bare_network(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import json
     from pathlib import Path

@@ -155,7 +155,10 @@ def test_output_modes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     slos = ["--slo", f"{P99}<=500", "--slo", "services.api.latency_ms.mean<=100",
             "--slo", "services.api.latency_ms.p99<=400"]  # fmt: skip
     assert main(["gate", run, *slos, "-q"]) == 1
-    assert capsys.readouterr().out == "FAILED: 1 of 3 checks failed, 1 near miss\n"
+    assert capsys.readouterr().out == (  # one line, naming the binding check (issue 17)
+        "FAILED: 1 of 3 checks failed, 1 near miss; "
+        "binding: services.api.latency_ms.p99 = 480 vs limit 400 (20.0% past it)\n"
+    )
     assert main(["gate", run, *slos]) == 1
     out = capsys.readouterr().out
     assert "FAIL" in out and "NEAR" in out and "services.api.latency_ms.mean" not in out

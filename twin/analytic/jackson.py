@@ -16,7 +16,7 @@ the station's mean sojourn. Time-varying sources are analysed at their mean rate
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
@@ -28,7 +28,7 @@ from twin.analytic.erlang import mmc
 from twin.analytic.finite import mmck
 from twin.analytic.pk import mg1, mgc_allen_cunneen
 from twin.config.network import EXIT, NetworkScenario, RateSchedule, Station
-from twin.errors import InputError, UnstableError
+from twin.errors import UnstableError
 
 __all__ = [
     "MMC",
@@ -161,14 +161,7 @@ def station_model(name: str, station: Station, arrival_rate: float) -> StationRe
 
 def mean_rate(schedule: RateSchedule, duration_s: float) -> float:
     """Time average of a piecewise-constant rate over [0, duration_s]."""
-    points = schedule.points
-    total = 0.0
-    for i, (start, rate) in enumerate(points):
-        if start >= duration_s:
-            break
-        end = points[i + 1][0] if i + 1 < len(points) else duration_s
-        total += rate * (min(end, duration_s) - start)
-    return total / duration_s
+    return schedule.total(duration_s) / duration_s
 
 
 def _source_rate(schedule: RateSchedule, duration_s: float, at_peak: bool) -> float:
@@ -176,30 +169,10 @@ def _source_rate(schedule: RateSchedule, duration_s: float, at_peak: bool) -> fl
 
 
 def _live_stations(scenario: NetworkScenario) -> list[str]:
-    """Stations a source can reach, in file order; refuse any with no route to exit."""
-    stations = scenario.network.stations
-    reached = _closure({s.to for s in scenario.network.sources}, lambda n: _next(stations[n]))
-    escapes = _closure({EXIT}, lambda n: [m for m in stations if n in _next(stations[m], True)])
-    for name in stations:
-        if name in reached and name not in escapes:
-            field = f"network.stations.{name}.routes"
-            message = "requests reach this station but no route from it leads to exit"
-            raise InputError(scenario.name, field, message)
-    return [name for name in stations if name in reached]
-
-
-def _next(station: Station, with_exit: bool = False) -> list[str]:
-    return [t for t, p in station.routes.items() if p > 0 and (with_exit or t != EXIT)]
-
-
-def _closure(start: set[str], step: Callable[[str], Iterable[str]]) -> set[str]:
-    seen, todo = set(start), list(start)
-    while todo:
-        for nxt in step(todo.pop()):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
+    """Stations a source can reach, in file order (each has a route out: the scenario's
+    validation refuses a reached station that cannot leave)."""
+    reached = scenario.network.reached()
+    return [name for name in scenario.network.stations if name in reached]
 
 
 def _routing_matrix(stations: Mapping[str, Station], names: list[str]) -> FloatArray:

@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,6 +17,8 @@ from twin.errors import InputError
 from twin.results.gate import (
     DEFAULT_FLOORS,
     Check,
+    binding,
+    binding_line,
     compared_metrics,
     junit_xml,
     regression_checks,
@@ -97,7 +99,11 @@ def _write_junit(path: Path, checks: list[Check]) -> None:
         reason = exc.strerror or exc.__class__.__name__
         if not path.parent.is_dir():
             reason = f"the folder {path.parent} does not exist"
-        raise InputError(str(path), None, f"cannot write the JUnit file: {reason}") from None
+        _refuse_junit(path, reason)
+
+
+def _refuse_junit(path: Path, reason: str) -> NoReturn:
+    raise InputError(str(path), None, f"cannot write the JUnit file: {reason}")
 
 
 def _checks(
@@ -153,25 +159,39 @@ def register(app: typer.Typer) -> None:
         Against a baseline, the SLO'd keys and each --compare key are checked: a regression is
         worse by more than --tolerance AND the unit's --floor (defaults 1ms, 0.001s, 0.1% of a
         fraction, 0.001USD, 1 count) AND, when both runs have 95 % intervals, outside them."""
+        if junit is not None and not junit.parent.is_dir():  # before any work
+            _refuse_junit(junit, f"the folder {junit.parent} does not exist")
         checks, file = _checks(run, slo, baseline, compare, tolerance, floor)
         if junit is not None:
             _write_junit(junit, checks)
         failed = [c for c in checks if not c.passed]
         if as_json:
-            document = {"passed": not failed, "checks": [asdict(c) for c in checks]}
-            typer.echo(json.dumps(document, indent=2))
+            typer.echo(json.dumps(_document(checks), indent=2))
         elif quiet:
-            typer.echo(_verdict(checks))
+            typer.echo(_verdict(checks, with_binding=True))
         else:
             _print_checks(checks, file, verbose=verbose)
         if failed:
             raise typer.Exit(1)
 
 
-def _verdict(checks: list[Check]) -> str:
+def _document(checks: list[Check]) -> dict[str, Any]:
+    """`--json`: the verdict, the binding check (with its line) and every check."""
+    bound = binding(checks)
+    return {
+        "passed": all(c.passed for c in checks),
+        "binding": None if bound is None else {**asdict(bound), "line": binding_line(bound)},
+        "checks": [asdict(c) for c in checks],
+    }
+
+
+def _verdict(checks: list[Check], *, with_binding: bool = False) -> str:
     failed = sum(not c.passed for c in checks)
     near = sum(c.near_miss for c in checks)
     tail = f", {near} near miss{'es' if near != 1 else ''}" if near else ""
+    bound = binding(checks) if with_binding else None
+    if bound is not None:
+        tail += f"; {binding_line(bound)}"
     if failed:
         return f"FAILED: {failed} of {len(checks)} checks failed{tail}"
     return f"PASSED: {len(checks)} of {len(checks)} checks passed{tail}"
@@ -195,4 +215,7 @@ def _print_checks(checks: list[Check], file: Path, *, verbose: bool) -> None:
         console.print(table)
     hidden = len(checks) - len(shown)
     more = f" ({hidden} passing not shown: --verbose lists them)" if hidden else ""
-    console.print(_verdict(checks) + more, markup=False, highlight=False)
+    bound = binding(checks)
+    if bound is not None:
+        console.print(binding_line(bound), markup=False, highlight=False, soft_wrap=True)
+    console.print(_verdict(checks) + more, markup=False, highlight=False, soft_wrap=True)

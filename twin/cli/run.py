@@ -94,17 +94,20 @@ def execute(
 ) -> tuple[dict[str, Any], Path]:
     """Load, simulate, write; return the summary and the output folder."""
     # Deferred: the engines and the report load NumPy, pandas, SimPy and matplotlib, which
-    # `twin --help` and the other commands should not pay for.
+    # `twin --help` and the other commands should not pay for; and bad input is refused
+    # before they are imported (that alone takes seconds on a busy machine).
     from twin.config.loader import load
     from twin.config.scaling import check_scale
+
+    if scale is not None:
+        check_scale(scale)
+    loaded = load(scenario_path, [*overrides, *_rider_override(riders)])
+    _check_size(loaded.scenario, engine, seed, replications)
     from twin.report.run_folder import write_run
     from twin.results.files import default_out_dir
     from twin.runs import run_loaded
     from twin.runs.engines import check_engine
 
-    if scale is not None:
-        check_scale(scale)
-    loaded = load(scenario_path, [*overrides, *_rider_override(riders)])
     check_engine(engine)
     with progress_bar(f"{loaded.scenario.name} ({engine})", enabled=show_progress) as bar:
         run = run_loaded(
@@ -116,9 +119,35 @@ def execute(
     return run.summary, out_dir
 
 
+def _check_size(scenario: Any, engine: str, seed: int | None, replications: int) -> None:
+    """The limits a run can be refused by before the engines are even imported; the engines
+    check them again (a platform's size is known only once it is compiled)."""
+    from twin.config.limits import (
+        check_exact_visits,
+        check_replications,
+        check_seed,
+        too_many_ticks,
+    )
+    from twin.config.network import NetworkScenario
+
+    check_replications(replications)
+    check_seed(scenario.seed if seed is None else seed)
+    if not isinstance(scenario, NetworkScenario):
+        return
+    if engine == "exact":
+        check_exact_visits(scenario.name, scenario.expected_visits() * replications)
+    problem = too_many_ticks(scenario.duration_s, 1.0) if engine == "fluid" else None
+    if problem:
+        raise InputError("--engine", "fluid", problem)
+
+
 def _rider_override(riders: int | None) -> list[str]:
     if riders is None:
         return []
+    from twin.config.limits import MAX_RIDERS, over
+
     if riders < 1:
         raise InputError("--riders", None, "must be >= 1")
+    if riders > MAX_RIDERS:
+        raise InputError("--riders", None, over("riders", riders, MAX_RIDERS, "MAX_RIDERS"))
     return [f"population.riders={riders}"]

@@ -11,15 +11,15 @@ order.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from twin.config.files import read_yaml, validate
+from twin.config.limits import MAX_STATION_SERVERS, Instances, Riders, Shards, over
 from twin.config.network import FieldError, Frozen, ServiceTime
-from twin.config.overrides import apply_overrides
+from twin.config.overrides import apply_changes, split_path
 from twin.errors import InputError
 
 __all__ = [
@@ -105,8 +105,10 @@ class Autoscaling(Frozen):
     by that lead instead of reacting to the measured utilization.
     """
 
-    min: Annotated[int, Field(ge=0)] = Field(description="Fewest instances (a stream's: shards).")
-    max: Annotated[int, Field(ge=1)] = Field(description="Most instances (a stream's: shards).")
+    min: Instances = Field(description="Fewest instances (a stream's: shards).")
+    max: Annotated[Instances, Field(ge=1)] = Field(
+        description="Most instances (a stream's: shards)."
+    )
     target_utilization: Annotated[float, Field(gt=0, le=1)] = Field(
         description="The utilization it scales to keep."
     )
@@ -174,7 +176,7 @@ class CdnSpec(Frozen):
 class StreamSpec(Frozen):
     """An ingest stream of shards (Kinesis: 1 MB/s and 1,000 records/s of writes per shard)."""
 
-    shards: Annotated[int, Field(ge=1)] = Field(description="Shards provisioned.")
+    shards: Shards = Field(description="Shards provisioned.")
     write_mb_per_shard_s: Positive = Field(  # AWS Kinesis Data Streams shard write limit
         1.0, description="Writes one shard takes (MB/s)."
     )
@@ -207,7 +209,7 @@ class DatabaseSpec(Frozen):
         default=0.0,
         description="The USL's sigma: how much concurrent writers slow each other (0-1).",
     )
-    shards: Annotated[int, Field(ge=1)] = Field(
+    shards: Shards = Field(
         default=1, description="Write shards, each with its own primary."
     )
     max_connections: Annotated[int, Field(ge=1)] | None = Field(
@@ -228,7 +230,7 @@ class Component(Frozen):
     instance_type: str | None = Field(
         default=None, description="The instance type, e.g. c5.2xlarge."
     )
-    count: Annotated[int, Field(ge=0)] = Field(default=1, description="Instances listed.")
+    count: Instances = Field(default=1, description="Instances listed.")
     monthly_usd: NonNegative = Field(
         description="The listed month of all its instances (USD/month)."
     )
@@ -256,7 +258,20 @@ class Component(Frozen):
                 raise FieldError(section, f"kind: {section} needs a '{section}' section")
         if self.autoscaling is not None and self.station is None:
             raise FieldError("autoscaling", "needs a 'station' (only a service can scale)")
+        if self.station is not None:
+            servers = self.station.servers_per_instance * self.peak_instances
+            if servers > MAX_STATION_SERVERS:
+                what = "servers_per_instance x most instances ="
+                message = over(what, servers, MAX_STATION_SERVERS, "MAX_STATION_SERVERS")
+                raise FieldError("station.servers_per_instance", message)
         return self
+
+    @property
+    def peak_instances(self) -> int:
+        """The most instances (or shards) it can run: listed, autoscaled or provisioned."""
+        scaling = [a.max for a in (self.autoscaling, self.stream and self.stream.autoscaling) if a]
+        shards = [self.stream.shards] if self.stream is not None else []
+        return max([self.count, *scaling, *shards])
 
     @property
     def unit_monthly_usd(self) -> float:
@@ -310,7 +325,7 @@ class Architecture(Frozen):
 
     name: str = Field(description="Its name (`architecture` in a scenario and the summary).")
     description: str = Field(default="", description="One line about it, for people.")
-    riders: Annotated[int, Field(ge=1)] = Field(
+    riders: Riders = Field(
         description="The riders it was sized and priced for (its cost per user)."
     )
     stated_monthly_usd: NonNegative | None = Field(
@@ -420,12 +435,32 @@ def load_architecture(
     if folder is not None and path.suffix != ".yaml":
         path = architecture_path(str(name_or_path), folder)
     data = read_yaml(path)
-    if changes:
-        data = apply_overrides(data, [_override_text(k, v) for k, v in changes.items()])
-    return validate(lambda: Architecture.model_validate(data), str(path))
+    if not changes:
+        return validate(lambda: Architecture.model_validate(data), str(path))
+    data = apply_changes(data, _change_list(changes), model=Architecture, source=CHANGES)
+    try:
+        return validate(lambda: Architecture.model_validate(data), str(path))
+    except InputError as exc:
+        raise _blame_change(exc, changes, path) from None
 
 
-def _override_text(key: str, value: Any) -> str:
-    if not isinstance(key, str) or not key:
-        raise InputError("architecture_changes", str(key), "keys are dotted paths")
-    return f"{key}={json.dumps(value)}"
+CHANGES = "architecture_changes"
+
+
+def _change_list(changes: dict[str, Any]) -> list[tuple[list[str], Any]]:
+    pairs = []
+    for key, value in changes.items():
+        if not isinstance(key, str):
+            raise InputError(CHANGES, str(key), "keys are dotted paths")
+        pairs.append((split_path(key, CHANGES), value))
+    return pairs
+
+
+def _blame_change(exc: InputError, changes: dict[str, Any], path: Path) -> InputError:
+    """An error at (or just above) a changed path is the change's, not the untouched file's."""
+    field = exc.field or ""
+    for key in reversed(list(changes)):
+        if field and (field == key or key.startswith(f"{field}.") or field.startswith(f"{key}.")):
+            where = field if field.startswith(key) else key
+            return InputError(CHANGES, where, f"{exc.message} (changing {path.name})")
+    return exc

@@ -4,13 +4,15 @@ failure an `InputError` naming the file and the dotted field, so the CLI can pri
 from __future__ import annotations
 
 import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from twin.config.limits import MAX_FILE_BYTES, over
+from twin.config.yaml12 import load_yaml
 from twin.errors import InputError
 
 __all__ = ["field_path", "read_yaml", "validate"]
@@ -19,22 +21,27 @@ _INNER_PATH = re.compile(r"@([^@]+)@ ")
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    """Parse a YAML mapping, or raise an InputError naming the file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(str(path), None, "no such file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), None, f"cannot read ({exc.__class__.__name__})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError(str(path), None, f"not valid YAML{where}") from None
+    """Parse a YAML 1.2 mapping (`twin.config.yaml12`), or raise an InputError naming the file."""
+    data = load_yaml(_read_text(path), str(path))
     if not isinstance(data, dict):
         raise InputError(str(path), None, "a scenario file must be a YAML mapping")
     return data
+
+
+def _read_text(path: Path) -> str:
+    """The file's text: a regular file, no bigger than MAX_FILE_BYTES (/dev/zero never ends)."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(str(path), None, "not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            message = over("size", info.st_size, MAX_FILE_BYTES, "MAX_FILE_BYTES", " bytes")
+            raise InputError(str(path), None, message)
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(str(path), None, "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), None, f"cannot read ({exc.__class__.__name__})") from None
 
 
 def validate(build: Callable[[], Any], source: str) -> Any:

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from twin.config.architecture import Architecture
+from pydantic import BaseModel
+
+from twin.config.architecture import CHANGES, Architecture
 from twin.config.builtin import find_scenario
 from twin.config.files import read_yaml, validate
 from twin.config.network import NetworkScenario
-from twin.config.overrides import apply_overrides
+from twin.config.overrides import apply_overrides, parse_override
 from twin.config.platform import PlatformScenario, build_platform_scenario
 from twin.errors import InputError
 
@@ -42,7 +44,13 @@ def _network(data: dict[str, Any], path: Path) -> Loaded:
 
 
 def _platform(data: dict[str, Any], path: Path) -> Loaded:
-    scenario, architecture = build_platform_scenario(data, path)
+    try:
+        scenario, architecture = build_platform_scenario(data, path)
+    except InputError as exc:
+        if exc.source != CHANGES:
+            raise
+        # A bad change is the scenario's (or its --set's), not the architecture file's.
+        raise InputError(str(path), f"{CHANGES}.{exc.field}", exc.message) from None
     return Loaded(path=path, scenario=scenario, architecture=architecture)
 
 
@@ -63,13 +71,30 @@ def load(
     capacity search validates one file under many loads without reading it again.
     """
     path = find_scenario(path)
-    data = apply_overrides(read_yaml(path) if data is None else data, overrides)
+    raw = read_yaml(path) if data is None else data
+    overrides = list(overrides)
+    model = _MODELS.get(str(_kind(raw, overrides)))
+    data = apply_overrides(raw, overrides, model=model, flat=("architecture_changes",))
     kind = data.get("kind", "network")
     builder = _KINDS.get(kind) if isinstance(kind, str) else None
     if builder is None:
         known = ", ".join(sorted(_KINDS))
         raise InputError(str(path), "kind", f"unknown kind {kind!r} (known: {known})")
     return builder(data, path)
+
+
+# The model of each kind, against which `--set` paths are checked before they are set.
+_MODELS: dict[str, type[BaseModel]] = {"network": NetworkScenario, "platform": PlatformScenario}
+
+
+def _kind(data: dict[str, Any], overrides: list[str]) -> object:
+    """The kind the scenario will have: its file's, or the last `--set kind=...`."""
+    kind = data.get("kind", "network")
+    for text in overrides:
+        path, value = parse_override(text)
+        if path == ["kind"]:
+            kind = value
+    return kind
 
 
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Any:

@@ -8,9 +8,15 @@ and refuses unknown keys, so a typo in a file is an error naming the field, not 
 from __future__ import annotations
 
 import itertools
+import math
+from collections.abc import Callable, Mapping
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+
+from twin.config.limits import MAX_RATE_PER_S, MAX_ROWS, NetworkServers, Seed, over
+from twin.config.paths import unknown_message
 
 __all__ = [
     "EXIT",
@@ -21,6 +27,7 @@ __all__ = [
     "ServiceTime",
     "Source",
     "Station",
+    "visits_per_arrival",
 ]
 
 EXIT = "exit"
@@ -54,9 +61,23 @@ _SLO_LIST_SCHEMA = {
 
 
 class Frozen(BaseModel):
-    """Base for every scenario model: immutable, strict about unknown keys."""
+    """Base for every scenario model: immutable, strict about unknown keys, finite numbers.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    An unknown key is named as unknown with the nearest valid names, before any field is
+    checked (so `duraton_s` is not reported as a missing `duration_s`); `.inf` and `.nan` are
+    refused in every float field.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for key in data:
+                if key not in cls.model_fields:
+                    raise FieldError(str(key), unknown_message(str(key), cls.model_fields))
+        return data
 
 
 class ServiceTime(Frozen):
@@ -143,6 +164,16 @@ class RateSchedule(Frozen):
     def peak(self) -> float:
         return max(r for _, r in self.points)
 
+    def total(self, duration_s: float) -> float:
+        """Expected arrivals over [0, duration_s]: the integral of the rate."""
+        total = 0.0
+        for i, (start, rate) in enumerate(self.points):
+            if start >= duration_s:
+                break
+            end = self.points[i + 1][0] if i + 1 < len(self.points) else duration_s
+            total += rate * (min(end, duration_s) - start)
+        return total
+
 
 def _as_schedule(value: object) -> object:
     """Accept `3.6` or `[[0, 1.0], [600, 5.0]]` and normalise both to a RateSchedule."""
@@ -151,15 +182,21 @@ def _as_schedule(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError("rate_per_s must be a number or a list of [t_s, rate] pairs")
     if isinstance(value, int | float):
-        return {"points": ((0.0, float(value)),)}
+        return {"points": ((0.0, _finite(value)),)}
     if isinstance(value, list | tuple):
         points = []
         for item in value:
             if not isinstance(item, list | tuple) or len(item) != 2:
                 raise ValueError("each rate_per_s entry must be a [t_s, rate] pair")
-            points.append((item[0], item[1]))
+            points.append((_finite(item[0]), _finite(item[1])))
         return {"points": tuple(points)}
     raise ValueError("rate_per_s must be a number or a list of [t_s, rate] pairs")
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"rate_per_s must be finite numbers, not {value}")
+    return value
 
 
 class Source(Frozen):
@@ -189,13 +226,15 @@ class Source(Frozen):
             raise ValueError("rate_per_s times must be strictly increasing")
         if any(r < 0 for _, r in value.points):
             raise ValueError("rate_per_s must be >= 0")
+        if value.peak > MAX_RATE_PER_S:
+            raise ValueError(over("rate_per_s", value.peak, MAX_RATE_PER_S, "MAX_RATE_PER_S"))
         return value
 
 
 class Station(Frozen):
     """A multi-server FIFO station with an optional finite queue and probabilistic routing."""
 
-    servers: Annotated[int, Field(ge=1)] = Field(description="Servers sharing one FIFO queue.")
+    servers: NetworkServers = Field(description="Servers sharing one FIFO queue.")
     service: ServiceTime = Field(description="Time one server takes for a request.")
     queue_capacity: Annotated[int, Field(ge=0)] | None = Field(
         default=None,
@@ -242,7 +281,67 @@ class Network(Frozen):
             for target in st.routes:
                 if target != EXIT and target not in names:
                     raise FieldError(f"stations.{name}.routes.{target}", "unknown station")
+        self._check_absorbing()
         return self
+
+    def reached(self) -> set[str]:
+        """The stations the sources' requests can reach (along routes with p > 0)."""
+
+        def onward(name: str) -> set[str]:
+            return _targets(self.stations[name].routes) - {EXIT}
+
+        return _closure({s.to for s in self.sources}, onward)
+
+    def _check_absorbing(self) -> None:
+        """Every station a source's requests can reach must have a way out: a request caught
+        in a closed class never leaves, so the run would simulate it for ever (and queueing
+        theory has no solution). Stations no source reaches stay idle, whatever their routes."""
+        leaving = _leaving({name: st.routes for name, st in self.stations.items()})
+        reached = self.reached()
+        trapped = [name for name in self.stations if name in reached and name not in leaving]
+        if trapped:
+            raise FieldError(
+                f"stations.{trapped[0]}.routes",
+                f"requests at {', '.join(trapped)} can never leave the network: "
+                f"every station they reach needs a route (p > 0) that leads to {EXIT}",
+            )
+
+
+def _targets(routes: Mapping[str, float]) -> set[str]:
+    return {target for target, p in routes.items() if p > 0}
+
+
+def _closure(start: set[str], step: Callable[[str], set[str]]) -> set[str]:
+    seen, todo = set(start), list(start)
+    while todo:
+        for nxt in step(todo.pop()) - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return seen
+
+
+def _leaving(routes: Mapping[str, Mapping[str, float]]) -> set[str]:
+    """The stations from which some route with p > 0 leads to the exit."""
+    into: dict[str, set[str]] = {}
+    for name, targets in routes.items():
+        for target in _targets(targets):
+            into.setdefault(target, set()).add(name)
+    return _closure({EXIT}, lambda n: into.get(n, set())) - {EXIT}
+
+
+def visits_per_arrival(routes: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """Expected station visits of a request entering at each station, exit excluded: the row
+    sums of (I - P)^-1 for the routing matrix P (the traffic equations), over the stations
+    that can leave (`Network` refuses any other that a source reaches), so it exists."""
+    names = [name for name in routes if name in _leaving(routes)]
+    index = {name: i for i, name in enumerate(names)}
+    matrix = np.eye(len(names))
+    for name, targets in routes.items():
+        for target, p in targets.items():
+            if target in index:
+                matrix[index[name], index[target]] -= p
+    totals = np.linalg.inv(matrix).sum(axis=1)
+    return {name: float(totals[index[name]]) for name in names}
 
 
 class FieldError(ValueError):
@@ -268,7 +367,7 @@ class NetworkScenario(Frozen):
     interval_s: Annotated[float, Field(gt=0)] | None = Field(
         default=None, description="Width of a `timeseries.csv` row (s); null: duration_s / 100."
     )
-    seed: Annotated[int, Field(ge=0)] = Field(
+    seed: Seed = Field(
         default=1, description="Random seed: same seed, same inputs, same summary."
     )
     network: Network = Field(description="The sources and stations.")
@@ -282,7 +381,18 @@ class NetworkScenario(Frozen):
     def _warmup_inside(self) -> NetworkScenario:
         if isinstance(self.warmup_s, float) and self.warmup_s >= self.duration_s:
             raise FieldError("warmup_s", "must be shorter than duration_s")
+        rows = self.duration_s / self.timeseries_interval_s
+        if rows > MAX_ROWS:
+            message = over("duration_s / interval_s =", rows, MAX_ROWS, "MAX_ROWS", " rows")
+            raise FieldError("interval_s", message)
         return self
+
+    def expected_visits(self) -> float:
+        """Station visits the run is expected to hold: each source's arrivals over the run
+        times the visits a request makes from its entry station."""
+        per_arrival = visits_per_arrival({n: st.routes for n, st in self.network.stations.items()})
+        sources = self.network.sources
+        return sum(s.rate_per_s.total(self.duration_s) * per_arrival[s.to] for s in sources)
 
     @property
     def timeseries_interval_s(self) -> float:

@@ -14,12 +14,22 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, WithJsonSchema, field_validator, model_validator
+from pydantic import AfterValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from twin.config.architecture import Architecture, load_architecture
 from twin.config.builtin import find_architecture
 from twin.config.clients import Clients
 from twin.config.files import validate
+from twin.config.limits import (
+    MAX_RIDERS,
+    MAX_SURGE,
+    Riders,
+    Seed,
+    Shards,
+    at_most,
+    over,
+    too_many_ticks,
+)
 from twin.config.network import FieldError, Frozen
 from twin.config.vocabulary import DEVICES, REGION_CODES
 from twin.errors import InputError
@@ -96,7 +106,7 @@ class Segment(Frozen):
 class PopulationSpec(Frozen):
     """How many riders and who they are; `--riders N` overrides `riders`."""
 
-    riders: Annotated[int, Field(ge=1)] = Field(
+    riders: Riders = Field(
         description="Riders (members) at the start; `--riders N` overrides it."
     )
     mix: dict[str, float] | None = Field(
@@ -203,7 +213,7 @@ class ShardCount(_Timed):
 
     type: Literal["shard_count"] = Field(description="A stream runs with other shards.")
     component: str = Field(description="The stream (a component of kind: stream).")
-    shards: Annotated[int, Field(ge=1)] = Field(description="Shards it runs with meanwhile.")
+    shards: Shards = Field(description="Shards it runs with meanwhile.")
 
 
 class Surge(_Timed):
@@ -214,7 +224,11 @@ class Surge(_Timed):
     """
 
     type: Literal["surge"] = Field(description="More sessions start (a holiday, a launch).")
-    multiplier: Annotated[float, Field(ge=1)] = Field(
+    multiplier: Annotated[
+        float,
+        Field(ge=1, json_schema_extra={"maximum": MAX_SURGE}),
+        AfterValidator(at_most(MAX_SURGE, "MAX_SURGE", "multiplier")),
+    ] = Field(
         description="Session starts multiply by this at the hold."
     )
     ramp_s: NonNegative = Field(default=0.0, description="From start_s to the full multiplier (s).")
@@ -269,7 +283,7 @@ class PlatformScenario(Frozen):
         description="The IANA time zone of `start`.",
     )
     tick_s: Positive = Field(default=1.0, description="The fluid engine's time step (s).")
-    seed: Annotated[int, Field(ge=0)] = Field(
+    seed: Seed = Field(
         default=1, description="Random seed: same seed, same inputs, same summary."
     )
     population: PopulationSpec = Field(description="Who rides.")
@@ -304,11 +318,22 @@ class PlatformScenario(Frozen):
             )
         if self.tick_s > self.duration_s:
             raise FieldError("tick_s", "must not exceed duration_s")
+        self._check_limits()
         segments = {s.name for s in self.population.resolved_segments()}
         for i, incident in enumerate(self.incidents):
             if isinstance(incident, Surge) and incident.segment not in (None, *segments):
                 raise FieldError(f"incidents.{i}.segment", f"unknown segment {incident.segment!r}")
         return self
+
+    def _check_limits(self) -> None:
+        problem = too_many_ticks(self.duration_s, self.tick_s)
+        if problem:
+            raise FieldError("duration_s", problem)
+        growth = self.demand.growth
+        if growth is not None and self.population.riders * growth.factor > MAX_RIDERS:
+            peak = self.population.riders * growth.factor
+            message = over("riders x growth.factor =", peak, MAX_RIDERS, "MAX_RIDERS")
+            raise FieldError("demand.growth.factor", message)
 
     @property
     def start_utc(self) -> datetime:

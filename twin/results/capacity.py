@@ -7,6 +7,7 @@ supplies; every probe is kept as a flat record for the latency-versus-load plot.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,8 +59,10 @@ def search(
     rel_tol: float = 0.02,
     max_probes: int = 24,
     confirm_replications: int = 3,
+    ceiling: float = math.inf,
 ) -> CapacityResult:
-    """Bracket the SLO boundary from `start` by doubling or halving, then bisect to `rel_tol`."""
+    """Bracket the SLO boundary from `start` by doubling or halving, then bisect to `rel_tol`.
+    No load past `ceiling` (an input limit) is probed: if it passes there, that is the answer."""
     snap = (lambda x: float(max(1, round(x)))) if integer else float
     probes: list[Probe] = []
 
@@ -69,7 +72,7 @@ def search(
         return probe
 
     floor = 1.0 if integer else start * 1e-3
-    good, bad = _bracket(run, snap(start), max_probes, floor)
+    good, bad = _bracket(run, snap(min(start, ceiling)), max_probes, floor, ceiling)
     if good is None:
         return CapacityResult(max_load=None, confirmed=False, probes=probes)
     while bad is not None and (bad - good) > rel_tol * bad and len(probes) < max_probes:
@@ -84,7 +87,7 @@ def search(
 
 
 def _bracket(
-    run: Callable[[float], Probe], start: float, max_probes: int, floor: float
+    run: Callable[[float], Probe], start: float, max_probes: int, floor: float, ceiling: float
 ) -> tuple[float | None, float | None]:
     """A load that passes and one above it that fails (None where none was found)."""
     first = run(start)
@@ -92,7 +95,9 @@ def _bracket(
     good, bad = (start, None) if first.passed else (None, start)
     load = start
     for _ in range(max_probes // 2):
-        load *= step
+        if load >= ceiling and step > 1:
+            break
+        load = min(load * step, ceiling)
         if load < floor:
             break
         probe = run(load)

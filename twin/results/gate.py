@@ -1,13 +1,16 @@
 """The CI performance gate: SLO checks and regression checks against a baseline, as data.
 
-A check is a flat record (name, kind, passed, observed, limit, message, near_miss). It never
-passes by accident: a value that is missing, null, NaN or not a number fails with the reason.
-`junit_xml` turns a list of them into the JUnit XML that CI systems read. Pure: the CLI reads
-and writes the files.
+A check is a flat record (name, kind, passed, observed, limit, message, near_miss, margin).
+It never passes by accident: a value that is missing, null, NaN or not a number fails with
+the reason. The binding check is the one with the least margin (the most failed, or the
+closest to failing): `binding` finds it, `binding_line` says it. `junit_xml` turns the checks
+into the JUnit XML that CI systems read, the binding check among the suite's properties.
+Pure: the CLI reads and writes the files.
 """
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,6 +21,8 @@ from twin.results.slo import OPS, Slo, read_metric
 __all__ = [
     "DEFAULT_FLOORS",
     "Check",
+    "binding",
+    "binding_line",
     "compared_metrics",
     "junit_xml",
     "regression_checks",
@@ -40,7 +45,9 @@ NEAR = 0.10  # a passing SLO within 10 % of its target is a near miss
 @dataclass(frozen=True)
 class Check:
     """One line of the gate's verdict. `observed` is None only when the check failed because
-    the value was not a finite number (the message says why). A near miss passed narrowly."""
+    the value was not a finite number (the message says why). A near miss passed narrowly.
+    `margin` is the room left before the limit, relative to the target (or the baseline):
+    0.25 is 25 % of room, negative is past it; None when there is no finite value."""
 
     name: str
     kind: str  # "slo" or "regression"
@@ -49,6 +56,7 @@ class Check:
     limit: float | None
     message: str
     near_miss: bool = False
+    margin: float | None = None
 
 
 def slo_checks(summary: Mapping[str, Any], slos: Iterable[Slo]) -> list[Check]:
@@ -64,8 +72,44 @@ def slo_checks(summary: Mapping[str, Any], slos: Iterable[Slo]) -> list[Check]:
         passed = OPS[slo.op](observed, slo.target)
         near = passed and abs(observed - slo.target) <= NEAR * abs(slo.target)
         message = f"{slo.metric} = {observed:g}, {goal}"
-        checks.append(Check(slo.name, "slo", passed, observed, slo.target, message, near))
+        margin = _slo_margin(slo, observed)
+        checks.append(Check(slo.name, "slo", passed, observed, slo.target, message, near, margin))
     return checks
+
+
+def _slo_margin(slo: Slo, observed: float) -> float:
+    """Room left before the target, relative to it: (target - observed) / |target| for an
+    upper bound, the other way for a lower one; an equality has none to spare."""
+    scale = abs(slo.target) or 1.0
+    gap = (observed - slo.target) / scale
+    if slo.op in ("<=", "<"):
+        return -gap
+    if slo.op in (">=", ">"):
+        return gap
+    return abs(gap) if slo.op == "!=" else -abs(gap)
+
+
+def binding(checks: Iterable[Check]) -> Check | None:
+    """The check that binds: among the SLO checks (else all), one that failed with no finite
+    value, or else the one with the least margin."""
+    checks = list(checks)
+    pool = [c for c in checks if c.kind == "slo"] or checks
+    if not pool:
+        return None
+    return min(pool, key=lambda c: -math.inf if c.margin is None else c.margin)
+
+
+def binding_line(check: Check) -> str:
+    """`binding: API p99 under 100 ms: services.api.latency_ms.p99 = 62.1 vs limit 100 (38 %
+    margin)`: which check binds, its observed value against its limit, and the room left."""
+    if check.margin is None:
+        return f"binding: {check.name}: {check.message}"
+    metric = check.message.split(" ", 1)[0].rstrip(":")
+    observed = "none" if check.observed is None else f"{check.observed:g}"
+    limit = "none" if check.limit is None else f"{check.limit:g}"
+    room = f"{check.margin:.1%} margin" if check.margin >= 0 else f"{-check.margin:.1%} past it"
+    named = "" if check.name.startswith(metric) else f"{check.name}: "  # `--slo` names itself
+    return f"binding: {named}{metric} = {observed} vs limit {limit} ({room})"
 
 
 def compared_metrics(slos: Iterable[Slo], extra: Iterable[str] = ()) -> dict[str, bool]:
@@ -157,7 +201,8 @@ def _judge(
     change = f"{(now / base - 1) * 100:+.1f}%" if base else f"{now - base:+g}"
     message = f"{metric}: {now:g} vs baseline {base:g} ({change}; {rule})"
     limit = base + sign * allowed
-    return Check(name, "regression", not worse, now, limit, message, near)
+    margin = (allowed - worsening) / (abs(base) or 1.0)
+    return Check(name, "regression", not worse, now, limit, message, near, margin)
 
 
 def junit_xml(checks: list[Check], *, suite: str = "twin gate") -> str:
@@ -167,6 +212,10 @@ def junit_xml(checks: list[Check], *, suite: str = "twin gate") -> str:
     node = ET.SubElement(
         root, "testsuite", name=suite, tests=str(len(checks)), failures=str(failures), errors="0"
     )
+    bound = binding(checks)
+    if bound is not None:
+        properties = ET.SubElement(node, "properties")
+        ET.SubElement(properties, "property", name="binding", value=binding_line(bound))
     for check in checks:
         case = ET.SubElement(node, "testcase", classname=f"twin.gate.{check.kind}", name=check.name)
         if check.passed:

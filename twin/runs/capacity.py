@@ -7,13 +7,16 @@ scenario file is read once; each probe validates it again with the probed load s
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from twin.config.builtin import find_scenario
+from twin.config.limits import MAX_RATE_PER_S, MAX_RIDERS
 from twin.config.loader import Loaded, load, read_yaml
+from twin.config.network import NetworkScenario
 from twin.errors import InputError
 from twin.results.capacity import CapacityResult, capacity_document, distinct, search
 from twin.results.slo import Slo, from_mapping, parse_expression
@@ -38,6 +41,15 @@ def _knob(loaded: Loaded) -> tuple[str, float]:
     """What the search varies: riders on a platform, a load factor on a bare network."""
     riders = getattr(getattr(loaded.scenario, "population", None), "riders", None)
     return ("riders", float(riders)) if riders is not None else ("load_factor", 1.0)
+
+
+def _ceiling(loaded: Loaded) -> float:
+    """The most load the input limits allow: MAX_RIDERS, or the factor that takes the
+    busiest source to MAX_RATE_PER_S."""
+    if not isinstance(loaded.scenario, NetworkScenario):
+        return float(MAX_RIDERS)
+    peak = max(src.rate_per_s.peak for src in loaded.scenario.network.sources)
+    return MAX_RATE_PER_S / peak if peak > 0 else math.inf
 
 
 def _scaled_sources(scenario: Any, factor: float) -> list[str]:
@@ -91,7 +103,8 @@ def find_capacity(
         return run_loaded(probe, engine=engine, seed=seed, replications=reps).summary
 
     result = search(
-        evaluate, slos, start=current, integer=knob == "riders", confirm_replications=confirm
-    )
+        evaluate, slos, start=current, integer=knob == "riders", confirm_replications=confirm,
+        ceiling=_ceiling(base),
+    )  # fmt: skip
     document = capacity_document(base.scenario.name, engine, knob, current, result, slos)
     return CapacityAnswer(result=result, slos=slos, knob=knob, document=document)

@@ -16,9 +16,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import numpy as np
-
-from twin.analytic.jackson import mean_rate
 from twin.config.network import NetworkScenario
 from twin.errors import InputError
 from twin.sim.exact import run_exact
@@ -59,22 +56,7 @@ def estimated_visits(model: NetworkScenario | CompiledPlatform) -> float:
     if isinstance(model, CompiledPlatform):
         tick = float(model.tick_s)
         return float(sum(float(s.arrivals.sum()) * tick for s in model.services.values()))
-    net = model.network
-    names = list(net.stations)
-    index = {n: i for i, n in enumerate(names)}
-    routing = np.zeros((len(names), len(names)))
-    for n, st in net.stations.items():
-        for target, p in st.routes.items():
-            if target in index:
-                routing[index[n], index[target]] += p
-    external = np.zeros(len(names))
-    for src in net.sources:
-        external[index[src.to]] += mean_rate(src.rate_per_s, model.duration_s)
-    try:
-        rates = np.linalg.solve(np.eye(len(names)) - routing.T, external)
-    except np.linalg.LinAlgError:
-        return math.inf  # a closed loop of routes: its requests never leave
-    return float(np.clip(rates, 0.0, None).sum() * model.duration_s)
+    return model.expected_visits()
 
 
 def choose_engine(

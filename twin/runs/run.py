@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from twin.config.limits import check_replications, check_seed
 from twin.config.loader import Loaded, load
 from twin.config.network import NetworkScenario
 from twin.config.platform import PlatformScenario
@@ -77,9 +78,8 @@ def run_loaded(
     """Run a loaded scenario on `engine` and complete its summary; with `scale`, a platform
     runs at that fraction of its riders and capacities (`twin.config.scaling`)."""
     scenario = loaded.scenario
-    seed = int(scenario.seed if seed is None else seed)
-    if replications < 1:
-        raise InputError("--replications", None, "must be >= 1")
+    seed = check_seed(int(scenario.seed if seed is None else seed))
+    check_replications(replications)
     build = None
     if isinstance(scenario, PlatformScenario):
         if precision is not None:

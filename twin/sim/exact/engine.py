@@ -16,6 +16,7 @@ from twin.config.network import NetworkScenario
 from twin.errors import InputError
 from twin.sim.exact.model import ExactModel, from_network
 from twin.sim.exact.replication import run_replication
+from twin.sim.exact.work import check_exact_work
 from twin.sim.records import Grid, ReplicationRecord
 from twin.sim.result import RunResult
 from twin.sim.summary import summarize, timeseries, warmup_index
@@ -72,6 +73,7 @@ def run_model(
     model = replace(model, seed=model.seed if seed is None else seed)
     grid = Grid.for_run(model.duration_s, model.interval_s)
     planned = max(replications, MIN_PRECISION_REPLICATIONS if precision else 1)
+    check_exact_work(model, planned)
     total = [planned * grid.duration_s]
     done = [0.0]
 

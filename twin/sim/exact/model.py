@@ -182,7 +182,7 @@ def from_platform(
     t = compiled.t
     stations = tuple(
         StationModel(
-            name=name,
+            name=service,
             servers=max(round(float(spec.servers[0])), 0),
             service=spec.own_service or spec.service,
             queue_capacity=spec.queue_capacity,
@@ -191,7 +191,7 @@ def from_platform(
             timeout_s=spec.timeout_s if riders else None,
             **(_gate(name, spec, compiled) if riders else {}),
         )
-        for name, spec in compiled.services.items()
+        for service, spec in compiled.services.items()
     )
     routed = {name: np.zeros_like(t, dtype=float) for name in compiled.services}
     sources = []
@@ -206,11 +206,11 @@ def from_platform(
             routed[hop] += compiled.telemetry_records_per_s
         schedule = schedule_of(t, compiled.telemetry_records_per_s)
         sources.append(SourceModel(CHAIN, schedule, chain[0][0], chain, driven=True))
-    for name, spec in compiled.services.items():
-        extra = spec.arrivals - routed[name]
+    for service, spec in compiled.services.items():  # not `name`: that is the model's
+        extra = spec.arrivals - routed[service]
         if float(extra.max()) > 1e-6 * max(float(spec.arrivals.max()), 1.0):
             sched = schedule_of(t, np.where(extra > 1e-9, extra, 0.0))
-            sources.append(SourceModel(f"ingest:{name}", sched, name, ((name, 1.0),)))
+            sources.append(SourceModel(f"ingest:{service}", sched, service, ((service, 1.0),)))
     return ExactModel(
         name=name,
         kind="platform",

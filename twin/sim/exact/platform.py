@@ -20,6 +20,7 @@ from twin.sim.exact.engine import run_model, summary_of
 from twin.sim.exact.model import from_platform
 from twin.sim.exact.rider_experience import rider_experience, rider_series
 from twin.sim.exact.rider_run import RiderReplication, run_rider_replication
+from twin.sim.exact.work import check_exact_work
 from twin.sim.records import Grid
 from twin.sim.result import RunResult
 from twin.sim.rider_columns import add_rider_columns
@@ -57,6 +58,7 @@ def run_exact_platform(
 def _run_riders(
     model: Any, compiled: Any, replications: int, progress: Callable[[float, float], None] | None
 ) -> RunResult:
+    check_exact_work(model, replications)
     started = time.perf_counter()
     grid = Grid.for_run(model.duration_s, model.interval_s)
     total, done = replications * grid.duration_s, [0.0]

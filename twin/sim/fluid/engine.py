@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from twin.config.limits import too_many_ticks
 from twin.config.network import NetworkScenario
 from twin.errors import InputError
 from twin.sim.fluid.network import network_flows, network_replication
@@ -30,6 +31,9 @@ def tick_grid(duration_s: float, tick_s: float) -> tuple[int, float]:
     """Number of ticks and their width: as close to `tick_s` as a whole number allows."""
     if not tick_s > 0:
         raise InputError("--tick", None, "must be > 0 seconds")
+    problem = too_many_ticks(duration_s, tick_s)
+    if problem:
+        raise InputError("--engine", "fluid", problem)
     ticks = max(1, math.ceil(duration_s / tick_s - 1e-9))
     return ticks, duration_s / ticks
 
@@ -46,7 +50,6 @@ def run_fluid(
     if replications < 1:
         raise InputError("--replications", None, "must be >= 1")
     if not isinstance(scenario, NetworkScenario):
-
         return run_platform(
             scenario, seed=seed, replications=replications, tick_s=tick_s, progress=progress
         )
