@@ -175,6 +175,7 @@ def test_the_reference_gives_defaults_limits_and_variants():
         if line.startswith("| `")
     }
     assert rows["tick_s"][:3] == ["number", "`1.0`", "> 0"]
-    assert rows["incidents[type=surge].multiplier"][:3] == ["number, required", "", ">= 1, <= 1000.0"]
+    surge = rows["incidents[type=surge].multiplier"]
+    assert surge[:3] == ["number, required", "", ">= 1, <= 1000.0"]
     assert "keys: bike, tread, app" in rows["population.mix"][2]
     assert "(s)" in rows["duration_s"][3]  # the unit
