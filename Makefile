@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 TWIN   := $(VENV)/bin/twin
 
-.PHONY: demo test bench lint typecheck clean
+.PHONY: demo test validate bench lint typecheck clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ test: $(VENV)/.dev
 	$(PY) -m ruff check twin tests benchmarks locustfiles
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
+
+# The long statistical checks (`slow` marker): engines against theory at tight intervals,
+# and the scenarios too long for `make test` (covid-growth's six weeks).
+validate: $(VENV)/.dev
+	$(PY) -m pytest -m slow
 
 bench: $(VENV)/.dev
 	$(PY) benchmarks/run_all.py
