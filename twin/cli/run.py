@@ -123,6 +123,8 @@ def _check_size(scenario: Any, engine: str, seed: int | None, replications: int)
     """The limits a run can be refused by before the engines are even imported; the engines
     check them again (a platform's size is known only once it is compiled)."""
     from twin.config.limits import (
+        AUTO_BUDGET_S,
+        EXACT_VISITS_PER_S,
         check_exact_visits,
         check_replications,
         check_seed,
@@ -134,8 +136,11 @@ def _check_size(scenario: Any, engine: str, seed: int | None, replications: int)
     check_seed(scenario.seed if seed is None else seed)
     if not isinstance(scenario, NetworkScenario):
         return
+    visits = scenario.expected_visits() * replications
+    if engine == "auto":  # as twin.runs.engines.choose_engine will choose
+        engine = "exact" if visits / EXACT_VISITS_PER_S <= AUTO_BUDGET_S else "fluid"
     if engine == "exact":
-        check_exact_visits(scenario.name, scenario.expected_visits() * replications)
+        check_exact_visits(scenario.name, visits)
     problem = too_many_ticks(scenario.duration_s, 1.0) if engine == "fluid" else None
     if problem:
         raise InputError("--engine", "fluid", problem)

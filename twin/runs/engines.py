@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from twin.config.limits import AUTO_BUDGET_S, EXACT_VISITS_PER_S
 from twin.config.network import NetworkScenario
 from twin.errors import InputError
 from twin.sim.exact import run_exact
@@ -35,10 +36,6 @@ __all__ = [
 ]
 
 ENGINES = ("auto", "exact", "fluid")
-# Station visits per second of wall time the exact engine manages on one core with riders
-# (a New Year surge at 1/1000 on this project's 2-core CI machine: about 60,000).
-EXACT_VISITS_PER_S = 60_000.0
-AUTO_BUDGET_S = 60.0
 Progress = Callable[[float, float], None]
 
 
