@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from twin.config.architecture import Autoscaling, Ingest
+from twin.config.clients import Clients
 from twin.config.network import ServiceTime
 from twin.sim.fluid import run_fluid
 from twin.sim.fluid.experience import video_degraded
@@ -94,6 +95,8 @@ def _platform() -> CompiledPlatform:
         ingest=Ingest(stream="kinesis", processor="processor", store="store", persist="db"),
         adaptive_bitrate=True, live_segment_share=np.zeros(TICKS),
         live_playlist_share=np.zeros(TICKS),
+        # patient clients: these checks are of the services' own mechanisms, not of retries
+        clients=Clients(retries=0, timeout_s={"telemetry": 3600.0}),
     )  # fmt: skip
 
 

@@ -27,10 +27,12 @@ from pydantic import Field, model_validator
 from twin.config.architecture import REQUEST_TYPES
 from twin.config.network import FieldError, Frozen
 
-__all__ = ["DEFAULT_TIMEOUT_S", "MAX_RETRIES", "Clients"]
+__all__ = ["DEFAULT_TIMEOUT_S", "MAX_RETRIES", "NO_RETRY", "Clients"]
 
 # A mobile API call's timeout (OkHttp and URLSession default to 10 s of read inactivity).
 DEFAULT_TIMEOUT_S = 10.0
+# Periodic calls are not retried: the next period sends a fresh one.
+NO_RETRY = frozenset({"playlist", "segment", "leaderboard"})
 MAX_RETRIES = 10  # past ten retries a client is a denial of service, not a policy
 _MAX_S = 3600.0
 

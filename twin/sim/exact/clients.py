@@ -23,14 +23,13 @@ from typing import Any, cast
 import numpy as np
 import simpy
 
-from twin.config.clients import Clients
+from twin.config.clients import NO_RETRY, Clients
 from twin.sim.distributions import BlockSampler
 from twin.sim.exact.station import Request
 
-__all__ = ["NO_RETRY", "WHEEL_S", "Call", "ClientPool"]
+__all__ = ["WHEEL_S", "Call", "ClientPool"]
 
 WHEEL_S = 0.05
-NO_RETRY = frozenset({"playlist", "segment", "leaderboard"})
 
 # on_result(ok, seconds from the first attempt to the answer)
 OnResult = Callable[[bool, float], None]

@@ -49,6 +49,20 @@ def origin_up(compiled: CompiledPlatform) -> np.ndarray | None:
     return np.minimum.reduce(ups) if ups else None
 
 
+def _acknowledging(
+    arrive: Callable[[Request], None], pool: ClientPool
+) -> Callable[[Request], None]:
+    """A stream's arrival: the client's call is answered as the stream takes the record (the
+    write and the consumer after it are asynchronous to the client)."""
+
+    def take(request: Request) -> None:
+        if len(request) > 4 and isinstance(request[4], tuple):
+            pool.settle(request, True)
+        arrive(request)
+
+    return take
+
+
 def run_rider_replication(
     model: ExactModel,
     compiled: CompiledPlatform,
@@ -93,6 +107,9 @@ def run_rider_replication(
             tick_s=float(compiled.tick_s),
         )
     )
+    for i, st in enumerate(model.stations):
+        if compiled.services[st.name].records_capacity_per_s is not None:
+            net.arrivers[i] = _acknowledging(net.arrivers[i], pool)
     riders[0].start()
     record = empty_record(model, grid)
     env.process(clock_process(env, net, record, progress))

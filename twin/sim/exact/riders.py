@@ -14,9 +14,11 @@ than its own duration stalls the player; `reconnect_after` stalls in a row drop 
 and the rider joins again (video stalled until then; giving up loses the class). Every
 telemetry batch that reaches the stream goes on through the stream's consumer to the
 leaderboard store (`twin.sim.exact.model.CHAIN`); its lag is the time from the sample on
-the bike (uniform over the batch) to the store's answer. A live player's playlist and
-segment calls fail at the edge while the CDN's origin is down (`origin_up` is 0): the
-cache holds no segment that was never made (an on-demand one is served from the cache).
+the bike (uniform over the batch) to the store's answer. The stream answers the client as
+it takes the record (`twin.sim.exact.rider_run`): what follows is asynchronous to the bike.
+A live player's playlist and segment calls fail at the edge while the CDN's origin is down
+(`origin_up` is 0): the cache holds no segment that was never made (an on-demand one is
+served from the cache).
 """
 
 from __future__ import annotations
@@ -117,6 +119,9 @@ class Riders:
                     now - token + self.rng.random() * self.journey.telemetry_batch_s
                 )
             return
+        call = token[0]
+        if ok and self.chain is not None and call.kind == self.kind.get("telemetry"):
+            self.chain(float(call.first))  # through the stream: on to its consumer
         self.pool.settle(request, ok)
 
     # -- a session ---------------------------------------------------------------------------
@@ -208,8 +213,6 @@ class Riders:
             due = self.env.now
             self.out.segments[player.row] += 1
             self._send("segment", lambda ok, took: self._segment(player, due, ok, took))
-        elif name == "telemetry":
-            self._send("telemetry", self._batch_sent(self.env.now))
         else:
             self._send(name)
 
@@ -222,12 +225,3 @@ class Riders:
         player.misses += 1
         if player.misses >= self.pool.policy.reconnect_after:
             player.reconnect = True
-
-    def _batch_sent(self, born: float) -> Any:
-        chain = self.chain
-
-        def on_result(ok: bool, _took: float) -> None:
-            if ok and chain is not None:
-                chain(float(born))
-
-        return on_result

@@ -5,8 +5,9 @@ video, and the usage (instances, egress, shards) that the cost model prices.
   then crosses the telemetry route (the stream's backlog is where lag grows) and the ingest
   path after it (processor, leaderboard store). Probe samples walk it; a probe still in the
   pipeline when the run ends counts with the lag it has so far (a lower bound).
-- Join failures: joins lost at any hop of their route (a full queue, a timeout, a service
-  down), from each hop's drop fraction at that tick.
+- Join failures: riders who gave up joining: joins lost at any hop of their route (a full
+  queue, a timeout, a service down) come back as retries until the rider's patience runs out
+  (twin.sim.fluid.clients).
 - Degraded video: riders whose player must downshift or rebuffer because CDN egress is short
   (twin.platform.workload.downshift), plus live riders whose origin drops their segments.
 """
@@ -65,7 +66,11 @@ def _round(x: float) -> float | None:
 
 
 def join_failures(flows: PlatformFlows) -> int:
-    """Joins lost on their route over the run."""
+    """Riders who gave up joining (their retries spent past their patience), or, without a
+    join client, joins lost on their route over the run."""
+    client = flows.clients.get("join")
+    if client is not None:
+        return round(client.gave_up)
     compiled = flows.compiled
     through = np.ones(flows.ticks)
     for hop, share in compiled.visits.get("join", []):

@@ -48,7 +48,9 @@ def _replication(
         rtype: probe_route(
             net,
             [(flows.index[hop], share) for hop, share in hops],
-            compiled.demand[rtype] * flows.tick_s,
+            flows.clients[rtype].attempts
+            if rtype in flows.clients
+            else compiled.demand[rtype] * flows.tick_s,
             grid,
             component_rng(seed, "probe", rtype, replication=replication),
         )
@@ -86,6 +88,12 @@ def run_platform(
     summary["tick_s"] = flows.tick_s
     summary["riders"] = round(float(compiled.riders[0])) if len(compiled.riders) else 0
     summary["active_riders_peak"] = round(float(np.max(compiled.active_riders, initial=0.0)))
+    for rtype, client in flows.clients.items():
+        block = summary["requests"].get(rtype)
+        if block is not None:
+            block["retries"] = round(client.retries)
+            block["timeouts"] = round(client.timeouts)
+            block["gave_up"] = round(client.gave_up)
     summary["experience"] = experience(flows, seed)
     summary["usage"] = usage(flows)
     summary["wall_seconds"] = round(time.perf_counter() - started, 3)

@@ -1,9 +1,10 @@
 """A compiled platform's flows (twin.runs.compile.CompiledPlatform), solved tick by tick.
 
-One SimPy environment: a process per request type delivering its requests per second to
-every service its route visits (the share that reaches each hop: after a CDN only the
-misses), one for the ingest flows that follow the stream (processor, leaderboard store,
-database persistence: what the compile adds beyond the routes), an autoscaler process per
+One SimPy environment: a client process per request type delivering its attempts (first
+tries and retries, twin.sim.fluid.clients) to every service its route visits (the share that
+reaches each hop: after a CDN only the misses), one for the ingest flows that follow the
+stream (processor, leaderboard store, database persistence: what the compile adds beyond
+the routes), an autoscaler process per
 service that scales reactively, and a process per service. A service drains at its servers'
 rate, capped where its kind has a harder limit: a stream at its shards' records/s and
 bytes/s, a database at its write capacity for the share of its requests that write. Requests
@@ -31,6 +32,7 @@ import simpy
 
 from twin.rng import component_rng
 from twin.sim.fluid.autoscale import Autoscaler, autoscaler_process
+from twin.sim.fluid.clients import FluidClient, client_process
 from twin.sim.fluid.flow import FluidStation, progress_process, station_process
 from twin.sim.fluid.latency import StationTicks, station_ticks
 from twin.sim.fluid.probes import ProbeNetwork
@@ -58,6 +60,8 @@ class PlatformFlows:
         # (birth time, lag, weight) and riders with degraded video per tick.
         self.lag_probes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.degraded_riders = np.zeros(self.ticks)
+        # Each request type's clients: attempts, retries and give-ups per tick.
+        self.clients: dict[str, FluidClient] = {}
 
     @property
     def duration_s(self) -> float:
@@ -106,21 +110,18 @@ def _station(
     )
 
 
-def _deliveries(compiled: Any, names: list[str]) -> dict[str, list[tuple[str, np.ndarray]]]:
-    """Per source: (service, requests per tick) for each hop it reaches."""
+def _ingest(compiled: Any, names: list[str]) -> list[tuple[str, np.ndarray]]:
+    """(service, requests per tick) of the ingest flows the compile adds beyond the routes."""
     tick = float(compiled.tick_s)
-    out: dict[str, list[tuple[str, np.ndarray]]] = {}
     routed = {n: np.zeros(len(compiled.t)) for n in names}
     for rtype, hops in compiled.visits.items():
-        out[rtype] = [(hop, compiled.demand[rtype] * share * tick) for hop, share in hops]
         for hop, share in hops:
             routed[hop] += compiled.demand[rtype] * share
-    out["ingest"] = [
+    return [
         (n, np.maximum(spec.arrivals - routed[n], 0.0) * tick)
         for n, spec in compiled.services.items()
         if np.any(spec.arrivals - routed[n] > 1e-9)
     ]
-    return out
 
 
 def request_source(
@@ -130,11 +131,37 @@ def request_source(
     ticks: int,
     tick_s: float,
 ) -> Generator[simpy.Event, Any, None]:
-    """At each tick, deliver a request type's requests to every hop of its route."""
+    """At each tick, deliver the ingest flows' requests to their services."""
     for k in range(ticks):
         yield env.timeout(k * tick_s - env.now)
         for name, counts in legs:
             stations[name].receive(k, float(counts[k]))
+
+
+def _clients(compiled: Any, stations: dict[str, FluidStation]) -> dict[str, FluidClient]:
+    """A client per request type, sending its first attempts and its retries along its route."""
+    segment_s = compiled.journey.segment_s if compiled.journey is not None else 4.0
+    return {
+        rtype: FluidClient(
+            rtype,
+            compiled.demand[rtype] * float(compiled.tick_s),
+            [(stations[hop], share) for hop, share in hops],
+            compiled.clients,
+            compiled.clients.timeout_for(rtype, segment_s),
+            float(compiled.tick_s),
+            waits_for=acknowledged_hops(compiled, hops),
+        )
+        for rtype, hops in compiled.visits.items()
+    }
+
+
+def acknowledged_hops(compiled: Any, hops: list[tuple[str, float]]) -> int:
+    """How many hops of a route a client waits for: up to a stream, which takes the record
+    and answers at once (the write and what follows are asynchronous to the client)."""
+    for i, (hop, _) in enumerate(hops):
+        if compiled.services[hop].records_capacity_per_s is not None:
+            return i
+    return len(hops)
 
 
 def platform_flows(compiled: Any, progress: Callable[[float], None] | None = None) -> PlatformFlows:
@@ -151,8 +178,10 @@ def platform_flows(compiled: Any, progress: Callable[[float], None] | None = Non
         n: _station(s, compiled, ticks, tick_s, scalers.get(n))
         for n, s in compiled.services.items()
     }
-    for legs in _deliveries(compiled, flows.names).values():
-        env.process(request_source(env, legs, stations, ticks, tick_s))
+    env.process(request_source(env, _ingest(compiled, flows.names), stations, ticks, tick_s))
+    flows.clients = _clients(compiled, stations)
+    for client in flows.clients.values():
+        env.process(client_process(env, client, ticks, tick_s))
     for n, scaler in scalers.items():
         env.process(autoscaler_process(env, scaler, stations[n], ticks))
     for station in stations.values():
