@@ -90,7 +90,7 @@ def _child(kind: str, args: list[str]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--quick", action="store_true", help="leave out 1/300 for an hour")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--scale", type=float, default=1e-3, help=argparse.SUPPRESS)

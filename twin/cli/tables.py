@@ -93,6 +93,10 @@ def _requests_table(summary: dict[str, Any]) -> Table:
     return table
 
 
+def _retries(summary: dict[str, Any]) -> int:
+    return sum(int(r.get("retries") or 0) for r in summary.get("requests", {}).values())
+
+
 def _platform_lines(summary: dict[str, Any]) -> list[str]:
     """Riders, rider experience, money and SLOs, one line each (platform runs only)."""
     lines = []
@@ -108,6 +112,14 @@ def _platform_lines(summary: dict[str, Any]) -> list[str]:
             f"Riders: leaderboard lag p50 {_secs(lag.get('p50'))}, p99 {_secs(lag.get('p99'))}, "
             f"max {_secs(lag.get('max'))}; join failures {exp.get('join_failures', 0):,}; "
             f"video degraded for {exp.get('video_degraded_fraction', 0):.1%} of viewing"
+        )
+    spoiled = exp.get("sessions_spoiled_by") if exp else None
+    if spoiled is not None:
+        lines.append(
+            f"Sessions: {summary.get('sessions', 0):,}, "
+            f"{exp.get('sessions_spoiled_fraction', 0):.1%} spoiled (gave up joining "
+            f"{spoiled['join']:,}, lost the stream {spoiled['stream_lost']:,}, 10 %+ of "
+            f"segments stalled {spoiled['video']:,}); {_retries(summary):,} retries"
         )
     cost = summary.get("cost")
     if cost:
