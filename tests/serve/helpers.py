@@ -23,7 +23,7 @@ from twin.serve.tokens import sign
 
 T = TypeVar("T")
 
-SECRET = "test-secret-for-twin-serve"
+SECRET = "test-secret-for-twin-serve-32-bytes-long"
 REDIS_BINARY = shutil.which("redis-server") or "/usr/bin/redis-server"
 BACKENDS = ("embedded", "redis")
 
@@ -155,7 +155,7 @@ class Client:
 def settings_for(tmp: Path, backend: str, redis: str | None, **overrides: Any) -> ServeSettings:
     """Settings for a test server: small population, test secret, the backend asked for."""
     base: dict[str, Any] = {
-        "port": 0, "data_dir": tmp, "secret": SECRET, "n_riders": 200, "seed": 7,
+        "port": 0, "data_dir": tmp, "secret": SECRET, "n_riders": 200, "seed": 7, "admin": True,
         "redis_url": redis if backend == "redis" else None,
     }  # fmt: skip
     base.update(overrides)

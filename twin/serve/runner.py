@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 
 from twin.errors import InputError, TargetError, TwinError
 from twin.serve.app import create_app
+from twin.serve.backends import redact_url
 from twin.serve.state import STATE, ServeSettings
 
 __all__ = ["check_redis", "run_loop", "serve"]
@@ -59,7 +60,7 @@ async def _start(settings: ServeSettings, reuse_port: bool) -> tuple[web.AppRunn
     try:
         await runner.setup()
     except RedisError as exc:
-        raise TargetError(f"--redis {settings.redis_url!r}: {exc}") from exc
+        raise TargetError(f"--redis {redact_url(settings.redis_url or '')!r}: {exc}") from exc
     site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port)
     try:
         await site.start()

@@ -166,6 +166,10 @@ class Backend(Protocol):
         """
         ...
 
+    async def revoked_ids(self) -> set[str]:
+        """The ids of revoked tokens (`twin.serve.revocation`)."""
+        ...
+
     async def add_interaction(self, rider_id: str, class_id: str, weight: float) -> None: ...
     async def interactions(self) -> list[tuple[str, str, float]]:
         """Every (rider, class, summed weight): what the recommender trains on."""

@@ -27,6 +27,7 @@ from twin.serve.backends.base import (
 )
 from twin.serve.backends.sqlite import SqliteStore, select_samples
 from twin.serve.ratelimit import Charge
+from twin.serve.revocation import SQLITE_FILE
 from twin.serve.validation import TelemetryBatch, WorkoutRequest
 
 __all__ = ["EmbeddedBackend"]
@@ -35,6 +36,9 @@ _WORKOUT_COLUMNS = (
     "id, rider_id, class_id, duration_s, output_kj, device_id, created_at, "
     "fb_rating, fb_completion, fb_weight"
 )
+
+
+_REVOKED = "SELECT jti FROM revoked"
 
 
 def _workout_doc(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -57,7 +61,7 @@ class EmbeddedBackend:
 
     def __init__(self, data_dir: Path, *, shards: int) -> None:
         self.shards = shards
-        self.store = SqliteStore(Path(data_dir) / "twin-serve.sqlite3")
+        self.store = SqliteStore(Path(data_dir) / SQLITE_FILE)
         self._queues: list[deque[StreamEntry]] = [deque() for _ in range(shards)]
         self._signals = [asyncio.Event() for _ in range(shards)]
         self._inflight: list[dict[str, StreamEntry]] = [{} for _ in range(shards)]
@@ -199,6 +203,9 @@ class EmbeddedBackend:
             return float(previous)
 
         return await self.store.transaction(update)
+
+    async def revoked_ids(self) -> set[str]:
+        return await self.store.call(lambda conn: {r[0] for r in conn.execute(_REVOKED)})
 
     async def add_interaction(self, rider_id: str, class_id: str, weight: float) -> None:
         await self.store.call(lambda conn: _add_interaction(conn, rider_id, class_id, weight))

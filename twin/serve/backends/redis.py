@@ -15,6 +15,7 @@ Keys (prefix `twin:`):
 | `workout:{id}`, `workout_seq` | hash, counter | ride summaries |
 | `workout_keys` | hash | `rider<TAB>Idempotency-Key` -> workout id and request fingerprint |
 | `interactions` | hash | `rider<TAB>class` -> summed weight, for the recommender |
+| `revoked` | hash | revoked token id -> when it may be forgotten (`twin.serve.revocation`) |
 
 Two Lua scripts carry the guarantees. `INGEST` stores each sample with HSETNX and XADDs one
 entry holding only the new ones, in one atomic step: a retried batch can neither be stored
@@ -43,9 +44,11 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from twin.errors import TargetError
+from twin.serve.backends import redact_url
 from twin.serve.backends.base import IngestResult, StreamEntry, output_kj, shard_of
 from twin.serve.backends.redis_limiter import BUCKET_FUNCTION, RedisLimiter
 from twin.serve.ratelimit import Charge
+from twin.serve.revocation import REDIS_KEY as REVOKED_KEY
 from twin.serve.validation import TelemetryBatch, WorkoutRequest
 
 __all__ = ["GROUP", "RedisBackend", "connect"]
@@ -160,12 +163,12 @@ async def connect(url: str) -> aioredis.Redis:
     try:
         client = aioredis.from_url(url, decode_responses=True)
     except ValueError as exc:
-        raise TargetError(f"--redis {url!r}: not a Redis URL ({exc})") from exc
+        raise TargetError(f"--redis {redact_url(url)!r}: not a Redis URL") from exc
     try:
         await client.ping()
     except (RedisError, OSError) as exc:
         await client.aclose()
-        raise TargetError(f"--redis {url!r}: cannot reach Redis ({exc})") from exc
+        raise TargetError(f"--redis {redact_url(url)!r}: cannot reach Redis ({exc})") from exc
     return client
 
 
@@ -224,7 +227,7 @@ class RedisBackend:
             )
         except ResponseError:  # CONFIG disabled on managed services
             durability = "durability unknown"
-        return f"redis {self.url} ({durability})"
+        return f"redis {redact_url(self.url)} ({durability})"
 
     async def ingest(self, batch: TelemetryBatch, charges: Sequence[Charge] = ()) -> IngestResult:
         shard = shard_of(batch.device_id, self.shards)
@@ -390,6 +393,9 @@ class RedisBackend:
             keys=keys, args=[rating, repr(completion_pct), repr(weight)]
         )
         return None if previous is None else float(previous)
+
+    async def revoked_ids(self) -> set[str]:
+        return set(await self.redis.hkeys(REVOKED_KEY))
 
     async def add_interaction(self, rider_id: str, class_id: str, weight: float) -> None:
         await self.redis.hincrbyfloat(f"{P}interactions", f"{rider_id}\t{class_id}", weight)

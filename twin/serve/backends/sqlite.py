@@ -24,6 +24,7 @@ from typing import TypeVar
 import msgspec
 
 from twin.serve.backends.seqindex import SeqIndex
+from twin.serve.revocation import SCHEMA as REVOKED_SCHEMA
 from twin.serve.validation import TelemetryBatch
 
 __all__ = ["SqliteStore", "select_samples"]
@@ -63,7 +64,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
-    conn.executescript(SCHEMA)
+    conn.executescript(SCHEMA + REVOKED_SCHEMA)
     return conn
 
 
