@@ -34,11 +34,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_redis(directory: Path, port: int) -> subprocess.Popen[bytes]:
-    """A durable redis-server (AOF, fsync on every write) that answers PING."""
+DURABLE = ("--appendonly", "yes", "--appendfsync", "always")
+VOLATILE = ("--appendonly", "no")  # nothing survives a restart
+
+
+def start_redis(
+    directory: Path, port: int, persistence: tuple[str, ...] = DURABLE
+) -> subprocess.Popen[bytes]:
+    """A redis-server that answers PING: durable (AOF, fsync on every write) by default."""
     proc = subprocess.Popen(
         [REDIS_BINARY, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
-         "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "no"],
+         *persistence, "--save", "", "--protected-mode", "no"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 10

@@ -4,7 +4,8 @@ Prints one line when ready (`twin serve: ready at http://... (backend ...)`), se
 SIGINT or SIGTERM, and exits 0 after a clean shutdown. Tokens are signed with `TWIN_SECRET`, or
 with the random secret kept in `--data-dir` (see `twin.serve.secret`); the fault-injection API
 is there only with `--admin`. A bad option, a bad or unreachable
-`--redis` URL, or a port already taken is one line on stderr and exit code 2.
+`--redis` URL, a Redis that would lose acknowledged writes (no AOF, or `appendfsync no`; unless
+`--allow-data-loss`), or a port already taken is one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ def register(app: typer.Typer) -> None:
             None, "--origin-egress-mbps", help="Cap on the streaming origin's egress."
         ),
         media_cache: Path | None = typer.Option(None, "--media-cache", help=_MEDIA_CACHE_HELP),
+        max_lag: float = typer.Option(
+            30.0, "--max-lag", help="Seconds a shard may sit on a backlog before /healthz is 503."
+        ),
+        allow_data_loss: bool = typer.Option(
+            False, "--allow-data-loss", help="Serve on a Redis without AOF (else refused)."
+        ),
     ) -> None:
         """Run the reference platform a drill can hit."""
         # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
@@ -72,5 +79,6 @@ def register(app: typer.Typer) -> None:
             rate_per_s=rate, burst=burst, device_samples_per_s=device_rate,
             origin_egress_bps=None if egress_mbps is None else egress_mbps * 1e6,
             seed=seed, n_riders=riders, consumers=consumers, media_cache_dir=media_cache,
+            max_lag_s=max_lag, allow_data_loss=allow_data_loss,
         )  # fmt: skip
         run_server(settings, workers, lambda line: print(line, flush=True))

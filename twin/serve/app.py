@@ -27,7 +27,7 @@ from twin.serve.backends.redis_limiter import RedisLimiter
 from twin.serve.fault_sync import FaultSync
 from twin.serve.faults import Faults
 from twin.serve.metrics import Metrics
-from twin.serve.processor import StreamProcessor
+from twin.serve.processor import PROCESSOR_KEY, StreamProcessor
 from twin.serve.ratelimit import Limiter, LocalLimiter
 from twin.serve.revocation import RevocationWatch
 from twin.serve.state import STATE, ServeSettings, ServeState
@@ -42,7 +42,6 @@ EDGE_MODULES = (
     "twin.serve.openapi",
 )
 ADMIN_MODULE = "twin.serve.admin"
-PROCESSOR_KEY = "processor"
 REVOCATIONS_KEY = "revocations"
 _CORE = "backend"
 

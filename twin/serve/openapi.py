@@ -103,11 +103,12 @@ def _class_schemas() -> dict[str, Schema]:
         "Error": _obj({"error": {"type": "string"}}),
         "Health": _obj(
             {
-                "status": {"enum": ["ok", "starting"]},
+                "status": {"enum": ["ok", "starting", "degraded"]},
                 "backend": {"enum": ["embedded", "redis"]},
                 "worker": {"type": "integer", "minimum": 0},
                 "pid": {"type": "integer", "minimum": 1},
                 "pending": {"type": "array", "items": {"type": "string"}},
+                "reasons": {"type": "array", "items": {"type": "string"}},
             },
             ["status", "backend", "worker", "pid"],
         ),
@@ -393,8 +394,9 @@ def _ops_paths() -> dict[str, Schema]:
         "content": {"application/json": {"schema": {"type": "object"}}},
     }
     return {
-        "/healthz": {"get": _op("healthz", "200 once every component has started",
-            {200: _json("Health", "Ready"), 503: {**_json("Health", "Starting"),
+        "/healthz": {"get": _op("healthz", "200 once every component has started, "
+            "while the stream processor keeps up",
+            {200: _json("Health", "Ready"), 503: {**_json("Health", "Starting or degraded"),
              "headers": {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}}},
             (), public=True, tag="operations")},
         "/metrics": {"get": _op("metrics", "Prometheus metrics", {200: metrics}, (),

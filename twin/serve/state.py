@@ -72,12 +72,14 @@ class ServeSettings:
     retrain_interval_s: float = 300.0
     cache_ttl_s: float = 3600.0
     consumers: int = 4
+    max_lag_s: float = 30.0  # a shard stalled on a backlog this long makes /healthz degraded
+    allow_data_loss: bool = False  # a Redis without AOF (checked by `twin.serve.runner`)
     worker_index: int = 0
 
     def __post_init__(self) -> None:
         for name in ("rate_per_s", "burst", "device_samples_per_s", "device_burst"):
             _positive(name, getattr(self, name))
-        for name in ("max_future_s", "max_age_s", "retrain_interval_s", "cache_ttl_s"):
+        for name in ("max_future_s", "max_age_s", "retrain_interval_s", "cache_ttl_s", "max_lag_s"):
             _positive(name, getattr(self, name))
         for name in ("max_batch", "max_body_bytes", "consumers", "n_riders"):
             value = getattr(self, name)

@@ -17,6 +17,10 @@ Keys (prefix `twin:`):
 | `interactions` | hash | `rider<TAB>class` -> summed weight, for the recommender |
 | `revoked` | hash | revoked token id -> when it may be forgotten (`twin.serve.revocation`) |
 
+If Redis loses its data (restarted without persistence), a consumer's read answers `NOGROUP`:
+the consumer recreates the group from the stream's first entry and carries on, so what was
+ingested after the loss still reaches the leaderboards.
+
 Two Lua scripts carry the guarantees. `INGEST` stores each sample with HSETNX and XADDs one
 entry holding only the new ones, in one atomic step: a retried batch can neither be stored
 twice nor be streamed twice. It first spends the request's rate-limit charges (the token's
@@ -51,7 +55,7 @@ from twin.serve.ratelimit import Charge
 from twin.serve.revocation import REDIS_KEY as REVOKED_KEY
 from twin.serve.validation import TelemetryBatch, WorkoutRequest
 
-__all__ = ["GROUP", "RedisBackend", "connect"]
+__all__ = ["GROUP", "RedisBackend", "connect", "persistence_problem"]
 
 log = logging.getLogger("twin.serve")
 
@@ -172,6 +176,23 @@ async def connect(url: str) -> aioredis.Redis:
     return client
 
 
+SAFE_FSYNC = ("always", "everysec")
+
+
+async def persistence_problem(client: aioredis.Redis) -> str | None:
+    """Why Redis would lose acknowledged writes on a restart (None: AOF with a safe fsync)."""
+    try:
+        aof = (await client.config_get("appendonly")).get("appendonly")
+        fsync = (await client.config_get("appendfsync")).get("appendfsync")
+    except ResponseError as exc:  # CONFIG disabled, as on some managed services
+        return f"its persistence cannot be checked (CONFIG GET: {exc})"
+    if aof != "yes":
+        return f"it runs without AOF (appendonly {aof})"
+    if fsync not in SAFE_FSYNC:
+        return f"its AOF is not synced (appendfsync {fsync}; needs always or everysec)"
+    return None
+
+
 def _float(value: Any) -> float | None:
     return None if value in (None, "") else float(value)
 
@@ -204,11 +225,15 @@ class RedisBackend:
         self._feedback = self.client.register_script(FEEDBACK)
         self._add_workout = self.client.register_script(ADD_WORKOUT)
         for shard in range(self.shards):
-            try:
-                await self.client.xgroup_create(f"{P}ingest:{shard}", GROUP, id="0", mkstream=True)
-            except ResponseError as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
+            await self._create_group(shard)
+
+    async def _create_group(self, shard: int) -> None:
+        """The shard's stream and consumer group, from its first entry (exists already: fine)."""
+        try:
+            await self.redis.xgroup_create(f"{P}ingest:{shard}", GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
 
     async def close(self, grace_s: float = 5.0) -> None:
         if self.client is not None:
@@ -262,6 +287,16 @@ class RedisBackend:
     ) -> list[StreamEntry]:
         try:
             return await self._read_shard(shard, consumer, count, block_s)
+        except ResponseError as exc:
+            self._caught_up[shard] = False
+            if not str(exc).startswith("NOGROUP"):
+                raise
+            # Redis lost its data (restarted without persistence, or flushed): the group is
+            # gone and XADD made the stream again without it. Recreate it from the stream's
+            # first entry, so the entries acknowledged since are read, then catch up.
+            log.warning("redis: shard %d lost its consumer group; recreating it", shard)
+            await self._create_group(shard)
+            return []
         except BaseException:
             # A reply lost in flight may have moved entries into our pending list: reread it.
             self._caught_up[shard] = False
