@@ -158,6 +158,13 @@ def _ingest_schemas() -> dict[str, Schema]:
                 "samples": {"type": "array", "minItems": 1, "items": _ref("SampleIn")},
             }
         ),
+        "TelemetryConflict": _obj(
+            {
+                "error": {"type": "string"},
+                "seq": {"type": "integer", "minimum": 0},
+                "fingerprint": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
+            }
+        ),
         "TelemetryAccepted": _obj(
             {
                 "accepted": {"type": "integer", "minimum": 0},
@@ -347,7 +354,9 @@ def _platform_paths() -> dict[str, Schema]:
             "Riders ranked by output (kJ)", {200: _json("Leaderboard")}, (400, 404),
             params=(_CLASS_ID, _query("n", {**n, "maximum": 1000}, "top n (10)")))},
         "/v1/telemetry": {"post": _op("telemetry", "Post a batch of 1 Hz samples (idempotent)",
-            {202: _json("TelemetryAccepted", "Stored durably")}, (403, 404),
+            {202: _json("TelemetryAccepted", "Stored durably"),
+             409: _json("TelemetryConflict", "A seq already stored with other content: "
+                        "nothing stored; the fingerprint is the stored sample's")}, (403, 404),
             body="TelemetryBatch")},
         "/v1/devices/{device_id}/samples": {"get": _op("samples",
             "A device's accepted samples in seq order", {200: _json("Samples")}, (400, 403),

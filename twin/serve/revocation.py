@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -41,7 +42,9 @@ def revoke(jti: str, *, redis_url: str | None, data_dir: Path) -> None:
             client.close()
         return
     Path(data_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
-    conn = sqlite3.connect(Path(data_dir) / SQLITE_FILE, timeout=30)
+    path = Path(data_dir) / SQLITE_FILE
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # as the backend makes it
+    conn = sqlite3.connect(path, timeout=30)
     try:
         conn.executescript(SCHEMA)
         with conn:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.serve.backends.base import (
+    Conflict,
     IngestResult,
     StreamEntry,
     member_of,
@@ -90,6 +91,8 @@ class EmbeddedBackend:
             if wait > 0:
                 return IngestResult(0, 0, charge, wait)
         seen = await self.store.insert_samples(batch)
+        if isinstance(seen, Conflict):
+            return IngestResult(0, 0, conflict=seen)
         times, powers = new_samples(batch, seen)
         if times:
             shard = shard_of(batch.device_id, self.shards)

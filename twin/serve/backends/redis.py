@@ -49,7 +49,13 @@ from redis.exceptions import RedisError, ResponseError
 
 from twin.errors import TargetError
 from twin.serve.backends import redact_url
-from twin.serve.backends.base import IngestResult, StreamEntry, output_kj, shard_of
+from twin.serve.backends.base import (
+    Conflict,
+    IngestResult,
+    StreamEntry,
+    output_kj,
+    shard_of,
+)
 from twin.serve.backends.redis_limiter import BUCKET_FUNCTION, RedisLimiter
 from twin.serve.ratelimit import Charge
 from twin.serve.revocation import REDIS_KEY as REVOKED_KEY
@@ -71,7 +77,8 @@ _decode_floats = msgspec.json.Decoder(list[float]).decode
 # never in a document), the number of charges, then 4 per charge (rate, burst, cost, expiry
 # ms). Two arguments for all the samples, not two each: packing the command is Python's work.
 # Reply {0, accepted}, or {k, wait} when charge k was refused (nothing stored, charges before
-# k spent).
+# k spent), or {-1, seq, stored document} when a seq is stored with another document (nothing
+# stored, the charges spent).
 INGEST = (
     BUCKET_FUNCTION
     + """
@@ -83,10 +90,15 @@ for k = 1, tonumber(ARGV[7]) do
 end
 local rider = redis.call('HGET', KEYS[3], ARGV[1])
 if not rider then rider = 'device:' .. ARGV[1] end
-local docs = {}
+local docs, seqs = {}, {}
 for doc in string.gmatch(ARGV[6], '[^\\30]+') do docs[#docs + 1] = doc end
+for seq in string.gmatch(ARGV[5], '[^,]+') do seqs[#seqs + 1] = seq end
+local stored = redis.call('HMGET', KEYS[1], unpack(seqs))
+for i = 1, #seqs do
+  if stored[i] and stored[i] ~= docs[i] then return {-1, seqs[i], stored[i]} end
+end
 local flags, accepted, n = {}, 0, 0
-for seq in string.gmatch(ARGV[5], '[^,]+') do
+for _, seq in ipairs(seqs) do
   n = n + 1
   if redis.call('HSETNX', KEYS[1], seq, docs[n]) == 1 then
     accepted = accepted + 1
@@ -265,7 +277,9 @@ class RedisBackend:
             limiter: RedisLimiter = charge.limiter  # type: ignore[assignment]
             keys.append(limiter.redis_key(charge.key))
             args += (limiter.rate, limiter.burst, charge.cost, limiter.expire_ms)
-        refused, value = await self._ingest(keys=keys, args=args)
+        refused, value, *stored = await self._ingest(keys=keys, args=args)
+        if int(refused) < 0:
+            return IngestResult(0, 0, conflict=Conflict(int(value), stored[0]))
         if refused:
             return IngestResult(0, 0, charges[int(refused) - 1], float(value))
         return IngestResult(int(value), len(batch) - int(value))
