@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET = "bench-serve-secret"
+SECRET = "bench-serve-secret-at-least-32-bytes"
 BATCH = 50
 INGEST_TARGET = 50_000.0  # samples/s on one server process (the issue's target)
 SEGMENT_TARGET = 0.9  # segment MB/s, as a share of the reference's (issue 22)

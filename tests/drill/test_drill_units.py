@@ -473,3 +473,14 @@ def test_a_light_drill_gets_wider_timeline_intervals_but_keeps_twenty(tmp_path):
     ts = timeline([light], [[]], seconds=60)
     assert set(ts["interval_s"]) == {3.0} and len(ts) == 20
     assert ts["arrivals"].sum() == 102
+
+
+def test_a_drill_of_another_host_needs_its_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from twin.drill.run import _secret
+    from twin.errors import InputError
+
+    monkeypatch.delenv("TWIN_SECRET", raising=False)
+    with pytest.raises(InputError, match="TWIN_SECRET: must be at least 32 bytes, got 0"):
+        _secret(None)
+    monkeypatch.setenv("TWIN_SECRET", "k" * 32)
+    assert _secret(None) == "k" * 32

@@ -23,7 +23,7 @@ from twin.serve.tokens import sign
 
 T = TypeVar("T")
 
-SECRET = "test-secret-for-twin-serve"
+SECRET = "test-secret-for-twin-serve-32-bytes-long"
 REDIS_BINARY = shutil.which("redis-server") or "/usr/bin/redis-server"
 BACKENDS = ("embedded", "redis")
 
@@ -34,11 +34,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_redis(directory: Path, port: int) -> subprocess.Popen[bytes]:
-    """A durable redis-server (AOF, fsync on every write) that answers PING."""
+DURABLE = ("--appendonly", "yes", "--appendfsync", "always")
+VOLATILE = ("--appendonly", "no")  # nothing survives a restart
+
+
+def start_redis(
+    directory: Path, port: int, persistence: tuple[str, ...] = DURABLE
+) -> subprocess.Popen[bytes]:
+    """A redis-server that answers PING: durable (AOF, fsync on every write) by default."""
     proc = subprocess.Popen(
         [REDIS_BINARY, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
-         "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "no"],
+         *persistence, "--save", "", "--protected-mode", "no"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 10
@@ -155,7 +161,7 @@ class Client:
 def settings_for(tmp: Path, backend: str, redis: str | None, **overrides: Any) -> ServeSettings:
     """Settings for a test server: small population, test secret, the backend asked for."""
     base: dict[str, Any] = {
-        "port": 0, "data_dir": tmp, "secret": SECRET, "n_riders": 200, "seed": 7,
+        "port": 0, "data_dir": tmp, "secret": SECRET, "n_riders": 200, "seed": 7, "admin": True,
         "redis_url": redis if backend == "redis" else None,
     }  # fmt: skip
     base.update(overrides)

@@ -66,18 +66,23 @@ async def drain(backend: Backend, shard: int, consumer: str = "c") -> int:
 
 def test_ingest_stores_and_streams_each_seq_once(factory: Callable[[], Backend]) -> None:
     async def scenario(b: Backend) -> None:
-        first = await b.ingest(make_batch("d1", range(10)))
-        again = await b.ingest(make_batch("d1", range(5, 15), watts=999.0))
+        t = time.time()
+        first = await b.ingest(make_batch("d1", range(10), t=t))
+        clash = await b.ingest(make_batch("d1", range(5, 15), watts=999.0, t=t))
+        again = await b.ingest(make_batch("d1", range(5, 15), t=t))  # a true retry, and more
         assert (first.accepted, first.duplicates) == (10, 0)
-        assert (again.accepted, again.duplicates) == (5, 5)
+        assert clash.conflict is not None and clash.conflict.seq == 5  # other content: refused
+        assert (clash.accepted, clash.duplicates) == (0, 0)
+        assert json.loads(clash.conflict.stored_json)["power_w"] == 200.0
+        assert (again.accepted, again.duplicates) == (5, 5) and again.conflict is None
         shard = shard_of("d1", 4)
         assert (await b.backlog())[shard] == 15  # 15 entries streamed, not 20
         docs = [json.loads(d) for d in await b.samples_json("d1")]
         assert [d["seq"] for d in docs] == list(range(15))
-        assert [d["power_w"] for d in docs] == [200.0] * 10 + [999.0] * 5  # first write wins
+        assert [d["power_w"] for d in docs] == [200.0] * 15  # the refused batch left no trace
         assert await drain(b, shard) == 15
         top, total = await b.leaderboard(CLASS, 10)
-        assert top == [("device:d1", pytest.approx((10 * 200 + 5 * 999) / 1000))] and total == 1
+        assert top == [("device:d1", pytest.approx(15 * 200 / 1000))] and total == 1
 
     run(factory, scenario)
 
@@ -182,12 +187,15 @@ def test_lag_is_never_negative() -> None:
     assert lags(entries, 103.0) == [3.0, 1.5, 0.0]
 
 
+T_RESTART = time.time()
+
+
 def test_embedded_restart_keeps_samples_leaderboards_and_interactions(tmp_path: Path) -> None:
     async def first_life() -> None:
         b = EmbeddedBackend(tmp_path, shards=2)
         await b.start()
         await b.join(CLASS, "rider-z", "dz")
-        await b.ingest(make_batch("dz", range(10), watts=300.0))
+        await b.ingest(make_batch("dz", range(10), watts=300.0, t=T_RESTART))
         await b.add_interaction("rider-z", CLASS, 0.75)
         await b.close()  # the stream was never consumed: the board must come from SQLite
 
@@ -198,7 +206,7 @@ def test_embedded_restart_keeps_samples_leaderboards_and_interactions(tmp_path: 
             len(await b.samples_json("dz")),
             await b.leaderboard(CLASS, 5),
             await b.interactions(),
-            await b.ingest(make_batch("dz", range(5, 15), watts=300.0)),  # a retry after restart
+            await b.ingest(make_batch("dz", range(5, 15), watts=300.0, t=T_RESTART)),  # a retry
         )
         await b.close()
         return result

@@ -14,6 +14,7 @@ import requests
 
 from tests.serve.helpers import SECRET, free_port
 from twin.cli.app import main
+from twin.serve.tokens import verify
 
 
 def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
@@ -36,10 +37,34 @@ def test_serve_prints_one_ready_line_and_stops_cleanly(tmp_path: Path) -> None:
     assert line.startswith(f"twin serve: ready at http://127.0.0.1:{port} (backend embedded")
     assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["status"] == "ok"
     code, out, err = finish(proc, signal.SIGTERM)
-    assert code == 0 and out == ""
-    assert err.startswith("WARNING: TWIN_SECRET is not set")  # loud about the public secret
-    assert "Traceback" not in err
+    assert code == 0 and out == "" and "Traceback" not in err
     assert (tmp_path / "twin-serve.sqlite3").exists()
+
+
+def test_without_twin_secret_serve_makes_a_private_secret_and_reuses_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TWIN_SECRET"}
+    secrets = []
+    for _ in range(2):
+        proc = spawn(["--port", "0", "--data-dir", str(tmp_path)], env)
+        assert proc.stdout is not None and "ready at" in proc.stdout.readline()
+        secret = (tmp_path / "secret").read_text().strip()
+        secrets.append(secret)
+        code, out, err = finish(proc, signal.SIGTERM)
+        assert code == 0 and secret not in out + err
+    assert secrets[0] == secrets[1] and len(bytes.fromhex(secrets[0])) == 32
+    assert (tmp_path / "secret").stat().st_mode & 0o777 == 0o600
+    monkeypatch.delenv("TWIN_SECRET", raising=False)
+    assert main(["token", "--rider", "r1", "--data-dir", str(tmp_path)]) == 0
+    assert verify(capsys.readouterr().out.strip(), secrets[0]).id == "r1"
+
+
+def test_a_short_secret_is_refused_in_one_line(tmp_path: Path) -> None:
+    proc = spawn(["--port", "0", "--data-dir", str(tmp_path)], {**os.environ, "TWIN_SECRET": "a"})
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and out == ""
+    assert err == "twin: TWIN_SECRET: must be at least 32 bytes, got 1\n"
 
 
 def test_serve_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
@@ -61,6 +86,11 @@ def test_serve_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
             "twin: --redis 'redis://127.0.0.1:1/0': cannot reach Redis",
         ),
         (["--consumers", "0"], "twin: twin serve: consumers: must be an integer >= 1, got 0"),
+        (
+            ["--redis", "redis://u:hunter2@127.0.0.1:1/0"],
+            "twin: --redis 'redis://u:***@127.0.0.1:1/0': cannot reach Redis",
+        ),
+        (["--admin-remote"], "twin: --admin-remote: needs --admin"),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(

@@ -129,7 +129,7 @@ def _ingest_through_a_crash(
     redis_port: int,
 ) -> None:
     client = Client(url)
-    class_id = client.get("/v1/classes?live=true&limit=1", token=client.token("admin", "a"))
+    class_id = client.get("/v1/classes?live=true&limit=1", token=client.token("rider", "r-0"))
     class_id = class_id.json()["classes"][0]["id"]
     riders = [Rider(url, f"bike-{i}", class_id) for i in range(DEVICES)]
     for i, rider in enumerate(riders):

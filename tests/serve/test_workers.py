@@ -68,7 +68,8 @@ def workers(redis_url: str) -> Iterator[Workers]:
     flush_redis(redis_url)
     port = free_port()
     cmd = [sys.executable, "-m", "twin.cli.app", "serve", "--riders", "100", "--port", str(port),
-           "--redis", redis_url, "--workers", "2", "--rate", "0.5", "--burst", "4"]  # fmt: skip
+           "--redis", redis_url, "--workers", "2", "--rate", "0.5", "--burst", "4",
+           "--admin"]  # fmt: skip
     env = {**os.environ, "TWIN_SECRET": SECRET}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:

@@ -1,22 +1,26 @@
 """`twin serve`: run the reference platform (embedded by default, or on Redis with --redis).
 
 Prints one line when ready (`twin serve: ready at http://... (backend ...)`), serves until
-SIGINT or SIGTERM, and exits 0 after a clean shutdown. A bad option, a bad or unreachable
-`--redis` URL, or a port already taken is one line on stderr and exit code 2.
+SIGINT or SIGTERM, and exits 0 after a clean shutdown. Tokens are signed with `TWIN_SECRET`, or
+with the random secret kept in `--data-dir` (see `twin.serve.secret`); the fault-injection API
+is there only with `--admin`. A bad option, a bad or unreachable
+`--redis` URL, a Redis that would lose acknowledged writes (no AOF, or `appendfsync no`; unless
+`--allow-data-loss`), or a port already taken is one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
 
+from twin.errors import InputError
+
 __all__ = ["register"]
 
-_DEV_WARNING = (
-    "WARNING: TWIN_SECRET is not set: tokens are signed with the PUBLIC development secret, "
-    "so anyone can forge them. Set TWIN_SECRET to a long random value outside development."
+_DATA_DIR_HELP = (
+    "State folder: the signing secret (made on the first start unless TWIN_SECRET is set) "
+    "and the embedded backend's SQLite."
 )
 
 _MEDIA_CACHE_HELP = (
@@ -34,8 +38,12 @@ def register(app: typer.Typer) -> None:
             None, "--redis", help="Redis URL (redis://host:6379/0); default: embedded backend."
         ),
         workers: int = typer.Option(1, "--workers", help="Server processes (needs --redis)."),
-        data_dir: Path = typer.Option(
-            Path(".twin-serve"), "--data-dir", help="Where the embedded backend keeps SQLite."
+        data_dir: Path = typer.Option(Path(".twin-serve"), "--data-dir", help=_DATA_DIR_HELP),
+        admin: bool = typer.Option(
+            False, "--admin", help="Serve the fault-injection API (admin tokens), loopback only."
+        ),
+        admin_remote: bool = typer.Option(
+            False, "--admin-remote", help="With --admin: take admin requests from any address."
         ),
         consumers: int = typer.Option(4, "--consumers", help="Stream shards (one consumer each)."),
         riders: int = typer.Option(2000, "--riders", help="Population the recommender trains on."),
@@ -49,20 +57,28 @@ def register(app: typer.Typer) -> None:
             None, "--origin-egress-mbps", help="Cap on the streaming origin's egress."
         ),
         media_cache: Path | None = typer.Option(None, "--media-cache", help=_MEDIA_CACHE_HELP),
+        max_lag: float = typer.Option(
+            30.0, "--max-lag", help="Seconds a shard may sit on a backlog before /healthz is 503."
+        ),
+        allow_data_loss: bool = typer.Option(
+            False, "--allow-data-loss", help="Serve on a Redis without AOF (else refused)."
+        ),
     ) -> None:
         """Run the reference platform a drill can hit."""
         # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
         from twin.serve.runner import serve as run_server
+        from twin.serve.secret import load_secret
         from twin.serve.state import ServeSettings
-        from twin.serve.tokens import secret_from_env
 
-        secret, is_default = secret_from_env()
-        if is_default:
-            print(_DEV_WARNING, file=sys.stderr, flush=True)
+        if admin_remote and not admin:
+            raise InputError("--admin-remote", None, "needs --admin")
+        secret = load_secret(data_dir, create=True)
         settings = ServeSettings(
             host=host, port=port, redis_url=redis, data_dir=data_dir, secret=secret,
+            admin=admin, admin_remote=admin_remote,
             rate_per_s=rate, burst=burst, device_samples_per_s=device_rate,
             origin_egress_bps=None if egress_mbps is None else egress_mbps * 1e6,
             seed=seed, n_riders=riders, consumers=consumers, media_cache_dir=media_cache,
+            max_lag_s=max_lag, allow_data_loss=allow_data_loss,
         )  # fmt: skip
         run_server(settings, workers, lambda line: print(line, flush=True))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import signal
 import threading
 import time
@@ -53,7 +54,7 @@ from twin.results.files import write_summary, write_timeseries
 from twin.results.slo import Slo
 from twin.runs.compile import build_platform
 from twin.runs.complete import incident_marks
-from twin.serve.tokens import secret_from_env, sign
+from twin.serve.tokens import check_secret, sign
 
 __all__ = ["DrillOptions", "compile_drill", "run_drill"]
 
@@ -180,7 +181,12 @@ def _secret(local: LocalPlatform | None) -> str:
     if local is not None:
         return local.secret
 
-    return secret_from_env()[0]
+    try:  # a drill of another host signs with that host's secret: it must be given
+        return check_secret(os.environ.get("TWIN_SECRET", ""))
+    except ValueError as exc:
+        raise InputError(
+            "TWIN_SECRET", None, f"{exc}: set it to the secret the --host signs tokens with"
+        ) from None
 
 
 def run_drill(
@@ -192,6 +198,7 @@ def run_drill(
     started = time.time()
     if options.host is not None:
         Target(options.host).call("GET", "/healthz")  # unreachable: one line, before any work
+        _secret(None)  # no secret for the host's tokens: one line, before any work too
     scenario, architecture, compiled, work = compile_drill(options)
     out = options.out
     out.mkdir(parents=True, exist_ok=True)

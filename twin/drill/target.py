@@ -1,8 +1,9 @@
 """The platform a drill hits: a local `twin serve` it starts and stops, or any host of the API.
 
-`LocalPlatform` runs `twin serve` as a child process on a free port with a fresh data folder and
-a secret of its own, waits for its ready line, and stops it (SIGTERM, then SIGKILL) however
-the drill ends. `Target` is the small synchronous client the drill itself needs around the load
+`LocalPlatform` runs `twin serve` as a child process on a free port with a fresh data folder,
+a secret of its own (in `TWIN_SECRET`) and its admin API on (loopback only), waits for its
+ready line, and stops it (SIGTERM, then SIGKILL) however the drill ends. `Target` is the small
+synchronous client the drill itself needs around the load
 (checking the host answers and accepts the drill's tokens, reading the class list, setting
 faults, scraping `/metrics`); the load itself comes from Locust, never from here.
 """
@@ -124,7 +125,7 @@ class LocalPlatform:
         return [
             sys.executable, "-m", "twin.cli.app", "serve", "--port", "0",
             "--data-dir", str(self.folder / "serve-data"), "--riders", str(self.riders),
-            "--seed", str(self.seed), "--consumers", str(self.consumers),
+            "--seed", str(self.seed), "--consumers", str(self.consumers), "--admin",
         ]  # fmt: skip
 
     def start(self, timeout_s: float = 180.0) -> str:

@@ -6,7 +6,9 @@ the backend and the stream processor) is always there. The edge modules (`stream
 fault injection (`twin.serve.fault_injection.middleware`) goes first in the pipeline when it
 exists.
 The backend and the stream processor start in a cleanup context registered before any edge
-module's, so they are up before an edge module starts and still up while it stops.
+module's, so they are up before an edge module starts and still up while it stops, with the
+watch that keeps the revoked token ids current. The admin module is added only when the
+settings ask for it (`twin serve --admin`).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from twin.serve.backends.redis_limiter import RedisLimiter
 from twin.serve.fault_sync import FaultSync
 from twin.serve.faults import Faults
 from twin.serve.metrics import Metrics
-from twin.serve.processor import StreamProcessor
+from twin.serve.processor import PROCESSOR_KEY, StreamProcessor
 from twin.serve.ratelimit import Limiter, LocalLimiter
+from twin.serve.revocation import RevocationWatch
 from twin.serve.state import STATE, ServeSettings, ServeState
 from twin.serve.tokens import Signer
 
@@ -38,7 +41,8 @@ EDGE_MODULES = (
     "twin.serve.admin",
     "twin.serve.openapi",
 )
-PROCESSOR_KEY = "processor"
+ADMIN_MODULE = "twin.serve.admin"
+REVOCATIONS_KEY = "revocations"
 _CORE = "backend"
 
 
@@ -101,6 +105,9 @@ def _middlewares(settings: ServeSettings) -> list[Middleware]:
 async def _core(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     await state.backend.start()
+    revocations = RevocationWatch(state.backend, state.signer)
+    await revocations.start()
+    state.extras[REVOCATIONS_KEY] = revocations
     if state.fault_sync is not None:
         await state.fault_sync.start()
     processor = StreamProcessor(
@@ -111,6 +118,7 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
     state.mark_ready(_CORE)
     yield
     await processor.stop()
+    await revocations.stop()
     if state.fault_sync is not None:
         await state.fault_sync.stop()
     await state.backend.close()
@@ -128,6 +136,8 @@ def create_app(settings: ServeSettings) -> web.Application:
     for module in (routes_ops, routes_ingest, routes_classes, routes_workouts):
         module.setup(app)
     for name in EDGE_MODULES:
+        if name == ADMIN_MODULE and not settings.admin:
+            continue  # no fault injection unless `twin serve --admin`
         if _exists(name):
             importlib.import_module(name).setup(app)
     return app

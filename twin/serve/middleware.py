@@ -8,7 +8,9 @@ promise that nothing a client sends earns a 500: `ApiError`s and aiohttp's own H
 is a 503 with `Retry-After` (nothing was acknowledged), and only a genuine bug is a logged 500.
 `body_limit` refuses an announced body over `max_body_bytes` before reading it (aiohttp's
 `client_max_size` catches unannounced ones). `auth` verifies a bearer token when one is sent
-(a bad one is a 401; a missing one is left to `require` in the handler).
+(a bad, expired or revoked one is a 401; a missing one is left to `require` in the handler); an
+admin token is a 403 unless the server runs with `--admin`, and from a client that is not on
+loopback unless also `--admin-remote` (behind a proxy on the same host, every client is).
 `rate_limit` applies the per-token bucket; admin tokens are exempt so a drill can always clear
 its faults. A telemetry handler spends the token's charge itself, with the write (one Redis
 call); if it fails before that, the middleware spends it, so a flood of bad batches still
@@ -18,6 +20,7 @@ admin call changed them, so every worker process applies them (`twin.serve.fault
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sqlite3
 import time
@@ -133,10 +136,29 @@ async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         token = bearer(request)
         if token is not None:
             try:
-                request[SUBJECT] = request.app[STATE].signer.verify(token)
+                subject = request.app[STATE].signer.verify(token)
             except TokenError as exc:
                 raise ApiError(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+            if subject.kind == "admin":
+                _admit_admin(request)
+            request[SUBJECT] = subject
     return await handler(request)
+
+
+def _admit_admin(request: web.Request) -> None:
+    """403 unless the server takes admin tokens (`--admin`) from this client's address."""
+    settings = request.app[STATE].settings
+    if not settings.admin:
+        raise ApiError(403, "admin tokens are not accepted: this server runs without --admin")
+    if not settings.admin_remote and not _loopback(request.remote):
+        raise ApiError(403, "admin requests are accepted from loopback only (--admin-remote)")
+
+
+def _loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:  # a Unix socket's peer, or anything unparsable: not loopback
+        return False
 
 
 @web.middleware

@@ -103,11 +103,12 @@ def _class_schemas() -> dict[str, Schema]:
         "Error": _obj({"error": {"type": "string"}}),
         "Health": _obj(
             {
-                "status": {"enum": ["ok", "starting"]},
+                "status": {"enum": ["ok", "starting", "degraded"]},
                 "backend": {"enum": ["embedded", "redis"]},
                 "worker": {"type": "integer", "minimum": 0},
                 "pid": {"type": "integer", "minimum": 1},
                 "pending": {"type": "array", "items": {"type": "string"}},
+                "reasons": {"type": "array", "items": {"type": "string"}},
             },
             ["status", "backend", "worker", "pid"],
         ),
@@ -155,6 +156,13 @@ def _ingest_schemas() -> dict[str, Schema]:
                 "device_id": _id("the posting device (its token's subject)"),
                 "class_id": _id("the class being ridden"),
                 "samples": {"type": "array", "minItems": 1, "items": _ref("SampleIn")},
+            }
+        ),
+        "TelemetryConflict": _obj(
+            {
+                "error": {"type": "string"},
+                "seq": {"type": "integer", "minimum": 0},
+                "fingerprint": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
             }
         ),
         "TelemetryAccepted": _obj(
@@ -346,7 +354,9 @@ def _platform_paths() -> dict[str, Schema]:
             "Riders ranked by output (kJ)", {200: _json("Leaderboard")}, (400, 404),
             params=(_CLASS_ID, _query("n", {**n, "maximum": 1000}, "top n (10)")))},
         "/v1/telemetry": {"post": _op("telemetry", "Post a batch of 1 Hz samples (idempotent)",
-            {202: _json("TelemetryAccepted", "Stored durably")}, (403, 404),
+            {202: _json("TelemetryAccepted", "Stored durably"),
+             409: _json("TelemetryConflict", "A seq already stored with other content: "
+                        "nothing stored; the fingerprint is the stored sample's")}, (403, 404),
             body="TelemetryBatch")},
         "/v1/devices/{device_id}/samples": {"get": _op("samples",
             "A device's accepted samples in seq order", {200: _json("Samples")}, (400, 403),
@@ -393,8 +403,9 @@ def _ops_paths() -> dict[str, Schema]:
         "content": {"application/json": {"schema": {"type": "object"}}},
     }
     return {
-        "/healthz": {"get": _op("healthz", "200 once every component has started",
-            {200: _json("Health", "Ready"), 503: {**_json("Health", "Starting"),
+        "/healthz": {"get": _op("healthz", "200 once every component has started, "
+            "while the stream processor keeps up",
+            {200: _json("Health", "Ready"), 503: {**_json("Health", "Starting or degraded"),
              "headers": {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}}},
             (), public=True, tag="operations")},
         "/metrics": {"get": _op("metrics", "Prometheus metrics", {200: metrics}, (),

@@ -7,6 +7,9 @@ metric (the 2021 IoT incident was this lag growing for four hours while shards w
 A drill pauses consumers through `Faults.paused_consumers` (shards 0..n-1 stop reading), which
 makes their backlog and lag grow exactly as a lost shard would.
 
+`health(max_lag_s)` says why the processor is degraded, for `/healthz`: a shard whose consumer's
+last attempt failed, or a shard that has held a backlog without progress for over `max_lag_s`.
+
 On Redis the consumers of every `twin serve` process join one consumer group per shard, named
 `w{worker}-c{shard}`, so a restarted process first finishes what it had read before it died.
 """
@@ -27,7 +30,9 @@ if TYPE_CHECKING:
     from twin.serve.faults import Faults
     from twin.serve.metrics import Metrics
 
-__all__ = ["StreamProcessor", "lags"]
+__all__ = ["PROCESSOR_KEY", "StreamProcessor", "lags"]
+
+PROCESSOR_KEY = "processor"  # where the app keeps its processor (`ServeState.extras`)
 
 log = logging.getLogger("twin.serve")
 
@@ -60,6 +65,23 @@ class StreamProcessor:
         self.clock = clock
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
+        self.failing: dict[int, str] = {}  # shard -> why its last attempt failed
+        self._backlog: dict[int, int] = {}
+        self._since = [clock()] * backend.shards  # last progress, or last seen with no backlog
+
+    def health(self, max_lag_s: float) -> list[str]:
+        """Why the processor is degraded (empty: it is not): a shard whose consumer is failing,
+        or one holding a backlog it has not moved for more than `max_lag_s` seconds."""
+        now = self.clock()
+        reasons = [f"shard {k}: consumer failing: {why}" for k, why in sorted(self.failing.items())]
+        for shard, waiting in sorted(self._backlog.items()):
+            stalled = now - self._since[shard]
+            if waiting > 0 and stalled > max_lag_s and shard not in self.failing:
+                reasons.append(
+                    f"shard {shard}: {waiting} samples behind, no progress for {stalled:.0f} s "
+                    f"(limit {max_lag_s:g} s)"
+                )
+        return reasons
 
     async def start(self) -> None:
         for shard in range(self.backend.shards):
@@ -96,8 +118,11 @@ class StreamProcessor:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a Redis restart or a network blip: retry, never die
+                self.failing[shard] = f"{type(exc).__name__}: {str(exc)[:200]}"
                 log.warning("consumer %s: %s; retrying in 0.5 s", consumer, exc)
                 await self._pause(0.5)
+            else:
+                self.failing.pop(shard, None)
 
     async def step(self, shard: int, consumer: str) -> int:
         """Read one batch of the shard, apply it, record its lags; how many were applied."""
@@ -105,7 +130,9 @@ class StreamProcessor:
         if not entries:
             return 0
         applied = await self.backend.commit(shard, entries)
-        self._observe(shard, lags(entries, self.clock()))
+        now = self.clock()
+        self._since[shard] = now
+        self._observe(shard, lags(entries, now))
         return applied
 
     def _observe(self, shard: int, values: list[float]) -> None:
@@ -116,12 +143,20 @@ class StreamProcessor:
     async def _watch_backlog(self, every_s: float = 1.0) -> None:
         while not self._stopping.is_set():
             try:
-                self.metrics.set_backlog(await self.backend.backlog())
+                self._note_backlog(await self.backend.backlog())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("backlog: %s", exc)
             await self._pause(every_s)
+
+    def _note_backlog(self, backlog: dict[int, int]) -> None:
+        self.metrics.set_backlog(backlog)
+        now = self.clock()
+        for shard, waiting in backlog.items():
+            if waiting <= 0:
+                self._since[shard] = now
+        self._backlog = backlog
 
     async def _pause(self, seconds: float) -> None:
         """Sleep `seconds`, or less if `stop()` is called meanwhile."""

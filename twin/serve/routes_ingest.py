@@ -5,7 +5,8 @@ A batch is validated whole before anything is stored (one bad sample refuses the
 the field named). The backend then spends the token's request and the device's budget in
 samples per second, and stores and streams the new samples, in one atomic, idempotent step
 (one Lua call on Redis). The 202 is sent only after the backend answered, so an acknowledged
-sample is durable.
+sample is durable. A re-sent seq must carry the same sample: one with other content is a 409
+with the stored sample's fingerprint (`sha256:` of its document), and nothing is stored.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 
 from aiohttp import web
 
+from twin.serve.backends.base import Conflict
 from twin.serve.middleware import PENDING_CHARGE, refused
 from twin.serve.problems import not_found
 from twin.serve.ratelimit import Charge
@@ -46,10 +48,24 @@ async def telemetry(request: web.Request) -> web.Response:
     result = await state.backend.ingest(batch, charges)
     if result.refused is not None:
         raise refused(request, result.refused, result.wait_s)
+    if result.conflict is not None:
+        return _conflict(result.conflict)
     state.metrics.accepted.inc(result.accepted)
     state.metrics.duplicates.inc(result.duplicates)
     body = f'{{"accepted":{result.accepted},"duplicates":{result.duplicates}}}'
     return web.Response(text=body, status=202, content_type="application/json")
+
+
+def _conflict(conflict: Conflict) -> web.Response:
+    """409: a seq re-sent with other content; the stored sample's fingerprint to compare with."""
+    return web.json_response(
+        {
+            "error": f"samples: seq {conflict.seq} is already stored with other content",
+            "seq": conflict.seq,
+            "fingerprint": conflict.fingerprint,
+        },
+        status=409,
+    )
 
 
 async def samples(request: web.Request) -> web.Response:

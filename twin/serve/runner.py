@@ -7,14 +7,20 @@ With `workers > 1` (Redis only: the embedded backend cannot be shared) it spawns
 each binding the port with SO_REUSEPORT so the kernel spreads connections between them; each
 worker's stream consumers join the same consumer groups under their own names, and the workers
 share their rate-limit buckets (`twin.serve.backends.redis_limiter`) and faults
-(`twin.serve.fault_sync`) through Redis too. The event loop is uvloop's when it is installed.
+(`twin.serve.fault_sync`) through Redis too. A worker that dies is restarted under the same index
+after a backoff (0.5 s, doubling to 30 s while it keeps dying), with one line on stderr saying
+why it died; the others serve meanwhile. Before serving on Redis, `check_redis` refuses a Redis
+that would lose acknowledged writes on a restart unless told `allow_data_loss`. The event loop
+is uvloop's when it is installed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import multiprocessing
 import signal
+import sys
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
@@ -25,24 +31,37 @@ from redis.exceptions import RedisError
 
 from twin.errors import InputError, TargetError, TwinError
 from twin.serve.app import create_app
+from twin.serve.backends import redact_url
 from twin.serve.state import STATE, ServeSettings
 
 __all__ = ["check_redis", "run_loop", "serve"]
 
 T = TypeVar("T")
+Say = Callable[[str], None]
 
 READY_TIMEOUT_S = 600.0
 
 
-def check_redis(url: str) -> None:
-    """Raise a one-line `TargetError` unless Redis at `url` answers PING."""
-    from twin.serve.backends.redis import connect  # deferred: only a Redis run loads redis-py
+def check_redis(url: str, allow_data_loss: bool = False) -> None:
+    """Raise a one-line `TargetError` unless Redis at `url` answers PING and keeps what it
+    acknowledged across a restart (AOF, `appendfsync always|everysec`), or `allow_data_loss`."""
+    # Deferred: only a Redis run loads redis-py.
+    from twin.serve.backends.redis import connect, persistence_problem
 
-    async def ping() -> None:
+    async def check() -> str | None:
         client = await connect(url)
-        await client.aclose()
+        try:
+            return await persistence_problem(client)
+        finally:
+            await client.aclose()
 
-    asyncio.run(ping())
+    problem = asyncio.run(check())
+    if problem and not allow_data_loss:
+        raise TargetError(
+            f"--redis {redact_url(url)!r}: {problem}, so a restart loses acknowledged samples: "
+            "run it with --appendonly yes --appendfsync everysec (or always), "
+            "or pass --allow-data-loss"
+        )
 
 
 def _stop_event() -> asyncio.Event:
@@ -59,7 +78,7 @@ async def _start(settings: ServeSettings, reuse_port: bool) -> tuple[web.AppRunn
     try:
         await runner.setup()
     except RedisError as exc:
-        raise TargetError(f"--redis {settings.redis_url!r}: {exc}") from exc
+        raise TargetError(f"--redis {redact_url(settings.redis_url or '')!r}: {exc}") from exc
     site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port)
     try:
         await site.start()
@@ -117,8 +136,14 @@ def run_loop(main: Coroutine[Any, Any, T]) -> T:
         return runner.run(main)
 
 
-def serve(settings: ServeSettings, workers: int, announce: Callable[[str], None]) -> None:
-    """Serve until SIGINT/SIGTERM; `announce` gets the one ready line."""
+def serve(
+    settings: ServeSettings,
+    workers: int,
+    announce: Callable[[str], None],
+    warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+) -> None:
+    """Serve until SIGINT/SIGTERM; `announce` gets the one ready line, `warn` what went wrong
+    meanwhile (a worker that died and is restarted)."""
     if workers < 1:
         raise InputError("--workers", None, f"must be >= 1, got {workers}")
     if workers > 1 and not settings.redis_url:
@@ -128,11 +153,11 @@ def serve(settings: ServeSettings, workers: int, announce: Callable[[str], None]
     if workers > 1 and settings.port == 0:
         raise InputError("--port", None, "workers must share a fixed port, not 0")
     if settings.redis_url:
-        check_redis(settings.redis_url)
+        check_redis(settings.redis_url, settings.allow_data_loss)
     if workers == 1:
         run_loop(_serve_one(settings, lambda url, d: announce(_ready_line(url, d, settings, 1))))
         return
-    _serve_workers(settings, workers, announce)
+    _serve_workers(settings, workers, announce, warn)
 
 
 def _worker_main(settings: ServeSettings, ready: Any) -> None:
@@ -145,13 +170,12 @@ def _worker_main(settings: ServeSettings, ready: Any) -> None:
         pass
 
 
-def _serve_workers(settings: ServeSettings, workers: int, announce: Callable[[str], None]) -> None:
+def _serve_workers(
+    settings: ServeSettings, workers: int, announce: Callable[[str], None], warn: Say
+) -> None:
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Queue()
-    procs = [
-        ctx.Process(target=_worker_main, args=(replace(settings, worker_index=i), ready))
-        for i in range(workers)
-    ]
+    procs = [_spawn(ctx, settings, i, ready) for i in range(workers)]
     stopping: list[int] = []
     previous = {s: signal.signal(s, lambda n, _f: stopping.append(n)) for s in _SIGNALS}
     try:
@@ -160,12 +184,83 @@ def _serve_workers(settings: ServeSettings, workers: int, announce: Callable[[st
         url, described = _await_workers(procs, ready, stopping)
         if url:
             announce(_ready_line(url, described, settings, workers))
-        while not stopping and all(p.is_alive() for p in procs):
-            time.sleep(0.1)
+            _supervise(ctx, settings, procs, ready, stopping, warn)
     finally:
         _stop_workers(procs)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _spawn(ctx: Any, settings: ServeSettings, index: int, ready: Any) -> Any:
+    """Worker `index` (not started): its consumers keep their names across restarts, so a new
+    one first finishes what the dead one had read."""
+    return ctx.Process(target=_worker_main, args=(replace(settings, worker_index=index), ready))
+
+
+BACKOFF_FIRST_S = 0.5
+BACKOFF_MAX_S = 30.0
+STABLE_AFTER_S = 60.0  # a worker up this long starts its backoff from the first step again
+
+
+def death(exitcode: int | None) -> str:
+    """Why a worker process ended, in words: `killed by SIGKILL`, `exited with status 1`."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exited with status {exitcode}"
+
+
+class _Supervisor:
+    """Restarts dead workers: each after a backoff that doubles while it keeps dying."""
+
+    def __init__(self, ctx: Any, settings: ServeSettings, ready: Any, warn: Say) -> None:
+        self.ctx, self.settings, self.ready, self.warn = ctx, settings, ready, warn
+        self.backoff: dict[int, float] = {}
+        self.started: dict[int, float] = {}
+        self.due: dict[int, float] = {}
+
+    def check(self, procs: list[Any], now: float) -> None:
+        for i, proc in enumerate(procs):
+            if i in self.due:
+                if now >= self.due[i]:
+                    del self.due[i]
+                    procs[i] = _spawn(self.ctx, self.settings, i, self.ready)
+                    procs[i].start()
+                    self.started[i] = now
+            elif not proc.is_alive():
+                self._schedule(i, proc, now)
+
+    def _schedule(self, i: int, proc: Any, now: float) -> None:
+        if now - self.started.get(i, -math.inf) > STABLE_AFTER_S:
+            self.backoff[i] = BACKOFF_FIRST_S
+        wait = self.backoff.get(i, BACKOFF_FIRST_S)
+        self.warn(f"twin serve: worker {i} (pid {proc.pid}) {death(proc.exitcode)}; "
+                  f"restarting it in {wait:g} s")  # fmt: skip
+        self.due[i] = now + wait
+        self.backoff[i] = min(BACKOFF_MAX_S, wait * 2)
+
+
+def _supervise(
+    ctx: Any, settings: ServeSettings, procs: list[Any], ready: Any, stopping: list[int],
+    warn: Say,
+) -> None:  # fmt: skip
+    """Until a signal: restart each worker that dies (see `_Supervisor`)."""
+    supervisor = _Supervisor(ctx, settings, ready, warn)
+    while not stopping:
+        time.sleep(0.1)
+        _drain(ready)
+        supervisor.check(procs, time.monotonic())
+
+
+def _drain(ready: Any) -> None:
+    """Empty the ready queue (restarted workers report there too; nobody waits on them)."""
+    while True:
+        try:
+            ready.get_nowait()
+        except Exception:  # queue.Empty
+            return
 
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)

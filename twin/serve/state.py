@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from twin.errors import InputError
+from twin.serve.tokens import check_secret
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,13 +46,17 @@ class ServeSettings:
     Rates are per second. `burst` and `rate_per_s` are the per-token bucket (the seeds' nginx
     `rate=10r/s burst=20`); `device_samples_per_s`/`device_burst` bound one device's telemetry
     in samples. `consumers` is the number of stream shards, each read by one consumer.
+    `secret` signs tokens (at least 32 bytes; `twin.serve.secret` finds it). Admin tokens are
+    refused unless `admin`, and then from loopback clients only unless `admin_remote`.
     """
 
+    secret: str
     host: str = "127.0.0.1"
     port: int = 8080
     redis_url: str | None = None
     data_dir: Path = Path(".twin-serve")
-    secret: str = "twin-development-secret"
+    admin: bool = False  # the fault-injection API and admin tokens; off unless asked for
+    admin_remote: bool = False  # admin requests from other hosts than loopback too
     rate_per_s: float = 10.0
     burst: float = 20.0
     device_samples_per_s: float = 10.0
@@ -67,12 +72,14 @@ class ServeSettings:
     retrain_interval_s: float = 300.0
     cache_ttl_s: float = 3600.0
     consumers: int = 4
+    max_lag_s: float = 30.0  # a shard stalled on a backlog this long makes /healthz degraded
+    allow_data_loss: bool = False  # a Redis without AOF (checked by `twin.serve.runner`)
     worker_index: int = 0
 
     def __post_init__(self) -> None:
         for name in ("rate_per_s", "burst", "device_samples_per_s", "device_burst"):
             _positive(name, getattr(self, name))
-        for name in ("max_future_s", "max_age_s", "retrain_interval_s", "cache_ttl_s"):
+        for name in ("max_future_s", "max_age_s", "retrain_interval_s", "cache_ttl_s", "max_lag_s"):
             _positive(name, getattr(self, name))
         for name in ("max_batch", "max_body_bytes", "consumers", "n_riders"):
             value = getattr(self, name)
@@ -84,8 +91,10 @@ class ServeSettings:
             raise InputError(_SOURCE, "max_batch", "must not exceed device_burst")
         if self.origin_egress_bps is not None:
             _positive("origin_egress_bps", self.origin_egress_bps)
-        if not self.secret:
-            raise InputError(_SOURCE, "secret", "must not be empty")
+        try:
+            check_secret(self.secret)
+        except ValueError as exc:
+            raise InputError(_SOURCE, "secret", str(exc)) from None
 
     @property
     def backend_kind(self) -> str:

@@ -1,9 +1,13 @@
-"""Signed bearer tokens: who is calling (`rider`, `device` or `admin`) and until when.
+"""Signed bearer tokens: who is calling (`rider`, `device` or `admin`), until when, which token.
 
 A token is `base64url(payload).base64url(HMAC-SHA256(secret, payload))` where the payload is
-the JSON `{"k": kind, "s": subject, "e": expiry}`. No library is needed for so small a format,
-and the HMAC comparison is constant-time. `require(request, kind, subject_id)` is what a handler
-calls: it answers 401 for a missing, malformed, forged or expired token and 403 when the token
+the JSON `{"k": kind, "s": subject, "e": expiry, "j": token id}`. No library is needed for so
+small a format, and the HMAC comparison is constant-time. The secret is at least
+`MIN_SECRET_BYTES` long. Lifetimes are capped by kind: `TTL_DEFAULT_S` when none is asked for,
+never more than `TTL_MAX_S` (a token claiming a longer life is refused on arrival too). The
+id (`jti`) is what `twin token --revoke` names; a `Signer` refuses the ids in its `revoked` set.
+`require(request, kind, subject_id)` is what a handler calls: it answers 401 for a missing,
+malformed, forged, expired or revoked token and 403 when the token
 belongs to someone else. An admin token passes every check.
 """
 
@@ -14,9 +18,8 @@ import binascii
 import hashlib
 import hmac
 import json
-import os
+import secrets
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -24,22 +27,28 @@ from aiohttp import web
 from twin.serve.problems import ApiError
 
 __all__ = [
-    "DEV_SECRET",
     "KINDS",
+    "MIN_SECRET_BYTES",
     "SUBJECT",
+    "TTL_DEFAULT_S",
+    "TTL_MAX_S",
     "Signer",
     "Subject",
     "TokenError",
     "bearer",
+    "check_secret",
+    "check_ttl",
     "require",
-    "secret_from_env",
     "sign",
     "verify",
 ]
 
 KINDS = ("rider", "device", "admin")
-DEV_SECRET = "twin-development-secret-do-not-use-in-production"
-DEFAULT_TTL_S = 30 * 86_400.0
+MIN_SECRET_BYTES = 32
+HOUR_S, DAY_S = 3600.0, 86_400.0
+TTL_DEFAULT_S = {"rider": DAY_S, "device": DAY_S, "admin": HOUR_S}
+TTL_MAX_S = {"rider": 7 * DAY_S, "device": 7 * DAY_S, "admin": DAY_S}
+_CLOCK_SKEW_S = 60.0
 
 
 class TokenError(Exception):
@@ -53,6 +62,7 @@ class Subject:
     kind: str
     id: str
     expires: float
+    jti: str = ""
 
     @property
     def key(self) -> str:
@@ -76,23 +86,43 @@ def _mac(secret: str, body: str) -> str:
     return _b64(hmac.new(secret.encode(), body.encode("ascii"), hashlib.sha256).digest())
 
 
+def check_secret(secret: str) -> str:
+    """`secret`, or ValueError when it is shorter than `MIN_SECRET_BYTES` (never shown)."""
+    size = len(secret.encode())
+    if size < MIN_SECRET_BYTES:
+        raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes, got {size}")
+    return secret
+
+
+def check_ttl(kind: str, ttl_s: float | None) -> float:
+    """The lifetime of a `kind` token: `ttl_s` if in (0, TTL_MAX_S[kind]], its default if None."""
+    if ttl_s is None:
+        return TTL_DEFAULT_S[kind]
+    most = TTL_MAX_S[kind]
+    if not 0 < ttl_s <= most:
+        whose = "an admin" if kind == "admin" else f"a {kind}"
+        raise ValueError(f"must be in (0, {most:g}] seconds for {whose} token, got {ttl_s:g}")
+    return ttl_s
+
+
 def sign(
     kind: str,
     subject_id: str,
     secret: str,
-    ttl_s: float = DEFAULT_TTL_S,
+    ttl_s: float | None = None,
     *,
     now: float | None = None,
+    jti: str | None = None,
 ) -> str:
-    """A token for `kind:subject_id` valid for `ttl_s` seconds from `now`."""
+    """A token for `kind:subject_id` valid for `ttl_s` seconds from `now` (default by kind)."""
     if kind not in KINDS:
         raise ValueError(f"token kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if not subject_id:
         raise ValueError("token subject must not be empty")
-    if not ttl_s > 0:
-        raise ValueError(f"token ttl must be > 0 seconds, got {ttl_s}")
+    ttl_s = check_ttl(kind, ttl_s)
     expires = round((time.time() if now is None else now) + ttl_s)
-    payload = json.dumps({"k": kind, "s": subject_id, "e": expires}, separators=(",", ":"))
+    doc = {"k": kind, "s": subject_id, "e": expires, "j": jti or secrets.token_hex(8)}
+    payload = json.dumps(doc, separators=(",", ":"))
     body = _b64(payload.encode())
     return f"{body}.{_mac(secret, body)}"
 
@@ -104,10 +134,12 @@ def _decode(body: str) -> Subject:
         raise TokenError("malformed token") from exc
     if not isinstance(doc, dict):
         raise TokenError("malformed token")
-    kind, ident, expires = doc.get("k"), doc.get("s"), doc.get("e")
+    kind, ident, expires, jti = doc.get("k"), doc.get("s"), doc.get("e"), doc.get("j")
     if kind not in KINDS or not isinstance(ident, str) or not isinstance(expires, int):
         raise TokenError("malformed token")
-    return Subject(kind, ident, float(expires))
+    if not isinstance(jti, str) or not jti:
+        raise TokenError("malformed token")
+    return Subject(kind, ident, float(expires), jti)
 
 
 def verify(token: str, secret: str, *, now: float | None = None) -> Subject:
@@ -118,8 +150,11 @@ def verify(token: str, secret: str, *, now: float | None = None) -> Subject:
     if not hmac.compare_digest(mac, _mac(secret, body)):
         raise TokenError("bad token signature")
     subject = _decode(body)
-    if subject.expires <= (time.time() if now is None else now):
+    now = time.time() if now is None else now
+    if subject.expires <= now:
         raise TokenError("token expired")
+    if subject.expires - now > TTL_MAX_S[subject.kind] + _CLOCK_SKEW_S:
+        raise TokenError(f"token lifetime exceeds the maximum for a {subject.kind} token")
     return subject
 
 
@@ -128,15 +163,17 @@ class Signer:
 
     A drill sends the same few thousand tokens over and over; the memo saves an HMAC and a JSON
     parse per request. It is bounded and emptied when full, so a flood of distinct forged tokens
-    costs memory only up to `memo_size`; forged tokens are never memoised.
+    costs memory only up to `memo_size`; forged tokens are never memoised. `revoked` holds the
+    ids refused even when well signed (kept current by `twin.serve.revocation`).
     """
 
     def __init__(self, secret: str, *, memo_size: int = 100_000) -> None:
-        self.secret = secret
+        self.secret = check_secret(secret)
+        self.revoked: frozenset[str] = frozenset()
         self._memo: dict[str, Subject] = {}
         self._memo_size = memo_size
 
-    def sign(self, kind: str, subject_id: str, ttl_s: float = DEFAULT_TTL_S) -> str:
+    def sign(self, kind: str, subject_id: str, ttl_s: float | None = None) -> str:
         return sign(kind, subject_id, self.secret, ttl_s)
 
     def verify(self, token: str) -> Subject:
@@ -150,13 +187,9 @@ class Signer:
         elif subject.expires <= now:
             del self._memo[token]
             raise TokenError("token expired")
+        if subject.jti in self.revoked:
+            raise TokenError("token revoked")
         return subject
-
-
-def secret_from_env(env: Mapping[str, str] | None = None) -> tuple[str, bool]:
-    """`(secret, is_development_default)` from `TWIN_SECRET`."""
-    value = (os.environ if env is None else env).get("TWIN_SECRET", "")
-    return (value, False) if value else (DEV_SECRET, True)
 
 
 def bearer(request: web.Request) -> str | None:

@@ -14,7 +14,23 @@ if TYPE_CHECKING:
 
     from twin.serve.backends.base import Backend
 
-__all__ = ["open_backend"]
+__all__ = ["open_backend", "redact_url"]
+
+
+def redact_url(url: str) -> str:
+    """`url` with its password (if any) replaced by `***`: what logs and messages may show."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "<unparsable URL>"
+    if not password:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def open_backend(*, redis_url: str | None, data_dir: Path, shards: int) -> Backend:

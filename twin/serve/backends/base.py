@@ -7,6 +7,8 @@ speak only this protocol, so every test runs on both.
 
 Ingest is idempotent by (device, seq): `ingest` stores each new sample durably *and* appends it
 to its shard's stream in one atomic step, and reports how many were new and how many repeats.
+A repeat must be the same document: a batch re-sending a stored seq with other content is a
+`Conflict`, and nothing of it is stored.
 The stream carries one entry per accepted batch (its new samples). The stream processor
 `read_shard`s entries and `commit`s them, which adds each entry's output to its class
 leaderboard and acknowledges it, again atomically, so a crash between the two never counts a
@@ -15,6 +17,7 @@ sample twice. Backlogs and commit counts are in samples.
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Backend",
+    "Conflict",
     "IngestResult",
     "StreamEntry",
     "feedback_weight",
@@ -39,13 +43,28 @@ SAMPLE_PERIOD_S = 1.0  # telemetry is 1 Hz (DESIGN.md): each sample stands for o
 
 
 @dataclass(frozen=True, slots=True)
+class Conflict:
+    """A sample whose (device, seq) is stored already with other content, and that content."""
+
+    seq: int
+    stored_json: str
+
+    @property
+    def fingerprint(self) -> str:
+        """`sha256:` and the hex digest of the stored document, as the 409 shows it."""
+        return "sha256:" + hashlib.sha256(self.stored_json.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
 class IngestResult:
-    """What `ingest` did: samples stored and repeats, or the charge refused (nothing stored)."""
+    """What `ingest` did: samples stored and repeats, or the charge refused, or a conflicting
+    re-send (in both cases nothing stored)."""
 
     accepted: int
     duplicates: int
     refused: Charge | None = None
     wait_s: float = 0.0
+    conflict: Conflict | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +133,8 @@ class Backend(Protocol):
     async def ingest(self, batch: TelemetryBatch, charges: Sequence[Charge] = ()) -> IngestResult:
         """Spend `charges` in order, then store and stream the batch's new samples, durably.
 
-        If a charge is refused, nothing is stored and the result says which (and the wait).
+        If a charge is refused, nothing is stored and the result says which (and the wait); if a
+        sample conflicts with a stored one, nothing is stored and the result says which.
         """
         ...
 
@@ -164,6 +184,10 @@ class Backend(Protocol):
 
         Returns the previous weight (0.0 if none), or None if there is no such workout.
         """
+        ...
+
+    async def revoked_ids(self) -> set[str]:
+        """The ids of revoked tokens (`twin.serve.revocation`)."""
         ...
 
     async def add_interaction(self, rider_id: str, class_id: str, weight: float) -> None: ...

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.serve.backends.base import (
+    Conflict,
     IngestResult,
     StreamEntry,
     member_of,
@@ -27,6 +28,7 @@ from twin.serve.backends.base import (
 )
 from twin.serve.backends.sqlite import SqliteStore, select_samples
 from twin.serve.ratelimit import Charge
+from twin.serve.revocation import SQLITE_FILE
 from twin.serve.validation import TelemetryBatch, WorkoutRequest
 
 __all__ = ["EmbeddedBackend"]
@@ -35,6 +37,9 @@ _WORKOUT_COLUMNS = (
     "id, rider_id, class_id, duration_s, output_kj, device_id, created_at, "
     "fb_rating, fb_completion, fb_weight"
 )
+
+
+_REVOKED = "SELECT jti FROM revoked"
 
 
 def _workout_doc(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -57,7 +62,7 @@ class EmbeddedBackend:
 
     def __init__(self, data_dir: Path, *, shards: int) -> None:
         self.shards = shards
-        self.store = SqliteStore(Path(data_dir) / "twin-serve.sqlite3")
+        self.store = SqliteStore(Path(data_dir) / SQLITE_FILE)
         self._queues: list[deque[StreamEntry]] = [deque() for _ in range(shards)]
         self._signals = [asyncio.Event() for _ in range(shards)]
         self._inflight: list[dict[str, StreamEntry]] = [{} for _ in range(shards)]
@@ -86,6 +91,8 @@ class EmbeddedBackend:
             if wait > 0:
                 return IngestResult(0, 0, charge, wait)
         seen = await self.store.insert_samples(batch)
+        if isinstance(seen, Conflict):
+            return IngestResult(0, 0, conflict=seen)
         times, powers = new_samples(batch, seen)
         if times:
             shard = shard_of(batch.device_id, self.shards)
@@ -199,6 +206,9 @@ class EmbeddedBackend:
             return float(previous)
 
         return await self.store.transaction(update)
+
+    async def revoked_ids(self) -> set[str]:
+        return await self.store.call(lambda conn: {r[0] for r in conn.execute(_REVOKED)})
 
     async def add_interaction(self, rider_id: str, class_id: str, weight: float) -> None:
         await self.store.call(lambda conn: _add_interaction(conn, rider_id, class_id, weight))

@@ -15,6 +15,11 @@ Keys (prefix `twin:`):
 | `workout:{id}`, `workout_seq` | hash, counter | ride summaries |
 | `workout_keys` | hash | `rider<TAB>Idempotency-Key` -> workout id and request fingerprint |
 | `interactions` | hash | `rider<TAB>class` -> summed weight, for the recommender |
+| `revoked` | hash | revoked token id -> when it may be forgotten (`twin.serve.revocation`) |
+
+If Redis loses its data (restarted without persistence), a consumer's read answers `NOGROUP`:
+the consumer recreates the group from the stream's first entry and carries on, so what was
+ingested after the loss still reaches the leaderboards.
 
 Two Lua scripts carry the guarantees. `INGEST` stores each sample with HSETNX and XADDs one
 entry holding only the new ones, in one atomic step: a retried batch can neither be stored
@@ -43,12 +48,20 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from twin.errors import TargetError
-from twin.serve.backends.base import IngestResult, StreamEntry, output_kj, shard_of
+from twin.serve.backends import redact_url
+from twin.serve.backends.base import (
+    Conflict,
+    IngestResult,
+    StreamEntry,
+    output_kj,
+    shard_of,
+)
 from twin.serve.backends.redis_limiter import BUCKET_FUNCTION, RedisLimiter
 from twin.serve.ratelimit import Charge
+from twin.serve.revocation import REDIS_KEY as REVOKED_KEY
 from twin.serve.validation import TelemetryBatch, WorkoutRequest
 
-__all__ = ["GROUP", "RedisBackend", "connect"]
+__all__ = ["GROUP", "RedisBackend", "connect", "persistence_problem"]
 
 log = logging.getLogger("twin.serve")
 
@@ -64,7 +77,8 @@ _decode_floats = msgspec.json.Decoder(list[float]).decode
 # never in a document), the number of charges, then 4 per charge (rate, burst, cost, expiry
 # ms). Two arguments for all the samples, not two each: packing the command is Python's work.
 # Reply {0, accepted}, or {k, wait} when charge k was refused (nothing stored, charges before
-# k spent).
+# k spent), or {-1, seq, stored document} when a seq is stored with another document (nothing
+# stored, the charges spent).
 INGEST = (
     BUCKET_FUNCTION
     + """
@@ -76,10 +90,15 @@ for k = 1, tonumber(ARGV[7]) do
 end
 local rider = redis.call('HGET', KEYS[3], ARGV[1])
 if not rider then rider = 'device:' .. ARGV[1] end
-local docs = {}
+local docs, seqs = {}, {}
 for doc in string.gmatch(ARGV[6], '[^\\30]+') do docs[#docs + 1] = doc end
+for seq in string.gmatch(ARGV[5], '[^,]+') do seqs[#seqs + 1] = seq end
+local stored = redis.call('HMGET', KEYS[1], unpack(seqs))
+for i = 1, #seqs do
+  if stored[i] and stored[i] ~= docs[i] then return {-1, seqs[i], stored[i]} end
+end
 local flags, accepted, n = {}, 0, 0
-for seq in string.gmatch(ARGV[5], '[^,]+') do
+for _, seq in ipairs(seqs) do
   n = n + 1
   if redis.call('HSETNX', KEYS[1], seq, docs[n]) == 1 then
     accepted = accepted + 1
@@ -160,13 +179,30 @@ async def connect(url: str) -> aioredis.Redis:
     try:
         client = aioredis.from_url(url, decode_responses=True)
     except ValueError as exc:
-        raise TargetError(f"--redis {url!r}: not a Redis URL ({exc})") from exc
+        raise TargetError(f"--redis {redact_url(url)!r}: not a Redis URL") from exc
     try:
         await client.ping()
     except (RedisError, OSError) as exc:
         await client.aclose()
-        raise TargetError(f"--redis {url!r}: cannot reach Redis ({exc})") from exc
+        raise TargetError(f"--redis {redact_url(url)!r}: cannot reach Redis ({exc})") from exc
     return client
+
+
+SAFE_FSYNC = ("always", "everysec")
+
+
+async def persistence_problem(client: aioredis.Redis) -> str | None:
+    """Why Redis would lose acknowledged writes on a restart (None: AOF with a safe fsync)."""
+    try:
+        aof = (await client.config_get("appendonly")).get("appendonly")
+        fsync = (await client.config_get("appendfsync")).get("appendfsync")
+    except ResponseError as exc:  # CONFIG disabled, as on some managed services
+        return f"its persistence cannot be checked (CONFIG GET: {exc})"
+    if aof != "yes":
+        return f"it runs without AOF (appendonly {aof})"
+    if fsync not in SAFE_FSYNC:
+        return f"its AOF is not synced (appendfsync {fsync}; needs always or everysec)"
+    return None
 
 
 def _float(value: Any) -> float | None:
@@ -201,11 +237,15 @@ class RedisBackend:
         self._feedback = self.client.register_script(FEEDBACK)
         self._add_workout = self.client.register_script(ADD_WORKOUT)
         for shard in range(self.shards):
-            try:
-                await self.client.xgroup_create(f"{P}ingest:{shard}", GROUP, id="0", mkstream=True)
-            except ResponseError as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
+            await self._create_group(shard)
+
+    async def _create_group(self, shard: int) -> None:
+        """The shard's stream and consumer group, from its first entry (exists already: fine)."""
+        try:
+            await self.redis.xgroup_create(f"{P}ingest:{shard}", GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
 
     async def close(self, grace_s: float = 5.0) -> None:
         if self.client is not None:
@@ -224,7 +264,7 @@ class RedisBackend:
             )
         except ResponseError:  # CONFIG disabled on managed services
             durability = "durability unknown"
-        return f"redis {self.url} ({durability})"
+        return f"redis {redact_url(self.url)} ({durability})"
 
     async def ingest(self, batch: TelemetryBatch, charges: Sequence[Charge] = ()) -> IngestResult:
         shard = shard_of(batch.device_id, self.shards)
@@ -237,7 +277,9 @@ class RedisBackend:
             limiter: RedisLimiter = charge.limiter  # type: ignore[assignment]
             keys.append(limiter.redis_key(charge.key))
             args += (limiter.rate, limiter.burst, charge.cost, limiter.expire_ms)
-        refused, value = await self._ingest(keys=keys, args=args)
+        refused, value, *stored = await self._ingest(keys=keys, args=args)
+        if int(refused) < 0:
+            return IngestResult(0, 0, conflict=Conflict(int(value), stored[0]))
         if refused:
             return IngestResult(0, 0, charges[int(refused) - 1], float(value))
         return IngestResult(int(value), len(batch) - int(value))
@@ -259,6 +301,16 @@ class RedisBackend:
     ) -> list[StreamEntry]:
         try:
             return await self._read_shard(shard, consumer, count, block_s)
+        except ResponseError as exc:
+            self._caught_up[shard] = False
+            if not str(exc).startswith("NOGROUP"):
+                raise
+            # Redis lost its data (restarted without persistence, or flushed): the group is
+            # gone and XADD made the stream again without it. Recreate it from the stream's
+            # first entry, so the entries acknowledged since are read, then catch up.
+            log.warning("redis: shard %d lost its consumer group; recreating it", shard)
+            await self._create_group(shard)
+            return []
         except BaseException:
             # A reply lost in flight may have moved entries into our pending list: reread it.
             self._caught_up[shard] = False
@@ -390,6 +442,9 @@ class RedisBackend:
             keys=keys, args=[rating, repr(completion_pct), repr(weight)]
         )
         return None if previous is None else float(previous)
+
+    async def revoked_ids(self) -> set[str]:
+        return set(await self.redis.hkeys(REVOKED_KEY))
 
     async def add_interaction(self, rider_id: str, class_id: str, weight: float) -> None:
         await self.redis.hincrbyfloat(f"{P}interactions", f"{rider_id}\t{class_id}", weight)

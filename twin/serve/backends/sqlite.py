@@ -1,5 +1,8 @@
 """The embedded backend's durable half: SQLite in WAL mode with `synchronous=FULL`.
 
+The database is created mode 600 (its WAL and shared-memory files follow), in a folder created
+mode 700: heart rates are personal data.
+
 Every call runs on one dedicated thread (SQLite connections are not shared across threads and
 the event loop must never wait on a disk). Telemetry uses *group commit*: batches that arrive
 while a transaction is being written queue up and go into the next transaction together, so
@@ -15,6 +18,7 @@ the rows at start-up and changed only on the database thread inside the storing 
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +27,9 @@ from typing import TypeVar
 
 import msgspec
 
+from twin.serve.backends.base import Conflict
 from twin.serve.backends.seqindex import SeqIndex
+from twin.serve.revocation import SCHEMA as REVOKED_SCHEMA
 from twin.serve.validation import TelemetryBatch
 
 __all__ = ["SqliteStore", "select_samples"]
@@ -60,19 +66,35 @@ CREATE TABLE IF NOT EXISTS interactions (
 
 
 def _connect(path: Path) -> sqlite3.Connection:
+    # Mode 600 before SQLite opens it: its -wal and -shm files take the database's mode.
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
-    conn.executescript(SCHEMA)
+    conn.executescript(SCHEMA + REVOKED_SCHEMA)
     return conn
 
 
 _INSERT = "INSERT INTO batches (device_id, class_id, seqs, docs, power_w) VALUES (?, ?, ?, ?, ?)"
 
 
-def _store_batch(conn: sqlite3.Connection, index: SeqIndex, batch: TelemetryBatch) -> set[int]:
-    """Store the batch's samples not stored yet as one row; returns the seqs that were."""
+def _conflict(conn: sqlite3.Connection, batch: TelemetryBatch, seen: set[int]) -> Conflict | None:
+    """The first sample of the batch stored already with another document, if any."""
+    stored = {seq: doc for seq, doc in _pairs(conn, batch.device_id) if seq in seen}
+    for seq, doc in zip(batch.seqs, batch.docs, strict=True):
+        if seq in seen and stored.get(seq) != doc:
+            return Conflict(seq, stored.get(seq, ""))
+    return None
+
+
+def _store_batch(
+    conn: sqlite3.Connection, index: SeqIndex, batch: TelemetryBatch
+) -> set[int] | Conflict:
+    """Store the batch's samples not stored yet as one row; returns the seqs that were, or the
+    conflict (nothing stored) when one of them was stored with another document."""
     seen = index.stored(batch.device_id, batch.seqs)
+    if seen and (conflict := _conflict(conn, batch, seen)) is not None:
+        return conflict
     if not seen:
         seqs, docs_json, power = batch.seqs, batch.docs_json, sum(batch.powers)
     else:
@@ -91,7 +113,7 @@ def _store_batch(conn: sqlite3.Connection, index: SeqIndex, batch: TelemetryBatc
 
 def _insert_many(
     conn: sqlite3.Connection, index: SeqIndex, batches: list[TelemetryBatch]
-) -> list[set[int]]:
+) -> list[set[int] | Conflict]:
     """One transaction for all queued batches; each sees the ones before it (retries overlap).
 
     If the transaction fails, the index forgets what it learnt from it."""
@@ -115,14 +137,19 @@ def _load_index(conn: sqlite3.Connection) -> SeqIndex:
     return index
 
 
-def select_samples(conn: sqlite3.Connection, device_id: str) -> list[str]:
-    """The device's stored sample documents in seq order."""
-    pairs: list[tuple[int, msgspec.Raw]] = []
+def _pairs(conn: sqlite3.Connection, device_id: str) -> list[tuple[int, str]]:
+    """(seq, stored document) of every sample of the device, in storage order."""
+    pairs: list[tuple[int, str]] = []
     query = "SELECT seqs, docs FROM batches WHERE device_id = ?"
     for seqs, docs in conn.execute(query, (device_id,)):
-        pairs += zip(_decode_seqs(seqs), _decode_docs(docs), strict=True)
-    pairs.sort(key=lambda pair: pair[0])
-    return [bytes(doc).decode() for _, doc in pairs]
+        decoded = (bytes(doc).decode() for doc in _decode_docs(docs))
+        pairs += zip(_decode_seqs(seqs), decoded, strict=True)
+    return pairs
+
+
+def select_samples(conn: sqlite3.Connection, device_id: str) -> list[str]:
+    """The device's stored sample documents in seq order."""
+    return [doc for _, doc in sorted(_pairs(conn, device_id), key=lambda pair: pair[0])]
 
 
 class SqliteStore:
@@ -133,12 +160,12 @@ class SqliteStore:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="twin-sqlite")
         self._conn: sqlite3.Connection | None = None
         self.index = SeqIndex()
-        self._queue: list[tuple[TelemetryBatch, asyncio.Future[set[int]]]] = []
+        self._queue: list[tuple[TelemetryBatch, asyncio.Future[set[int] | Conflict]]] = []
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         loop = asyncio.get_running_loop()
         self._conn = await loop.run_in_executor(self._executor, _connect, self.path)
         self.index = await self.call(_load_index)
@@ -176,9 +203,10 @@ class SqliteStore:
 
         return await self.call(run)
 
-    async def insert_samples(self, batch: TelemetryBatch) -> set[int]:
-        """Store the batch's new samples durably; returns the seqs that were already stored."""
-        future: asyncio.Future[set[int]] = asyncio.get_running_loop().create_future()
+    async def insert_samples(self, batch: TelemetryBatch) -> set[int] | Conflict:
+        """Store the batch's new samples durably; returns the seqs that were already stored, or
+        the conflict (nothing stored)."""
+        future: asyncio.Future[set[int] | Conflict] = asyncio.get_running_loop().create_future()
         self._queue.append((batch, future))
         self._wake.set()
         return await future
@@ -191,7 +219,9 @@ class SqliteStore:
             if items:
                 await self._commit(items)
 
-    async def _commit(self, items: list[tuple[TelemetryBatch, asyncio.Future[set[int]]]]) -> None:
+    async def _commit(
+        self, items: list[tuple[TelemetryBatch, asyncio.Future[set[int] | Conflict]]]
+    ) -> None:
         batches = [batch for batch, _ in items]
         try:
             results = await self.call(lambda conn: _insert_many(conn, self.index, batches))
