@@ -114,7 +114,7 @@ def _platform_lines(summary: dict[str, Any]) -> list[str]:
             f"video degraded for {exp.get('video_degraded_fraction', 0):.1%} of viewing"
         )
     spoiled = exp.get("sessions_spoiled_by") if exp else None
-    if spoiled is not None:
+    if exp and spoiled is not None:
         lines.append(
             f"Sessions: {summary.get('sessions', 0):,}, "
             f"{exp.get('sessions_spoiled_fraction', 0):.1%} spoiled (gave up joining "
