@@ -44,6 +44,19 @@ _PROBE = """JSON.stringify({
     src: i.currentSrc.slice(0, 22)})),
   scrollWidth: document.documentElement.scrollWidth,
   innerWidth: window.innerWidth,
+  overflowing: Array.from(document.querySelectorAll('body *')).filter(e => {
+    const style = getComputedStyle(e);
+    if (style.display === 'inline' || e.closest('svg')) return false;
+    const inScroller = e.parentElement && e.parentElement.closest('.scroll');
+    const wide = e.getBoundingClientRect().right > document.documentElement.clientWidth + 1;
+    const spills = style.overflowX === 'visible' && e.clientWidth > 0
+      && e.scrollWidth > e.clientWidth + 1;
+    return (spills || wide) && !inScroller;
+  }).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
+             + (e.id ? '#' + e.id : '')),
+  figures: Array.from(document.querySelectorAll('figure')).map(f => ({
+    id: f.id, images: f.querySelectorAll('img').length,
+    src: Array.from(f.querySelectorAll('img')).map(i => i.currentSrc)})),
 })"""
 
 
@@ -115,9 +128,13 @@ async def _port(profile: Path, process: subprocess.Popen[bytes]) -> int:
     raise TimeoutError("chromium did not open its debugging port within 30 s")
 
 
-async def _inspect(session: _Session, url: str) -> PageReport:
+async def _inspect(session: _Session, url: str, width: int) -> PageReport:
     for domain in ("Page", "Runtime", "Log", "Network"):
         await session.send(f"{domain}.enable")
+    await session.send(
+        "Emulation.setDeviceMetricsOverride",
+        width=width, height=900, deviceScaleFactor=1, mobile=width < 600,
+    )  # fmt: skip
     await session.send("Page.navigate", url=url)
     await session.loaded()
     reply = await session.send("Runtime.evaluate", expression=_PROBE, returnByValue=True)
@@ -131,7 +148,7 @@ async def _inspect(session: _Session, url: str) -> PageReport:
     return PageReport(probe, _errors(session.events), urls, base64.b64decode(shot["data"]))
 
 
-async def _run(chromium: str, url: str, profile: Path) -> PageReport:
+async def _run(chromium: str, url: str, profile: Path, width: int) -> PageReport:
     args = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
             "--remote-debugging-port=0", "--window-size=1200,900", "about:blank"]  # fmt: skip
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -145,7 +162,7 @@ async def _run(chromium: str, url: str, profile: Path) -> PageReport:
                 session = _Session(ws)
                 reader = asyncio.create_task(session.read())
                 try:
-                    return await _inspect(session, url)
+                    return await _inspect(session, url, width)
                 finally:
                     reader.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -159,7 +176,8 @@ async def _run(chromium: str, url: str, profile: Path) -> PageReport:
             process.wait()
 
 
-def inspect_page(chromium: str, path: Path, profile: Path) -> PageReport:
-    """Open `path` in headless Chromium with a fresh profile and report what it saw."""
+def inspect_page(chromium: str, path: Path, profile: Path, *, width: int = 1200) -> PageReport:
+    """Open `path` in headless Chromium with a fresh profile, `width` CSS px wide (a phone's
+    viewport below 600 px), and report what it saw."""
     profile.mkdir(parents=True, exist_ok=True)
-    return asyncio.run(_run(chromium, path.resolve().as_uri(), profile))
+    return asyncio.run(_run(chromium, path.resolve().as_uri(), profile, width))

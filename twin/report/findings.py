@@ -265,8 +265,8 @@ def _incident_headline(windows: Sequence[Window]) -> str | None:
     if not windows:
         return None
     labels = ", ".join(w.label for w in windows)
-    noun = "incident is" if len(windows) == 1 else "incidents are"
-    return f"{len(windows)} {noun} marked on every time plot: {labels}."
+    noun = "incident falls" if len(windows) == 1 else "incidents fall"
+    return f"{len(windows)} {noun} within the run: {labels} (see Incidents)."
 
 
 def headlines(summary: Mapping[str, Any], windows: Sequence[Window] = ()) -> list[str]:

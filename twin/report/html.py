@@ -22,8 +22,9 @@ import pandas as pd
 import twin
 from twin.report.figures import Plot, plot_style, png_bytes
 from twin.report.findings import headlines, service_findings
+from twin.report.incidents import Shown, clip_windows, marked_windows
 from twin.report.plots import all_plots
-from twin.report.series import check_columns
+from twin.report.series import check_columns, time_span
 from twin.report.tables import (
     cost_table,
     experience_facts,
@@ -72,9 +73,18 @@ def write_images(out_dir: Path, plots: Callable[[], Iterable[Plot]]) -> list[Ima
 
 
 def _write_plots(
-    out_dir: Path, summary: Mapping[str, Any], ts: pd.DataFrame, windows: tuple[Any, ...]
+    out_dir: Path, summary: Mapping[str, Any], ts: pd.DataFrame, shown: tuple[Shown, ...]
 ) -> list[Image]:
+    windows = marked_windows(shown)
     return write_images(out_dir, lambda: all_plots(summary, ts, windows))
+
+
+def _run_span(summary: Mapping[str, Any], ts: pd.DataFrame) -> tuple[float, float]:
+    """The simulated span: the time series', else from 0 to `simulated_seconds`."""
+    if not ts.empty:
+        return time_span(ts)
+    simulated = summary.get("simulated_seconds")
+    return 0.0, float(simulated) if is_number(simulated) else float("inf")
 
 
 @cache
@@ -91,7 +101,7 @@ def environment() -> jinja2.Environment:
 
 
 def _context(
-    summary: Mapping[str, Any], ts: pd.DataFrame, windows: tuple[Any, ...], images: list[Image]
+    summary: Mapping[str, Any], ts: pd.DataFrame, shown: tuple[Shown, ...], images: list[Image]
 ) -> dict[str, Any]:
     warmup = summary.get("warmup_s")
     return {
@@ -100,10 +110,10 @@ def _context(
         # without a time series there is no timeseries.csv: name only the files that are there
         "sources": "summary.json" if ts.empty else "summary.json and timeseries.csv",
         "facts": header_facts(summary),
-        "headlines": headlines(summary, windows),
+        "headlines": headlines(summary, tuple(s.window for s in shown)),
         "findings": service_findings(summary, ts, warmup_s=warmup if is_number(warmup) else 0.0),
         "slo": slo_table(summary),
-        "incidents": incident_table(windows),
+        "incidents": incident_table(shown),
         "experience": experience_facts(summary),
         "load": load_table(summary),
         "latency": latency_table(summary),
@@ -128,10 +138,10 @@ def report_context(
     if timeseries.empty:  # a run with nothing measured still gets its tables
         timeseries = pd.DataFrame(columns=["t_s", "interval_s", "service"])
     check_columns(timeseries)
-    windows = incident_windows(incidents)
+    shown = clip_windows(incident_windows(incidents), *_run_span(summary, timeseries))
     out_dir.mkdir(parents=True, exist_ok=True)
-    images = _write_plots(out_dir, summary, timeseries, windows)
-    return _context(summary, timeseries, windows, images)
+    images = _write_plots(out_dir, summary, timeseries, shown)
+    return _context(summary, timeseries, shown, images)
 
 
 def render_report(

@@ -180,10 +180,19 @@ def _isolated(y: np.ndarray) -> bool:
     return bool((ok & ~left & ~right).any())
 
 
+def _with_values(
+    ts: pd.DataFrame, columns: Sequence[str], services: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """Services with a finite value in some column, and those with none (not drawn)."""
+    finite = ts[list(columns)].apply(pd.to_numeric, errors="coerce").notna().any(axis=1)
+    seen = set(ts.loc[finite, "service"].astype(str))
+    return [s for s in services if s in seen], [s for s in services if s not in seen]
+
+
 def latency_plot(ts: pd.DataFrame, axis: TimeAxis) -> Plot:
     """p50, p95 and p99 latency per interval, one panel per service, shared y axis."""
     columns = [c for c in _PERCENTILES if c[0] in ts.columns]
-    services = list(axis.services)
+    services, idle = _with_values(ts, [c[0] for c in columns], axis.services)
     rows, cols = _grid_shape(len(services))
     figure, axes = new_figure(rows, cols, row_height_in=2.6, sharex=True, sharey=True)
     values = ts[[c[0] for c in columns]].to_numpy(dtype=float)
@@ -215,6 +224,8 @@ def latency_plot(ts: pd.DataFrame, axis: TimeAxis) -> Plot:
         "Each line is a percentile of the latency (wait + service) of requests that "
         "completed in the interval; gaps are intervals where nothing completed."
     )
+    if idle:
+        caption += f" Not drawn, no request completed there: {', '.join(idle)}."
     return Plot("latency", "Latency percentiles over time", caption, figure)
 
 
@@ -356,7 +367,9 @@ def _file_stem(column: str) -> str:
 def _time_plots(summary: Mapping[str, Any], ts: pd.DataFrame, axis: TimeAxis) -> Iterator[Plot]:
     """The time plots (captions noting any averaging), with the percentile bars second."""
     if any(column in ts.columns for column, _, _ in _PERCENTILES):
-        yield _noted(latency_plot(ts, axis), axis)
+        columns = [c for c, _, _ in _PERCENTILES if c in ts.columns]
+        if _with_values(ts, columns, axis.services)[0]:  # nothing completed: no empty figure
+            yield _noted(latency_plot(ts, axis), axis)
     yield from _present([percentiles_plot(summary)])
     fixed = (
         ("utilization", utilization_plot),

@@ -12,17 +12,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from twin.report.incidents import Shown, incident_rows
 from twin.report.units import (
     MISSING,
     ci_bounds,
     fmt_count,
     fmt_duration_s,
+    fmt_metric,
     fmt_ms,
     fmt_ms_ci,
     fmt_pct,
     fmt_usd,
 )
-from twin.results.reading import Window, cost_items, dig, is_number
+from twin.results.reading import cost_items, dig, is_number
 
 __all__ = [
     "Cell",
@@ -237,6 +239,12 @@ def _plain(value: object) -> str:
     return MISSING if value is None else str(value)
 
 
+def _slo_value(slo: object, key: str) -> str:
+    value = dig(slo, key)
+    metric = dig(slo, "metric")
+    return fmt_metric(metric, value) if metric is not None else _plain(value)
+
+
 def slo_table(summary: Mapping[str, Any]) -> Table | None:
     """Each SLO with its target, the observed value and PASS or FAIL."""
     slos = summary.get("slo")
@@ -249,8 +257,8 @@ def slo_table(summary: Mapping[str, Any]) -> Table | None:
         rows.append(
             (
                 Cell(_plain(dig(slo, "name")), css="name"),
-                Cell(_plain(dig(slo, "target"))),
-                Cell(_plain(dig(slo, "observed")), _raw(dig(slo, "observed"))),
+                Cell(_slo_value(slo, "target")),
+                Cell(_slo_value(slo, "observed"), _raw(dig(slo, "observed"))),
                 verdict,
             )
         )
@@ -293,20 +301,12 @@ def cost_table(summary: Mapping[str, Any]) -> tuple[list[tuple[str, str]], Table
     return facts, Table(("component", "monthly", "share"), rows)
 
 
-def incident_table(windows: Sequence[Window]) -> Table | None:
-    """The incident windows marked on the time plots."""
-    if not windows:
+def incident_table(shown: Sequence[Shown]) -> Table | None:
+    """The incidents within the run: clipped to it, with their length within the run."""
+    if not shown:
         return None
-    rows = []
-    for window in windows:
-        end = window.end_s
-        finite = end != float("inf")
-        rows.append(
-            (
-                Cell(window.label, css="name"),
-                Cell(f"{fmt_count(window.start_s)} s ({fmt_duration_s(window.start_s)})"),
-                Cell(f"{fmt_count(end)} s" if finite else "end of run"),
-                Cell(fmt_duration_s(end - window.start_s) if finite else MISSING),
-            )
-        )
-    return Table(("incident", "starts", "ends", "lasts"), tuple(rows))
+    rows = tuple(
+        (Cell(name, css="name"), Cell(start), Cell(end), Cell(length), Cell(drawn))
+        for name, start, end, length, drawn in incident_rows(shown)
+    )
+    return Table(("incident", "starts", "ends", "lasts in the run", "on the plots"), rows)
