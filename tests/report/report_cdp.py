@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-__all__ = ["CHROMIUM_FLAGS", "PageReport", "inspect_page"]
+__all__ = ["CHROMIUM_FLAGS", "PageReport", "inspect_page", "inspect_pages"]
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -133,7 +133,7 @@ async def _inspect(session: _Session, url: str, width: int) -> PageReport:
         await session.send(f"{domain}.enable")
     await session.send(
         "Emulation.setDeviceMetricsOverride",
-        width=width, height=900, deviceScaleFactor=1, mobile=width < 600,
+        width=width, height=900, deviceScaleFactor=1, mobile=False,
     )  # fmt: skip
     await session.send("Page.navigate", url=url)
     await session.loaded()
@@ -148,25 +148,33 @@ async def _inspect(session: _Session, url: str, width: int) -> PageReport:
     return PageReport(probe, _errors(session.events), urls, base64.b64decode(shot["data"]))
 
 
-async def _run(chromium: str, url: str, profile: Path, width: int) -> PageReport:
+async def _open(http: aiohttp.ClientSession, port: int, url: str, width: int) -> PageReport:
+    """A fresh tab for one page at one width; closed after."""
+    async with http.put(f"http://127.0.0.1:{port}/json/new?about:blank") as response:
+        target = await response.json(content_type=None)
+    try:
+        async with http.ws_connect(target["webSocketDebuggerUrl"], max_msg_size=0) as ws:
+            session = _Session(ws)
+            reader = asyncio.create_task(session.read())
+            try:
+                return await _inspect(session, url, width)
+            finally:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
+    finally:
+        async with http.get(f"http://127.0.0.1:{port}/json/close/{target['id']}") as closed:
+            await closed.read()
+
+
+async def _run(chromium: str, pages: list[tuple[str, int]], profile: Path) -> list[PageReport]:
     args = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
             "--remote-debugging-port=0", "--window-size=1200,900", "about:blank"]  # fmt: skip
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         port = await _port(profile, process)
         async with aiohttp.ClientSession() as http:
-            async with http.get(f"http://127.0.0.1:{port}/json/list") as response:
-                targets = await response.json()
-            page = next(t for t in targets if t["type"] == "page")
-            async with http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as ws:
-                session = _Session(ws)
-                reader = asyncio.create_task(session.read())
-                try:
-                    return await _inspect(session, url, width)
-                finally:
-                    reader.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await reader
+            return [await _open(http, port, url, width) for url, width in pages]
     finally:
         process.terminate()
         try:
@@ -177,7 +185,13 @@ async def _run(chromium: str, url: str, profile: Path, width: int) -> PageReport
 
 
 def inspect_page(chromium: str, path: Path, profile: Path, *, width: int = 1200) -> PageReport:
-    """Open `path` in headless Chromium with a fresh profile, `width` CSS px wide (a phone's
-    viewport below 600 px), and report what it saw."""
+    """Open `path` in headless Chromium with a fresh profile, a viewport `width` CSS px wide,
+    and report what it saw."""
+    return inspect_pages(chromium, [(path, width)], profile)[0]
+
+
+def inspect_pages(chromium: str, pages: list[tuple[Path, int]], profile: Path) -> list[PageReport]:
+    """Each `(path, width)` in its own tab of one headless Chromium; what each tab saw."""
     profile.mkdir(parents=True, exist_ok=True)
-    return asyncio.run(_run(chromium, path.resolve().as_uri(), profile, width))
+    uris = [(path.resolve().as_uri(), width) for path, width in pages]
+    return asyncio.run(_run(chromium, uris, profile))
