@@ -86,7 +86,7 @@ def fmt_pct(value: object, *, digits: int = 1) -> str:
     """A fraction as a percentage: `0.897` reads `89.7%`."""
     if not is_number(value):
         return MISSING
-    return f"{float(value) * 100:.{digits}f}%"
+    return f"{float(value) * 100:,.{digits}f}%"
 
 
 def fmt_count(value: object) -> str:
