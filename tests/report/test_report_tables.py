@@ -166,3 +166,13 @@ def test_slo_values_are_formatted_by_their_metric() -> None:
     assert [(r[1].text, r[2].text) for r in table.rows] == [
         ("0", "101,866"), ("100 ms", "150 ms"), ("5.0%", "96.6%"), ("30 s", "4.99 s"),
     ]
+
+
+def test_a_drill_header_tells_population_from_riders_at_once() -> None:
+    windows = [{"t_s": 0, "riders_achieved": 12.0}, {"t_s": 15, "riders_achieved": 20.0},
+               {"t_s": 30, "riders_achieved": None}]  # fmt: skip
+    facts = dict(header_facts({"engine": "drill", "riders": 900.0,
+                               "drill": {"tracking": {"windows": windows}}}))  # fmt: skip
+    assert facts["riders in the population"] == "900"
+    assert facts["riders at once (mean / busiest window)"] == "16.0 / 20.0"
+    assert "riders" not in facts

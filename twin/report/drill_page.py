@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 
 from twin.report.compare_page import render_compare
 from twin.report.drill_predicted import FIGURE as PREDICTED_FIGURE
-from twin.report.drill_predicted import predicted_figure, predicted_table, side_by_side
+from twin.report.drill_predicted import predicted_figure, predicted_tables, side_by_side
 from twin.report.drill_tracking import FIGURE as TRACKING_FIGURE
 from twin.report.drill_tracking import NOISE_SD, tracking_figure, tracking_table
 from twin.report.html import REPORT_NAME, environment, report_context
@@ -48,7 +48,7 @@ class VsPredicted:
     duration_s: object
     runs: int  # drills pooled in the measured figures (`--repeat`)
     compare_href: str
-    table: Table
+    tables: tuple[Table, Table]  # counts and errors; latency
     image: str | None  # the figure's file, beside the page
 
 
@@ -90,7 +90,7 @@ def _vs_predicted(
         duration_s=pred.get("duration_s"),
         runs=runs,
         compare_href=f"{COMPARE_DIR}/compare.html",
-        table=predicted_table(rows),
+        tables=predicted_tables(rows),
         image=_write_png(out_dir, PREDICTED_FIGURE, predicted_figure(rows)),
     )
 

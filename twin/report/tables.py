@@ -78,13 +78,31 @@ def _pct_of(part: float, whole: float) -> str:
     return fmt_pct(part / whole) if whole > 0 else MISSING
 
 
+def _riders_label(summary: Mapping[str, Any]) -> str:
+    return "riders in the population" if summary.get("engine") == "drill" else "riders"
+
+
+def _drill_riders(drill: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A drill's riders at once (Locust users), mean and peak over its tracking windows; the
+    header's `riders` is the population the workload draws from, scaled."""
+    windows = dig(drill, "tracking", "windows")
+    if not isinstance(windows, Sequence):
+        return []
+    achieved = [float(w["riders_achieved"]) for w in windows
+                if isinstance(w, Mapping) and is_number(w.get("riders_achieved"))]  # fmt: skip
+    if not achieved:
+        return []
+    mean, peak = sum(achieved) / len(achieved), max(achieved)
+    return [("riders at once (mean / busiest window)", f"{mean:,.1f} / {peak:,.1f}")]
+
+
 def header_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The at-a-glance facts of a run, in reading order; absent keys are left out."""
     facts = [
         ("scenario", summary.get("scenario")),
         ("architecture", summary.get("architecture")),
         ("engine", summary.get("engine")),
-        ("riders", fmt_count(summary.get("riders")) if "riders" in summary else None),
+        (_riders_label(summary), fmt_count(summary.get("riders")) if "riders" in summary else None),
         ("seed", summary.get("seed")),
         ("replications", summary.get("replications")),
     ]
@@ -94,6 +112,8 @@ def header_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         # a drill plays the scenario's time compressed: its own length is the drill's
         label = "scenario time played" if isinstance(drill, Mapping) else "simulated time"
         facts.append((label, f"{fmt_count(simulated)} s ({fmt_duration_s(simulated)})"))
+    if isinstance(drill, Mapping):
+        facts += _drill_riders(drill)
     if isinstance(drill, Mapping) and is_number(drill.get("duration_s")):
         runs = int(summary.get("replications") or 1)
         seconds = fmt_count(drill["duration_s"])
