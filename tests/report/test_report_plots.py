@@ -181,3 +181,20 @@ def test_percent_axis_keeps_every_design_visible() -> None:
         assert low < min(positive) and max(positive) < high  # every value inside the axis
         assert (high > 100) == (expected == "full")
         assert ax.get_yscale() == ("log" if expected == "log" else "linear")
+
+
+def test_a_drill_throughput_is_one_panel_per_request_type_with_its_prediction() -> None:
+    from twin.report.plots import throughput_multiples, time_axis
+
+    ts = fake_timeseries(np.random.default_rng(3))
+    types = sorted(ts["service"].unique())
+    axis = time_axis(ts, warmup_s=0.0, windows=[Window("outage", 1e4, 2e4)], services=types,
+                     clock="drill")  # fmt: skip
+    with plot_style():
+        plot = throughput_multiples(ts, axis, {types[0]: 3.5})
+    shown = [ax for ax in plot.figure.axes if ax.get_visible()]
+    assert [ax.get_title(loc="left") for ax in shown] == types
+    dotted = [line.get_ydata()[0] for line in shown[0].lines if line.get_linestyle() == ":"]
+    assert dotted == [3.5]
+    assert not [line for line in shown[1].lines if line.get_linestyle() == ":"]  # no prediction
+    assert all(ax.patches for ax in shown)  # the incident shaded in every panel

@@ -117,6 +117,19 @@ def _load_shape(
     )
 
 
+def predicted_rates(predicted: Mapping[str, Any]) -> dict[str, float]:
+    """Requests per drill second the prediction expects of each type, on average."""
+    seconds = (predicted.get("prediction") or {}).get("duration_s")
+    reps = predicted.get("replications") or 1
+    if not isinstance(seconds, (int, float)) or seconds <= 0:
+        return {}
+    return {
+        name: float(block["count"]) / reps / seconds
+        for name, block in (predicted.get("requests") or {}).items()
+        if isinstance(block, Mapping) and isinstance(block.get("count"), (int, float))
+    }
+
+
 def render_drill_report(
     out_dir: Path,
     measured: Mapping[str, Any],
@@ -136,7 +149,8 @@ def render_drill_report(
     """
     out_dir = Path(out_dir)
     frame = pd.DataFrame() if timeseries is None else timeseries
-    context = report_context(out_dir, measured, frame, incidents=incidents)
+    rates = None if predicted is None else predicted_rates(predicted)
+    context = report_context(out_dir, measured, frame, incidents=incidents, predicted_rates=rates)
     runs = int(measured.get("replications") or 1)
     tracked = (measured.get("drill") or {}).get("tracking")
     context["load_shape"] = _load_shape(out_dir, tracked, series, runs)

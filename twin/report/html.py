@@ -73,10 +73,11 @@ def write_images(out_dir: Path, plots: Callable[[], Iterable[Plot]]) -> list[Ima
 
 
 def _write_plots(
-    out_dir: Path, summary: Mapping[str, Any], ts: pd.DataFrame, shown: tuple[Shown, ...]
-) -> list[Image]:
+    out_dir: Path, summary: Mapping[str, Any], ts: pd.DataFrame, shown: tuple[Shown, ...],
+    predicted: Mapping[str, float] | None,
+) -> list[Image]:  # fmt: skip
     windows = marked_windows(shown)
-    return write_images(out_dir, lambda: all_plots(summary, ts, windows))
+    return write_images(out_dir, lambda: all_plots(summary, ts, windows, predicted))
 
 
 def _run_span(summary: Mapping[str, Any], ts: pd.DataFrame) -> tuple[float, float]:
@@ -130,17 +131,19 @@ def report_context(
     timeseries: pd.DataFrame,
     *,
     incidents: Iterable[Mapping[str, object]] = (),
+    predicted_rates: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """Write the run report's PNGs into `out_dir`; the context `report.html.j2` lays out.
 
-    Pages that extend the run report (the drill's) start from this context."""
+    Pages that extend the run report (the drill's) start from this context; a drill gives
+    its predicted mean rate per request type, drawn beside the measured throughput."""
     out_dir = Path(out_dir)
     if timeseries.empty:  # a run with nothing measured still gets its tables
         timeseries = pd.DataFrame(columns=["t_s", "interval_s", "service"])
     check_columns(timeseries)
     shown = clip_windows(incident_windows(incidents), *_run_span(summary, timeseries))
     out_dir.mkdir(parents=True, exist_ok=True)
-    images = _write_plots(out_dir, summary, timeseries, shown)
+    images = _write_plots(out_dir, summary, timeseries, shown, predicted_rates)
     return _context(summary, timeseries, shown, images)
 
 

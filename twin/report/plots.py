@@ -296,6 +296,54 @@ def throughput_plot(ts: pd.DataFrame, axis: TimeAxis) -> Plot:
     return Plot("throughput", "Throughput and drops over time", caption, figure)
 
 
+def throughput_multiples(
+    ts: pd.DataFrame, axis: TimeAxis, predicted: Mapping[str, float] | None = None
+) -> Plot:
+    """A drill's throughput: one small panel per request type, answered and failed per
+    second measured, beside the predicted mean rate where a prediction gives one."""
+    names = list(axis.services)
+    rows, cols = math.ceil(len(names) / 3), min(3, len(names))
+    figure, axes = new_figure(rows, cols, row_height_in=1.9, sharex=True)
+    answered = _on_axis(per_second(ts, "completed", names), ts, axis)
+    failed = _on_axis(per_second(ts, "dropped", names), ts, axis) if "dropped" in ts else None
+    for i, ax in enumerate(axes.flat):
+        if i >= len(names):
+            ax.set_visible(False)
+            continue
+        _multiple(ax, names[i], answered, failed, (predicted or {}).get(names[i]))
+        _mark(ax, axis, labelled=i == 0)
+        if i >= len(names) - cols:
+            ax.set_xlabel(axis.label)
+    legend: dict[str, Any] = {}  # every panel's entries once: the first may lack failures
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    figure.legend(list(legend.values()), list(legend), loc="outside right upper")
+    figure.suptitle("Throughput over time, per request type", x=0.01, ha="left")
+    caption = (
+        "Requests answered per drill second (solid) and failed (red), measured; the dotted "
+        "line is the twin's predicted mean rate for that request type over the drill. "
+        "Each panel has its own scale."
+    )
+    return Plot("throughput", "Throughput over time, per request type", caption, figure)
+
+
+def _multiple(
+    ax: Axes, name: str, answered: pd.DataFrame, failed: pd.DataFrame | None,
+    predicted: float | None,
+) -> None:  # fmt: skip
+    x = answered.index.to_numpy(dtype=float)
+    if name in answered.columns:
+        ax.plot(x, answered[name].to_numpy(dtype=float), color="#1f5fa8", label="answered")
+    if failed is not None and name in failed.columns and np.nansum(failed[name]) > 0:
+        ax.plot(x, failed[name].to_numpy(dtype=float), color="#d62728", label="failed")
+    if predicted is not None and math.isfinite(predicted):
+        ax.axhline(predicted, color="0.2", ls=":", lw=1.2, label="predicted mean")
+    ax.set_ylim(bottom=0)
+    plain_ticks(ax)
+    ax.set_title(name, loc="left")
+
+
 def _drops(ax: Axes, ts: pd.DataFrame, axis: TimeAxis) -> None:
     _mark(ax, axis, labelled=False)
     ax.set_title("drops", loc="left")
@@ -364,17 +412,24 @@ def _file_stem(column: str) -> str:
     return f"ts-{stem}" if stem in _RESERVED else stem
 
 
-def _time_plots(summary: Mapping[str, Any], ts: pd.DataFrame, axis: TimeAxis) -> Iterator[Plot]:
+def _time_plots(
+    summary: Mapping[str, Any], ts: pd.DataFrame, axis: TimeAxis,
+    predicted: Mapping[str, float] | None,
+) -> Iterator[Plot]:  # fmt: skip
     """The time plots (captions noting any averaging), with the percentile bars second."""
     if any(column in ts.columns for column, _, _ in _PERCENTILES):
         columns = [c for c, _, _ in _PERCENTILES if c in ts.columns]
         if _with_values(ts, columns, axis.services)[0]:  # nothing completed: no empty figure
             yield _noted(latency_plot(ts, axis), axis)
     yield from _present([percentiles_plot(summary)])
+    drill = axis.clock == "drill"
     fixed = (
         ("utilization", utilization_plot),
         ("queue_mean", queue_plot),
-        ("completed", throughput_plot),
+        (
+            "completed",
+            (lambda t, a: throughput_multiples(t, a, predicted)) if drill else throughput_plot,
+        ),
     )
     yield from (_noted(build(ts, axis), axis) for column, build in fixed if column in ts.columns)
     for column in extra_columns(ts):
@@ -390,9 +445,12 @@ def _present(charts: Sequence[Plot | None]) -> Iterator[Plot]:
 
 
 def all_plots(
-    summary: Mapping[str, Any], ts: pd.DataFrame, windows: Sequence[Window]
-) -> Iterator[Plot]:
-    """Every plot the data allows, in report order; built lazily, one figure at a time."""
+    summary: Mapping[str, Any], ts: pd.DataFrame, windows: Sequence[Window],
+    predicted: Mapping[str, float] | None = None,
+) -> Iterator[Plot]:  # fmt: skip
+    """Every plot the data allows, in report order; built lazily, one figure at a time.
+
+    `predicted`: a drill's predicted mean rate per request type (per drill second)."""
     if ts.empty:
         yield from _present([percentiles_plot(summary)])
     else:
@@ -405,5 +463,5 @@ def all_plots(
             services=service_order(ts, services if isinstance(services, Mapping) else ()),
             clock="drill" if summary.get("engine") == "drill" else "simulated",
         )
-        yield from _time_plots(summary, ts, axis)
+        yield from _time_plots(summary, ts, axis, predicted)
     yield from _present([cost_plot(summary)])
