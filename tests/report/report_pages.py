@@ -2,7 +2,8 @@
 
 - run: the hand-built bare-network run of `report_fake` (a surge incident) and a real small
   platform run (`twin run live-broadcast-failure`, fluid, 1,000 riders, 40 min), which has
-  the rider's view and an incident;
+  the rider's view and an incident; for the shots also an exact-engine run, whose rider's
+  view counts spoiled classes by cause;
 - drill: the committed drill `scenarios/calibration/daily-peak-3e-4` with a prediction at
   0.8 times its latencies, and its measured-against-predicted page (a compare page);
 - compare: the platform run on two designs (phase 2 and phase 3) through `twin compare`;
@@ -113,6 +114,16 @@ def _capacity_page(out: Path) -> dict[str, Path]:
     return {"capacity": path}
 
 
-def build_pages(out: Path) -> dict[str, Path]:
-    """Write every page kind under `out`; their paths by name."""
-    return {**_run_pages(out), **_platform_pages(out), **_drill_pages(out), **_capacity_page(out)}
+def _exact_page(out: Path) -> dict[str, Path]:
+    """The exact engine's run, whose rider's view counts spoiled classes by cause (~15 s)."""
+    folder = out / "run-exact"
+    _twin("run", str(ROOT / "scenarios/live-broadcast-failure.yaml"), "--scale", "0.002",
+          "--out", str(folder))  # fmt: skip
+    return {"run-exact": folder / "report.html"}
+
+
+def build_pages(out: Path, *, exact: bool = False) -> dict[str, Path]:
+    """Write every page kind under `out`; their paths by name. `exact` adds an exact-engine
+    platform run (`run-exact`), too slow for `make test`."""
+    pages = {**_run_pages(out), **_platform_pages(out), **_drill_pages(out), **_capacity_page(out)}
+    return {**pages, **_exact_page(out)} if exact else pages

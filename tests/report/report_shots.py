@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
         print("report-shots: chromium is not installed (set TWIN_CHROMIUM)", file=sys.stderr)
         return 2
     out = Path(argv[0])
-    pages = build_pages(out / "pages")
+    pages = build_pages(out / "pages", exact=True)
     keys = [(name, width) for name in pages for width in WIDTHS]
     with tempfile.TemporaryDirectory() as profile:
         seen = inspect_pages(chromium, [(pages[n], w) for n, w in keys], Path(profile))

@@ -24,6 +24,7 @@ from twin.report.figures import Plot, plot_style, png_bytes
 from twin.report.findings import headlines, service_findings
 from twin.report.incidents import Shown, clip_windows, marked_windows
 from twin.report.plots import all_plots
+from twin.report.riders import spoiled_table
 from twin.report.series import check_columns, time_span
 from twin.report.tables import (
     cost_table,
@@ -116,12 +117,14 @@ def _context(
         "slo": slo_table(summary),
         "incidents": incident_table(shown),
         "experience": experience_facts(summary),
+        "spoiled": spoiled_table(summary),
+        "riders_image": next((i for i in images if i.name == "rider-view"), None),
         "load": load_table(summary),
         "latency": latency_table(summary),
         "requests": requests_table(summary),
         "cost": cost_table(summary),
         "cost_image": next((i for i in images if i.name == "cost"), None),
-        "images": [i for i in images if i.name != "cost"],
+        "images": [i for i in images if i.name not in ("cost", "rider-view")],
     }
 
 

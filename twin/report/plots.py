@@ -27,6 +27,7 @@ from twin.report.figures import (
     plain_ticks,
     set_value_scale,
 )
+from twin.report.riders import RIDER_COLUMNS, lag_target, rider_series
 from twin.report.series import (
     extra_columns,
     is_shared,
@@ -403,7 +404,9 @@ def extra_plot(ts: pd.DataFrame, column: str, axis: TimeAxis) -> Plot:
     return Plot(column, f"{title.capitalize()} over time", caption, figure)
 
 
-_RESERVED = frozenset({"latency", "utilization", "queue", "throughput", "percentiles", "cost"})
+_RESERVED = frozenset(
+    {"latency", "utilization", "queue", "throughput", "percentiles", "cost", "rider-view"}
+)
 
 
 def _file_stem(column: str) -> str:
@@ -432,8 +435,22 @@ def _time_plots(
         ),
     )
     yield from (_noted(build(ts, axis), axis) for column, build in fixed if column in ts.columns)
+    riders = _riders(summary, ts, axis)
+    if riders is not None:
+        yield riders
     for column in extra_columns(ts):
-        yield replace(_noted(extra_plot(ts, column, axis), axis), name=_file_stem(column))
+        if riders is None or column not in RIDER_COLUMNS:  # drawn in the rider's view
+            yield replace(_noted(extra_plot(ts, column, axis), axis), name=_file_stem(column))
+
+
+def _riders(summary: Mapping[str, Any], ts: pd.DataFrame, axis: TimeAxis) -> Plot | None:
+    slos = summary.get("slo")
+    target = lag_target(slos if isinstance(slos, Sequence) else ())
+    plot = rider_series(ts, axis.unit.seconds, axis.label, target)
+    if plot is not None:
+        for ax in plot.figure.axes:
+            _mark(ax, axis, labelled=False)
+    return plot
 
 
 def _noted(plot: Plot, axis: TimeAxis) -> Plot:
