@@ -64,7 +64,8 @@ def _section(page: str, name: str) -> str:
 
 def _rows(section: str) -> list[list[str]]:
     rows = re.findall(r"<tr>(.*?)</tr>", section, flags=re.S)
-    return [[html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", r)] for r in rows[1:]]
+    cells = r"<td(?: class=\"name\")?>(.*?)</td>"
+    return [[html.unescape(c) for c in re.findall(cells, r)] for r in rows[1:]]
 
 
 def test_the_drill_sections_are_the_lead_block_of_the_template(tmp_path, monkeypatch):
