@@ -107,10 +107,10 @@ def _capacity_page(out: Path) -> dict[str, Path]:
 
     slos = [parse_expression(e) for e in ("services.api.latency_ms.mean<=50",
                                            "services.api.latency_ms.p99<=500")]  # fmt: skip
-    result = search(_mm1_summary, slos, start=10, rel_tol=0.01)
+    result = search(_mm1_summary, slos, start=10, rel_tol=0.01, ceiling=99)  # stable loads
     path = out / "capacity/capacity.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(capacity_png(result, slos, load_label="riders"))
+    path.write_bytes(capacity_png(result, slos, load_label="requests per second"))
     return {"capacity": path}
 
 
