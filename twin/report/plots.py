@@ -219,7 +219,8 @@ def latency_plot(ts: pd.DataFrame, axis: TimeAxis) -> Plot:
     finite = values[np.isfinite(values)]
     if scale == "linear" and finite.size:  # shared: a panel with no data must not set it
         axes.flat[0].set_ylim(0, float(finite.max()) * 1.05)
-    figure.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside right upper")
+    handles, labels = axes.flat[0].get_legend_handles_labels()  # above: panels keep the width
+    figure.legend(handles, labels, loc="outside upper right", ncol=len(labels))
     figure.suptitle(f"Latency percentiles over time, per {axis.series}", x=0.01, ha="left")
     caption = (
         "Each line is a percentile of the latency (wait + service) of requests that "
