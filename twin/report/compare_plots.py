@@ -130,7 +130,7 @@ def percent_axis(ax: Axes, values: object) -> str:
         ax.set_ylim(0, max(105.0, top * 1.05))
         return "full"
     positive = array[np.isfinite(array) & (array > 0)]
-    if spans_decades(positive, decades=1.0):  # one design's line would sit on the zero axis: log scale
+    if spans_decades(positive, decades=1.0):  # else one design sits on the zero axis
         ax.set_yscale("log")
         ax.set_ylim(float(positive.min()) / 2, top * 2)
         plain_ticks(ax)
