@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 TWIN   := $(VENV)/bin/twin
 
-.PHONY: demo test validate bench lint typecheck clean
+.PHONY: demo test validate bench lint typecheck clean report-shots
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ test: $(VENV)/.dev
 # and the scenarios too long for `make test` (covid-growth's six weeks).
 validate: $(VENV)/.dev
 	$(PY) -m pytest -m slow
+
+# Screenshots of the run, compare, capacity and drill pages at 1,280 and 390 px (headless
+# Chromium), for a person to look at: $(SHOTS)/<page>-<width>.png.
+SHOTS ?= reports/shots
+report-shots: $(VENV)/.dev
+	$(PY) tests/report/report_shots.py $(SHOTS)
 
 bench: $(VENV)/.dev
 	$(PY) benchmarks/run_all.py

@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-__all__ = ["CHROMIUM_FLAGS", "PageReport", "inspect_page"]
+__all__ = ["CHROMIUM_FLAGS", "PageReport", "inspect_page", "inspect_pages"]
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -44,6 +44,19 @@ _PROBE = """JSON.stringify({
     src: i.currentSrc.slice(0, 22)})),
   scrollWidth: document.documentElement.scrollWidth,
   innerWidth: window.innerWidth,
+  overflowing: Array.from(document.querySelectorAll('body *')).filter(e => {
+    const style = getComputedStyle(e);
+    if (style.display === 'inline' || e.closest('svg')) return false;
+    const inScroller = e.parentElement && e.parentElement.closest('.scroll');
+    const wide = e.getBoundingClientRect().right > document.documentElement.clientWidth + 1;
+    const spills = style.overflowX === 'visible' && e.clientWidth > 0
+      && e.scrollWidth > e.clientWidth + 1;
+    return (spills || wide) && !inScroller;
+  }).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
+             + (e.id ? '#' + e.id : '')),
+  figures: Array.from(document.querySelectorAll('figure')).map(f => ({
+    id: f.id, images: f.querySelectorAll('img').length,
+    src: Array.from(f.querySelectorAll('img')).map(i => i.currentSrc)})),
 })"""
 
 
@@ -115,9 +128,13 @@ async def _port(profile: Path, process: subprocess.Popen[bytes]) -> int:
     raise TimeoutError("chromium did not open its debugging port within 30 s")
 
 
-async def _inspect(session: _Session, url: str) -> PageReport:
+async def _inspect(session: _Session, url: str, width: int) -> PageReport:
     for domain in ("Page", "Runtime", "Log", "Network"):
         await session.send(f"{domain}.enable")
+    await session.send(
+        "Emulation.setDeviceMetricsOverride",
+        width=width, height=900, deviceScaleFactor=1, mobile=False,
+    )  # fmt: skip
     await session.send("Page.navigate", url=url)
     await session.loaded()
     reply = await session.send("Runtime.evaluate", expression=_PROBE, returnByValue=True)
@@ -131,25 +148,33 @@ async def _inspect(session: _Session, url: str) -> PageReport:
     return PageReport(probe, _errors(session.events), urls, base64.b64decode(shot["data"]))
 
 
-async def _run(chromium: str, url: str, profile: Path) -> PageReport:
+async def _open(http: aiohttp.ClientSession, port: int, url: str, width: int) -> PageReport:
+    """A fresh tab for one page at one width; closed after."""
+    async with http.put(f"http://127.0.0.1:{port}/json/new?about:blank") as response:
+        target = await response.json(content_type=None)
+    try:
+        async with http.ws_connect(target["webSocketDebuggerUrl"], max_msg_size=0) as ws:
+            session = _Session(ws)
+            reader = asyncio.create_task(session.read())
+            try:
+                return await _inspect(session, url, width)
+            finally:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
+    finally:
+        async with http.get(f"http://127.0.0.1:{port}/json/close/{target['id']}") as closed:
+            await closed.read()
+
+
+async def _run(chromium: str, pages: list[tuple[str, int]], profile: Path) -> list[PageReport]:
     args = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
             "--remote-debugging-port=0", "--window-size=1200,900", "about:blank"]  # fmt: skip
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         port = await _port(profile, process)
         async with aiohttp.ClientSession() as http:
-            async with http.get(f"http://127.0.0.1:{port}/json/list") as response:
-                targets = await response.json()
-            page = next(t for t in targets if t["type"] == "page")
-            async with http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as ws:
-                session = _Session(ws)
-                reader = asyncio.create_task(session.read())
-                try:
-                    return await _inspect(session, url)
-                finally:
-                    reader.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await reader
+            return [await _open(http, port, url, width) for url, width in pages]
     finally:
         process.terminate()
         try:
@@ -159,7 +184,14 @@ async def _run(chromium: str, url: str, profile: Path) -> PageReport:
             process.wait()
 
 
-def inspect_page(chromium: str, path: Path, profile: Path) -> PageReport:
-    """Open `path` in headless Chromium with a fresh profile and report what it saw."""
+def inspect_page(chromium: str, path: Path, profile: Path, *, width: int = 1200) -> PageReport:
+    """Open `path` in headless Chromium with a fresh profile, a viewport `width` CSS px wide,
+    and report what it saw."""
+    return inspect_pages(chromium, [(path, width)], profile)[0]
+
+
+def inspect_pages(chromium: str, pages: list[tuple[Path, int]], profile: Path) -> list[PageReport]:
+    """Each `(path, width)` in its own tab of one headless Chromium; what each tab saw."""
     profile.mkdir(parents=True, exist_ok=True)
-    return asyncio.run(_run(chromium, path.resolve().as_uri(), profile))
+    uris = [(path.resolve().as_uri(), width) for path, width in pages]
+    return asyncio.run(_run(chromium, uris, profile))

@@ -20,7 +20,8 @@ from tests.report.report_fake import Rendered
 pytestmark = pytest.mark.browser
 
 
-def _chromium() -> str | None:
+def chromium_path() -> str | None:
+    """The Chromium to drive: $TWIN_CHROMIUM, /usr/bin/chromium or `chromium` on PATH."""
     for candidate in (os.environ.get("TWIN_CHROMIUM"), "/usr/bin/chromium", "chromium"):
         if candidate and (found := shutil.which(candidate)):
             return found
@@ -29,7 +30,7 @@ def _chromium() -> str | None:
 
 @pytest.fixture(scope="module")
 def page(rendered: Rendered, tmp_path_factory: pytest.TempPathFactory) -> PageReport:
-    chromium = _chromium()
+    chromium = chromium_path()
     if chromium is None:
         pytest.skip("chromium is not installed (looked for $TWIN_CHROMIUM, /usr/bin/chromium)")
     profile = tmp_path_factory.mktemp("chromium-profile")

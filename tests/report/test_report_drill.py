@@ -9,7 +9,6 @@ The tracking series is the windows' figures held for each of their seconds.
 
 from __future__ import annotations
 
-import copy
 import html
 import json
 import os
@@ -19,20 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import numpy as np
 import pandas as pd
 import pytest
 
 import twin.report.drill_page as drill_page_module
+from tests.report.report_pages import DRILL, predicted_for, tracking_series
 from twin.report import render_report
 from twin.report.drill_page import render_drill_report
 from twin.report.drill_predicted import side_by_side
 from twin.report.drill_tracking import verdict
 from twin.report.html import environment
-
-ROOT = Path(__file__).resolve().parents[2]
-DRILL = ROOT / "scenarios/calibration/daily-peak-3e-4/summary.json"
-PREDICTED_SHARE = 0.8  # predicted latency / measured latency
 
 
 @dataclass(frozen=True)
@@ -41,25 +36,6 @@ class DrillPage:
     page: str
     written: list[str]  # file names in the order they were moved into place
     measured: dict[str, Any]
-
-
-def _predicted(measured: dict[str, Any]) -> dict[str, Any]:
-    predicted = copy.deepcopy(measured)
-    predicted.update(replications=3, prediction={"engine": "exact", "scale": 3e-4,
-                                                 "speedup": 60.0, "duration_s": 60})  # fmt: skip
-    for block in predicted["requests"].values():
-        block["count"] *= 3
-        block["latency_ms"] = {q: v * PREDICTED_SHARE for q, v in block["latency_ms"].items()}
-        block.pop("latency_ci95_ms", None)
-    return predicted
-
-
-def _series(tracked: dict[str, Any]) -> dict[str, np.ndarray]:
-    """Per drill second, each window's figures held over its seconds."""
-    width = tracked["window_s"]
-    columns = ("riders_requested", "riders_achieved", "rate_requested", "rate_achieved")
-    held = {c: np.repeat([w[c] for w in tracked["windows"]], width) for c in columns}
-    return {"t_s": np.arange(width * len(tracked["windows"]), dtype=float), **held}
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +51,8 @@ def drill_page(tmp_path_factory: pytest.TempPathFactory) -> DrillPage:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(os, "replace", recording)
-        path = render_drill_report(
-            out, measured, _predicted(measured), series=_series(measured["drill"]["tracking"])
-        )
+        series = tracking_series(measured["drill"]["tracking"])
+        path = render_drill_report(out, measured, predicted_for(measured), series=series)
     return DrillPage(out, path.read_text(encoding="utf-8"), written, measured)
 
 
@@ -89,7 +64,8 @@ def _section(page: str, name: str) -> str:
 
 def _rows(section: str) -> list[list[str]]:
     rows = re.findall(r"<tr>(.*?)</tr>", section, flags=re.S)
-    return [[html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", r)] for r in rows[1:]]
+    cells = r"<td(?: class=\"name\")?>(.*?)</td>"
+    return [[html.unescape(c) for c in re.findall(cells, r)] for r in rows[1:]]
 
 
 def test_the_drill_sections_are_the_lead_block_of_the_template(tmp_path, monkeypatch):
@@ -129,11 +105,15 @@ def test_measured_and_predicted_side_by_side(drill_page):
             "60 s)") in section  # fmt: skip
     assert '<a href="vs-predicted/compare.html">measured vs predicted</a>' in section
     assert "pool" not in section  # one run, nothing pooled
-    rows = {row[0]: row for row in _rows(section)}
-    assert set(rows) == set(drill_page.measured["requests"])
-    assert rows["join"] == ["join", "37 / 37.0", "0.0000 / 0.0000", "1.8 [1.6-2.0] / 1.5, 1.25",
-                            "3.6 [2.4-4.0] / 2.8, 1.25", "4.0 [3.6-4.0] / 3.2, 1.25"]  # fmt: skip
-    assert all(cell.endswith(", 1.25") for row in rows.values() for cell in row[3:])
+    tables = re.findall(r"<table>.*?</table>", section, flags=re.S)
+    assert len(tables) == 2  # counts and errors; latency: each narrow enough for a phone
+    counts = {row[0]: row for row in _rows(tables[0])}
+    latency = {row[0]: row for row in _rows(tables[1])}
+    assert set(counts) == set(latency) == set(drill_page.measured["requests"])
+    assert counts["join"] == ["join", "37 / 37.0", "0.0% / 0.0%"]
+    assert latency["join"] == ["join", "1.8 [1.6-2.0] / 1.5, 1.25", "3.6 [2.4-4.0] / 2.8, 1.25",
+                               "4.0 [3.6-4.0] / 3.2, 1.25"]  # fmt: skip
+    assert all(cell.endswith(", 1.25") for row in latency.values() for cell in row[1:])
     assert '<img src="measured-vs-predicted.png"' in section
     assert (drill_page.out / "vs-predicted" / "compare.html").is_file()
 

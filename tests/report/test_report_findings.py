@@ -115,7 +115,7 @@ def test_headlines_for_a_bare_network(summary: dict[str, Any]) -> None:
         "End to end (requests): p99 12.5 s, median 1.96 s, over 712,794 requests with "
         "2,138 errors.",
         "Queueing theory's mean latency lies inside the simulated 95% CI at 1 of 2 stations.",
-        "1 incident is marked on every time plot: surge (api).",
+        "1 incident falls within the run: surge (api) (see Incidents).",
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -164,3 +165,36 @@ def test_a_drill_is_plotted_on_its_own_clock_one_request_type_a_line() -> None:
     assert {ax.get_xlabel() for ax in latency.figure.axes} >= {"drill time (s)"}
     assert "per request type" in latency.figure.get_suptitle()
     assert "failed" in throughput.caption and "finite queue" not in throughput.caption
+
+
+def test_percent_axis_keeps_every_design_visible() -> None:
+    from twin.report.compare_plots import percent_axis
+    from twin.report.figures import new_figure
+
+    cases = {"full": [95.0, 3.0], "zoomed": [0.17, 0.05, 0.0], "log": [0.17, 0.0035, math.nan]}
+    for expected, values in cases.items():
+        _, axes = new_figure(1)
+        ax = axes[0, 0]
+        assert percent_axis(ax, values) == expected
+        low, high = ax.get_ylim()
+        positive = [v for v in values if v > 0]
+        assert low < min(positive) and max(positive) < high  # every value inside the axis
+        assert (high > 100) == (expected == "full")
+        assert ax.get_yscale() == ("log" if expected == "log" else "linear")
+
+
+def test_a_drill_throughput_is_one_panel_per_request_type_with_its_prediction() -> None:
+    from twin.report.plots import throughput_multiples, time_axis
+
+    ts = fake_timeseries(np.random.default_rng(3))
+    types = sorted(ts["service"].unique())
+    axis = time_axis(ts, warmup_s=0.0, windows=[Window("outage", 1e4, 2e4)], services=types,
+                     clock="drill")  # fmt: skip
+    with plot_style():
+        plot = throughput_multiples(ts, axis, {types[0]: 3.5})
+    shown = [ax for ax in plot.figure.axes if ax.get_visible()]
+    assert [ax.get_title(loc="left") for ax in shown] == types
+    dotted = [line.get_ydata()[0] for line in shown[0].lines if line.get_linestyle() == ":"]
+    assert dotted == [3.5]
+    assert not [line for line in shown[1].lines if line.get_linestyle() == ":"]  # no prediction
+    assert all(ax.patches for ax in shown)  # the incident shaded in every panel

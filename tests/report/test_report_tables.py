@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from twin.report.incidents import clip_windows
 from twin.report.tables import (
     cost_table,
     experience_facts,
@@ -133,11 +134,45 @@ def test_experience_and_incidents() -> None:
         ("join failures", "1,200"),
         ("video degraded", "25.0%"),
     ]
-    table = incident_table(
-        [Window("surge", 2_760.0, 5_460.0), Window("cdn down", 60.0, float("inf"))]
-    )
+    windows = [
+        Window("surge", 2_760.0, 5_460.0),
+        Window("cdn down", 60.0, float("inf")),
+        Window("new year", 0.0, 28_800.0),
+        Window("after the run", 7_300.0, 9_000.0),
+    ]
+    table = incident_table(clip_windows(windows, 0.0, 7_200.0))
     assert table is not None
     assert [_texts(r) for r in table.rows] == [
-        ["surge", "2,760 s (46 min)", "5,460 s", "45 min"],
-        ["cdn down", "60 s (1 min)", "end of run", "\u2014"],
+        ["surge", "2,760 s (46 min)", "5,460 s", "45 min", "hatched on every time plot"],
+        ["cdn down", "60 s (1 min)", "7,200 s (end of run; open-ended)", "1.98 h",
+         "hatched on every time plot"],
+        ["new year", "start of run", "7,200 s (end of run; described to 8 h)", "2 h",
+         "whole run: not hatched"],
+    ]  # fmt: skip
+
+
+def test_slo_values_are_formatted_by_their_metric() -> None:
+    table = slo_table({"slo": [
+        {"name": "joins", "metric": "experience.join_failures", "target": 0.0,
+         "observed": 101866.0, "passed": False},
+        {"name": "p99", "metric": "services.api.latency_ms.p99", "target": 100.0,
+         "observed": 149.64, "passed": False},
+        {"name": "video", "metric": "experience.video_degraded_fraction", "target": 0.05,
+         "observed": 0.966136, "passed": False},
+        {"name": "lag", "metric": "experience.leaderboard_lag_s.p99", "target": 30.0,
+         "observed": 4.99, "passed": True},
+    ]})  # fmt: skip
+    assert table is not None
+    assert [(r[1].text, r[2].text) for r in table.rows] == [
+        ("0", "101,866"), ("100 ms", "150 ms"), ("5.0%", "96.6%"), ("30 s", "4.99 s"),
     ]
+
+
+def test_a_drill_header_tells_population_from_riders_at_once() -> None:
+    windows = [{"t_s": 0, "riders_achieved": 12.0}, {"t_s": 15, "riders_achieved": 20.0},
+               {"t_s": 30, "riders_achieved": None}]  # fmt: skip
+    facts = dict(header_facts({"engine": "drill", "riders": 900.0,
+                               "drill": {"tracking": {"windows": windows}}}))  # fmt: skip
+    assert facts["riders in the population"] == "900"
+    assert facts["riders at once (mean / busiest window)"] == "16.0 / 20.0"
+    assert "riders" not in facts

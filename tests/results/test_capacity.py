@@ -166,3 +166,17 @@ def test_the_plot_has_one_panel_per_distinct_slo() -> None:
     result = search(_mm1_summary, [mean, p99], start=10)
     plot = _capacity_plot(result, [mean, p99, mean], "load")
     assert len(plot.figure.axes) == 2
+
+
+def test_a_log_axis_has_no_zero_tick_unless_a_zero_is_drawn() -> None:
+    from twin.report.capacity_plot import _capacity_plot
+    from twin.report.figures import plot_style
+
+    slo = parse_expression("services.api.latency_ms.mean<=500")
+    result = search(_mm1_summary, [slo], start=10, rel_tol=0.001)  # up to 1,000 ms: decades
+    with plot_style():
+        ax = _capacity_plot(result, [slo], "load").figure.axes[0]
+        ax.figure.canvas.draw()
+        assert ax.get_yscale() == "log"
+        labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels and "0" not in labels

@@ -393,9 +393,9 @@ def test_a_broken_time_series_is_refused_and_a_missing_one_tolerated(
 @pytest.mark.browser
 def test_the_page_renders_in_chromium(two: Path, tmp_path: Path) -> None:
     from tests.report.report_cdp import inspect_page
-    from tests.report.test_report_browser import _chromium
+    from tests.report.test_report_browser import chromium_path
 
-    chromium = _chromium()
+    chromium = chromium_path()
     if chromium is None:
         pytest.skip("chromium is not installed")
     page = inspect_page(chromium, two / "compare.html", tmp_path / "profile")

@@ -54,7 +54,9 @@ def _capacity_plot(result: CapacityResult, slos: Sequence[Slo], load_label: str)
                 linestyle="--",
                 label=f"max {load_label}: {_load_text(result.max_load)}",
             )
-        set_value_scale(ax, np.append(values, slo.target), zero_possible=True)
+        shown = np.append(values, slo.target)
+        # symlog (with its 0 tick) only when a zero is drawn; else a plain log axis
+        set_value_scale(ax, shown, zero_possible=bool((shown == 0).any()))
         ax.set_title(slo.name, loc="left")
         ax.set_xlabel(load_label)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: _load_text(x)))

@@ -96,17 +96,28 @@ def _bars(ax: Axes, entries: Mapping[str, Any], predicted: Mapping[str, Any]) ->
               bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)  # fmt: skip
 
 
+def _measured(entries: object) -> tuple[dict[str, Any], list[str]]:
+    """Entries with a latency to draw, and the names of those without one (not drawn)."""
+    if not isinstance(entries, Mapping):
+        return {}, []
+    keys = [key for key, _, _ in _BARS] + ["mean"]
+    has = {
+        n: any(np.isfinite(_value(e, "latency_ms", k)) for k in keys) for n, e in entries.items()
+    }
+    return {n: e for n, e in entries.items() if has[n]}, [str(n) for n in entries if not has[n]]
+
+
 def percentiles_plot(summary: Mapping[str, Any]) -> Plot | None:
-    """Bars of p50/p95/p99/p99.9 per service (and per request type), with means and theory."""
+    """Bars of p50/p95/p99/p99.9 per service (and per request type), with means and theory.
+
+    Entries with no latency at all (a service nothing reached) are named in the caption."""
+    services, idle = _measured(summary.get("services"))
+    requests, unused = _measured(summary.get("requests"))
     candidates = [
-        ("per service: wait + service at that station", summary.get("services")),
-        ("end to end, per request type (or source)", summary.get("requests")),
+        ("per service: wait + service at that station", services),
+        ("end to end, per request type (or source)", requests),
     ]
-    panels = [
-        (title, entries)
-        for title, entries in candidates
-        if isinstance(entries, Mapping) and entries
-    ]
+    panels = [(title, entries) for title, entries in candidates if entries]
     if not panels:
         return None
     analytic = summary.get("analytic", {})
@@ -121,6 +132,8 @@ def percentiles_plot(summary: Mapping[str, Any]) -> Plot | None:
         "mean with its 95% confidence interval across replications; a star is the "
         "queueing-theory prediction of the mean where the summary has one."
     )
+    if idle or unused:
+        caption += " Not drawn, no request completed there: " + ", ".join(idle + unused) + "."
     return Plot("percentiles", "Latency percentiles over the run", caption, figure)
 
 

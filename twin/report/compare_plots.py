@@ -15,8 +15,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.ticker import NullLocator
 
-from twin.report.figures import Plot, colors_for, new_figure, plain_ticks, set_value_scale
+from twin.report.figures import (
+    Plot,
+    colors_for,
+    new_figure,
+    plain_ticks,
+    set_value_scale,
+    spans_decades,
+)
 from twin.report.plots import INCIDENT_STYLES
 from twin.report.series import thin, wide
 from twin.report.units import fmt_usd, time_unit_for
@@ -111,6 +119,33 @@ def compare_percentiles_plot(comparison: Comparison) -> Plot | None:
     return Plot("compare-percentiles", "Latency percentiles per request type", caption, figure)
 
 
+def percent_axis(ax: Axes, values: object) -> str:
+    """A 0-based percent axis: up to 105% with the 100% line when some value comes near it,
+    else up to just above the highest value (on a log scale when values differ by decades),
+    so low utilizations stay visible. Returns "full", "zoomed" or "log"."""
+    array = np.asarray(values, dtype=float).ravel()
+    top = float(np.nanmax(array, initial=0.0)) if np.isfinite(array).any() else 0.0
+    if top >= 40.0:
+        ax.axhline(100.0, color="0.3", ls=":", lw=1.0, label="all servers busy")
+        ax.set_ylim(0, max(105.0, top * 1.05))
+        return "full"
+    positive = array[np.isfinite(array) & (array > 0)]
+    if spans_decades(positive, decades=1.0):  # else one design sits on the zero axis
+        ax.set_yscale("log")
+        ax.set_ylim(float(positive.min()) / 2, top * 2)
+        plain_ticks(ax)
+        ax.yaxis.set_minor_locator(NullLocator())
+        return "log"
+    ax.set_ylim(0, max(top * 1.2, 1e-3))
+    return "zoomed"
+
+
+_ZOOMED = (
+    " Every value is far below 100%: the axis stops just above the highest, on a log scale "
+    "where the designs differ by decades, so each design stays visible."
+)
+
+
 def peaks_plot(comparison: Comparison) -> Plot | None:
     """Peak utilization per service (hottest first, union of the designs), 100% marked."""
     rows: dict[str, dict[str, float]] = {}
@@ -124,9 +159,9 @@ def peaks_plot(comparison: Comparison) -> Plot | None:
     figure, axes = new_figure(1, row_height_in=3.6)
     ax = axes[0, 0]
     _grouped(ax, rows, comparison.names)
-    ax.axhline(100.0, color="0.3", ls=":", lw=1.0, label="all servers busy")
-    ax.set_ylim(0, 105)
-    ax.set_ylabel("peak utilization (% of servers busy)")
+    scale = percent_axis(ax, [v for cells in rows.values() for v in cells.values()])
+    log = " (log scale)" if scale == "log" else ""
+    ax.set_ylabel(f"peak utilization (% of servers busy){log}")
     _legend_right(ax)
     figure.suptitle("Utilization peaks per service, by design", x=0.01, ha="left")
     left_out = len(comparison.services) - len(rows)
@@ -134,6 +169,7 @@ def peaks_plot(comparison: Comparison) -> Plot | None:
         "Utilization of each service in its busiest report interval; the headroom is the gap "
         "to the dotted 100% line. A missing bar: that design has no such service."
         + (f" The {left_out} least saturated services are left out." if left_out > 0 else "")
+        + ("" if scale == "full" else _ZOOMED)
     )
     return Plot("compare-peaks", "Utilization peaks per service", caption, figure)
 
@@ -147,14 +183,21 @@ def common_services(comparison: Comparison, series: Mapping[str, pd.DataFrame]) 
     return [s for s in comparison.services if s in shared]
 
 
-def _overlay(ax: Axes, series: Mapping[str, pd.DataFrame], service: str, unit: float) -> None:
+def _overlay(
+    ax: Axes, series: Mapping[str, pd.DataFrame], service: str, unit: float
+) -> list[float]:
+    """One line per design; the values drawn."""
     colors = colors_for(list(series))
+    drawn: list[float] = []
     for name, frame in series.items():
         rows = frame[frame["service"].astype(str) == service]
         line = wide(rows, "utilization") * 100.0
         mid = (line.index.to_numpy(dtype=float) + _widths(rows, line.index)) / unit
         line = thin(line.set_axis(mid, axis="index"), _MAX_POINTS)
-        ax.plot(line.index, line.iloc[:, 0].to_numpy(dtype=float), color=colors[name], label=name)
+        values = line.iloc[:, 0].to_numpy(dtype=float)
+        ax.plot(line.index, values, color=colors[name], label=name)
+        drawn += values.tolist()
+    return drawn
 
 
 def _widths(rows: pd.DataFrame, index: pd.Index) -> np.ndarray:
@@ -218,13 +261,13 @@ def compare_utilization_plot(
     unit = time_unit_for(span[1] - span[0])
     figure, axes = new_figure(len(shown), row_height_in=2.3, sharex=True)
     for i, (ax, service) in enumerate(zip(axes.flat, shown, strict=True)):
-        _overlay(ax, series, service, unit.seconds)
+        values = _overlay(ax, series, service, unit.seconds)
         mark_incidents(ax, comparison, span, unit.seconds, labelled=i == 0)
-        ax.axhline(100.0, color="0.3", ls=":", lw=1.0)
+        scale = percent_axis(ax, values)
         ax.set_xlim(span[0] / unit.seconds, span[1] / unit.seconds)
-        ax.set_ylim(0, 105)
-        ax.set_title(service, loc="left")
-        ax.set_ylabel("utilization (%)")
+        ax.set_title(service + ("" if scale == "full" else " (far below 100%: axis zoomed)"),
+                     loc="left")  # fmt: skip
+        ax.set_ylabel("utilization (%, log)" if scale == "log" else "utilization (%)")
     axes.flat[-1].set_xlabel(f"simulated time ({unit.name})")
     figure.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside right upper")
     figure.suptitle("Utilization over time, services every design has", x=0.01, ha="left")
@@ -241,6 +284,9 @@ def _utilization_caption(
     )
     if len(services) > len(shown):
         text += f" The {len(services) - len(shown)} least saturated common services are left out."
+    lacking = [s for s in comparison.services if s not in services]
+    if lacking:
+        text += f" Not drawn, as some design lacks them (see Services): {', '.join(lacking)}."
     text += _incident_caption(comparison, _span(series))
     missing = [n for n in comparison.names if n not in series]
     if missing:

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 
 from twin.report.compare_page import render_compare
 from twin.report.drill_predicted import FIGURE as PREDICTED_FIGURE
-from twin.report.drill_predicted import predicted_figure, predicted_table, side_by_side
+from twin.report.drill_predicted import predicted_figure, predicted_tables, side_by_side
 from twin.report.drill_tracking import FIGURE as TRACKING_FIGURE
 from twin.report.drill_tracking import NOISE_SD, tracking_figure, tracking_table
 from twin.report.html import REPORT_NAME, environment, report_context
@@ -48,7 +48,7 @@ class VsPredicted:
     duration_s: object
     runs: int  # drills pooled in the measured figures (`--repeat`)
     compare_href: str
-    table: Table
+    tables: tuple[Table, Table]  # counts and errors; latency
     image: str | None  # the figure's file, beside the page
 
 
@@ -90,7 +90,7 @@ def _vs_predicted(
         duration_s=pred.get("duration_s"),
         runs=runs,
         compare_href=f"{COMPARE_DIR}/compare.html",
-        table=predicted_table(rows),
+        tables=predicted_tables(rows),
         image=_write_png(out_dir, PREDICTED_FIGURE, predicted_figure(rows)),
     )
 
@@ -117,6 +117,19 @@ def _load_shape(
     )
 
 
+def predicted_rates(predicted: Mapping[str, Any]) -> dict[str, float]:
+    """Requests per drill second the prediction expects of each type, on average."""
+    seconds = (predicted.get("prediction") or {}).get("duration_s")
+    reps = predicted.get("replications") or 1
+    if not isinstance(seconds, (int, float)) or seconds <= 0:
+        return {}
+    return {
+        name: float(block["count"]) / reps / seconds
+        for name, block in (predicted.get("requests") or {}).items()
+        if isinstance(block, Mapping) and isinstance(block.get("count"), (int, float))
+    }
+
+
 def render_drill_report(
     out_dir: Path,
     measured: Mapping[str, Any],
@@ -136,7 +149,8 @@ def render_drill_report(
     """
     out_dir = Path(out_dir)
     frame = pd.DataFrame() if timeseries is None else timeseries
-    context = report_context(out_dir, measured, frame, incidents=incidents)
+    rates = None if predicted is None else predicted_rates(predicted)
+    context = report_context(out_dir, measured, frame, incidents=incidents, predicted_rates=rates)
     runs = int(measured.get("replications") or 1)
     tracked = (measured.get("drill") or {}).get("tracking")
     context["load_shape"] = _load_shape(out_dir, tracked, series, runs)

@@ -20,7 +20,7 @@ from matplotlib.ticker import FuncFormatter
 
 from twin.report.tables import Cell, Table
 
-__all__ = ["FIGURE", "QUANTILES", "predicted_figure", "predicted_table", "side_by_side"]
+__all__ = ["FIGURE", "QUANTILES", "predicted_figure", "predicted_tables", "side_by_side"]
 
 QUANTILES = ("p50", "p95", "p99")
 FIGURE = "measured-vs-predicted.png"
@@ -84,22 +84,27 @@ def _measured(row: Mapping[str, Any], q: str) -> str:
     return text if ci is None else f"{text} [{ci[0]:.1f}-{ci[1]:.1f}]"
 
 
-def predicted_table(rows: list[dict]) -> Table:
-    """The rows of `side_by_side` as the page shows them: `m / p`, and `m [interval] / p,
-    ratio` per percentile."""
-    head = ["request", "count (m / p)", "error ratio (m / p)"]
-    head += [f"{q} ms (m [95 % interval] / p, ratio)" for q in QUANTILES]
-    body = []
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def predicted_tables(rows: list[dict]) -> tuple[Table, Table]:
+    """The rows of `side_by_side` as the page shows them, in two tables narrow enough for a
+    phone: counts and errors (`m / p`), and latency (`m [interval] / p, ratio` per percentile)."""
+    counts, latency = [], []
     for r in rows:
-        cells = [
+        counts.append(tuple(Cell(c) for c in (
             r["request"],
             f"{_fmt(r['count_measured'])} / {_fmt(r['count_predicted'])}",
-            f"{_fmt(r['error_ratio_measured'], 4)} / {_fmt(r['error_ratio_predicted'], 4)}",
-        ]
-        cells += [f"{_measured(r, q)} / {_fmt(r[f'{q}_predicted'])}, "
-                  f"{_fmt(r[f'{q}_ratio'], 2)}" for q in QUANTILES]  # fmt: skip
-        body.append(tuple(Cell(str(c)) for c in cells))
-    return Table(tuple(head), tuple(body))
+            f"{_pct(r['error_ratio_measured'])} / {_pct(r['error_ratio_predicted'])}",
+        )))  # fmt: skip
+        cells = [f"{_measured(r, q)} / {_fmt(r[f'{q}_predicted'])}, "
+                 f"{_fmt(r[f'{q}_ratio'], 2)}" for q in QUANTILES]  # fmt: skip
+        latency.append(tuple(Cell(str(c)) for c in [r["request"], *cells]))
+    return (
+        Table(("request", "count (m / p)", "errors (m / p)"), tuple(counts)),
+        Table(("request", *(f"{q} ms" for q in QUANTILES)), tuple(latency)),
+    )
 
 
 _BARS = (("p50", "measured", "#1f77b4"), ("p50", "predicted", "#9ecae1"),

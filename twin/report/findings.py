@@ -16,7 +16,15 @@ from typing import Any, Literal
 import pandas as pd
 
 from twin.report.series import Saturation, saturation
-from twin.report.units import ci_bounds, fmt_count, fmt_duration_s, fmt_ms, fmt_pct, fmt_usd
+from twin.report.units import (
+    ci_bounds,
+    fmt_count,
+    fmt_duration_s,
+    fmt_metric,
+    fmt_ms,
+    fmt_pct,
+    fmt_usd,
+)
 from twin.results.reading import Window, dig, is_number
 
 __all__ = ["HOT", "SATURATED", "Finding", "headlines", "service_findings"]
@@ -190,6 +198,12 @@ def _num(value: object) -> str:
     return f"{value:,.1f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
+def _slo_num(slo: object, key: str) -> str:
+    """An SLO's figure in its metric's unit (`101,866`, `96.6%`, `150 ms`)."""
+    metric = dig(slo, "metric")
+    return _num(dig(slo, key)) if metric is None else fmt_metric(metric, dig(slo, key))
+
+
 def _slo_headline(summary: Mapping[str, Any]) -> str | None:
     slos = summary.get("slo")
     if not isinstance(slos, list) or not slos:
@@ -198,8 +212,8 @@ def _slo_headline(summary: Mapping[str, Any]) -> str | None:
     if not failed:
         return f"All {len(slos)} SLOs pass."
     named = ", ".join(
-        f"{dig(s, 'name')} (observed {_num(dig(s, 'observed'))}, "
-        f"target {(str(dig(s, 'op') or '') + ' ' + _num(dig(s, 'target'))).strip()})"
+        f"{dig(s, 'name')} (observed {_slo_num(s, 'observed')}, "
+        f"target {(str(dig(s, 'op') or '') + ' ' + _slo_num(s, 'target')).strip()})"
         for s in failed
     )
     return f"{len(failed)} of {len(slos)} SLOs fail: {named}."
@@ -265,8 +279,8 @@ def _incident_headline(windows: Sequence[Window]) -> str | None:
     if not windows:
         return None
     labels = ", ".join(w.label for w in windows)
-    noun = "incident is" if len(windows) == 1 else "incidents are"
-    return f"{len(windows)} {noun} marked on every time plot: {labels}."
+    noun = "incident falls" if len(windows) == 1 else "incidents fall"
+    return f"{len(windows)} {noun} within the run: {labels} (see Incidents)."
 
 
 def headlines(summary: Mapping[str, Any], windows: Sequence[Window] = ()) -> list[str]:

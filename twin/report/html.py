@@ -22,8 +22,10 @@ import pandas as pd
 import twin
 from twin.report.figures import Plot, plot_style, png_bytes
 from twin.report.findings import headlines, service_findings
+from twin.report.incidents import Shown, clip_windows, marked_windows
 from twin.report.plots import all_plots
-from twin.report.series import check_columns
+from twin.report.riders import spoiled_table
+from twin.report.series import check_columns, time_span
 from twin.report.tables import (
     cost_table,
     experience_facts,
@@ -72,9 +74,19 @@ def write_images(out_dir: Path, plots: Callable[[], Iterable[Plot]]) -> list[Ima
 
 
 def _write_plots(
-    out_dir: Path, summary: Mapping[str, Any], ts: pd.DataFrame, windows: tuple[Any, ...]
-) -> list[Image]:
-    return write_images(out_dir, lambda: all_plots(summary, ts, windows))
+    out_dir: Path, summary: Mapping[str, Any], ts: pd.DataFrame, shown: tuple[Shown, ...],
+    predicted: Mapping[str, float] | None,
+) -> list[Image]:  # fmt: skip
+    windows = marked_windows(shown)
+    return write_images(out_dir, lambda: all_plots(summary, ts, windows, predicted))
+
+
+def _run_span(summary: Mapping[str, Any], ts: pd.DataFrame) -> tuple[float, float]:
+    """The simulated span: the time series', else from 0 to `simulated_seconds`."""
+    if not ts.empty:
+        return time_span(ts)
+    simulated = summary.get("simulated_seconds")
+    return 0.0, float(simulated) if is_number(simulated) else float("inf")
 
 
 @cache
@@ -91,7 +103,7 @@ def environment() -> jinja2.Environment:
 
 
 def _context(
-    summary: Mapping[str, Any], ts: pd.DataFrame, windows: tuple[Any, ...], images: list[Image]
+    summary: Mapping[str, Any], ts: pd.DataFrame, shown: tuple[Shown, ...], images: list[Image]
 ) -> dict[str, Any]:
     warmup = summary.get("warmup_s")
     return {
@@ -100,17 +112,19 @@ def _context(
         # without a time series there is no timeseries.csv: name only the files that are there
         "sources": "summary.json" if ts.empty else "summary.json and timeseries.csv",
         "facts": header_facts(summary),
-        "headlines": headlines(summary, windows),
+        "headlines": headlines(summary, tuple(s.window for s in shown)),
         "findings": service_findings(summary, ts, warmup_s=warmup if is_number(warmup) else 0.0),
         "slo": slo_table(summary),
-        "incidents": incident_table(windows),
+        "incidents": incident_table(shown),
         "experience": experience_facts(summary),
+        "spoiled": spoiled_table(summary),
+        "riders_image": next((i for i in images if i.name == "rider-view"), None),
         "load": load_table(summary),
         "latency": latency_table(summary),
         "requests": requests_table(summary),
         "cost": cost_table(summary),
         "cost_image": next((i for i in images if i.name == "cost"), None),
-        "images": [i for i in images if i.name != "cost"],
+        "images": [i for i in images if i.name not in ("cost", "rider-view")],
     }
 
 
@@ -120,18 +134,20 @@ def report_context(
     timeseries: pd.DataFrame,
     *,
     incidents: Iterable[Mapping[str, object]] = (),
+    predicted_rates: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """Write the run report's PNGs into `out_dir`; the context `report.html.j2` lays out.
 
-    Pages that extend the run report (the drill's) start from this context."""
+    Pages that extend the run report (the drill's) start from this context; a drill gives
+    its predicted mean rate per request type, drawn beside the measured throughput."""
     out_dir = Path(out_dir)
     if timeseries.empty:  # a run with nothing measured still gets its tables
         timeseries = pd.DataFrame(columns=["t_s", "interval_s", "service"])
     check_columns(timeseries)
-    windows = incident_windows(incidents)
+    shown = clip_windows(incident_windows(incidents), *_run_span(summary, timeseries))
     out_dir.mkdir(parents=True, exist_ok=True)
-    images = _write_plots(out_dir, summary, timeseries, windows)
-    return _context(summary, timeseries, windows, images)
+    images = _write_plots(out_dir, summary, timeseries, shown, predicted_rates)
+    return _context(summary, timeseries, shown, images)
 
 
 def render_report(

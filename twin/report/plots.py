@@ -27,6 +27,7 @@ from twin.report.figures import (
     plain_ticks,
     set_value_scale,
 )
+from twin.report.riders import RIDER_COLUMNS, lag_target, rider_series
 from twin.report.series import (
     extra_columns,
     is_shared,
@@ -180,10 +181,19 @@ def _isolated(y: np.ndarray) -> bool:
     return bool((ok & ~left & ~right).any())
 
 
+def _with_values(
+    ts: pd.DataFrame, columns: Sequence[str], services: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """Services with a finite value in some column, and those with none (not drawn)."""
+    finite = ts[list(columns)].apply(pd.to_numeric, errors="coerce").notna().any(axis=1)
+    seen = set(ts.loc[finite, "service"].astype(str))
+    return [s for s in services if s in seen], [s for s in services if s not in seen]
+
+
 def latency_plot(ts: pd.DataFrame, axis: TimeAxis) -> Plot:
     """p50, p95 and p99 latency per interval, one panel per service, shared y axis."""
     columns = [c for c in _PERCENTILES if c[0] in ts.columns]
-    services = list(axis.services)
+    services, idle = _with_values(ts, [c[0] for c in columns], axis.services)
     rows, cols = _grid_shape(len(services))
     figure, axes = new_figure(rows, cols, row_height_in=2.6, sharex=True, sharey=True)
     values = ts[[c[0] for c in columns]].to_numpy(dtype=float)
@@ -209,12 +219,15 @@ def latency_plot(ts: pd.DataFrame, axis: TimeAxis) -> Plot:
     finite = values[np.isfinite(values)]
     if scale == "linear" and finite.size:  # shared: a panel with no data must not set it
         axes.flat[0].set_ylim(0, float(finite.max()) * 1.05)
-    figure.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside right upper")
+    handles, labels = axes.flat[0].get_legend_handles_labels()  # above: panels keep the width
+    figure.legend(handles, labels, loc="outside upper right", ncol=len(labels))
     figure.suptitle(f"Latency percentiles over time, per {axis.series}", x=0.01, ha="left")
     caption = (
         "Each line is a percentile of the latency (wait + service) of requests that "
         "completed in the interval; gaps are intervals where nothing completed."
     )
+    if idle:
+        caption += f" Not drawn, no request completed there: {', '.join(idle)}."
     return Plot("latency", "Latency percentiles over time", caption, figure)
 
 
@@ -285,6 +298,54 @@ def throughput_plot(ts: pd.DataFrame, axis: TimeAxis) -> Plot:
     return Plot("throughput", "Throughput and drops over time", caption, figure)
 
 
+def throughput_multiples(
+    ts: pd.DataFrame, axis: TimeAxis, predicted: Mapping[str, float] | None = None
+) -> Plot:
+    """A drill's throughput: one small panel per request type, answered and failed per
+    second measured, beside the predicted mean rate where a prediction gives one."""
+    names = list(axis.services)
+    rows, cols = math.ceil(len(names) / 3), min(3, len(names))
+    figure, axes = new_figure(rows, cols, row_height_in=1.9, sharex=True)
+    answered = _on_axis(per_second(ts, "completed", names), ts, axis)
+    failed = _on_axis(per_second(ts, "dropped", names), ts, axis) if "dropped" in ts else None
+    for i, ax in enumerate(axes.flat):
+        if i >= len(names):
+            ax.set_visible(False)
+            continue
+        _multiple(ax, names[i], answered, failed, (predicted or {}).get(names[i]))
+        _mark(ax, axis, labelled=i == 0)
+        if i >= len(names) - cols:
+            ax.set_xlabel(axis.label)
+    legend: dict[str, Any] = {}  # every panel's entries once: the first may lack failures
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    figure.legend(list(legend.values()), list(legend), loc="outside right upper")
+    figure.suptitle("Throughput over time, per request type", x=0.01, ha="left")
+    caption = (
+        "Requests answered per drill second (solid) and failed (red), measured; the dotted "
+        "line is the twin's predicted mean rate for that request type over the drill. "
+        "Each panel has its own scale."
+    )
+    return Plot("throughput", "Throughput over time, per request type", caption, figure)
+
+
+def _multiple(
+    ax: Axes, name: str, answered: pd.DataFrame, failed: pd.DataFrame | None,
+    predicted: float | None,
+) -> None:  # fmt: skip
+    x = answered.index.to_numpy(dtype=float)
+    if name in answered.columns:
+        ax.plot(x, answered[name].to_numpy(dtype=float), color="#1f5fa8", label="answered")
+    if failed is not None and name in failed.columns and np.nansum(failed[name]) > 0:
+        ax.plot(x, failed[name].to_numpy(dtype=float), color="#d62728", label="failed")
+    if predicted is not None and math.isfinite(predicted):
+        ax.axhline(predicted, color="0.2", ls=":", lw=1.2, label="predicted mean")
+    ax.set_ylim(bottom=0)
+    plain_ticks(ax)
+    ax.set_title(name, loc="left")
+
+
 def _drops(ax: Axes, ts: pd.DataFrame, axis: TimeAxis) -> None:
     _mark(ax, axis, labelled=False)
     ax.set_title("drops", loc="left")
@@ -344,7 +405,9 @@ def extra_plot(ts: pd.DataFrame, column: str, axis: TimeAxis) -> Plot:
     return Plot(column, f"{title.capitalize()} over time", caption, figure)
 
 
-_RESERVED = frozenset({"latency", "utilization", "queue", "throughput", "percentiles", "cost"})
+_RESERVED = frozenset(
+    {"latency", "utilization", "queue", "throughput", "percentiles", "cost", "rider-view"}
+)
 
 
 def _file_stem(column: str) -> str:
@@ -353,19 +416,42 @@ def _file_stem(column: str) -> str:
     return f"ts-{stem}" if stem in _RESERVED else stem
 
 
-def _time_plots(summary: Mapping[str, Any], ts: pd.DataFrame, axis: TimeAxis) -> Iterator[Plot]:
+def _time_plots(
+    summary: Mapping[str, Any], ts: pd.DataFrame, axis: TimeAxis,
+    predicted: Mapping[str, float] | None,
+) -> Iterator[Plot]:  # fmt: skip
     """The time plots (captions noting any averaging), with the percentile bars second."""
     if any(column in ts.columns for column, _, _ in _PERCENTILES):
-        yield _noted(latency_plot(ts, axis), axis)
+        columns = [c for c, _, _ in _PERCENTILES if c in ts.columns]
+        if _with_values(ts, columns, axis.services)[0]:  # nothing completed: no empty figure
+            yield _noted(latency_plot(ts, axis), axis)
     yield from _present([percentiles_plot(summary)])
+    drill = axis.clock == "drill"
     fixed = (
         ("utilization", utilization_plot),
         ("queue_mean", queue_plot),
-        ("completed", throughput_plot),
+        (
+            "completed",
+            (lambda t, a: throughput_multiples(t, a, predicted)) if drill else throughput_plot,
+        ),
     )
     yield from (_noted(build(ts, axis), axis) for column, build in fixed if column in ts.columns)
+    riders = _riders(summary, ts, axis)
+    if riders is not None:
+        yield riders
     for column in extra_columns(ts):
-        yield replace(_noted(extra_plot(ts, column, axis), axis), name=_file_stem(column))
+        if riders is None or column not in RIDER_COLUMNS:  # drawn in the rider's view
+            yield replace(_noted(extra_plot(ts, column, axis), axis), name=_file_stem(column))
+
+
+def _riders(summary: Mapping[str, Any], ts: pd.DataFrame, axis: TimeAxis) -> Plot | None:
+    slos = summary.get("slo")
+    target = lag_target(slos if isinstance(slos, Sequence) else ())
+    plot = rider_series(ts, axis.unit.seconds, axis.label, target)
+    if plot is not None:
+        for ax in plot.figure.axes:
+            _mark(ax, axis, labelled=False)
+    return plot
 
 
 def _noted(plot: Plot, axis: TimeAxis) -> Plot:
@@ -377,9 +463,12 @@ def _present(charts: Sequence[Plot | None]) -> Iterator[Plot]:
 
 
 def all_plots(
-    summary: Mapping[str, Any], ts: pd.DataFrame, windows: Sequence[Window]
-) -> Iterator[Plot]:
-    """Every plot the data allows, in report order; built lazily, one figure at a time."""
+    summary: Mapping[str, Any], ts: pd.DataFrame, windows: Sequence[Window],
+    predicted: Mapping[str, float] | None = None,
+) -> Iterator[Plot]:  # fmt: skip
+    """Every plot the data allows, in report order; built lazily, one figure at a time.
+
+    `predicted`: a drill's predicted mean rate per request type (per drill second)."""
     if ts.empty:
         yield from _present([percentiles_plot(summary)])
     else:
@@ -392,5 +481,5 @@ def all_plots(
             services=service_order(ts, services if isinstance(services, Mapping) else ()),
             clock="drill" if summary.get("engine") == "drill" else "simulated",
         )
-        yield from _time_plots(summary, ts, axis)
+        yield from _time_plots(summary, ts, axis, predicted)
     yield from _present([cost_plot(summary)])

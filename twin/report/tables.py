@@ -12,17 +12,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from twin.report.incidents import Shown, incident_rows
 from twin.report.units import (
     MISSING,
     ci_bounds,
     fmt_count,
     fmt_duration_s,
+    fmt_metric,
     fmt_ms,
     fmt_ms_ci,
     fmt_pct,
     fmt_usd,
 )
-from twin.results.reading import Window, cost_items, dig, is_number
+from twin.results.reading import cost_items, dig, is_number
 
 __all__ = [
     "Cell",
@@ -76,13 +78,31 @@ def _pct_of(part: float, whole: float) -> str:
     return fmt_pct(part / whole) if whole > 0 else MISSING
 
 
+def _riders_label(summary: Mapping[str, Any]) -> str:
+    return "riders in the population" if summary.get("engine") == "drill" else "riders"
+
+
+def _drill_riders(drill: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A drill's riders at once (Locust users), mean and peak over its tracking windows; the
+    header's `riders` is the population the workload draws from, scaled."""
+    windows = dig(drill, "tracking", "windows")
+    if not isinstance(windows, Sequence):
+        return []
+    achieved = [float(w["riders_achieved"]) for w in windows
+                if isinstance(w, Mapping) and is_number(w.get("riders_achieved"))]  # fmt: skip
+    if not achieved:
+        return []
+    mean, peak = sum(achieved) / len(achieved), max(achieved)
+    return [("riders at once (mean / busiest window)", f"{mean:,.1f} / {peak:,.1f}")]
+
+
 def header_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The at-a-glance facts of a run, in reading order; absent keys are left out."""
     facts = [
         ("scenario", summary.get("scenario")),
         ("architecture", summary.get("architecture")),
         ("engine", summary.get("engine")),
-        ("riders", fmt_count(summary.get("riders")) if "riders" in summary else None),
+        (_riders_label(summary), fmt_count(summary.get("riders")) if "riders" in summary else None),
         ("seed", summary.get("seed")),
         ("replications", summary.get("replications")),
     ]
@@ -92,6 +112,8 @@ def header_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         # a drill plays the scenario's time compressed: its own length is the drill's
         label = "scenario time played" if isinstance(drill, Mapping) else "simulated time"
         facts.append((label, f"{fmt_count(simulated)} s ({fmt_duration_s(simulated)})"))
+    if isinstance(drill, Mapping):
+        facts += _drill_riders(drill)
     if isinstance(drill, Mapping) and is_number(drill.get("duration_s")):
         runs = int(summary.get("replications") or 1)
         seconds = fmt_count(drill["duration_s"])
@@ -237,6 +259,12 @@ def _plain(value: object) -> str:
     return MISSING if value is None else str(value)
 
 
+def _slo_value(slo: object, key: str) -> str:
+    value = dig(slo, key)
+    metric = dig(slo, "metric")
+    return fmt_metric(metric, value) if metric is not None else _plain(value)
+
+
 def slo_table(summary: Mapping[str, Any]) -> Table | None:
     """Each SLO with its target, the observed value and PASS or FAIL."""
     slos = summary.get("slo")
@@ -249,8 +277,8 @@ def slo_table(summary: Mapping[str, Any]) -> Table | None:
         rows.append(
             (
                 Cell(_plain(dig(slo, "name")), css="name"),
-                Cell(_plain(dig(slo, "target"))),
-                Cell(_plain(dig(slo, "observed")), _raw(dig(slo, "observed"))),
+                Cell(_slo_value(slo, "target")),
+                Cell(_slo_value(slo, "observed"), _raw(dig(slo, "observed"))),
                 verdict,
             )
         )
@@ -293,20 +321,12 @@ def cost_table(summary: Mapping[str, Any]) -> tuple[list[tuple[str, str]], Table
     return facts, Table(("component", "monthly", "share"), rows)
 
 
-def incident_table(windows: Sequence[Window]) -> Table | None:
-    """The incident windows marked on the time plots."""
-    if not windows:
+def incident_table(shown: Sequence[Shown]) -> Table | None:
+    """The incidents within the run: clipped to it, with their length within the run."""
+    if not shown:
         return None
-    rows = []
-    for window in windows:
-        end = window.end_s
-        finite = end != float("inf")
-        rows.append(
-            (
-                Cell(window.label, css="name"),
-                Cell(f"{fmt_count(window.start_s)} s ({fmt_duration_s(window.start_s)})"),
-                Cell(f"{fmt_count(end)} s" if finite else "end of run"),
-                Cell(fmt_duration_s(end - window.start_s) if finite else MISSING),
-            )
-        )
-    return Table(("incident", "starts", "ends", "lasts"), tuple(rows))
+    rows = tuple(
+        (Cell(name, css="name"), Cell(start), Cell(end), Cell(length), Cell(drawn))
+        for name, start, end, length, drawn in incident_rows(shown)
+    )
+    return Table(("incident", "starts", "ends", "lasts in the run", "on the plots"), rows)

@@ -19,6 +19,7 @@ __all__ = [
     "ci_bounds",
     "fmt_count",
     "fmt_duration_s",
+    "fmt_metric",
     "fmt_ms",
     "fmt_ms_ci",
     "fmt_pct",
@@ -85,7 +86,7 @@ def fmt_pct(value: object, *, digits: int = 1) -> str:
     """A fraction as a percentage: `0.897` reads `89.7%`."""
     if not is_number(value):
         return MISSING
-    return f"{float(value) * 100:.{digits}f}%"
+    return f"{float(value) * 100:,.{digits}f}%"
 
 
 def fmt_count(value: object) -> str:
@@ -106,6 +107,25 @@ def fmt_usd(value: object) -> str:
     if abs(number) >= 100:
         return f"${number:,.0f}"
     return f"${number:,.2f}"
+
+
+def fmt_metric(metric: object, value: object) -> str:
+    """A value of a dotted summary metric in its unit: `..._ms.p99` as time, `fraction` as %."""
+    name = str(metric)
+    if not is_number(value):
+        return MISSING
+    last = name.split(".")[-1]
+    if "latency_ms" in name or "wait_ms" in name or last.endswith("_ms"):
+        return fmt_ms(value)
+    if "fraction" in last or "utilization" in last:
+        return fmt_pct(value)
+    if "_s." in name or last.endswith("_s") or "lag_s" in name:
+        return fmt_duration_s(value)
+    if "usd" in last:
+        return fmt_usd(value)
+    if float(value).is_integer() or abs(float(value)) >= 100:
+        return fmt_count(round(float(value)))
+    return f"{float(f'{float(value):.3g}'):g}"
 
 
 @dataclass(frozen=True)
