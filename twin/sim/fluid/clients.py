@@ -84,11 +84,20 @@ class FluidClient:
         return self.pending[:, :-1].sum(axis=0)
 
     def deliver(self, k: int) -> None:
-        """Tick k's attempts reach every hop of the route."""
+        """Tick k's attempts go along the route: each hop gets the share that reaches it and
+        got through the hops before (by their drop fractions at the last tick: a retry lost at
+        the API never reaches the stream behind it)."""
         count = float(self.pending[:, k].sum())
-        if count > 0:
-            for station, share in self.legs:
-                station.receive(k, count * share)
+        if count <= 0:
+            return
+        passed = 1.0
+        for station, share in self.legs:
+            station.receive(k, count * share * passed)
+            if k > 0:
+                log = station.log
+                arrived = float(log.arrivals[k - 1])
+                if arrived > 0:
+                    passed *= 1.0 - min(float(log.dropped[k - 1]) / arrived, 1.0)
 
     def settle(self, k: int) -> None:
         """After the stations served tick k: fail, retry or give up its attempts."""
