@@ -74,18 +74,20 @@ class Experience(Block):
     )
     sessions_spoiled_fraction: Omittable[Number] = Field(
         None,
-        description="Exact engine: share of sessions spoiled (0-1), see `sessions_spoiled_by`.",
+        description="Simulated platforms: share of sessions spoiled (0-1), see "
+        "`sessions_spoiled_by` (fluid: in expectation).",
     )
     sessions_spoiled_by: Omittable[SpoiledBy] = Field(
-        None, description="Exact engine: spoiled sessions by cause."
+        None, description="Simulated platforms: spoiled sessions by cause."
     )
     reconnects: Omittable[int] = Field(
-        None, description="Exact engine: players that dropped their stream and joined again."
+        None,
+        description="Simulated platforms: players that dropped their stream and joined again.",
     )
 
 
 class Usage(Block):
-    """Fluid engine: what the run used, which `cost` prices beyond the listed capacity."""
+    """Simulated platforms: what the run used, which `cost` prices beyond the listed capacity."""
 
     instances: dict[str, Number] = Field(
         description="Mean instances per service.", json_schema_extra=keys("service")

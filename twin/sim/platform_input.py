@@ -17,7 +17,7 @@ from twin.config.clients import Clients
 from twin.config.network import ServiceTime
 from twin.sim.sessions import SessionFlows
 
-__all__ = ["CompiledPlatform", "Journey", "ServiceSpec"]
+__all__ = ["CompiledPlatform", "Journey", "ServiceSpec", "origin_up"]
 
 
 @dataclass(frozen=True)
@@ -116,3 +116,14 @@ class CompiledPlatform:
     session_flows: SessionFlows | None = None
     journey: Journey | None = None
     clients: Clients = field(default_factory=lambda: Clients())
+
+
+def origin_up(compiled: CompiledPlatform) -> np.ndarray | None:
+    """Per tick, the least share up of the origins behind the CDNs video goes through (None
+    without a CDN): a live segment exists only when its origin made it."""
+    ups = [
+        compiled.services[spec.origin].up
+        for spec in compiled.services.values()
+        if spec.egress_bps is not None and spec.origin in compiled.services
+    ]
+    return np.minimum.reduce(ups) if ups else None

@@ -4,8 +4,9 @@ compiled platform, so one engine serves both kinds of scenario.
 A source's requests either follow the probabilistic `routes` of the stations they visit (a
 bare network), or a fixed `path` of stations where each hop is reached by a share of the
 requests (a platform's request type: after a CDN, only the misses go on to the origin).
-A station's servers may follow a schedule (incidents, scheduled scaling), and its service
-time may depend on the request's source (a platform's request type with its own time there).
+A station's servers may follow a schedule (incidents, scheduled scaling) or a reactive
+autoscaler (twin.sim.exact.autoscale), and its service time may depend on the request's
+source (a platform's request type with its own time there).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from twin.config.network import NetworkScenario, RateSchedule, ServiceTime
+from twin.sim.exact.autoscale import Scaling
 
 __all__ = [
     "CHAIN",
@@ -49,6 +51,7 @@ class StationModel:
     timeout_s: float | None = None
     gate_rate: Any = None  # np.ndarray of per-tick rates (twin.sim.exact.gate), or None
     gate_sources: tuple[str, ...] = ()
+    scaling: Scaling | None = None  # reactive autoscaling (then no servers_schedule)
 
     def capacity_area(self, start: float, end: float) -> float:
         """Server-seconds available between `start` and `end`."""
@@ -167,6 +170,19 @@ def _gate(name: str, spec: Any, compiled: Any) -> dict[str, Any]:
     return {}
 
 
+def _scaling(spec: Any, tick_s: float) -> Scaling | None:
+    """A service's reactive autoscaling (None without: its servers follow the compile's)."""
+    if spec.autoscaling is None:
+        return None
+    return Scaling(
+        policy=spec.autoscaling,
+        initial=float(spec.instances[0]),
+        per_instance=int(spec.servers_per_instance),
+        up=np.asarray(spec.up, dtype=float),
+        tick_s=tick_s,
+    )
+
+
 def from_platform(
     compiled: Any, name: str, seed: int, interval_s: float, *, riders: bool = False
 ) -> ExactModel:
@@ -186,9 +202,10 @@ def from_platform(
             servers=max(round(float(spec.servers[0])), 0),
             service=spec.own_service or spec.service,
             queue_capacity=spec.queue_capacity,
-            servers_schedule=_servers_schedule(t, spec.servers),
+            servers_schedule=() if spec.autoscaling else _servers_schedule(t, spec.servers),
             service_by_source=tuple(spec.service_by_request.items()),
             timeout_s=spec.timeout_s if riders else None,
+            scaling=_scaling(spec, float(compiled.tick_s)),
             **(_gate(name, spec, compiled) if riders else {}),
         )
         for service, spec in compiled.services.items()

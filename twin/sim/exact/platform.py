@@ -5,9 +5,9 @@ by call (`twin.sim.exact.riders`): clients time out and retry, riders give up jo
 reconnect, batches go on to the leaderboard, and the run writes an `experience` block.
 Without them (`riders=False`, or a hand-made compiled platform) each request type is a
 Poisson stream along its route at the compile's offered load. Either way the stations are
-the same, on the same servers per tick. Not yet applied here (the fluid engine applies
-them): the kind caps (CDN egress beyond the riders' ABR view, shard and write limits) and
-reactive autoscaling.
+the same, on the same servers per tick, with reactive autoscaling where the architecture
+has it (twin.sim.exact.autoscale); the run's `usage` (instances, egress, shards) is priced
+as the fluid engine's is (twin.sim.usage).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from twin.sim.exact.engine import run_model, summary_of
 from twin.sim.exact.model import from_platform
@@ -25,6 +27,7 @@ from twin.sim.records import Grid
 from twin.sim.result import RunResult
 from twin.sim.rider_columns import add_rider_columns
 from twin.sim.summary import timeseries
+from twin.sim.usage import platform_usage
 
 __all__ = ["INTERVAL_S", "run_exact_platform"]
 
@@ -55,6 +58,15 @@ def run_exact_platform(
     return RunResult(summary=summary, timeseries=result.timeseries)
 
 
+def _instances(reps: list[RiderReplication], compiled: Any) -> dict[str, np.ndarray]:
+    """Instances per tick and service, averaged over the replications (the compile's where
+    no reactive autoscaling changed them)."""
+    out = {n: np.asarray(s.instances, dtype=float) for n, s in compiled.services.items()}
+    for name in reps[0].instances:
+        out[name] = np.mean([r.instances[name] for r in reps], axis=0)
+    return out
+
+
 def _run_riders(
     model: Any, compiled: Any, replications: int, progress: Callable[[float, float], None] | None
 ) -> RunResult:
@@ -81,6 +93,7 @@ def _run_riders(
                 block[key] = round(sum(counts) / len(reps))
     summary["experience"] = rider_experience(reps, compiled)
     summary["sessions"] = round(sum(len(r.table) for r in reps) / len(reps))
+    summary["usage"] = platform_usage(compiled, _instances(reps, compiled))
     active, degraded, lag = rider_series(reps, compiled)
     frame = add_rider_columns(timeseries(records), float(compiled.tick_s), active, degraded, lag)
     return RunResult(summary=summary, timeseries=frame)

@@ -14,7 +14,9 @@ from typing import Any
 import simpy
 
 from twin.rng import component_rng
+from twin.sim.autoscaling import Autoscaler
 from twin.sim.distributions import BlockSampler, service_sampler
+from twin.sim.exact.autoscale import scaler_process
 from twin.sim.exact.gate import RateGate
 from twin.sim.exact.model import ExactModel, SourceModel, StationModel
 from twin.sim.exact.routing import EXIT_INDEX, router
@@ -96,8 +98,12 @@ class Network:
                 continue
             rng = component_rng(seed, "source", src.name, replication=rep)
             env.process(poisson_source(env, src.schedule, rng, self.emit[i]))
+        self.scalers: dict[str, Autoscaler] = {}
         for st, station in zip(model.stations, self.stations, strict=True):
-            if st.servers_schedule:
+            if st.scaling is not None:
+                self.scalers[st.name] = st.scaling.scaler()
+                env.process(scaler_process(env, station, st.scaling, self.scalers[st.name]))
+            elif st.servers_schedule:
                 env.process(_server_changes(env, station, st.servers_schedule))
 
     def _station(

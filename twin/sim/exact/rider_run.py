@@ -20,11 +20,11 @@ from twin.sim.exact.model import CHAIN, ExactModel
 from twin.sim.exact.replication import Network, clock_process, empty_record
 from twin.sim.exact.riders import Outcomes, Riders
 from twin.sim.exact.station import Request
-from twin.sim.platform_input import CompiledPlatform
+from twin.sim.platform_input import CompiledPlatform, origin_up
 from twin.sim.records import Grid, ReplicationRecord
 from twin.sim.sessions import SessionTable, draw_sessions
 
-__all__ = ["RiderReplication", "origin_up", "run_rider_replication"]
+__all__ = ["RiderReplication", "run_rider_replication"]
 
 
 @dataclass(frozen=True)
@@ -36,17 +36,7 @@ class RiderReplication:
     table: SessionTable
     outcomes: Outcomes
     clients: dict[str, dict[str, int]]
-
-
-def origin_up(compiled: CompiledPlatform) -> np.ndarray | None:
-    """Per tick, the least share up of the origins behind the CDNs video goes through (None
-    without a CDN): a live segment exists only when its origin made it."""
-    ups = [
-        compiled.services[spec.origin].up
-        for spec in compiled.services.values()
-        if spec.egress_bps is not None and spec.origin in compiled.services
-    ]
-    return np.minimum.reduce(ups) if ups else None
+    instances: dict[str, np.ndarray]  # per tick, of the services with reactive autoscaling
 
 
 def _acknowledging(
@@ -114,4 +104,5 @@ def run_rider_replication(
     record = empty_record(model, grid)
     env.process(clock_process(env, net, record, progress))
     env.run(until=grid.duration_s + grid.fine_width_s * 1e-6)
-    return RiderReplication(record, table, riders[0].out, pool.stats)
+    scaled = {name: scaler.instances for name, scaler in net.scalers.items()}
+    return RiderReplication(record, table, riders[0].out, pool.stats, scaled)

@@ -182,10 +182,12 @@ class Riders:
             due[name] += periods[name]
             if player.reconnect:
                 stalled = self.env.now
-                if not (yield from self.join()):
+                joined = yield from self.join()
+                # the player shows no video while the rider joins again, back or not
+                self.out.stall_times.extend(np.arange(stalled, self.env.now, j.segment_s).tolist())
+                if not joined:
                     self.out.lost[row] = True
                     return False
-                self.out.stall_times.extend(np.arange(stalled, self.env.now, j.segment_s).tolist())
                 self.out.reconnects[row] += 1
                 player.misses, player.reconnect = 0, False
                 due = {n: max(d, self.env.now) for n, d in due.items()}

@@ -1,6 +1,7 @@
 """A multi-server FIFO station of the exact engine, driven by SimPy events.
 
-A request may arrive, may wait in the queue (or be dropped when a finite queue is full), is
+A request may arrive, may wait in the queue (or be dropped when a finite queue is full, or
+when the station is down: no servers, and a timeout its wait would pass), is
 going to be served by one of `servers` servers for a sampled time (or gives up, with a
 `timeout_s`, when it waited longer: dropped from the head of the queue when a server frees),
 and has left when its completion event fires; it is then routed to another station or out of
@@ -52,10 +53,12 @@ class Station:
         self.queue: deque[Request] = deque()
         self.busy = 0
         self._t_last = 0.0
+        self.busy_done = 0.0  # busy server-seconds of the slices before this one
         self.reset_counters()
 
     def reset_counters(self) -> None:
         """Start a new statistics slice (the clock process calls this at each boundary)."""
+        self.busy_done += getattr(self, "busy_area", 0.0)
         self.arrivals = 0
         self.dropped = 0
         self.completed = 0
@@ -73,6 +76,11 @@ class Station:
             self.busy_area += self.busy * dt
             self._t_last = now
 
+    def busy_seconds(self, now: float) -> float:
+        """Busy server-seconds since the start, up to `now` (an autoscaler's utilization)."""
+        self.advance(now)
+        return self.busy_done + self.busy_area
+
     @property
     def in_system(self) -> int:
         return len(self.queue) + self.busy
@@ -87,7 +95,9 @@ class Station:
         if self.busy < self.servers:
             self.busy += 1
             self._serve(request, now)
-        elif self._capacity is not None and len(self.queue) >= self._capacity:
+        elif (self._capacity is not None and len(self.queue) >= self._capacity) or (
+            self.servers == 0 and self._timeout is not None
+        ):  # a full queue; or a component down, which refuses (its timeout would pass)
             self.dropped += 1
             self._on_leave(request, DROPPED)
         else:
@@ -130,6 +140,9 @@ class Station:
         self.servers = servers
         if self._timeout is not None:
             self._renege(now)
+            while servers == 0 and self.queue:  # down: what waits there fails
+                self.dropped += 1
+                self._on_leave(self.queue.popleft(), DROPPED)
         while self.busy < self.servers and self.queue:
             self.busy += 1
             self._serve(self.queue.popleft(), now)

@@ -13,14 +13,16 @@ it); periodic calls (playlist, segment, leaderboard) are not retried. The policy
 scenario's `clients` block (twin.config.clients.Clients), the one the exact engine's riders
 follow.
 
-Everything is an expected count, as elsewhere in the fluid engine. What this does not do yet:
-riders who gave up joining still ride in the offered load of the other types.
+Everything is an expected count, as elsewhere in the fluid engine. Riders who give up
+joining leave the offered load of the types a riding rider makes (`twin.sim.fluid.riding`):
+a client may be given `keep` (the share of its first attempts whose riders still ride) and
+`on_give_up` (told the give-ups of each tick).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import numpy as np
@@ -60,6 +62,8 @@ class FluidClient:
         timeout_s: float,
         tick_s: float,
         waits_for: int | None = None,
+        keep: Callable[[int], float] | None = None,
+        on_give_up: Callable[[int, float], None] | None = None,
     ) -> None:
         self.request_type = request_type
         self.base = np.asarray(base, dtype=float)  # first attempts per tick
@@ -77,6 +81,10 @@ class FluidClient:
         self.timeouts = 0.0
         self.gave_up = 0.0
         self.failed = np.zeros(ticks)  # attempts failed per tick (all generations)
+        self.timed_out = np.zeros(ticks, dtype=bool)  # tick's failures were time-outs
+        self.gave_up_at = np.zeros(ticks)  # give-ups per tick
+        self.keep = keep
+        self.on_give_up = on_give_up
 
     @property
     def attempts(self) -> np.ndarray:
@@ -87,6 +95,8 @@ class FluidClient:
         """Tick k's attempts go along the route: each hop gets the share that reaches it and
         got through the hops before (by their drop fractions at the last tick: a retry lost at
         the API never reaches the stream behind it)."""
+        if self.keep is not None:
+            self.pending[0, k] *= self.keep(k)
         count = float(self.pending[:, k].sum())
         if count <= 0:
             return
@@ -99,12 +109,47 @@ class FluidClient:
                 if arrived > 0:
                     passed *= 1.0 - min(float(log.dropped[k - 1]) / arrived, 1.0)
 
+    def succeeded(self, k: int) -> float:
+        """Tick k's attempts the client heard answered (settled: neither lost nor timed out)."""
+        return max(float(self.pending[:, k].sum()) - float(self.failed[k]), 0.0)
+
+    def through(self, k: int) -> float:
+        """Tick k's attempts the whole route served (the network's answer, whether or not
+        the client still waited for it): what goes on to a stream's consumer."""
+        count = float(self.pending[:, k].sum())
+        for station, share in self.legs:
+            arrived = float(station.log.arrivals[k])
+            if arrived > 0:
+                count *= 1.0 - share * min(float(station.log.dropped[k]) / arrived, 1.0)
+        return count
+
+    def retry_delay(self, ticks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Seconds between the first attempt and the one sent at each of `ticks`, drawn: the
+        attempt's generation in proportion to the tick's attempts by generation, then each
+        retry's wait (the timeout, when the tick's failures timed out) and jittered backoff."""
+        ticks = np.asarray(ticks, dtype=int)
+        delay = np.zeros(len(ticks))
+        if self.max_generation == 0 or len(ticks) == 0:
+            return delay
+        weights = self.pending[:, ticks]
+        total = weights.sum(axis=0)
+        cum = np.cumsum(weights, axis=0) / np.where(total > 0, total, 1.0)
+        generation = (cum < rng.random(len(ticks))[None, :]).sum(axis=0)
+        wait = np.where(self.timed_out[ticks], self.timeout_s, 0.0)
+        for i in range(1, self.max_generation + 1):
+            later = generation >= i
+            ceiling = self.policy.backoff_ceiling(i)
+            backoff = ceiling * rng.random(len(ticks)) if self.policy.jitter else ceiling
+            delay += later * (wait + backoff)
+        return delay
+
     def settle(self, k: int) -> None:
         """After the stations served tick k: fail, retry or give up its attempts."""
         lost, timed_out = self._failure(k)
         if lost <= 0:
             return
         wait = self.timeout_s if timed_out else 0.0
+        self.timed_out[k] = timed_out
         for j in range(self.max_generation + 1):
             failed = float(self.pending[j, k]) * lost
             if failed <= 0:
@@ -114,6 +159,9 @@ class FluidClient:
                 self.timeouts += failed
             if j == self.max_generation:
                 self.gave_up += failed
+                self.gave_up_at[k] += failed
+                if self.on_give_up is not None:
+                    self.on_give_up(k, failed)
                 continue
             self.retries += failed
             self._schedule(j + 1, k, failed, wait)

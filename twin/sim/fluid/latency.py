@@ -5,10 +5,11 @@ saturation the wait is the stationary M/M/c one at that rho (Erlang C; for other
 Allen-Cunneen's factor (1 + cs^2) / 2 stretches the exponential wait, which is exact in mean
 for M/G/1 and a close approximation for M/G/c). When more arrives than the servers can take,
 the excess is the fluid backlog B, which every arrival waits behind: a delay of
-B / (c mu). While a backlog stands the servers are saturated and the wait is that delay; the
-stationary part then reflects only the load of the tick's own arrivals, capped below 1 so
-the formulas stay finite (`RHO_CAP`). A finite queue below saturation follows M/M/c/K: its
-blocking drops arrivals (twin.sim.fluid.flow) and its wait is the truncated one.
+B / (c mu). The stationary part is taken at the tick's own admitted load, capped below 1
+so the formulas stay finite (`RHO_CAP`); the mean wait is the larger of the two, not their
+sum (both describe the one queue: a standing backlog is what the stationary law would build),
+and never more than a full finite queue's. A finite queue below saturation follows M/M/c/K:
+its blocking drops arrivals (twin.sim.fluid.flow) and its wait is the truncated one.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from twin.sim.fluid.service import ServiceShape
 
 __all__ = ["RHO_CAP", "StationTicks", "station_ticks"]
 
-RHO_CAP = 0.95
+RHO_CAP = 0.99
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,27 @@ def _finite_queue(
     return np.where(use, wait_p, p), np.where(use, new_theta, theta), np.where(use, r, 0.0)
 
 
+def _beyond_fluid(p: np.ndarray, theta: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """The chance to wait, lowered so that the mean wait is the larger of the fluid delay `d`
+    and the stationary wait, not their sum: both describe the one queue (a standing backlog
+    is the queue the stationary law would build), so the stationary part only adds what it
+    holds beyond the backlog (none once the backlog is long)."""
+    wait = p / theta
+    with np.errstate(all="ignore"):
+        keep = np.where(wait > 0, np.clip((wait - d) / wait, 0.0, 1.0), 1.0)
+    return p * keep
+
+
+def _within_room(p: np.ndarray, theta: np.ndarray, d: np.ndarray, most: np.ndarray) -> np.ndarray:
+    """The chance to wait, lowered where the fluid delay `d` plus the stationary wait would
+    pass `most`, the wait of a full queue (room / drain): a queue held at its room by the
+    fluid backlog has no room to fluctuate above it (its wait keeps its shape, less often)."""
+    wait = p / theta
+    limit = np.maximum(most - d, 0.0)
+    with np.errstate(all="ignore"):
+        return np.where(wait > limit, p * np.where(wait > 0, limit / wait, 0.0), p)
+
+
 def station_ticks(
     log: TickLog, shape: ServiceShape, tick_s: float, queue_capacity: int | None = None
 ) -> StationTicks:
@@ -116,6 +138,9 @@ def station_ticks(
         )  # fmt: skip
     backlog_mean = (before + log.backlog) / 2.0
     d = backlog_mean / drain
+    p = _beyond_fluid(p, theta, d)
+    if queue_capacity is not None:
+        p = _within_room(p, theta, d, queue_capacity / drain)
     stationary_wait = p / theta
     busy = np.minimum(log.served / (mu * tick_s), c)
     queue_stat = rho * c * mu * stationary_wait

@@ -17,7 +17,7 @@ import numpy as np
 
 from twin.rng import component_rng
 from twin.sim.fluid.collect import station_record
-from twin.sim.fluid.experience import experience, usage
+from twin.sim.fluid.experience import experience, kept, sessions, usage
 from twin.sim.fluid.platform_flows import (
     PlatformFlows,
     platform_flows,
@@ -48,15 +48,28 @@ def _replication(
         rtype: probe_route(
             net,
             [(flows.index[hop], share) for hop, share in hops],
-            flows.clients[rtype].attempts
-            if rtype in flows.clients
-            else compiled.demand[rtype] * flows.tick_s,
+            _attempts(flows, rtype),
             grid,
             component_rng(seed, "probe", rtype, replication=replication),
         )
         for rtype, hops in compiled.visits.items()
     }
     return ReplicationRecord(grid=grid, stations=stations, sources=sources)
+
+
+def _clients(flows: PlatformFlows, rtype: str) -> list[Any]:
+    """The clients sending `rtype`: its own, and for joins the reconnecting players'."""
+    out = [flows.clients[rtype]] if rtype in flows.clients else []
+    if rtype == "join" and flows.reconnects is not None:
+        out.append(flows.reconnects.rejoin)
+    return out
+
+
+def _attempts(flows: PlatformFlows, rtype: str) -> np.ndarray:
+    clients = _clients(flows, rtype)
+    if not clients:
+        return flows.compiled.demand[rtype] * flows.tick_s
+    return np.sum([c.attempts for c in clients], axis=0)
 
 
 def run_platform(
@@ -88,19 +101,23 @@ def run_platform(
     summary["tick_s"] = flows.tick_s
     summary["riders"] = round(float(compiled.riders[0])) if len(compiled.riders) else 0
     summary["active_riders_peak"] = round(float(np.max(compiled.active_riders, initial=0.0)))
-    for rtype, client in flows.clients.items():
+    for rtype in flows.clients:
         block = summary["requests"].get(rtype)
         if block is not None:
-            block["retries"] = round(client.retries)
-            block["timeouts"] = round(client.timeouts)
-            block["gave_up"] = round(client.gave_up)
+            clients = _clients(flows, rtype)
+            block["retries"] = round(sum(c.retries for c in clients))
+            block["timeouts"] = round(sum(c.timeouts for c in clients))
+            block["gave_up"] = round(sum(c.gave_up for c in clients))
     summary["experience"] = experience(flows, seed)
+    count = sessions(flows).get("sessions")
+    if count is not None:
+        summary["sessions"] = count
     summary["usage"] = usage(flows)
     summary["wall_seconds"] = round(time.perf_counter() - started, 3)
     frame = add_rider_columns(
         timeseries(records),
         flows.tick_s,
-        np.asarray(compiled.active_riders, dtype=float),
+        np.asarray(compiled.active_riders, dtype=float) * kept(flows),
         flows.degraded_riders,
         flows.lag_probes,
     )

@@ -31,12 +31,16 @@ import numpy as np
 import simpy
 
 from twin.rng import component_rng
-from twin.sim.fluid.autoscale import Autoscaler, autoscaler_process
+from twin.sim.autoscaling import Autoscaler
+from twin.sim.fluid.autoscale import autoscaler_process
 from twin.sim.fluid.clients import FluidClient, client_process
 from twin.sim.fluid.flow import FluidStation, progress_process, station_process
 from twin.sim.fluid.latency import StationTicks, station_ticks
 from twin.sim.fluid.probes import ProbeNetwork
+from twin.sim.fluid.reconnects import Reconnects, reconnect_process
+from twin.sim.fluid.riding import RIDING, Riding
 from twin.sim.fluid.service import ServiceShape
+from twin.sim.platform_input import origin_up
 
 __all__ = ["PlatformFlows", "platform_flows", "probe_network", "report_interval"]
 
@@ -62,6 +66,10 @@ class PlatformFlows:
         self.degraded_riders = np.zeros(self.ticks)
         # Each request type's clients: attempts, retries and give-ups per tick.
         self.clients: dict[str, FluidClient] = {}
+        # Riders out of the offered load after giving up (None without session flows), and
+        # the players who drop the stream and join again.
+        self.riding: Riding | None = None
+        self.reconnects: Reconnects | None = None
 
     @property
     def duration_s(self) -> float:
@@ -110,18 +118,52 @@ def _station(
     )
 
 
+def chain_hops(compiled: Any) -> list[str]:
+    """The services a telemetry batch visits after its route: the stream's processor, then
+    the leaderboard store (each once), as the exact engine's `chain_path`."""
+    ingest = compiled.ingest
+    return [n for n in dict.fromkeys((ingest.processor, ingest.store)) if n in compiled.services]
+
+
 def _ingest(compiled: Any, names: list[str]) -> list[tuple[str, np.ndarray]]:
-    """(service, requests per tick) of the ingest flows the compile adds beyond the routes."""
+    """(service, requests per tick) of the ingest flows the compile adds beyond the routes
+    and the telemetry chain (`chain_process` sends that: what got through the route)."""
     tick = float(compiled.tick_s)
     routed = {n: np.zeros(len(compiled.t)) for n in names}
     for rtype, hops in compiled.visits.items():
         for hop, share in hops:
             routed[hop] += compiled.demand[rtype] * share
+    if "telemetry" in compiled.visits:
+        for hop in chain_hops(compiled):
+            routed[hop] += compiled.telemetry_records_per_s
     return [
         (n, np.maximum(spec.arrivals - routed[n], 0.0) * tick)
         for n, spec in compiled.services.items()
         if np.any(spec.arrivals - routed[n] > 1e-9)
     ]
+
+
+def chain_process(
+    env: simpy.Environment,
+    telemetry: FluidClient,
+    hops: list[FluidStation],
+    records_per_batch: np.ndarray,
+    ticks: int,
+    tick_s: float,
+) -> Generator[simpy.Event, Any, None]:
+    """At each tick, the records of the batches the telemetry route served the tick before go
+    on through the chain's hops (each hop gets what got through the ones before it)."""
+    for k in range(1, ticks):
+        yield env.timeout(k * tick_s - env.now)
+        count = telemetry.through(k - 1) * float(records_per_batch[k - 1])
+        for station in hops:
+            if count <= 0:
+                break
+            station.receive(k, count)
+            log = station.log
+            arrived = float(log.arrivals[k - 1])
+            if arrived > 0:
+                count *= 1.0 - min(float(log.dropped[k - 1]) / arrived, 1.0)
 
 
 def request_source(
@@ -130,16 +172,23 @@ def request_source(
     stations: dict[str, FluidStation],
     ticks: int,
     tick_s: float,
+    riding: Riding | None = None,
 ) -> Generator[simpy.Event, Any, None]:
-    """At each tick, deliver the ingest flows' requests to their services."""
+    """At each tick, deliver the ingest flows' requests to their services (of the riders
+    still riding)."""
     for k in range(ticks):
         yield env.timeout(k * tick_s - env.now)
+        keep = 1.0 if riding is None else riding.keep(k)
         for name, counts in legs:
-            stations[name].receive(k, float(counts[k]))
+            stations[name].receive(k, float(counts[k]) * keep)
 
 
-def _clients(compiled: Any, stations: dict[str, FluidStation]) -> dict[str, FluidClient]:
-    """A client per request type, sending its first attempts and its retries along its route."""
+def _clients(
+    compiled: Any, stations: dict[str, FluidStation], riding: Riding | None
+) -> dict[str, FluidClient]:
+    """A client per request type, sending its first attempts and its retries along its route;
+    with `riding`, the riding riders' types send only for those still riding, and the
+    riders who give up joining leave."""
     segment_s = compiled.journey.segment_s if compiled.journey is not None else 4.0
     return {
         rtype: FluidClient(
@@ -150,9 +199,35 @@ def _clients(compiled: Any, stations: dict[str, FluidStation]) -> dict[str, Flui
             compiled.clients.timeout_for(rtype, segment_s),
             float(compiled.tick_s),
             waits_for=acknowledged_hops(compiled, hops),
+            keep=riding.keep if riding is not None and rtype in RIDING else None,
+            on_give_up=riding.leave if riding is not None and rtype == "join" else None,
         )
         for rtype, hops in compiled.visits.items()
     }
+
+
+def _reconnects(
+    compiled: Any,
+    clients: dict[str, FluidClient],
+    stations: dict[str, FluidStation],
+    riding: Riding | None,
+) -> Reconnects | None:
+    """The reconnect flows, where riders watch segments and join (None otherwise)."""
+    if riding is None or "segment" not in clients or "join" not in clients:
+        return None
+    join = clients["join"]
+    rejoin = FluidClient(
+        "join",
+        np.zeros(len(compiled.t)),
+        join.legs,
+        compiled.clients,
+        join.timeout_s,
+        float(compiled.tick_s),
+        waits_for=len(join.waited),
+    )
+    reconnects = Reconnects(compiled, join, clients["segment"], rejoin, riding, origin_up(compiled))
+    rejoin.on_give_up = reconnects.give_up
+    return reconnects
 
 
 def acknowledged_hops(compiled: Any, hops: list[tuple[str, float]]) -> int:
@@ -178,10 +253,26 @@ def platform_flows(compiled: Any, progress: Callable[[float], None] | None = Non
         n: _station(s, compiled, ticks, tick_s, scalers.get(n))
         for n, s in compiled.services.items()
     }
-    env.process(request_source(env, _ingest(compiled, flows.names), stations, ticks, tick_s))
-    flows.clients = _clients(compiled, stations)
+    riding = None
+    if compiled.session_flows is not None:
+        riding = Riding(compiled.session_flows, compiled.active_riders)
+    flows.riding = riding
+    env.process(
+        request_source(env, _ingest(compiled, flows.names), stations, ticks, tick_s, riding)
+    )
+    flows.clients = _clients(compiled, stations, riding)
+    telemetry = flows.clients.get("telemetry")
+    if telemetry is not None and chain_hops(compiled):
+        per_batch = compiled.telemetry_records_per_s / np.maximum(
+            compiled.demand["telemetry"], 1e-12
+        )
+        hops = [stations[n] for n in chain_hops(compiled)]
+        env.process(chain_process(env, telemetry, hops, per_batch, ticks, tick_s))
     for client in flows.clients.values():
         env.process(client_process(env, client, ticks, tick_s))
+    flows.reconnects = _reconnects(compiled, flows.clients, stations, riding)
+    if flows.reconnects is not None:
+        env.process(reconnect_process(env, flows.reconnects, ticks, tick_s))
     for n, scaler in scalers.items():
         env.process(autoscaler_process(env, scaler, stations[n], ticks))
     for station in stations.values():
