@@ -109,10 +109,13 @@ def _wait_port(port: int, timeout_s: float = 10.0) -> None:
 
 
 @contextmanager
-def twin_server(data_dir: Path, redis_url: str | None, reference: bool = False):  # type: ignore[no-untyped-def]
+def twin_server(  # type: ignore[no-untyped-def]
+    data_dir: Path, redis_url: str | None, reference: bool = False, extra: tuple[str, ...] = ()
+):
     """`twin serve` in its own process; yields its base URL once it printed 'ready'.
 
-    `reference`: segments are the template's bytes unchanged (`_REFERENCE_BOOT`).
+    `reference`: segments are the template's bytes unchanged (`_REFERENCE_BOOT`). `extra`:
+    more options for `twin serve`.
     """
     port = free_port()
     boot = ["-c", _REFERENCE_BOOT] if reference else ["-m", "twin.cli.app"]
@@ -121,6 +124,7 @@ def twin_server(data_dir: Path, redis_url: str | None, reference: bool = False):
            "--device-rate", "1e9"]  # fmt: skip
     if redis_url:
         cmd += ["--redis", redis_url]
+    cmd += extra
     env = {**os.environ, "TWIN_SECRET": SECRET, "OPENBLAS_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     try:
@@ -161,6 +165,7 @@ class Poster:
             "Content-Type": "application/json",
         }
         self.number = 0
+        self.acknowledged = 0  # samples its 202s accepted (bench_overload)
 
     def next_body(self) -> bytes:
         self.number += 1

@@ -63,6 +63,9 @@ def register(app: typer.Typer) -> None:
         allow_data_loss: bool = typer.Option(
             False, "--allow-data-loss", help="Serve on a Redis without AOF (else refused)."
         ),
+        max_inflight: int = typer.Option(
+            128, "--max-inflight", help="Requests in progress per process; past it, 503."
+        ),
     ) -> None:
         """Run the reference platform a drill can hit."""
         # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
@@ -79,6 +82,6 @@ def register(app: typer.Typer) -> None:
             rate_per_s=rate, burst=burst, device_samples_per_s=device_rate,
             origin_egress_bps=None if egress_mbps is None else egress_mbps * 1e6,
             seed=seed, n_riders=riders, consumers=consumers, media_cache_dir=media_cache,
-            max_lag_s=max_lag, allow_data_loss=allow_data_loss,
+            max_lag_s=max_lag, allow_data_loss=allow_data_loss, max_inflight=max_inflight,
         )  # fmt: skip
         run_server(settings, workers, lambda line: print(line, flush=True))

@@ -21,6 +21,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from twin.serve import middleware, routes_classes, routes_ingest, routes_ops, routes_workouts
+from twin.serve.admission import ADMISSION, Admission, admission, redis_pool_size
 from twin.serve.backends import open_backend
 from twin.serve.backends.base import Backend
 from twin.serve.backends.redis_limiter import RedisLimiter
@@ -59,7 +60,10 @@ def build_state(settings: ServeSettings) -> ServeState:
 
     catalog_rng, state_rng = np.random.default_rng(settings.seed).spawn(2)
     backend = open_backend(
-        redis_url=settings.redis_url, data_dir=settings.data_dir, shards=settings.consumers
+        redis_url=settings.redis_url,
+        data_dir=settings.data_dir,
+        shards=settings.consumers,
+        pool_size=redis_pool_size(settings.max_inflight, settings.consumers),
     )
     faults = Faults()
     state = ServeState(
@@ -90,6 +94,7 @@ def _limiter(backend: Backend, name: str, rate: float, burst: float) -> Limiter:
 def _middlewares(settings: ServeSettings) -> list[Middleware]:
     chain: list[Middleware] = [
         middleware.metrics,
+        admission,  # early: a refusal must cost little (the 503s still counted by route)
         middleware.errors,
         middleware.body_limit,
         middleware.auth,
@@ -131,6 +136,7 @@ def create_app(settings: ServeSettings) -> web.Application:
         middlewares=_middlewares(settings), client_max_size=settings.max_body_bytes
     )
     app[STATE] = state
+    app[ADMISSION] = Admission(settings.max_inflight, state.metrics.registry)
     state.mark_pending(_CORE)
     app.cleanup_ctx.append(_core)
     for module in (routes_ops, routes_ingest, routes_classes, routes_workouts):

@@ -30,6 +30,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from twin.errors import InputError, TargetError, TwinError
+from twin.serve.admission import redis_pool_size
 from twin.serve.app import create_app
 from twin.serve.backends import redact_url
 from twin.serve.state import STATE, ServeSettings
@@ -42,20 +43,26 @@ Say = Callable[[str], None]
 READY_TIMEOUT_S = 600.0
 
 
-def check_redis(url: str, allow_data_loss: bool = False) -> None:
-    """Raise a one-line `TargetError` unless Redis at `url` answers PING and keeps what it
-    acknowledged across a restart (AOF, `appendfsync always|everysec`), or `allow_data_loss`."""
+def check_redis(url: str, allow_data_loss: bool = False, connections: int = 0) -> None:
+    """Raise a one-line `TargetError` unless Redis at `url` answers PING, keeps what it
+    acknowledged across a restart (AOF, `appendfsync always|everysec`) or `allow_data_loss`,
+    and takes `connections` clients (its `maxclients`)."""
     # Deferred: only a Redis run loads redis-py.
-    from twin.serve.backends.redis import connect, persistence_problem
+    from twin.serve.backends.redis import client_room_problem, connect, persistence_problem
 
-    async def check() -> str | None:
+    async def check() -> tuple[str | None, str | None]:
         client = await connect(url)
         try:
-            return await persistence_problem(client)
+            return await persistence_problem(client), await client_room_problem(client, connections)
         finally:
             await client.aclose()
 
-    problem = asyncio.run(check())
+    problem, room = asyncio.run(check())
+    if room:
+        raise TargetError(
+            f"--redis {redact_url(url)!r}: {room} (--workers x (--max-inflight + --consumers + "
+            "8)): raise its maxclients, or lower --max-inflight or --workers"
+        )
     if problem and not allow_data_loss:
         raise TargetError(
             f"--redis {redact_url(url)!r}: {problem}, so a restart loses acknowledged samples: "
@@ -153,7 +160,8 @@ def serve(
     if workers > 1 and settings.port == 0:
         raise InputError("--port", None, "workers must share a fixed port, not 0")
     if settings.redis_url:
-        check_redis(settings.redis_url, settings.allow_data_loss)
+        pool = redis_pool_size(settings.max_inflight, settings.consumers)
+        check_redis(settings.redis_url, settings.allow_data_loss, workers * pool)
     if workers == 1:
         run_loop(_serve_one(settings, lambda url, d: announce(_ready_line(url, d, settings, 1))))
         return

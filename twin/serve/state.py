@@ -48,6 +48,7 @@ class ServeSettings:
     in samples. `consumers` is the number of stream shards, each read by one consumer.
     `secret` signs tokens (at least 32 bytes; `twin.serve.secret` finds it). Admin tokens are
     refused unless `admin`, and then from loopback clients only unless `admin_remote`.
+    `max_inflight` is the admission limit of each process (`twin.serve.admission`).
     """
 
     secret: str
@@ -74,6 +75,7 @@ class ServeSettings:
     consumers: int = 4
     max_lag_s: float = 30.0  # a shard stalled on a backlog this long makes /healthz degraded
     allow_data_loss: bool = False  # a Redis without AOF (checked by `twin.serve.runner`)
+    max_inflight: int = 128  # requests in progress per process; past it, 503 (`admission`)
     worker_index: int = 0
 
     def __post_init__(self) -> None:
@@ -81,7 +83,7 @@ class ServeSettings:
             _positive(name, getattr(self, name))
         for name in ("max_future_s", "max_age_s", "retrain_interval_s", "cache_ttl_s", "max_lag_s"):
             _positive(name, getattr(self, name))
-        for name in ("max_batch", "max_body_bytes", "consumers", "n_riders"):
+        for name in ("max_batch", "max_body_bytes", "consumers", "n_riders", "max_inflight"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise InputError(_SOURCE, name, f"must be an integer >= 1, got {value!r}")

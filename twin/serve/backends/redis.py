@@ -61,7 +61,13 @@ from twin.serve.ratelimit import Charge
 from twin.serve.revocation import REDIS_KEY as REVOKED_KEY
 from twin.serve.validation import TelemetryBatch, WorkoutRequest
 
-__all__ = ["GROUP", "RedisBackend", "connect", "persistence_problem"]
+__all__ = [
+    "GROUP",
+    "RedisBackend",
+    "client_room_problem",
+    "connect",
+    "persistence_problem",
+]
 
 log = logging.getLogger("twin.serve")
 
@@ -174,10 +180,23 @@ return previous
 """
 
 
-async def connect(url: str) -> aioredis.Redis:
-    """A client for `url` that answered PING, or a one-line `TargetError`."""
+POOL_WAIT_S = 5.0  # a request waits this long for a free connection, then it is a 503
+
+
+async def connect(url: str, pool_size: int | None = None) -> aioredis.Redis:
+    """A client for `url` that answered PING, or a one-line `TargetError`.
+
+    With `pool_size`, at most that many connections, and a caller finding none free waits for
+    one (`POOL_WAIT_S`) instead of failing with "Too many connections".
+    """
     try:
-        client = aioredis.from_url(url, decode_responses=True)
+        if pool_size is None:
+            client = aioredis.from_url(url, decode_responses=True)
+        else:
+            pool = aioredis.BlockingConnectionPool.from_url(
+                url, max_connections=pool_size, timeout=POOL_WAIT_S, decode_responses=True
+            )
+            client = aioredis.Redis.from_pool(pool)
     except ValueError as exc:
         raise TargetError(f"--redis {redact_url(url)!r}: not a Redis URL") from exc
     try:
@@ -205,6 +224,17 @@ async def persistence_problem(client: aioredis.Redis) -> str | None:
     return None
 
 
+async def client_room_problem(client: aioredis.Redis, needed: int) -> str | None:
+    """Why Redis would refuse some of the `needed` connections (None: its maxclients allow)."""
+    try:
+        most = int((await client.config_get("maxclients")).get("maxclients") or 0)
+    except (ResponseError, ValueError):
+        return None  # CONFIG refused: persistence_problem has said so
+    if needed > most:
+        return f"its maxclients {most} is below the {needed} connections the workers may open"
+    return None
+
+
 def _float(value: Any) -> float | None:
     return None if value in (None, "") else float(value)
 
@@ -214,9 +244,10 @@ class RedisBackend:
 
     kind = "redis"
 
-    def __init__(self, url: str, *, shards: int) -> None:
+    def __init__(self, url: str, *, shards: int, pool_size: int | None = None) -> None:
         self.url = url
         self.shards = shards
+        self.pool_size = pool_size
         self.client: aioredis.Redis | None = None
         self._caught_up = [False] * shards
         self._last_claim = [0.0] * shards
@@ -231,7 +262,7 @@ class RedisBackend:
         return self.client
 
     async def start(self) -> None:
-        self.client = await connect(self.url)
+        self.client = await connect(self.url, self.pool_size)
         self._ingest = self.client.register_script(INGEST)
         self._commit = self.client.register_script(COMMIT)
         self._feedback = self.client.register_script(FEEDBACK)
