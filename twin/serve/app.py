@@ -31,6 +31,7 @@ from twin.serve.metrics import Metrics
 from twin.serve.processor import PROCESSOR_KEY, StreamProcessor
 from twin.serve.ratelimit import Limiter, LocalLimiter
 from twin.serve.revocation import RevocationWatch
+from twin.serve.sealing import KEY_FILE, SampleSealer, load_key, refuse_other_key
 from twin.serve.state import STATE, ServeSettings, ServeState
 from twin.serve.tokens import Signer
 
@@ -78,6 +79,7 @@ def build_state(settings: ServeSettings) -> ServeState:
         device_limiter=_limiter(
             backend, "device", settings.device_samples_per_s, settings.device_burst
         ),
+        sealer=SampleSealer(load_key(settings.data_dir)),
     )
     if settings.redis_url:
         state.fault_sync = FaultSync(backend, faults)  # type: ignore[arg-type]
@@ -110,6 +112,10 @@ def _middlewares(settings: ServeSettings) -> list[Middleware]:
 async def _core(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     await state.backend.start()
+    stored_key = await state.backend.claim_key_id(state.sealer.key_id)
+    if stored_key != state.sealer.key_id:
+        await state.backend.close()
+        raise refuse_other_key(state.settings.data_dir / KEY_FILE, stored_key, state.sealer.key_id)
     revocations = RevocationWatch(state.backend, state.signer)
     await revocations.start()
     state.extras[REVOCATIONS_KEY] = revocations

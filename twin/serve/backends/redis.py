@@ -4,7 +4,7 @@ Keys (prefix `twin:`):
 
 | key | type | holds |
 |---|---|---|
-| `s:{device}` | hash | seq -> sample JSON: the durable record and the idempotency check |
+| `s:{device}` | hash | seq -> sealed sample JSON: the durable record and the idempotency check |
 | `ingest:{k}` | stream | shard k's entries for the stream processor (group `leaderboard`) |
 | `backlog:{k}` | counter | samples in shard k's stream not yet on a leaderboard |
 | `rl:{limit}:{key}` | hash | a rate-limit bucket (`redis_limiter`), expiring when full |
@@ -16,6 +16,7 @@ Keys (prefix `twin:`):
 | `workout_keys` | hash | `rider<TAB>Idempotency-Key` -> workout id and request fingerprint |
 | `interactions` | hash | `rider<TAB>class` -> summed weight, for the recommender |
 | `revoked` | hash | revoked token id -> when it may be forgotten (`twin.serve.revocation`) |
+| `samples_key_id` | string | the id of the key the samples are sealed with (`twin.serve.sealing`) |
 
 If Redis loses its data (restarted without persistence), a consumer's read answers `NOGROUP`:
 the consumer recreates the group from the stream's first entry and carries on, so what was
@@ -476,6 +477,10 @@ class RedisBackend:
 
     async def revoked_ids(self) -> set[str]:
         return set(await self.redis.hkeys(REVOKED_KEY))
+
+    async def claim_key_id(self, key_id: str) -> str:
+        await self.redis.set(f"{P}samples_key_id", key_id, nx=True)
+        return str(await self.redis.get(f"{P}samples_key_id"))
 
     async def add_interaction(self, rider_id: str, class_id: str, weight: float) -> None:
         await self.redis.hincrbyfloat(f"{P}interactions", f"{rider_id}\t{class_id}", weight)
