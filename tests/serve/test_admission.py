@@ -17,7 +17,7 @@ import pytest
 
 from tests.serve.helpers import SECRET, Client, ThreadServer, wait_for
 from twin.cli.app import main
-from twin.serve.admission import redis_pool_size
+from twin.serve.admission import TARGET_S, WINDOW_S, AdaptiveLimit, redis_pool_size
 
 LIMIT = 3
 
@@ -111,3 +111,27 @@ def test_serve_refuses_workers_whose_pools_redis_cannot_take(
     err = capsys.readouterr().err
     assert "its maxclients 10000 is below the 12024 connections" in err
     assert err.count("\n") == 1
+
+
+def test_the_limit_falls_while_a_queue_stands_and_climbs_back_when_it_is_gone() -> None:
+    limit, now = AdaptiveLimit(128), 0.0
+
+    def windows(count: int, seconds: float) -> list[int]:
+        nonlocal now
+        seen = []
+        for _ in range(count):
+            now += WINDOW_S
+            limit.observe(seconds, now)  # every request of the window that slow
+            seen.append(limit.current)
+        return seen
+
+    queued = windows(40, 4 * TARGET_S)
+    assert queued[:3] == [115, 103, 92]  # -10 % a window
+    assert queued[-1] == 8  # down to the floor, never below
+    assert windows(5, 0.6 * TARGET_S) == [8] * 5  # between half and the target: holds
+    climbing = windows(40, 0.1 * TARGET_S)
+    assert climbing[:3] == [9, 10, 11]  # +10 %, at least one
+    assert climbing[-1] == 128  # back to --max-inflight
+    limit.observe(4 * TARGET_S, now + WINDOW_S / 2)  # mid-window: nothing moves yet
+    limit.observe(0.0, now + WINDOW_S / 2)
+    assert limit.current == 128

@@ -4,25 +4,28 @@ Why a concurrency limit and not a queue deadline: an aiohttp server has no queue
 time. Every request it parses becomes a running handler at once; under overload the waiting
 happens in the handlers themselves (for the event loop, for SQLite's thread, for Redis), and
 in the kernel's socket buffers before that, where no arrival time can be read. What the
-process can bound is how many handlers run. By Little's law an admitted request then takes
-about `limit / throughput`: with the default 128 and the ingest path's ~1,000 batches/s per
-process, ~130 ms at full load, inside the 250 ms p99 the issue asks for, while 128 in
-progress keep Redis' group commit (one fsync for every write of an event-loop pass) and
-SQLite's batch busy. Past the limit a request is answered at once `503 {"error": "overloaded,
-retry"}` with `Retry-After: 1`, before its token is verified or its body parsed: measured, a
-refusal costs the server about 0.1 ms of CPU against 0.4 ms for an accepted telemetry batch
-of 50 samples. What the limit cannot bound is the time before the process reads a request
-(in the kernel's buffers, when the process is starved of CPU): `benchmarks/bench_overload.py`
-reports the server's own latency beside the client's for that reason.
+process can bound is how many handlers run, and by Little's law an admitted request then
+takes about `limit / throughput`. Throughput is what a busy machine changes, so the limit in
+force adapts (`AdaptiveLimit`): it falls while even the fastest request of each 100 ms waited
+more than 50 ms (a standing queue), and climbs back to `--max-inflight` (128) when none does;
+so the deadline is kept through the limit, not by timing a queue. Past the limit a request
+is answered at once `503 {"error": "overloaded, retry"}` with `Retry-After: 1`, before its
+token is verified or its body parsed: measured, a refusal costs the server about 0.1 ms of CPU
+against 0.4 ms for an accepted telemetry batch of 50 samples. What no limit can bound is the
+time before the process reads a request (in the kernel's buffers, when the process is starved
+of CPU): `benchmarks/bench_overload.py` reports the server's own latency beside the client's.
 
 Exempt: `/healthz`, `/metrics`, `/openapi.json` (a balancer and Prometheus must always get an
 answer) and the admin API (a drill must always be able to clear the fault it injected).
-`twin_inflight_requests`, `twin_admission_limit` and `twin_shed_total{route}` are in
-`/metrics`. On Redis the client's connection pool is sized from the limit
-(`redis_pool_size`), so the pool can never be what fails first.
+`twin_inflight_requests`, `twin_admission_limit` (the limit in force) and
+`twin_shed_total{route}` are in `/metrics`. On Redis the client's connection pool is sized from
+the ceiling (`redis_pool_size`), so the pool can never be what fails first.
 """
 
 from __future__ import annotations
+
+import math
+import time
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -33,12 +36,17 @@ __all__ = [
     "DEFAULT_LIMIT",
     "EXEMPT_ROUTES",
     "RETRY_AFTER_S",
+    "AdaptiveLimit",
     "Admission",
     "admission",
     "redis_pool_size",
 ]
 
 DEFAULT_LIMIT = 128
+TARGET_S = 0.05  # a request's shortest time in the server, per window, above which a queue stands
+WINDOW_S = 0.1
+FLOOR = 8
+LONG_ROUTES = frozenset({"segment"})  # streamed for as long as the bytes take: no queue signal
 RETRY_AFTER_S = 1
 EXEMPT_ROUTES = frozenset({"healthz", "metrics", "openapi"})
 # Redis connections a process holds besides the requests': one blocking read per stream
@@ -54,6 +62,35 @@ def redis_pool_size(limit: int, shards: int) -> int:
     return limit + shards + _BACKGROUND
 
 
+class AdaptiveLimit:
+    """The limit in force: lowered while a queue stands in the server, raised when none does.
+
+    A fixed limit only bounds latency at `limit / throughput`, and throughput is what a loaded
+    machine changes. So the limit moves between `floor` and `ceiling` (`--max-inflight`) by
+    AIMD on a queue signal, as CoDel and TCP Vegas read theirs: the shortest time any request
+    spent in the server during each `WINDOW_S`. Above `TARGET_S` even the luckiest request
+    waited, so a queue stands: the limit drops by 10 %. Under half of it there is room: the
+    limit grows by 10 % (at least one). Pure: times are passed in.
+    """
+
+    def __init__(self, ceiling: int, floor: int = FLOOR, target_s: float = TARGET_S) -> None:
+        self.ceiling, self.floor, self.target_s = ceiling, min(floor, ceiling), target_s
+        self.current = ceiling
+        self._window_end = 0.0
+        self._window_min = math.inf
+
+    def observe(self, seconds: float, now: float) -> None:
+        """One admitted request took `seconds`; at a window's end, move the limit."""
+        self._window_min = min(self._window_min, seconds)
+        if now < self._window_end:
+            return
+        if self._window_min > self.target_s:
+            self.current = max(self.floor, int(self.current * 0.9))
+        elif self._window_min < self.target_s / 2:
+            self.current = min(self.ceiling, self.current + max(1, self.current // 10))
+        self._window_end, self._window_min = now + WINDOW_S, math.inf
+
+
 class Admission:
     """Counts the requests in progress; `admit()` says whether one more may start.
 
@@ -65,6 +102,7 @@ class Admission:
         if limit < 1:
             raise ValueError(f'"limit" must be >= 1, got {limit}')
         self.limit = limit
+        self.adaptive = AdaptiveLimit(limit)
         self.inflight = 0
         self.shed = Counter(
             "twin_shed", "Requests refused with 503 by admission control, by route",
@@ -75,12 +113,12 @@ class Admission:
             registry=registry,
         ).set_function(lambda: self.inflight)  # fmt: skip
         Gauge(
-            "twin_admission_limit", "Requests allowed in progress at once, per process",
+            "twin_admission_limit", "Requests allowed in progress at once now, per process",
             registry=registry,
-        ).set(limit)  # fmt: skip
+        ).set_function(lambda: self.adaptive.current)  # fmt: skip
 
     def admit(self) -> bool:
-        return self.inflight < self.limit
+        return self.inflight < self.adaptive.current
 
     def refuse(self, route: str) -> web.Response:
         self.shed.labels(route).inc()
@@ -100,7 +138,11 @@ async def admission(request: web.Request, handler: Handler) -> web.StreamRespons
     if not gate.admit():
         return gate.refuse(route)
     gate.inflight += 1
+    started = time.perf_counter()
     try:
         return await handler(request)
     finally:
         gate.inflight -= 1
+        if route not in LONG_ROUTES:
+            now = time.perf_counter()
+            gate.adaptive.observe(now - started, now)
