@@ -66,11 +66,11 @@ class AdaptiveLimit:
     """The limit in force: lowered while a queue stands in the server, raised when none does.
 
     A fixed limit only bounds latency at `limit / throughput`, and throughput is what a loaded
-    machine changes. So the limit moves between `floor` and `ceiling` (`--max-inflight`) by
-    AIMD on a queue signal, as CoDel and TCP Vegas read theirs: the shortest time any request
-    spent in the server during each `WINDOW_S`. Above `TARGET_S` even the luckiest request
-    waited, so a queue stands: the limit drops by 10 %. Under half of it there is room: the
-    limit grows by 10 % (at least one). Pure: times are passed in.
+    machine changes. So the limit moves between `floor` and `ceiling` (`--max-inflight`) in
+    10 % steps on a queue signal, read as CoDel and TCP Vegas read theirs: the shortest time
+    any request spent in the server during each `WINDOW_S`. Above `TARGET_S` even the luckiest
+    request waited, so a queue stands: the limit drops by 10 %. Under half of it there is
+    room: the limit grows by 10 % (at least one). Pure: times are passed in.
     """
 
     def __init__(self, ceiling: int, floor: int = FLOOR, target_s: float = TARGET_S) -> None:
