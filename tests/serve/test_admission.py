@@ -125,13 +125,25 @@ def test_the_limit_falls_while_a_queue_stands_and_climbs_back_when_it_is_gone() 
             seen.append(limit.current)
         return seen
 
+    fast = 0.1 * TARGET_S
+    assert windows(3, fast) == [128] * 3  # no queue: the ceiling holds
     queued = windows(40, 4 * TARGET_S)
     assert queued[:3] == [115, 103, 92]  # -10 % a window
     assert queued[-1] == 8  # down to the floor, never below
-    assert windows(5, 0.6 * TARGET_S) == [8] * 5  # between half and the target: holds
-    climbing = windows(40, 0.1 * TARGET_S)
+    assert windows(3, 0.6 * TARGET_S) == [8] * 3  # between half and the target: holds
+    climbing = windows(40, fast)
     assert climbing[:3] == [9, 10, 11]  # +10 %, at least one
     assert climbing[-1] == 128  # back to --max-inflight
-    limit.observe(4 * TARGET_S, now + WINDOW_S / 2)  # mid-window: nothing moves yet
-    limit.observe(0.0, now + WINDOW_S / 2)
-    assert limit.current == 128
+
+
+def test_a_slow_service_is_not_taken_for_a_queue() -> None:
+    """An fsync of 80 ms in every request is service time: only twice that is a queue."""
+    limit, now = AdaptiveLimit(128), 0.0
+    for _ in range(50):
+        now += WINDOW_S
+        limit.observe(0.08, now)
+    assert limit.current == 128 and limit.baseline < 0.1
+    for _ in range(3):
+        now += WINDOW_S
+        limit.observe(0.3, now)  # a queue on top of it
+    assert limit.current == 92

@@ -6,8 +6,9 @@ happens in the handlers themselves (for the event loop, for SQLite's thread, for
 in the kernel's socket buffers before that, where no arrival time can be read. What the
 process can bound is how many handlers run, and by Little's law an admitted request then
 takes about `limit / throughput`. Throughput is what a busy machine changes, so the limit in
-force adapts (`AdaptiveLimit`): it falls while even the fastest request of each 100 ms waited
-more than 50 ms (a standing queue), and climbs back to `--max-inflight` (128) when none does;
+force adapts (`AdaptiveLimit`): it falls while even the fastest request of each 100 ms took
+over 50 ms and over twice the fastest ever seen (a standing queue), and climbs back to
+`--max-inflight` (128) when none does;
 so the deadline is kept through the limit, not by timing a queue. Past the limit a request
 is answered at once `503 {"error": "overloaded, retry"}` with `Retry-After: 1`, before its
 token is verified or its body parsed: measured, a refusal costs the server about 0.1 ms of CPU
@@ -68,14 +69,19 @@ class AdaptiveLimit:
     A fixed limit only bounds latency at `limit / throughput`, and throughput is what a loaded
     machine changes. So the limit moves between `floor` and `ceiling` (`--max-inflight`) in
     10 % steps on a queue signal, read as CoDel and TCP Vegas read theirs: the shortest time
-    any request spent in the server during each `WINDOW_S`. Above `TARGET_S` even the luckiest
-    request waited, so a queue stands: the limit drops by 10 %. Under half of it there is
-    room: the limit grows by 10 % (at least one). Pure: times are passed in.
+    any request spent in the server during each `WINDOW_S`, against the shortest ever seen
+    (`baseline`: the service time with no queue, an fsync included). A queue stands when even
+    the luckiest request of the window took more than `TARGET_S` and more than twice the
+    baseline: the limit drops by 10 %. Under half of that there is room: the limit grows by
+    10 % (at least one). The baseline creeps up 1 % a second, so a service that became slower
+    for good is learnt again within minutes, and a standing queue is not. Pure: times are
+    passed in.
     """
 
     def __init__(self, ceiling: int, floor: int = FLOOR, target_s: float = TARGET_S) -> None:
         self.ceiling, self.floor, self.target_s = ceiling, min(floor, ceiling), target_s
         self.current = ceiling
+        self.baseline = math.inf
         self._window_end = 0.0
         self._window_min = math.inf
 
@@ -84,9 +90,12 @@ class AdaptiveLimit:
         self._window_min = min(self._window_min, seconds)
         if now < self._window_end:
             return
-        if self._window_min > self.target_s:
+        fastest = self._window_min
+        self.baseline = min(fastest, self.baseline * 1.001)
+        queued = max(self.target_s, 2 * self.baseline)
+        if fastest > queued:
             self.current = max(self.floor, int(self.current * 0.9))
-        elif self._window_min < self.target_s / 2:
+        elif fastest < queued / 2:
             self.current = min(self.ceiling, self.current + max(1, self.current // 10))
         self._window_end, self._window_min = now + WINDOW_S, math.inf
 
