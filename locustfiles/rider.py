@@ -33,6 +33,8 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.runners import MasterRunner
 from shape import DrillShape
 
+from twin.drill.wire import CA_CERT_ENV
+
 __all__ = ["DrillShape", "RiderUser"]
 
 PLAN = load_plan()
@@ -110,12 +112,20 @@ def _pick_rider(environment: Any) -> tuple[int, dict[str, Any]]:
     return slot, PLAN.riders[slot]
 
 
+def _tls_context() -> Any:
+    """An https:// host's certificate is checked: against `twin drill --ca-cert`, else the
+    system's CAs (Locust's default, `insecure`, would check nothing)."""
+    return gevent.ssl.create_default_context(cafile=os.environ.get(CA_CERT_ENV) or None)
+
+
 class RiderUser(FastHttpUser):
     """One rider of the pool riding one session per task."""
 
     network_timeout = 30.0
     connection_timeout = 10.0
     max_retries = 0
+    insecure = False
+    ssl_context_factory = staticmethod(_tls_context)
 
     def wait_time(self) -> float:
         return 0.0

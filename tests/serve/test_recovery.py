@@ -21,7 +21,6 @@ import pytest
 import requests
 
 from tests.serve.helpers import (
-    REDIS_BINARY,
     SECRET,
     VOLATILE,
     Client,
@@ -36,10 +35,7 @@ from tests.serve.helpers import (
 )
 from twin.cli.app import main
 
-pytestmark = [
-    pytest.mark.redis,
-    pytest.mark.skipif(not Path(REDIS_BINARY).exists(), reason="redis-server not installed"),
-]
+pytestmark = pytest.mark.redis
 
 
 class VolatileRedis:

@@ -28,6 +28,9 @@ def register(app: typer.Typer) -> None:
         ),
         target: str | None = typer.Option(None, "--target", help="'local': start twin serve."),
         host: str | None = typer.Option(None, "--host", help="Drill this URL instead."),
+        ca_cert: Path | None = typer.Option(
+            None, "--ca-cert", help="PEM CA bundle to check an https:// --host's certificate."
+        ),
         scale: float = typer.Option(
             1e-4, "--scale", help="Riders in the drill per scenario rider."
         ),
@@ -62,7 +65,7 @@ def register(app: typer.Typer) -> None:
         options = DrillOptions(
             scenario=scenario, out=Path("."), target=target, host=host, scale=scale,
             speedup=speedup, duration=duration, workers=workers, architecture=architecture,
-            replay_incidents=incidents, repeat=repeat,
+            replay_incidents=incidents, repeat=repeat, ca_cert=ca_cert,
         )  # fmt: skip
         options.check()
         folder = prepare_out_dir(out or default_out_dir(f"drill-{scenario.stem}"))

@@ -63,22 +63,32 @@ def register(app: typer.Typer) -> None:
         allow_data_loss: bool = typer.Option(
             False, "--allow-data-loss", help="Serve on a Redis without AOF (else refused)."
         ),
+        max_inflight: int = typer.Option(
+            128, "--max-inflight", help="Requests in progress per process; past it, 503."
+        ),
+        tls_cert: Path | None = typer.Option(
+            None, "--tls-cert", help="PEM certificate chain: serve HTTPS (with --tls-key)."
+        ),
+        tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key (HTTPS)."),
     ) -> None:
         """Run the reference platform a drill can hit."""
         # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
         from twin.serve.runner import serve as run_server
+        from twin.serve.sealing import load_key
         from twin.serve.secret import load_secret
         from twin.serve.state import ServeSettings
 
         if admin_remote and not admin:
             raise InputError("--admin-remote", None, "needs --admin")
         secret = load_secret(data_dir, create=True)
+        load_key(data_dir)  # made here, once, before any worker reads it
         settings = ServeSettings(
             host=host, port=port, redis_url=redis, data_dir=data_dir, secret=secret,
             admin=admin, admin_remote=admin_remote,
             rate_per_s=rate, burst=burst, device_samples_per_s=device_rate,
             origin_egress_bps=None if egress_mbps is None else egress_mbps * 1e6,
             seed=seed, n_riders=riders, consumers=consumers, media_cache_dir=media_cache,
-            max_lag_s=max_lag, allow_data_loss=allow_data_loss,
+            max_lag_s=max_lag, allow_data_loss=allow_data_loss, max_inflight=max_inflight,
+            tls_cert=tls_cert, tls_key=tls_key,
         )  # fmt: skip
         run_server(settings, workers, lambda line: print(line, flush=True))

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from twin.drill.wire import CA_CERT_ENV
 from twin.errors import TargetError
 
 __all__ = ["LOCUSTFILE", "LocustRun", "commands", "free_port", "run_locust"]
@@ -41,6 +42,7 @@ class LocustRun:
     workers: int = 1
     timeout_s: float = 600.0
     locustfile: Path = LOCUSTFILE
+    ca_cert: Path | None = None  # the CA an https:// host's certificate is checked with
 
 
 def _base(run: LocustRun) -> list[str]:
@@ -68,6 +70,7 @@ def _environment(run: LocustRun) -> dict[str, str]:
         "TWIN_DRILL_PLAN": str(run.plan_path),
         "TWIN_DRILL_WORKERS": str(max(1, run.workers)),
         "PYTHONUNBUFFERED": "1",
+        **({CA_CERT_ENV: str(run.ca_cert)} if run.ca_cert else {}),
     }
 
 

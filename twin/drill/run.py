@@ -78,6 +78,7 @@ class DrillOptions:
     architecture: str | None = None
     replay_incidents: bool = True
     repeat: int = 1  # drills of the same workload, pooled (each on a fresh local platform)
+    ca_cert: Path | None = None  # PEM CA bundle the https:// --host's certificate is checked with
 
     def check(self) -> None:
         if (self.target is None) == (self.host is None):
@@ -90,6 +91,11 @@ class DrillOptions:
             raise InputError("--workers", None, f"must be >= 1, got {self.workers}")
         if self.repeat < 1:
             raise InputError("--repeat", None, f"must be >= 1, got {self.repeat}")
+        if self.ca_cert is not None:
+            if not (self.host or "").startswith("https://"):
+                raise InputError("--ca-cert", None, "only with an https:// --host")
+            if not self.ca_cert.is_file():
+                raise InputError("--ca-cert", None, f"no such file: {self.ca_cert}")
 
 
 def compile_drill(options: DrillOptions) -> tuple[Any, Any, Any, DrillWorkload]:
@@ -197,7 +203,8 @@ def run_drill(
     options.check()
     started = time.time()
     if options.host is not None:
-        Target(options.host).call("GET", "/healthz")  # unreachable: one line, before any work
+        # unreachable, or a certificate that does not check: one line, before any work
+        Target(options.host, ca_cert=options.ca_cert).call("GET", "/healthz")
         _secret(None)  # no secret for the host's tokens: one line, before any work too
     scenario, architecture, compiled, work = compile_drill(options)
     out = options.out
@@ -239,7 +246,7 @@ def _drive(
 ) -> dict[str, Any]:  # fmt: skip
     """Everything that needs the target up: pool, plan, Locust, incidents, drain."""
 
-    target = Target(url)
+    target = Target(url, ca_cert=options.ca_cert)
     pool = rider_pool(pool_size, seed=scenario.seed, secret=secret,
                       mix=scenario.population.mix, device_share=work.device_share)  # fmt: skip
     target.check(pool[0]["rider_token"])
@@ -258,7 +265,7 @@ def _drive(
     timeline = fault_timeline(compiled, work, consumers=4) if options.replay_incidents else []
     admin = sign("admin", "twin-drill", secret, 86_400.0)
     run = LocustRun(url, plan_path, load_dir, options.workers,
-                    timeout_s=lead + work.duration_s + 120.0)  # fmt: skip
+                    timeout_s=lead + work.duration_s + 120.0, ca_cert=options.ca_cert)  # fmt: skip
     cpu0 = process_cpu_s(target.metrics())
     with _LagWatch(target) as lag, IncidentReplay(target, admin, timeline, t0) as replay:
         wall = run_locust(run)

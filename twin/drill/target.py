@@ -15,6 +15,7 @@ import os
 import queue
 import secrets
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -35,9 +36,11 @@ _READY = "ready at "
 class Target:
     """A host speaking the reference platform's API, seen through blocking HTTP calls."""
 
-    def __init__(self, url: str, timeout_s: float = 10.0) -> None:
+    def __init__(self, url: str, timeout_s: float = 10.0, ca_cert: Path | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
+        # https: the host's certificate is checked against `ca_cert`, else the system's CAs
+        self._tls = ssl.create_default_context(cafile=ca_cert) if ca_cert else None
 
     def call(
         self, method: str, path: str, token: str | None = None, body: Any = None
@@ -50,7 +53,9 @@ class Target:
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+            with urllib.request.urlopen(
+                request, timeout=self.timeout_s, context=self._tls
+            ) as response:
                 return response.status, response.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()

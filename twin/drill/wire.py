@@ -26,6 +26,7 @@ from typing import Any
 from twin.errors import InputError
 
 __all__ = [
+    "CA_CERT_ENV",
     "FORMAT",
     "RECORD_GLOB",
     "LiveClass",
@@ -36,6 +37,10 @@ __all__ = [
     "read_records",
     "record_name",
 ]
+
+# The environment variable naming the PEM CA bundle an https:// host's certificate is checked
+# with (`twin drill --ca-cert`), read by the Locust processes.
+CA_CERT_ENV = "TWIN_DRILL_CA_CERT"
 
 FORMAT = 2  # the `format` of plan.json and rec-<pid>.json; a reader refuses any other
 RECORD_GLOB = "rec-*.json"

@@ -21,6 +21,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from twin.serve import middleware, routes_classes, routes_ingest, routes_ops, routes_workouts
+from twin.serve.admission import ADMISSION, Admission, admission, redis_pool_size
 from twin.serve.backends import open_backend
 from twin.serve.backends.base import Backend
 from twin.serve.backends.redis_limiter import RedisLimiter
@@ -30,6 +31,7 @@ from twin.serve.metrics import Metrics
 from twin.serve.processor import PROCESSOR_KEY, StreamProcessor
 from twin.serve.ratelimit import Limiter, LocalLimiter
 from twin.serve.revocation import RevocationWatch
+from twin.serve.sealing import KEY_FILE, SampleSealer, load_key, refuse_other_key
 from twin.serve.state import STATE, ServeSettings, ServeState
 from twin.serve.tokens import Signer
 
@@ -59,7 +61,10 @@ def build_state(settings: ServeSettings) -> ServeState:
 
     catalog_rng, state_rng = np.random.default_rng(settings.seed).spawn(2)
     backend = open_backend(
-        redis_url=settings.redis_url, data_dir=settings.data_dir, shards=settings.consumers
+        redis_url=settings.redis_url,
+        data_dir=settings.data_dir,
+        shards=settings.consumers,
+        pool_size=redis_pool_size(settings.max_inflight, settings.consumers),
     )
     faults = Faults()
     state = ServeState(
@@ -74,6 +79,7 @@ def build_state(settings: ServeSettings) -> ServeState:
         device_limiter=_limiter(
             backend, "device", settings.device_samples_per_s, settings.device_burst
         ),
+        sealer=SampleSealer(load_key(settings.data_dir)),
     )
     if settings.redis_url:
         state.fault_sync = FaultSync(backend, faults)  # type: ignore[arg-type]
@@ -90,6 +96,7 @@ def _limiter(backend: Backend, name: str, rate: float, burst: float) -> Limiter:
 def _middlewares(settings: ServeSettings) -> list[Middleware]:
     chain: list[Middleware] = [
         middleware.metrics,
+        admission,  # early: a refusal must cost little (the 503s still counted by route)
         middleware.errors,
         middleware.body_limit,
         middleware.auth,
@@ -105,6 +112,10 @@ def _middlewares(settings: ServeSettings) -> list[Middleware]:
 async def _core(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     await state.backend.start()
+    stored_key = await state.backend.claim_key_id(state.sealer.key_id)
+    if stored_key != state.sealer.key_id:
+        await state.backend.close()
+        raise refuse_other_key(state.settings.data_dir / KEY_FILE, stored_key, state.sealer.key_id)
     revocations = RevocationWatch(state.backend, state.signer)
     await revocations.start()
     state.extras[REVOCATIONS_KEY] = revocations
@@ -131,6 +142,7 @@ def create_app(settings: ServeSettings) -> web.Application:
         middlewares=_middlewares(settings), client_max_size=settings.max_body_bytes
     )
     app[STATE] = state
+    app[ADMISSION] = Admission(settings.max_inflight, state.metrics.registry)
     state.mark_pending(_CORE)
     app.cleanup_ctx.append(_core)
     for module in (routes_ops, routes_ingest, routes_classes, routes_workouts):

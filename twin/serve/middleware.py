@@ -116,6 +116,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except _UNAVAILABLE as exc:
         log.warning("storage unavailable on %s %s: %s", request.method, request.path, exc)
         return error_response(503, "storage unavailable, retry", {"Retry-After": "1"})
+    except ConnectionResetError:  # the client left mid-body: no one to answer, not a bug
+        raise
     except Exception:  # a bug of ours, not the client's: log it, answer 500 without details
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal server error")

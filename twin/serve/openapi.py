@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from twin import __version__
+from twin.config.vocabulary import DEVICES, REGION_CODES
 from twin.platform.catalog import CLASS_TYPES
 from twin.serve.hls import PLAYLIST_CONTENT_TYPE, RENDITIONS, SEGMENT_CONTENT_TYPE
 from twin.serve.validation import MAX_SEQ, SAMPLE_BOUNDS
@@ -219,12 +220,28 @@ def _rider_schemas() -> dict[str, Schema]:
         ),
         "Recommendations": _obj(
             {
+                "source": {
+                    "enum": ["model", "popular"],
+                    "description": "`model`: the rider's ALS ranking, scores are ALS scores. "
+                    "`popular`: cold start, a rider the model has not seen: the most popular "
+                    "classes of `region` and `device`, scores are shares of that segment's rides",
+                },
+                "region": {
+                    "enum": [*REGION_CODES, None],
+                    "description": "popular: the region ranked (null: all regions, also when "
+                    "the region had too few rides)",
+                },
+                "device": {
+                    "enum": [*DEVICES, None],
+                    "description": "popular: the device ranked (null: all)",
+                },
                 "recommendations": {
                     "type": "array",
                     "maxItems": 100,
                     "items": _obj({"class_id": {"type": "string"}, "score": {"type": "number"}}),
-                }
-            }
+                },
+            },
+            required=["source", "recommendations"],
         ),
     }
 
@@ -365,9 +382,14 @@ def _platform_paths() -> dict[str, Schema]:
         "/v1/workouts/{workout_id}/feedback": {"post": _op("feedback", "Rate a workout",
             {200: _json("Feedback")}, (403, 404), params=(workout,), body="FeedbackRequest")},
         "/v1/riders/{rider_id}/recommendations": {"get": _op("recommend",
-            "Top-n on-demand classes for the rider (implicit ALS)",
-            {200: _json("Recommendations")}, (400, 403, 404),
-            params=(rider, _query("n", {**n, "maximum": 100}, "how many (10)")))},
+            "Top-n on-demand classes for the rider (implicit ALS); for a rider the model "
+            "has not seen, the most popular of their region and device",
+            {200: _json("Recommendations")}, (400, 403),
+            params=(rider, _query("n", {**n, "maximum": 100}, "how many (10)"),
+                    _query("region", {"enum": list(REGION_CODES)}, "cold start: the rider's "
+                           "region (default: all)"),
+                    _query("device", {"enum": list(DEVICES)}, "cold start: the rider's "
+                           "device (default: all)")))},
     }  # fmt: skip
 
 

@@ -7,6 +7,7 @@ samples per second, and stores and streams the new samples, in one atomic, idemp
 (one Lua call on Redis). The 202 is sent only after the backend answered, so an acknowledged
 sample is durable. A re-sent seq must carry the same sample: one with other content is a 409
 with the stored sample's fingerprint (`sha256:` of its document), and nothing is stored.
+Samples are sealed (`twin.serve.sealing`) before the backend sees them and opened when read.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ async def telemetry(request: web.Request) -> web.Response:
     require(request, "device", batch.device_id)
     if state.find_class(batch.class_id) is None:
         raise not_found("class", batch.class_id)
+    batch = state.sealer.seal_batch(batch)
     charges = [Charge(state.device_limiter, batch.device_id, len(batch))]
     pending = request.pop(PENDING_CHARGE, None)
     if pending is not None:
@@ -49,7 +51,8 @@ async def telemetry(request: web.Request) -> web.Response:
     if result.refused is not None:
         raise refused(request, result.refused, result.wait_s)
     if result.conflict is not None:
-        return _conflict(result.conflict)
+        stored = state.sealer.open(batch.device_id, result.conflict.stored_json)
+        return _conflict(Conflict(result.conflict.seq, stored))
     state.metrics.accepted.inc(result.accepted)
     state.metrics.duplicates.inc(result.duplicates)
     body = f'{{"accepted":{result.accepted},"duplicates":{result.duplicates}}}'
@@ -71,7 +74,9 @@ def _conflict(conflict: Conflict) -> web.Response:
 async def samples(request: web.Request) -> web.Response:
     device_id = check_id(request.match_info["device_id"], "device_id")
     require(request, "device", device_id)
-    docs = await request.app[STATE].backend.samples_json(device_id)
+    state = request.app[STATE]
+    sealer = state.sealer
+    docs = [sealer.open(device_id, doc) for doc in await state.backend.samples_json(device_id)]
     # The stored documents are already canonical JSON: splice them rather than re-encode.
     ident = json.dumps(device_id)
     body = f'{{"device_id":{ident},"count":{len(docs)},"samples":[{",".join(docs)}]}}'

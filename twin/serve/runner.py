@@ -20,6 +20,7 @@ import asyncio
 import math
 import multiprocessing
 import signal
+import ssl
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -30,6 +31,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from twin.errors import InputError, TargetError, TwinError
+from twin.serve.admission import redis_pool_size
 from twin.serve.app import create_app
 from twin.serve.backends import redact_url
 from twin.serve.state import STATE, ServeSettings
@@ -42,20 +44,26 @@ Say = Callable[[str], None]
 READY_TIMEOUT_S = 600.0
 
 
-def check_redis(url: str, allow_data_loss: bool = False) -> None:
-    """Raise a one-line `TargetError` unless Redis at `url` answers PING and keeps what it
-    acknowledged across a restart (AOF, `appendfsync always|everysec`), or `allow_data_loss`."""
+def check_redis(url: str, allow_data_loss: bool = False, connections: int = 0) -> None:
+    """Raise a one-line `TargetError` unless Redis at `url` answers PING, keeps what it
+    acknowledged across a restart (AOF, `appendfsync always|everysec`) or `allow_data_loss`,
+    and takes `connections` clients (its `maxclients`)."""
     # Deferred: only a Redis run loads redis-py.
-    from twin.serve.backends.redis import connect, persistence_problem
+    from twin.serve.backends.redis import client_room_problem, connect, persistence_problem
 
-    async def check() -> str | None:
+    async def check() -> tuple[str | None, str | None]:
         client = await connect(url)
         try:
-            return await persistence_problem(client)
+            return await persistence_problem(client), await client_room_problem(client, connections)
         finally:
             await client.aclose()
 
-    problem = asyncio.run(check())
+    problem, room = asyncio.run(check())
+    if room:
+        raise TargetError(
+            f"--redis {redact_url(url)!r}: {room} (--workers x (--max-inflight + --consumers + "
+            "8)): raise its maxclients, or lower --max-inflight or --workers"
+        )
     if problem and not allow_data_loss:
         raise TargetError(
             f"--redis {redact_url(url)!r}: {problem}, so a restart loses acknowledged samples: "
@@ -79,14 +87,38 @@ async def _start(settings: ServeSettings, reuse_port: bool) -> tuple[web.AppRunn
         await runner.setup()
     except RedisError as exc:
         raise TargetError(f"--redis {redact_url(settings.redis_url or '')!r}: {exc}") from exc
-    site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port)
+    site = web.TCPSite(
+        runner, settings.host, settings.port, reuse_port=reuse_port, ssl_context=tls(settings)
+    )
     try:
         await site.start()
     except OSError as exc:
         await runner.cleanup()
         raise TargetError(f"cannot listen on {settings.host}:{settings.port}: {exc}") from exc
     host, port = runner.addresses[0][:2]
-    return runner, f"http://{host}:{port}"
+    return runner, f"{settings.scheme}://{host}:{port}"
+
+
+def tls(settings: ServeSettings) -> ssl.SSLContext | None:
+    """The server's TLS context (TLS 1.2 or later) from `--tls-cert`/`--tls-key`, or None.
+
+    A file that is missing or not a matching PEM certificate and key is one line, naming it.
+    """
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    for option, path in (("--tls-cert", settings.tls_cert), ("--tls-key", settings.tls_key)):
+        if not path.is_file():
+            raise InputError(option, None, f"no such file: {path}")
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except (ssl.SSLError, ValueError) as exc:
+        raise InputError(
+            "--tls-cert", None, f"{settings.tls_cert} and {settings.tls_key}: not a PEM "
+            f"certificate chain and its private key ({exc.args[-1] if exc.args else exc})",
+        ) from None  # fmt: skip
+    return context
 
 
 async def _wait_ready(app: web.Application, stop: asyncio.Event) -> bool:
@@ -152,8 +184,10 @@ def serve(
         )
     if workers > 1 and settings.port == 0:
         raise InputError("--port", None, "workers must share a fixed port, not 0")
+    tls(settings)  # a bad certificate or key: one line before anything starts
     if settings.redis_url:
-        check_redis(settings.redis_url, settings.allow_data_loss)
+        pool = redis_pool_size(settings.max_inflight, settings.consumers)
+        check_redis(settings.redis_url, settings.allow_data_loss, workers * pool)
     if workers == 1:
         run_loop(_serve_one(settings, lambda url, d: announce(_ready_line(url, d, settings, 1))))
         return

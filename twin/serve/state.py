@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from twin.serve.faults import Faults
     from twin.serve.metrics import Metrics
     from twin.serve.ratelimit import Limiter
+    from twin.serve.sealing import SampleSealer
     from twin.serve.tokens import Signer
 
 __all__ = ["STATE", "ServeSettings", "ServeState"]
@@ -48,6 +49,7 @@ class ServeSettings:
     in samples. `consumers` is the number of stream shards, each read by one consumer.
     `secret` signs tokens (at least 32 bytes; `twin.serve.secret` finds it). Admin tokens are
     refused unless `admin`, and then from loopback clients only unless `admin_remote`.
+    `max_inflight` is the admission limit of each process (`twin.serve.admission`).
     """
 
     secret: str
@@ -74,6 +76,9 @@ class ServeSettings:
     consumers: int = 4
     max_lag_s: float = 30.0  # a shard stalled on a backlog this long makes /healthz degraded
     allow_data_loss: bool = False  # a Redis without AOF (checked by `twin.serve.runner`)
+    max_inflight: int = 128  # requests in progress per process; past it, 503 (`admission`)
+    tls_cert: Path | None = None  # PEM certificate chain: serve HTTPS (with `tls_key`)
+    tls_key: Path | None = None
     worker_index: int = 0
 
     def __post_init__(self) -> None:
@@ -81,7 +86,7 @@ class ServeSettings:
             _positive(name, getattr(self, name))
         for name in ("max_future_s", "max_age_s", "retrain_interval_s", "cache_ttl_s", "max_lag_s"):
             _positive(name, getattr(self, name))
-        for name in ("max_batch", "max_body_bytes", "consumers", "n_riders"):
+        for name in ("max_batch", "max_body_bytes", "consumers", "n_riders", "max_inflight"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise InputError(_SOURCE, name, f"must be an integer >= 1, got {value!r}")
@@ -91,10 +96,16 @@ class ServeSettings:
             raise InputError(_SOURCE, "max_batch", "must not exceed device_burst")
         if self.origin_egress_bps is not None:
             _positive("origin_egress_bps", self.origin_egress_bps)
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise InputError("--tls-cert", None, "--tls-cert and --tls-key go together")
         try:
             check_secret(self.secret)
         except ValueError as exc:
             raise InputError(_SOURCE, "secret", str(exc)) from None
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self.tls_cert is None else "https"
 
     @property
     def backend_kind(self) -> str:
@@ -105,8 +116,9 @@ class ServeSettings:
 class ServeState:
     """What handlers share: settings, storage, catalogue, token checks, metrics, faults.
 
-    `catalog` is a `twin.platform.catalog.Catalog`. `extras` is a place for the edge modules
-    (streaming, recommend, admin) to keep their own objects under their own keys. On the Redis
+    `catalog` is a `twin.platform.catalog.Catalog`; `sealer` encrypts the samples at rest.
+    `extras` is a place for the edge modules (streaming, recommend, admin) to keep their own
+    objects under their own keys. On the Redis
     backend the limiters keep their buckets in Redis and `fault_sync` shares the faults
     between worker processes (`twin.serve.fault_sync`); on the embedded one both are local.
     """
@@ -120,6 +132,7 @@ class ServeState:
     rng: np.random.Generator
     user_limiter: Limiter
     device_limiter: Limiter
+    sealer: SampleSealer
     fault_sync: FaultSync | None = None
     pending: set[str] = field(default_factory=set)
     extras: dict[str, Any] = field(default_factory=dict)

@@ -42,6 +42,7 @@ __all__ = [
     "parse_telemetry",
     "parse_workout",
     "query_bool",
+    "query_choice",
     "query_int",
 ]
 
@@ -353,3 +354,13 @@ def query_bool(query: Mapping[str, str], name: str) -> bool | None:
     if raw.lower() not in ("true", "false", "1", "0"):
         raise bad_request(name, f"must be true or false, got {raw!r:.40}")
     return raw.lower() in ("true", "1")
+
+
+def query_choice(query: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str | None:
+    """A query parameter that must be one of `choices`, None when absent."""
+    raw = query.get(name)
+    if raw is None:
+        return None
+    if raw not in choices:
+        raise bad_request(name, f"must be one of {', '.join(choices)}, got {raw!r:.40}")
+    return raw

@@ -33,15 +33,18 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
-def open_backend(*, redis_url: str | None, data_dir: Path, shards: int) -> Backend:
+def open_backend(
+    *, redis_url: str | None, data_dir: Path, shards: int, pool_size: int | None = None
+) -> Backend:
     """The Redis backend when `redis_url` is given, else the embedded one under `data_dir`,
-    each with `shards` stream shards (not started: call `await backend.start()`)."""
+    each with `shards` stream shards (not started: call `await backend.start()`). `pool_size`:
+    the Redis client's connections at most (None: redis-py's default, unbounded)."""
     # Imported here, not at the top: this package runs whenever any of its modules is imported
     # (`base` by most of twin.serve), and should load only the backend a process runs.
     if redis_url:
         from twin.serve.backends.redis import RedisBackend
 
-        return RedisBackend(redis_url, shards=shards)
+        return RedisBackend(redis_url, shards=shards, pool_size=pool_size)
     from twin.serve.backends.embedded import EmbeddedBackend
 
     return EmbeddedBackend(data_dir, shards=shards)

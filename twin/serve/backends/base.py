@@ -190,6 +190,10 @@ class Backend(Protocol):
         """The ids of revoked tokens (`twin.serve.revocation`)."""
         ...
 
+    async def claim_key_id(self, key_id: str) -> str:
+        """Record `key_id` as the samples' key if none is recorded; the recorded one."""
+        ...
+
     async def add_interaction(self, rider_id: str, class_id: str, weight: float) -> None: ...
     async def interactions(self) -> list[tuple[str, str, float]]:
         """Every (rider, class, summed weight): what the recommender trains on."""

@@ -210,6 +210,15 @@ class EmbeddedBackend:
     async def revoked_ids(self) -> set[str]:
         return await self.store.call(lambda conn: {r[0] for r in conn.execute(_REVOKED)})
 
+    async def claim_key_id(self, key_id: str) -> str:
+        def claim(conn: sqlite3.Connection) -> str:
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('samples_key_id', ?)", (key_id,))
+            return str(
+                conn.execute("SELECT value FROM meta WHERE name = 'samples_key_id'").fetchone()[0]
+            )
+
+        return await self.store.transaction(claim)
+
     async def add_interaction(self, rider_id: str, class_id: str, weight: float) -> None:
         await self.store.call(lambda conn: _add_interaction(conn, rider_id, class_id, weight))
 

@@ -4,7 +4,7 @@ Keys (prefix `twin:`):
 
 | key | type | holds |
 |---|---|---|
-| `s:{device}` | hash | seq -> sample JSON: the durable record and the idempotency check |
+| `s:{device}` | hash | seq -> sealed sample JSON: the durable record and the idempotency check |
 | `ingest:{k}` | stream | shard k's entries for the stream processor (group `leaderboard`) |
 | `backlog:{k}` | counter | samples in shard k's stream not yet on a leaderboard |
 | `rl:{limit}:{key}` | hash | a rate-limit bucket (`redis_limiter`), expiring when full |
@@ -16,6 +16,7 @@ Keys (prefix `twin:`):
 | `workout_keys` | hash | `rider<TAB>Idempotency-Key` -> workout id and request fingerprint |
 | `interactions` | hash | `rider<TAB>class` -> summed weight, for the recommender |
 | `revoked` | hash | revoked token id -> when it may be forgotten (`twin.serve.revocation`) |
+| `samples_key_id` | string | the id of the key the samples are sealed with (`twin.serve.sealing`) |
 
 If Redis loses its data (restarted without persistence), a consumer's read answers `NOGROUP`:
 the consumer recreates the group from the stream's first entry and carries on, so what was
@@ -61,7 +62,13 @@ from twin.serve.ratelimit import Charge
 from twin.serve.revocation import REDIS_KEY as REVOKED_KEY
 from twin.serve.validation import TelemetryBatch, WorkoutRequest
 
-__all__ = ["GROUP", "RedisBackend", "connect", "persistence_problem"]
+__all__ = [
+    "GROUP",
+    "RedisBackend",
+    "client_room_problem",
+    "connect",
+    "persistence_problem",
+]
 
 log = logging.getLogger("twin.serve")
 
@@ -174,10 +181,23 @@ return previous
 """
 
 
-async def connect(url: str) -> aioredis.Redis:
-    """A client for `url` that answered PING, or a one-line `TargetError`."""
+POOL_WAIT_S = 5.0  # a request waits this long for a free connection, then it is a 503
+
+
+async def connect(url: str, pool_size: int | None = None) -> aioredis.Redis:
+    """A client for `url` that answered PING, or a one-line `TargetError`.
+
+    With `pool_size`, at most that many connections, and a caller finding none free waits for
+    one (`POOL_WAIT_S`) instead of failing with "Too many connections".
+    """
     try:
-        client = aioredis.from_url(url, decode_responses=True)
+        if pool_size is None:
+            client = aioredis.from_url(url, decode_responses=True)
+        else:
+            pool = aioredis.BlockingConnectionPool.from_url(
+                url, max_connections=pool_size, timeout=POOL_WAIT_S, decode_responses=True
+            )
+            client = aioredis.Redis.from_pool(pool)
     except ValueError as exc:
         raise TargetError(f"--redis {redact_url(url)!r}: not a Redis URL") from exc
     try:
@@ -205,6 +225,17 @@ async def persistence_problem(client: aioredis.Redis) -> str | None:
     return None
 
 
+async def client_room_problem(client: aioredis.Redis, needed: int) -> str | None:
+    """Why Redis would refuse some of the `needed` connections (None: its maxclients allow)."""
+    try:
+        most = int((await client.config_get("maxclients")).get("maxclients") or 0)
+    except (ResponseError, ValueError):
+        return None  # CONFIG refused: persistence_problem has said so
+    if needed > most:
+        return f"its maxclients {most} is below the {needed} connections the workers may open"
+    return None
+
+
 def _float(value: Any) -> float | None:
     return None if value in (None, "") else float(value)
 
@@ -214,9 +245,10 @@ class RedisBackend:
 
     kind = "redis"
 
-    def __init__(self, url: str, *, shards: int) -> None:
+    def __init__(self, url: str, *, shards: int, pool_size: int | None = None) -> None:
         self.url = url
         self.shards = shards
+        self.pool_size = pool_size
         self.client: aioredis.Redis | None = None
         self._caught_up = [False] * shards
         self._last_claim = [0.0] * shards
@@ -231,7 +263,7 @@ class RedisBackend:
         return self.client
 
     async def start(self) -> None:
-        self.client = await connect(self.url)
+        self.client = await connect(self.url, self.pool_size)
         self._ingest = self.client.register_script(INGEST)
         self._commit = self.client.register_script(COMMIT)
         self._feedback = self.client.register_script(FEEDBACK)
@@ -445,6 +477,10 @@ class RedisBackend:
 
     async def revoked_ids(self) -> set[str]:
         return set(await self.redis.hkeys(REVOKED_KEY))
+
+    async def claim_key_id(self, key_id: str) -> str:
+        await self.redis.set(f"{P}samples_key_id", key_id, nx=True)
+        return str(await self.redis.get(f"{P}samples_key_id"))
 
     async def add_interaction(self, rider_id: str, class_id: str, weight: float) -> None:
         await self.redis.hincrbyfloat(f"{P}interactions", f"{rider_id}\t{class_id}", weight)

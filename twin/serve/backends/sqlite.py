@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS workout_keys (
     rider_id TEXT NOT NULL, key TEXT NOT NULL, workout_id TEXT NOT NULL, fingerprint TEXT NOT NULL,
     PRIMARY KEY (rider_id, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS interactions (
     rider_id TEXT NOT NULL, class_id TEXT NOT NULL, weight REAL NOT NULL,
     PRIMARY KEY (rider_id, class_id)

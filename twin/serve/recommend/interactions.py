@@ -44,7 +44,9 @@ def rider_index(rider: str) -> int | None:
 class History:
     """Rides as parallel arrays: population rider index, catalogue item index, weight.
 
-    Items index `class_ids` (the on-demand library, in catalogue order).
+    Items index `class_ids` (the on-demand library, in catalogue order). Per population rider:
+    `rider_region` and `rider_device` (codes into REGIONS and DEVICES); `playable[d, k]`: class
+    k can be played on device d (the cold-start fallback offers only those).
     """
 
     rider: np.ndarray
@@ -53,6 +55,9 @@ class History:
     n_riders: int
     class_ids: tuple[str, ...]
     item_types: np.ndarray
+    rider_region: np.ndarray
+    rider_device: np.ndarray
+    playable: np.ndarray
 
 
 def generate_history(
@@ -83,7 +88,11 @@ def generate_history(
         item[chosen] = _draw(rng, playable, popularity, int(chosen.sum()))
     weight = np.ones(rider.size, dtype=np.float32)
     ids = tuple(c.id for c in classes)
-    return History(rider, item, weight, n, ids, types)
+    playable = np.zeros((len(DEVICES), len(classes)), dtype=bool)
+    for d, device in enumerate(DEVICES):
+        playable[d, _playable(catalog.types, types, device)] = True
+    region, device_codes = population.region.copy(), population.device.copy()
+    return History(rider, item, weight, n, ids, types, region, device_codes, playable)
 
 
 def _playable(type_names: tuple[str, ...], types: np.ndarray, device: str) -> np.ndarray:

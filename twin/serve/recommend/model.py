@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from twin.serve.recommend.interactions import History, rider_id
+from twin.serve.recommend.popular import Popularity
 
 __all__ = ["AlsConfig", "Interaction", "Recommender", "train"]
 
@@ -42,7 +43,8 @@ class Recommender:
     """A trained model with its rider and class indices; immutable once built.
 
     `fingerprint` names the training data and configuration: two processes that trained on
-    the same interactions share it, so it can key a shared cache.
+    the same interactions share it, so it can key a shared cache. `popular` answers the riders
+    it does not know (the cold-start fallback).
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class Recommender:
         class_ids: tuple[str, ...],
         user_items: sp.csr_matrix,
         fingerprint: str,
+        popular: Popularity,
     ) -> None:
         self._model = model
         self._riders = riders
@@ -59,6 +62,7 @@ class Recommender:
         self.class_ids = class_ids
         self.user_items = user_items
         self.fingerprint = fingerprint
+        self.popular = popular
 
     @property
     def n_riders(self) -> int:
@@ -97,7 +101,10 @@ def train(history: History, extra: Iterable[Interaction], config: AlsConfig) -> 
     riders, matrix = _matrix(history, extra)
     fingerprint = _fingerprint(matrix, config)
     model = _fit(matrix, config)
-    return Recommender(model, riders, history.class_ids, matrix, fingerprint)
+    popular = Popularity.build(
+        matrix, history.rider_region, history.rider_device, history.class_ids, history.playable
+    )
+    return Recommender(model, riders, history.class_ids, matrix, fingerprint, popular)
 
 
 def _matrix(history: History, extra: Iterable[Interaction]) -> tuple[dict[str, int], sp.csr_matrix]:

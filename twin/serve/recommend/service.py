@@ -57,6 +57,12 @@ class RecommendMetrics:
         self.riders = Gauge(
             "recommendation_model_riders", "Riders the current model knows", registry=registry
         )
+        self.answers = Counter(
+            "recommendation_answers",
+            "Answers by source: the model, or the cold-start popularity fallback",
+            ["source"],
+            registry=registry,
+        )
 
 
 def initial_history(catalog: Any, n_riders: int, seed: int) -> History:
@@ -128,17 +134,29 @@ class RecommendService:
             self._history = self._history_factory()
         return train(self._history, extra, self.config)
 
-    async def recommend(self, rider: str, n: int) -> list[dict[str, Any]] | None:
-        """Top `n` for `rider` as `[{"class_id", "score"}]`, or None for an unknown rider.
+    async def recommend(
+        self, rider: str, n: int, *, region: str | None = None, device: str | None = None
+    ) -> dict[str, Any]:
+        """`{"source": "model", "recommendations": [{"class_id", "score"}]}`, top `n` first.
 
-        Raises `LookupError` while the first model is still training.
+        A rider the model does not know gets `{"source": "popular", "region", "device", ...}`:
+        the most popular classes of that region and device (either may be None: all). Raises
+        `LookupError` while the first model is still training.
         """
         self.metrics.requests.inc()
         model = self.model
         if model is None:
             raise LookupError("the recommender is still training")
         if not model.knows(rider):
-            return None
+            self.metrics.answers.labels(source="popular").inc()
+            popular = model.popular.top(n, region, device)
+            return {"source": "popular", "region": popular.region, "device": popular.device,
+                    "recommendations": _listed(popular.ranked)}  # fmt: skip
+        self.metrics.answers.labels(source="model").inc()
+        return {"source": "model", "recommendations": await self._personal(model, rider, n)}
+
+    async def _personal(self, model: Recommender, rider: str, n: int) -> list[dict[str, Any]]:
+        """The model's top `n` for a rider it knows, through the cache."""
         key = cache_key(model.fingerprint, rider, n)
         cached = await self.cache.get(key)
         self.metrics.cache.labels(result="miss" if cached is None else "hit").inc()
@@ -146,7 +164,7 @@ class RecommendService:
             return cached
         with self.metrics.latency.time():
             ranked = model.recommend(rider, n) or []
-        value = [{"class_id": c, "score": round(s, 6)} for c, s in ranked]
+        value = _listed(ranked)
         await self.cache.set(key, value, self.ttl_s)
         return value
 
@@ -156,3 +174,7 @@ class RecommendService:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.cache.close()
+
+
+def _listed(ranked: list[tuple[str, float]]) -> list[dict[str, Any]]:
+    return [{"class_id": c, "score": round(s, 6)} for c, s in ranked]
