@@ -38,11 +38,20 @@ class LeaderboardLag(Block):
 
 
 class SpoiledBy(Block):
-    """Sessions spoiled, by the first thing that spoiled them."""
+    """Sessions spoiled, by the first thing that spoiled them (in this order)."""
 
     join: int = Field(description="Riders who gave up joining (retries past their patience).")
-    stream_lost: int = Field(description="Riders who lost the stream and could not rejoin.")
-    video: int = Field(description="Sessions with 10 % or more of their segments stalled.")
+    stream_lost: Omittable[int] = Field(
+        None, description="Exact engine: riders who lost the stream and could not rejoin."
+    )
+    video: Omittable[int] = Field(
+        None, description="Exact engine: sessions with 10 % or more of their segments stalled."
+    )
+    leaderboard: Omittable[int] = Field(
+        None,
+        description="Sessions whose leaderboard was more than 30 s behind for 10 % or more of "
+        "their ride: polls that found it so (exact), or in expectation from the lag (fluid).",
+    )
 
 
 class Experience(Block):
@@ -77,7 +86,9 @@ class Experience(Block):
         description="Exact engine: share of sessions spoiled (0-1), see `sessions_spoiled_by`.",
     )
     sessions_spoiled_by: Omittable[SpoiledBy] = Field(
-        None, description="Exact engine: spoiled sessions by cause."
+        None,
+        description="Spoiled sessions by cause: every cause (exact engine), or the joins given "
+        "up and the stale leaderboards (fluid engine).",
     )
     reconnects: Omittable[int] = Field(
         None, description="Exact engine: players that dropped their stream and joined again."

@@ -90,7 +90,9 @@ class Summary(Block):
         "(per-rider figures hold; counts are F times as large).",
     )
     sessions: Omittable[int] = Field(
-        None, description="Exact platform runs: sessions ridden (per replication, on average)."
+        None,
+        description="Platform runs: sessions ridden (exact: per replication, on average; "
+        "fluid: expected from the session flows).",
     )
     services: dict[str, ServiceStats] = Field(
         description="Each service (a station) by name. Empty for a drill: it measures "

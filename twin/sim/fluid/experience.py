@@ -4,7 +4,9 @@ video, and the usage (instances, egress, shards) that the cost model prices.
 - Leaderboard lag: a sample waits on the bike for its batch (uniform over the batch period),
   then crosses the telemetry route (the stream's backlog is where lag grows) and the ingest
   path after it (processor, leaderboard store). Probe samples walk it; a probe still in the
-  pipeline when the run ends counts with the lag it has so far (a lower bound).
+  pipeline when the run ends counts with the lag it has so far (a lower bound). The same
+  probes say when the leaderboard was stale (`twin.sim.leaderboard_stale`), and the sessions
+  that spoiled, in expectation (`twin.sim.fluid.stale_sessions`).
 - Join failures: riders who gave up joining: joins lost at any hop of their route (a full
   queue, a timeout, a service down) come back as retries until the rider's patience runs out
   (twin.sim.fluid.clients).
@@ -24,6 +26,8 @@ from twin.rng import component_rng
 from twin.sim.abr import downshift
 from twin.sim.fluid.platform_flows import PlatformFlows, probe_network, report_interval
 from twin.sim.fluid.probes import births, probes_per_interval, walk_route
+from twin.sim.fluid.stale_sessions import expected_sessions, expected_stale_sessions
+from twin.sim.leaderboard_stale import stale_by_tick
 from twin.sim.records import Grid
 from twin.sim.sketch import hist_quantile, histogram_of
 
@@ -54,6 +58,7 @@ def leaderboard_lag(flows: PlatformFlows, seed: int) -> dict[str, float | None]:
     keep = ~dropped
     hist = histogram_of(lag[keep], weight[keep])
     flows.lag_probes = (born[keep], lag[keep], weight[keep])
+    flows.stale = stale_by_tick(born[keep], t[keep], flows.ticks, flows.tick_s)
     return {
         "p50": _round(hist_quantile(hist, 0.5)),
         "p99": _round(hist_quantile(hist, 0.99)),
@@ -114,7 +119,19 @@ def experience(flows: PlatformFlows, seed: int) -> dict[str, Any]:
         "video_degraded_fraction": round(fraction, 6),
         "video_degraded_peak_fraction": round(worst, 6),
         "video_degraded_rider_minutes": round(minutes),
+        **_spoiled(flows),
     }
+
+
+def _spoiled(flows: PlatformFlows) -> dict[str, Any]:
+    """The causes of spoiled sessions the fluid engine counts (it has no session's stalls):
+    riders who gave up joining, and sessions a stale leaderboard spoiled, in expectation."""
+    sessions = flows.compiled.session_flows
+    if sessions is None:
+        return {}
+    stale = expected_stale_sessions(sessions, flows.stale)
+    flows.sessions = expected_sessions(sessions)
+    return {"sessions_spoiled_by": {"join": join_failures(flows), "leaderboard": round(stale)}}
 
 
 def usage(flows: PlatformFlows) -> dict[str, dict[str, float]]:

@@ -95,6 +95,8 @@ def run_platform(
             block["timeouts"] = round(client.timeouts)
             block["gave_up"] = round(client.gave_up)
     summary["experience"] = experience(flows, seed)
+    if flows.sessions is not None:
+        summary["sessions"] = round(flows.sessions)
     summary["usage"] = usage(flows)
     summary["wall_seconds"] = round(time.perf_counter() - started, 3)
     frame = add_rider_columns(
@@ -103,5 +105,6 @@ def run_platform(
         np.asarray(compiled.active_riders, dtype=float),
         flows.degraded_riders,
         flows.lag_probes,
+        stale=np.asarray(compiled.active_riders, dtype=float) * flows.stale,
     )
     return RunResult(summary=summary, timeseries=frame)
