@@ -73,7 +73,9 @@ class Experience(Block):
         "segment was fetched).",
     )
     video_degraded_peak_fraction: Omittable[Number] = Field(
-        None, description="Simulated: the worst tick's share of watching riders degraded (0-1)."
+        None,
+        description="Simulated: the worst share of viewing degraded (0-1) over the shortest "
+        "spans holding 6,000 rider-seconds of it (a tick, on the whole platform).",
     )
     video_degraded_rider_minutes: Omittable[int] = Field(
         None, description="Simulated: rider-minutes of degraded video."

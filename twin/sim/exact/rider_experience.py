@@ -8,7 +8,9 @@ replications (counts are per replication, on average):
 - degraded video: rider-seconds of stalled segments (failed, or later than their
   duration; a reconnect stalls until the rider is back), plus the riders the CDN's egress
   cannot serve at the rendition they ask for, by the same ABR rule as the fluid engine
-  (`twin.sim.abr.downshift`) applied to the riders watching at each tick;
+  (`twin.sim.abr.downshift`) applied to the riders watching at each tick; its peak is the
+  worst share over spans holding enough viewing (`twin.sim.video_peak`), in the worst
+  replication;
 - per rider: the share of sessions spoiled (gave up joining, lost the stream, 10 % or more
   of their segments stalled, or 10 % or more of their leaderboard polls found it stale,
   `twin.sim.leaderboard_stale`) and by what, each session under the first of these.
@@ -28,6 +30,7 @@ from twin.sim.leaderboard_stale import STALE_SHARE, stale_by_tick
 from twin.sim.platform_input import CompiledPlatform
 from twin.sim.rider_columns import LagSamples
 from twin.sim.sketch import hist_quantile, histogram_of
+from twin.sim.video_peak import peak_share
 
 __all__ = [
     "CAUSES",
@@ -144,10 +147,7 @@ def rider_experience(
     video = [_video(r, compiled) for r in reps]
     watched = sum(float(w.sum()) for w, _ in video)
     degraded = sum(float(d.sum()) for _, d in video)
-    peak = max(
-        float(np.max(np.divide(d, w, out=np.zeros_like(d), where=w > 0.5), initial=0.0))
-        for w, d in video
-    )
+    peak = max(peak_share(w, d, float(compiled.tick_s)) for w, d in video)
     spoiled = [_spoiled(r) for r in reps]
     sessions = sum(len(r.table) for r in reps)
     by = {k: sum(s[k] for s in spoiled) for k in CAUSES}

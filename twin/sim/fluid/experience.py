@@ -30,6 +30,7 @@ from twin.sim.fluid.stale_sessions import expected_sessions, expected_stale_sess
 from twin.sim.leaderboard_stale import stale_by_tick
 from twin.sim.records import Grid
 from twin.sim.sketch import hist_quantile, histogram_of
+from twin.sim.video_peak import peak_share
 
 __all__ = [
     "experience",
@@ -84,7 +85,8 @@ def join_failures(flows: PlatformFlows) -> int:
 
 
 def video_degraded(flows: PlatformFlows) -> tuple[float, float]:
-    """(share of rider-seconds of video degraded, worst tick's share)."""
+    """(share of rider-seconds of video degraded, the worst share over spans holding enough
+    viewing to be a share, `twin.sim.video_peak`)."""
     compiled = flows.compiled
     watching = compiled.riders_by_rendition.sum(axis=0)
     degraded = np.zeros(flows.ticks)
@@ -105,8 +107,8 @@ def video_degraded(flows: PlatformFlows) -> tuple[float, float]:
     degraded = np.minimum(degraded, watching)
     flows.degraded_riders = degraded
     total = float(watching.sum())
-    share = np.divide(degraded, watching, out=np.zeros_like(degraded), where=watching > 0)
-    return (float(degraded.sum()) / total if total > 0 else 0.0), float(share.max(initial=0.0))
+    peak = peak_share(watching, degraded, flows.tick_s)
+    return (float(degraded.sum()) / total if total > 0 else 0.0), peak
 
 
 def experience(flows: PlatformFlows, seed: int) -> dict[str, Any]:
