@@ -28,9 +28,10 @@ def test_the_answer_and_what_bound_it(document) -> None:
     assert document["max_load_factor"] == pytest.approx(80.0, rel=0.01)
     context = capacity_context(document, SLOS, "capacity.png")
     facts = dict(context["facts"])
-    assert facts["most load factor meeting every SLO"] == f"x{document['max_load_factor']:.3g}"
+    assert facts["largest load meeting every SLO"] == f"x{document['max_load_factor']:.3g}"
     assert facts["headroom"] == f"+{(document['max_load_factor'] / 40 - 1) * 100:.1f}%"
-    assert context["headline"].startswith("Up to x")
+    assert context["headline"].startswith("Every SLO (services.api.latency_ms.mean<=50; ")
+    assert "is met up to x80 the scenario's rates: +100.0% against" in context["headline"]
     assert "services.api.latency_ms.mean<=50" in context["binding"]
     assert "(meets it)" in context["binding"] and "(misses it)" in context["binding"]
 

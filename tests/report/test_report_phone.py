@@ -9,6 +9,8 @@ from twin.report.compare_page import GroupedTable
 from twin.report.phone import PHONE_TEXT_PX, by_group, stacked
 from twin.report.tables import Cell, Table
 
+_ABSENT = Cell("\u2014", "this design has none", "absent")
+
 
 def _row(*texts: str) -> tuple[Cell, ...]:
     return tuple(Cell(t) for t in texts)
@@ -31,11 +33,18 @@ def test_a_design_table_splits_into_one_table_per_design() -> None:
         lead="service",
         groups=(("phase2", 2), ("phase3", 2)),
         columns=("util", "p99", "util", "p99"),
-        rows=(_row("api", "50%", "20 ms", "30%", "10 ms"), _row("db", "70%", "5 ms", "-", "-")),
+        rows=(
+            _row("api", "50%", "20 ms", "30%", "10 ms"),
+            (Cell("db"), Cell("70%"), Cell("5 ms"), _ABSENT, _ABSENT),  # phase 3 has no db
+            (Cell("edge"), Cell("-", css="absent"), Cell("-", css="absent"), *_row("9%", "1 ms")),
+        ),
     )
     parts = by_group(table)
     assert [p.name for p in parts] == ["phase2", "phase3"]
     assert parts[1].columns == ("service", "util", "p99")
     assert [[c.text for c in r] for r in parts[1].rows] == [["api", "30%", "10 ms"],
-                                                            ["db", "-", "-"]]  # fmt: skip
+                                                            ["edge", "9%", "1 ms"]]  # fmt: skip
+    assert parts[1].note == "phase3 has no service db."
+    assert [r[0].text for r in parts[0].rows] == ["api", "db"]
+    assert parts[0].note == "phase2 has no service edge."
     assert not stacked(parts[0])

@@ -47,10 +47,10 @@ def headline(document: Mapping[str, Any]) -> str:
     head = document.get("headroom")
     scenario = _load(knob, document.get(f"scenario_{knob}"))
     confirmed = "confirmed" if document.get("confirmed") else "not confirmed"
+    what = "riders" if knob == "riders" else "the scenario's rates"
     return (
-        f"Up to {_load(knob, best)} {'riders' if knob == 'riders' else 'load'} meet every SLO "
-        f"({slos}): {_signed(head)} against the scenario's {scenario}, {confirmed} with "
-        "replications."
+        f"Every SLO ({slos}) is met up to {_load(knob, best)} {what}: {_signed(head)} against "
+        f"the scenario's {scenario}, {confirmed} with replications."
     )
 
 
@@ -112,7 +112,7 @@ def capacity_context(
         ("scenario", str(document["scenario"])),
         ("engine", str(document["engine"])),
         ("searched", _knob_words(knob)),
-        (f"most {knob.replace('_', ' ')} meeting every SLO", best),
+        ("largest load meeting every SLO", best),
         ("the scenario's", _load(knob, document.get(f"scenario_{knob}"))),
         ("headroom", _signed(document.get("headroom"))),
         ("confirmed", "yes" if document.get("confirmed") else "no"),

@@ -6,7 +6,8 @@ right-hand columns. The pages have no script, so the choice is made when they ar
 tabular figures are about 7.7 px a character, plus each cell's 18 px of padding) and marks the
 ones wider than a phone's text column; the templates show those as one card per row below
 600 px (each value beside its column's heading). A comparison's table grouped by design is
-split instead into one narrower table per design (`by_group`), each stacked if still too wide.
+split instead into one narrower table per design (`by_group`), each stacked if still too wide,
+leaving out the rows a design has none of (named in a line under its table).
 The browser test (`tests/report/test_report_pages_browser.py`) checks the estimate: at 390 px
 no table may scroll.
 """
@@ -46,12 +47,18 @@ def stacked(table: Any) -> bool:
 
 
 class _Part:
-    """One design's columns of a grouped table: the lead column and that group's cells."""
+    """One design's columns of a grouped table: the lead column and that group's cells, and
+    the rows the design has none of (named in `note`, not shown)."""
 
-    def __init__(self, name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    def __init__(
+        self, name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], lead: str
+    ) -> None:
         self.name = name
         self.columns = tuple(columns)
-        self.rows = tuple(tuple(r) for r in rows)
+        kept = [tuple(r) for r in rows if not all(c.css == "absent" for c in r[1:])]
+        lacking = [r[0].text for r in rows if r[1:] and all(c.css == "absent" for c in r[1:])]
+        self.rows = tuple(kept)
+        self.note = f"{name} has no {lead} " + ", ".join(lacking) + "." if lacking else ""
 
 
 def by_group(table: Any) -> list[_Part]:
@@ -60,6 +67,6 @@ def by_group(table: Any) -> list[_Part]:
     for name, span in table.groups:
         columns = (table.lead, *table.columns[at : at + span])
         rows = [(row[0], *row[1 + at : 1 + at + span]) for row in table.rows]
-        parts.append(_Part(name, columns, rows))
+        parts.append(_Part(name, columns, rows, table.lead))
         at += span
     return parts
