@@ -31,7 +31,7 @@ class _StaleClock:
         self.stale_s = np.concatenate(([0.0], np.cumsum(stale) * tick_s))
         self.end = float(self.edges[-1])
 
-    def spoiled(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def spoiled(self, a: np.ndarray | float, b: np.ndarray) -> np.ndarray:
         """Whether riding from `a` to `b` saw the board stale for STALE_SHARE or more."""
         a, b = np.broadcast_arrays(np.asarray(a, float), np.minimum(b, self.end))
         stale = np.interp(b, self.edges, self.stale_s) - np.interp(a, self.edges, self.stale_s)
