@@ -17,7 +17,7 @@ def test_spoiled_sessions_by_cause_as_counts_and_shares() -> None:
     assert table is not None
     rows = [[cell.text for cell in row] for row in table.rows]
     assert [row[1:] for row in rows] == [
-        ["572", "62.3%"], ["4", "0.4%"], ["0", "0.0%"], ["not counted", "-"], ["576", "62.7%"],
+        ["572", "62.3%"], ["4", "0.4%"], ["0", "0.0%"], ["not counted", "\u2014"], ["576", "62.7%"],
     ]  # fmt: skip
     assert rows[0][0].startswith("gave up joining")
     assert "joined again: 3" in table.note
@@ -31,7 +31,7 @@ def test_a_fluid_run_counts_the_causes_it_follows_out_of_its_expected_sessions()
     assert table is not None
     rows = [[cell.text for cell in row] for row in table.rows]
     assert [row[1:] for row in rows] == [
-        ["10", "2.0%"], ["not counted", "-"], ["not counted", "-"], ["390", "78.0%"],
+        ["10", "2.0%"], ["not counted", "\u2014"], ["not counted", "\u2014"], ["390", "78.0%"],
         ["400", "80.0%"],
     ]  # fmt: skip
     assert rows[3][0].startswith("saw the leaderboard more than 30 s behind")

@@ -18,7 +18,7 @@ import pandas as pd
 
 from twin.report.figures import Plot, new_figure, plain_ticks
 from twin.report.tables import Cell, Table
-from twin.report.units import fmt_count, fmt_pct
+from twin.report.units import MISSING, fmt_count, fmt_pct
 from twin.results.reading import dig, is_number
 from twin.sim.leaderboard_stale import STALE_LAG_S, STALE_SHARE
 
@@ -72,7 +72,7 @@ def spoiled_table(summary: Mapping[str, Any]) -> Table | None:
 
 def _cause_row(words: str, count: Any, share: Any) -> tuple[Cell, ...]:
     if not is_number(count):
-        return (Cell(words, css="name"), Cell("not counted"), Cell("-"))
+        return (Cell(words, css="name"), Cell("not counted"), Cell(MISSING))
     return (Cell(words, css="name"), Cell(fmt_count(count)), Cell(fmt_pct(share(count))))
 
 
