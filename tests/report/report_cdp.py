@@ -54,6 +54,10 @@ _PROBE = """JSON.stringify({
     return (spills || wide) && !inScroller;
   }).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
              + (e.id ? '#' + e.id : '')),
+  scrolled: Array.from(document.querySelectorAll('.scroll')).filter(e =>
+    e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1).map(e => {
+      const t = e.querySelector('table, caption, th');
+      return (t ? t.textContent : e.textContent).trim().slice(0, 60); }),
   figures: Array.from(document.querySelectorAll('figure')).map(f => ({
     id: f.id, images: f.querySelectorAll('img').length,
     src: Array.from(f.querySelectorAll('img')).map(i => i.currentSrc)})),

@@ -7,7 +7,8 @@
 - drill: the committed drill `scenarios/calibration/daily-peak-3e-4` with a prediction at
   0.8 times its latencies, and its measured-against-predicted page (a compare page);
 - compare: the platform run on two designs (phase 2 and phase 3) through `twin compare`;
-- capacity: `capacity.png` of a search on an M/M/1 whose latency is known in closed form.
+- capacity: `capacity.html` (and its `capacity.png`) of a search on an M/M/1 whose latency is
+  known in closed form, written as `twin capacity` writes them.
 """
 
 from __future__ import annotations
@@ -101,17 +102,19 @@ def _mm1_summary(load: float, _reps: int) -> dict[str, Any]:
 
 
 def _capacity_page(out: Path) -> dict[str, Path]:
-    from twin.report.capacity_plot import capacity_png
-    from twin.results.capacity import search
+    """What `twin capacity` writes (plot, page, capacity.json) for the M/M/1 search."""
+    from twin.report.capacity_plot import write_capacity
+    from twin.results.capacity import capacity_document, search
     from twin.results.slo import parse_expression
 
     slos = [parse_expression(e) for e in ("services.api.latency_ms.mean<=50",
                                            "services.api.latency_ms.p99<=500")]  # fmt: skip
     result = search(_mm1_summary, slos, start=10, rel_tol=0.01, ceiling=99)  # stable loads
-    path = out / "capacity/capacity.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(capacity_png(result, slos, load_label="requests per second"))
-    return {"capacity": path}
+    folder = out / "capacity"
+    folder.mkdir(parents=True, exist_ok=True)
+    document = capacity_document("mm1-api", "fluid", "load_factor", 40.0, result, slos)
+    write_capacity(folder, result, slos, "load_factor", document)
+    return {"capacity": folder / "capacity.html"}
 
 
 def _exact_page(out: Path) -> dict[str, Path]:

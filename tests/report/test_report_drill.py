@@ -64,7 +64,7 @@ def _section(page: str, name: str) -> str:
 
 def _rows(section: str) -> list[list[str]]:
     rows = re.findall(r"<tr>(.*?)</tr>", section, flags=re.S)
-    cells = r"<td(?: class=\"name\")?>(.*?)</td>"
+    cells = r"<td(?: data-label=\"[^\"]*\")?(?: class=\"name\")?>(.*?)</td>"
     return [[html.unescape(c) for c in re.findall(cells, r)] for r in rows[1:]]
 
 
@@ -105,8 +105,9 @@ def test_measured_and_predicted_side_by_side(drill_page):
             "60 s)") in section  # fmt: skip
     assert '<a href="vs-predicted/compare.html">measured vs predicted</a>' in section
     assert "pool" not in section  # one run, nothing pooled
-    tables = re.findall(r"<table>.*?</table>", section, flags=re.S)
-    assert len(tables) == 2  # counts and errors; latency: each narrow enough for a phone
+    tables = re.findall(r"<table[^>]*>.*?</table>", section, flags=re.S)
+    assert len(tables) == 2  # counts and errors; latency (cards on a phone)
+    assert "<table>" in tables[0] and '<table class="cards">' in tables[1]
     counts = {row[0]: row for row in _rows(tables[0])}
     latency = {row[0]: row for row in _rows(tables[1])}
     assert set(counts) == set(latency) == set(drill_page.measured["requests"])

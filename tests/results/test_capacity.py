@@ -85,6 +85,8 @@ def test_capacity_cli_on_a_bare_network(tmp_path) -> None:  # type: ignore[no-un
     )
     assert report["headroom"] == pytest.approx(factor - 1.0, abs=1e-3)
     assert (tmp_path / "capacity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (tmp_path / "capacity.html").read_text()
+    assert "capacity.png" in page and f"x{factor:.3g}" in page  # the page beside the plot
 
 
 def test_capacity_cli_on_a_platform_finds_where_video_degrades(tmp_path) -> None:  # type: ignore[no-untyped-def]

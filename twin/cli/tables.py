@@ -97,6 +97,25 @@ def _retries(summary: dict[str, Any]) -> int:
     return sum(int(r.get("retries") or 0) for r in summary.get("requests", {}).values())
 
 
+_CAUSES = (
+    ("join", "gave up joining"),
+    ("stream_lost", "lost the stream"),
+    ("video", "10 %+ of segments stalled"),
+    ("leaderboard", "leaderboard 30 s+ behind"),
+)
+
+
+def _spoiled_line(summary: dict[str, Any], exp: dict[str, Any], spoiled: dict[str, Any]) -> str:
+    """Sessions spoiled by the causes the engine counted (the fluid engine counts two)."""
+    causes = ", ".join(f"{words} {spoiled[k]:,}" for k, words in _CAUSES if k in spoiled)
+    fraction = exp.get("sessions_spoiled_fraction")
+    share = f"{fraction:.1%} spoiled" if fraction is not None else "spoiled"
+    return (
+        f"Sessions: {summary.get('sessions', 0):,}, {share} ({causes}); "
+        f"{_retries(summary):,} retries"
+    )
+
+
 def _platform_lines(summary: dict[str, Any]) -> list[str]:
     """Riders, rider experience, money and SLOs, one line each (platform runs only)."""
     lines = []
@@ -115,12 +134,7 @@ def _platform_lines(summary: dict[str, Any]) -> list[str]:
         )
     spoiled = exp.get("sessions_spoiled_by") if exp else None
     if exp and spoiled is not None:
-        lines.append(
-            f"Sessions: {summary.get('sessions', 0):,}, "
-            f"{exp.get('sessions_spoiled_fraction', 0):.1%} spoiled (gave up joining "
-            f"{spoiled['join']:,}, lost the stream {spoiled['stream_lost']:,}, 10 %+ of "
-            f"segments stalled {spoiled['video']:,}); {_retries(summary):,} retries"
-        )
+        lines.append(_spoiled_line(summary, exp, spoiled))
     cost = summary.get("cost")
     if cost:
         listed = cost.get("listed_monthly_usd")

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
+from twin.report.capacity_page import render_capacity
 from twin.report.figures import Plot, colors_for, new_figure, plot_style, png_bytes, set_value_scale
 from twin.results.capacity import CapacityResult, distinct
 from twin.results.files import write_bytes, write_json
@@ -84,7 +85,9 @@ def write_capacity(
     out_dir: Path, result: CapacityResult, slos: Sequence[Slo], knob: str,
     document: dict[str, Any],
 ) -> None:  # fmt: skip
-    """Write `capacity.png`, then `capacity.json`, into `out_dir`."""
+    """Write `capacity.png`, `capacity.html` (twin.report.capacity_page), then `capacity.json`,
+    into `out_dir`."""
     label = "riders" if knob == "riders" else "load factor (x scenario rates)"
     write_bytes(out_dir / "capacity.png", capacity_png(result, slos, load_label=label))
+    render_capacity(out_dir, document, slos, "capacity.png")
     write_json(out_dir / "capacity.json", document)

@@ -23,6 +23,7 @@ import twin
 from twin.report.figures import Plot, plot_style, png_bytes
 from twin.report.findings import headlines, service_findings
 from twin.report.incidents import Shown, clip_windows, marked_windows
+from twin.report.phone import by_group, stacked
 from twin.report.plots import all_plots
 from twin.report.riders import spoiled_table
 from twin.report.series import check_columns, time_span
@@ -92,7 +93,7 @@ def _run_span(summary: Mapping[str, Any], ts: pd.DataFrame) -> tuple[float, floa
 @cache
 def environment() -> jinja2.Environment:
     """The Jinja2 environment of every page: package templates, autoescape, strict."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("twin.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -100,6 +101,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals.update(stacked=stacked, by_group=by_group)  # how tables fit a phone
+    return env
 
 
 def _context(

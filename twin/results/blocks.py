@@ -38,11 +38,20 @@ class LeaderboardLag(Block):
 
 
 class SpoiledBy(Block):
-    """Sessions spoiled, by the first thing that spoiled them."""
+    """Sessions spoiled, by the first thing that spoiled them (in this order)."""
 
     join: int = Field(description="Riders who gave up joining (retries past their patience).")
-    stream_lost: int = Field(description="Riders who lost the stream and could not rejoin.")
-    video: int = Field(description="Sessions with 10 % or more of their segments stalled.")
+    stream_lost: Omittable[int] = Field(
+        None, description="Riders who lost the stream and could not rejoin."
+    )
+    video: Omittable[int] = Field(
+        None, description="Sessions with 10 % or more of their segments stalled."
+    )
+    leaderboard: Omittable[int] = Field(
+        None,
+        description="Sessions whose leaderboard was more than 30 s behind for 10 % or more of "
+        "their ride: polls that found it so (exact), or in expectation from the lag (fluid).",
+    )
 
 
 class Experience(Block):
@@ -64,7 +73,9 @@ class Experience(Block):
         "segment was fetched).",
     )
     video_degraded_peak_fraction: Omittable[Number] = Field(
-        None, description="Simulated: the worst tick's share of watching riders degraded (0-1)."
+        None,
+        description="Simulated: the worst share of viewing degraded (0-1) over the shortest "
+        "spans holding 6,000 rider-seconds of it (a tick, on the whole platform).",
     )
     video_degraded_rider_minutes: Omittable[int] = Field(
         None, description="Simulated: rider-minutes of degraded video."

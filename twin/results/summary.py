@@ -110,7 +110,7 @@ class Summary(Block):
         None, description="Platform runs and drills: what riders lived through."
     )
     usage: Omittable[Usage] = Field(
-        None, description="Fluid platform runs: the capacity used, which `cost` prices."
+        None, description="Simulated platforms: the capacity used, which `cost` prices."
     )
     incidents: Omittable[list[Incident]] = Field(
         None, description="Platform runs: the scenario's incidents (surges, components down)."

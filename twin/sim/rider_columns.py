@@ -1,8 +1,9 @@
 """What riders saw per interval, as columns of a platform run's time series (both engines).
 
-Every service's row of an interval carries the same three figures: riders riding, riders
-with degraded video (both the interval's average), and the p99 lag of the leaderboard
-samples taken in it (NaN where none was).
+Every service's row of an interval carries the same figures: riders riding, riders with
+degraded video, riders in class while the leaderboard was stale (each the interval's average;
+the last only when the engine counts it), and the p99 lag of the leaderboard samples taken in
+it (NaN where none was).
 """
 
 from __future__ import annotations
@@ -37,9 +38,12 @@ def add_rider_columns(
     active: np.ndarray,
     degraded: np.ndarray,
     lag: LagSamples | None,
+    *,
+    stale: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """`frame` with `active_riders`, `video_degraded_riders` and `leaderboard_lag_p99_s`
-    (per-tick `active` and `degraded` averaged over each row's interval)."""
+    """`frame` with `active_riders`, `video_degraded_riders`, `leaderboard_lag_p99_s` and,
+    given `stale`, `leaderboard_stale_riders` (per-tick counts averaged over each row's
+    interval)."""
     starts = np.sort(frame["t_s"].unique())
     width = float(frame["interval_s"].iloc[0]) if len(frame) else len(active) * tick_s
     t = np.arange(len(active)) * tick_s
@@ -54,6 +58,8 @@ def add_rider_columns(
         "video_degraded_riders": per_interval(np.asarray(degraded, dtype=float)),
         "leaderboard_lag_p99_s": lag_p99_by_interval(lag, starts, width),
     }
+    if stale is not None:
+        columns["leaderboard_stale_riders"] = per_interval(np.asarray(stale, dtype=float))
     row = np.searchsorted(starts, frame["t_s"].to_numpy())
     frame = frame.copy()
     for name, values in columns.items():

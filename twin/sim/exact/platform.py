@@ -94,6 +94,13 @@ def _run_riders(
     summary["experience"] = rider_experience(reps, compiled)
     summary["sessions"] = round(sum(len(r.table) for r in reps) / len(reps))
     summary["usage"] = platform_usage(compiled, _instances(reps, compiled))
-    active, degraded, lag = rider_series(reps, compiled)
-    frame = add_rider_columns(timeseries(records), float(compiled.tick_s), active, degraded, lag)
+    series = rider_series(reps, compiled)
+    frame = add_rider_columns(
+        timeseries(records),
+        float(compiled.tick_s),
+        series.watching,
+        series.degraded,
+        series.lag,
+        stale=series.stale,
+    )
     return RunResult(summary=summary, timeseries=frame)

@@ -8,28 +8,41 @@ replications (counts are per replication, on average):
 - degraded video: rider-seconds of stalled segments (failed, or later than their
   duration; a reconnect stalls until the rider is back), plus the riders the CDN's egress
   cannot serve at the rendition they ask for, by the same ABR rule as the fluid engine
-  (`twin.sim.abr.downshift`) applied to the riders watching at each tick;
-- per rider: the share of sessions spoiled (gave up joining, lost the stream, or 10 % or
-  more of their segments stalled) and by what.
+  (`twin.sim.abr.downshift`) applied to the riders watching at each tick; its peak is the
+  worst share over spans holding enough viewing (`twin.sim.video_peak`), in the worst
+  replication;
+- per rider: the share of sessions spoiled (gave up joining, lost the stream, 10 % or more
+  of their segments stalled, or 10 % or more of their leaderboard polls found it stale,
+  `twin.sim.leaderboard_stale`) and by what, each session under the first of these.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from twin.config.vocabulary import BITRATE_MBPS
 from twin.sim.abr import downshift
 from twin.sim.exact.rider_run import RiderReplication
+from twin.sim.leaderboard_stale import STALE_SHARE, stale_by_tick
 from twin.sim.platform_input import CompiledPlatform
 from twin.sim.rider_columns import LagSamples
 from twin.sim.sketch import hist_quantile, histogram_of
+from twin.sim.video_peak import peak_share
 
-__all__ = ["SPOILED_STALL_SHARE", "rider_experience", "rider_series", "watching_by_rendition"]
+__all__ = [
+    "CAUSES",
+    "SPOILED_STALL_SHARE",
+    "RiderSeries",
+    "rider_experience",
+    "rider_series",
+    "watching_by_rendition",
+]
 
 SPOILED_STALL_SHARE = 0.10  # a session with this share of its segments stalled is spoiled
+CAUSES = ("join", "stream_lost", "video", "leaderboard")  # in the order a session is counted
 
 
 def watching_by_rendition(rep: RiderReplication, compiled: CompiledPlatform) -> np.ndarray:
@@ -81,27 +94,47 @@ def _video(rep: RiderReplication, compiled: CompiledPlatform) -> tuple[np.ndarra
 
 def _spoiled(rep: RiderReplication) -> dict[str, int]:
     out = rep.outcomes
-    stalled = out.stalled >= np.maximum(SPOILED_STALL_SHARE * out.segments, 1)
+    rode = out.joined & ~out.lost
+    stalled = rode & (out.stalled >= np.maximum(SPOILED_STALL_SHARE * out.segments, 1))
+    stale = out.stale_polls >= np.maximum(STALE_SHARE * out.polls, 1)
     return {
         "join": int((~out.joined).sum()),
         "stream_lost": int(out.lost.sum()),
-        "video": int((stalled & out.joined & ~out.lost).sum()),
+        "video": int(stalled.sum()),
+        "leaderboard": int((rode & ~stalled & stale).sum()),
     }
 
 
-def rider_series(
-    reps: Sequence[RiderReplication], compiled: CompiledPlatform
-) -> tuple[np.ndarray, np.ndarray, LagSamples]:
-    """Per tick, riders watching and riders degraded (averaged over the replications), and
-    every leaderboard sample (birth, lag, weight 1 / replications): the time series' rider
-    columns (twin.sim.rider_columns)."""
+def _stale(rep: RiderReplication, ticks: int, tick_s: float) -> np.ndarray:
+    """Whether the leaderboard was stale at each tick of this replication."""
+    out = rep.outcomes
+    return stale_by_tick(np.asarray(out.lag_born), np.asarray(out.lag_at), ticks, tick_s)
+
+
+class RiderSeries(NamedTuple):
+    """Per tick (averaged over the replications): riders watching, riders with degraded
+    video, riders in class while the leaderboard was stale; and every leaderboard sample
+    (birth, lag, weight 1 / replications)."""
+
+    watching: np.ndarray
+    degraded: np.ndarray
+    stale: np.ndarray
+    lag: LagSamples
+
+
+def rider_series(reps: Sequence[RiderReplication], compiled: CompiledPlatform) -> RiderSeries:
+    """The time series' rider columns (twin.sim.rider_columns) of a rider-by-rider run."""
     video = [_video(r, compiled) for r in reps]
-    n = len(reps)
+    n, ticks, tick_s = len(reps), len(compiled.t), float(compiled.tick_s)
     born = np.concatenate([np.asarray(r.outcomes.lag_born, float) for r in reps])
     lag = np.concatenate([np.asarray(r.outcomes.lag_s, float) for r in reps])
-    watching = np.sum([w for w, _ in video], axis=0) / n
-    degraded = np.sum([d for _, d in video], axis=0) / n
-    return watching, degraded, (born, lag, np.full(len(lag), 1.0 / n))
+    stale = [w * _stale(r, ticks, tick_s) for (w, _), r in zip(video, reps, strict=True)]
+    return RiderSeries(
+        watching=np.sum([w for w, _ in video], axis=0) / n,
+        degraded=np.sum([d for _, d in video], axis=0) / n,
+        stale=np.sum(stale, axis=0) / n,
+        lag=(born, lag, np.full(len(lag), 1.0 / n)),
+    )
 
 
 def rider_experience(
@@ -114,13 +147,10 @@ def rider_experience(
     video = [_video(r, compiled) for r in reps]
     watched = sum(float(w.sum()) for w, _ in video)
     degraded = sum(float(d.sum()) for _, d in video)
-    peak = max(
-        float(np.max(np.divide(d, w, out=np.zeros_like(d), where=w > 0.5), initial=0.0))
-        for w, d in video
-    )
+    peak = max(peak_share(w, d, float(compiled.tick_s)) for w, d in video)
     spoiled = [_spoiled(r) for r in reps]
     sessions = sum(len(r.table) for r in reps)
-    by = {k: sum(s[k] for s in spoiled) for k in ("join", "stream_lost", "video")}
+    by = {k: sum(s[k] for s in spoiled) for k in CAUSES}
     return {
         "leaderboard_lag_s": {
             "p50": _q(hist, 0.5),

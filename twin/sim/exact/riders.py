@@ -14,7 +14,9 @@ than its own duration stalls the player; `reconnect_after` stalls in a row drop 
 and the rider joins again (video stalled until then; giving up loses the class). Every
 telemetry batch that reaches the stream goes on through the stream's consumer to the
 leaderboard store (`twin.sim.exact.model.CHAIN`); its lag is the time from the sample on
-the bike (uniform over the batch) to the store's answer. The stream answers the client as
+the bike (uniform over the batch) to the store's answer. Each leaderboard poll finds the board
+stale or not (`twin.sim.leaderboard_stale`: its newest sample older than `STALE_LAG_S`,
+counted per session in `polls` and `stale_polls`). The stream answers the client as
 it takes the record (`twin.sim.exact.rider_run`): what follows is asynchronous to the bike.
 A live player's playlist and segment calls fail at the edge while the CDN's origin is down
 (`origin_up` is 0): the cache holds no segment that was never made (an on-demand one is
@@ -32,6 +34,7 @@ import simpy
 
 from twin.sim.exact.clients import ClientPool
 from twin.sim.exact.station import Request
+from twin.sim.leaderboard_stale import STALE_LAG_S
 from twin.sim.platform_input import Journey
 from twin.sim.sessions import SessionTable
 
@@ -49,9 +52,12 @@ class Outcomes:
     segments: np.ndarray
     stalled: np.ndarray  # segments that failed or came later than their duration
     reconnects: np.ndarray
+    polls: np.ndarray  # leaderboard polls
+    stale_polls: np.ndarray  # polls that found the leaderboard stale
     stall_times: list[float] = field(default_factory=list)  # when each stalled segment was due
     lag_born: list[float] = field(default_factory=list)
     lag_s: list[float] = field(default_factory=list)
+    lag_at: list[float] = field(default_factory=list)  # when each sample reached the store
 
     @classmethod
     def empty(cls, n: int) -> Outcomes:
@@ -63,6 +69,8 @@ class Outcomes:
             segments=np.zeros(n, np.int64),
             stalled=np.zeros(n, np.int64),
             reconnects=np.zeros(n, np.int64),
+            polls=np.zeros(n, np.int64),
+            stale_polls=np.zeros(n, np.int64),
         )
 
 
@@ -103,6 +111,7 @@ class Riders:
         self.rng = rng
         self.duration_s = duration_s
         self.out = Outcomes.empty(len(table))
+        self.newest = 0.0  # when the newest batch on the leaderboard was sent
 
     def start(self) -> None:
         for row in range(len(self.table)):
@@ -115,6 +124,8 @@ class Riders:
             if ok:
                 now = self.env.now
                 self.out.lag_born.append(token)
+                self.out.lag_at.append(now)
+                self.newest = max(self.newest, token)
                 self.out.lag_s.append(
                     now - token + self.rng.random() * self.journey.telemetry_batch_s
                 )
@@ -216,6 +227,9 @@ class Riders:
             self.out.segments[player.row] += 1
             self._send("segment", lambda ok, took: self._segment(player, due, ok, took))
         else:
+            if name == "leaderboard" and self.chain is not None:
+                self.out.polls[player.row] += 1
+                self.out.stale_polls[player.row] += self.env.now - self.newest > STALE_LAG_S
             self._send(name)
 
     def _segment(self, player: _Player, due: float, ok: bool, took: float) -> None:

@@ -6,7 +6,9 @@ video, and the usage (instances, egress, shards) that the cost model prices.
   crosses the telemetry route (the stream's backlog is where lag grows) and the ingest path
   after it (processor, leaderboard store). Probes are born with the batches that got
   through, and walk it; a probe still in the pipeline when the run ends counts with the
-  lag it has so far (a lower bound).
+  lag it has so far (a lower bound). The same probes say when the leaderboard was stale
+  (`twin.sim.leaderboard_stale`), and the sessions that spoiled, in expectation
+  (`twin.sim.fluid.stale_sessions`).
 - Join failures: riders who gave up joining: joins lost at any hop of their route (a full
   queue, a timeout, a service down) come back as retries until the rider's patience runs out
   (twin.sim.fluid.clients).
@@ -26,9 +28,12 @@ from twin.sim.abr import downshift
 from twin.sim.fluid.platform_flows import PlatformFlows, probe_network, report_interval
 from twin.sim.fluid.probes import births, probes_per_interval, walk_route
 from twin.sim.fluid.spoiled import session_count, stalled_sessions
+from twin.sim.fluid.stale_sessions import expected_stale_sessions
+from twin.sim.leaderboard_stale import stale_by_tick
 from twin.sim.records import Grid
 from twin.sim.sketch import hist_quantile, histogram_of
 from twin.sim.usage import platform_usage
+from twin.sim.video_peak import peak_share
 
 __all__ = [
     "experience",
@@ -66,6 +71,7 @@ def leaderboard_lag(flows: PlatformFlows, seed: int) -> dict[str, float | None]:
     keep = ~dropped
     hist = histogram_of(lag[keep], weight[keep])
     flows.lag_probes = (born[keep], lag[keep], weight[keep])
+    flows.stale = stale_by_tick(born[keep], t[keep], flows.ticks, flows.tick_s)
     return {
         "p50": _round(hist_quantile(hist, 0.5)),
         "p99": _round(hist_quantile(hist, 0.99)),
@@ -117,9 +123,10 @@ def _stalled(flows: PlatformFlows, watching: np.ndarray) -> np.ndarray:
 
 
 def video_degraded(flows: PlatformFlows) -> tuple[float, float]:
-    """(share of rider-seconds of video degraded, worst tick's share): the riders the CDN's
-    egress cannot serve at their rendition (the ABR rule) and the riders whose player
-    stalls, counted once, among the riders still watching."""
+    """(share of rider-seconds of video degraded, the worst share over spans holding enough
+    viewing to be a share, `twin.sim.video_peak`): the riders the CDN's egress cannot serve
+    at their rendition (the ABR rule) and the riders whose player stalls, counted once,
+    among the riders still watching."""
     compiled = flows.compiled
     by_rendition = compiled.riders_by_rendition * kept(flows)
     watching = by_rendition.sum(axis=0)
@@ -138,8 +145,8 @@ def video_degraded(flows: PlatformFlows) -> tuple[float, float]:
     degraded = np.minimum(degraded, watching)
     flows.degraded_riders = degraded
     total = float(watching.sum())
-    share = np.divide(degraded, watching, out=np.zeros_like(degraded), where=watching > 0.5)
-    return (float(degraded.sum()) / total if total > 0 else 0.0), float(share.max(initial=0.0))
+    peak = peak_share(watching, degraded, flows.tick_s)
+    return (float(degraded.sum()) / total if total > 0 else 0.0), peak
 
 
 def sessions(flows: PlatformFlows) -> dict[str, Any]:
@@ -152,13 +159,12 @@ def sessions(flows: PlatformFlows) -> dict[str, Any]:
     attempts = join.attempts
     failing = np.divide(join.failed, attempts, out=np.zeros_like(attempts), where=attempts > 0)
     rode = 1.0 - np.clip(failing, 0.0, 1.0) ** (join.max_generation + 1)  # joined, per start tick
-    watching = np.maximum(compiled.riders_by_rendition.sum(axis=0) * kept(flows), 1e-9)
-    del watching
     stall = recon.stall  # the riders who reconnect are counted by how their join ended
     by = {
         "join": join.gave_up,
         "stream_lost": recon.rejoin.gave_up,
         "video": stalled_sessions(compiled.session_flows, stall, recon.segment_s, rode),
+        "leaderboard": expected_stale_sessions(compiled.session_flows, flows.stale, rode),
     }
     count = session_count(compiled.session_flows)
     answered = sum(recon.rejoin.succeeded(k) for k in range(flows.ticks))

@@ -120,5 +120,6 @@ def run_platform(
         np.asarray(compiled.active_riders, dtype=float) * kept(flows),
         flows.degraded_riders,
         flows.lag_probes,
+        stale=np.asarray(compiled.active_riders, dtype=float) * kept(flows) * flows.stale,
     )
     return RunResult(summary=summary, timeseries=frame)

@@ -61,9 +61,11 @@ class PlatformFlows:
         self.laws: list[StationTicks] = []
         self.instances: dict[str, np.ndarray] = {}
         # Filled by twin.sim.fluid.experience for the time series: lag probes
-        # (birth time, lag, weight) and riders with degraded video per tick.
+        # (birth time, lag, weight), riders with degraded video per tick and whether the
+        # leaderboard was stale at each tick.
         self.lag_probes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.degraded_riders = np.zeros(self.ticks)
+        self.stale = np.zeros(self.ticks, bool)
         # Each request type's clients: attempts, retries and give-ups per tick.
         self.clients: dict[str, FluidClient] = {}
         # Riders out of the offered load after giving up (None without session flows), and
