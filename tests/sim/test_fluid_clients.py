@@ -62,6 +62,9 @@ class _Lossy:
         self.log.dropped[k] += count * self.p
         self.log.servers[k] = 1e9
 
+    def passes(self, _k: int) -> float:
+        return 1.0 - self.p
+
 
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
 def test_a_route_losing_a_share_makes_geometric_retries(p: float) -> None:

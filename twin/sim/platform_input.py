@@ -51,9 +51,8 @@ class ServiceSpec:
     is the mixture the station actually serves, weighted by the run's offered load (see
     `service_mixture`), and `own_service` the station's listed time for the other types and
     the ingest flows; capacity, utilization and autoscaling then see the right load. The
-    exact engine draws each type's own time; the fluid engine gives every type here the
-    mixture's: its FIFO waiting is shared by all types and right, a type's own service part
-    is the mixture's (an approximation of that type's latency, not of the station's).
+    exact engine draws each type's own time; the fluid engine queues with the mixture (its
+    FIFO waiting is shared by all types) and its probes draw each type's own time after it.
     """
 
     name: str

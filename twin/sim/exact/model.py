@@ -22,6 +22,7 @@ from twin.sim.exact.autoscale import Scaling
 __all__ = [
     "CHAIN",
     "ExactModel",
+    "PoolModel",
     "SourceModel",
     "StationModel",
     "chain_path",
@@ -52,6 +53,7 @@ class StationModel:
     gate_rate: Any = None  # np.ndarray of per-tick rates (twin.sim.exact.gate), or None
     gate_sources: tuple[str, ...] = ()
     scaling: Scaling | None = None  # reactive autoscaling (then no servers_schedule)
+    pool: PoolModel | None = None  # connections to a database (twin.sim.exact.pool)
 
     def capacity_area(self, start: float, end: float) -> float:
         """Server-seconds available between `start` and `end`."""
@@ -64,6 +66,16 @@ class StationModel:
             if overlap > 0:
                 area += n * overlap
         return area
+
+
+@dataclass(frozen=True)
+class PoolModel:
+    """A station's connection pool to the database station `to`."""
+
+    to: str
+    size_per_instance: int
+    servers_per_instance: int
+    acquire_timeout_s: float
 
 
 @dataclass(frozen=True)
@@ -170,6 +182,19 @@ def _gate(name: str, spec: Any, compiled: Any) -> dict[str, Any]:
     return {}
 
 
+def _pool(spec: Any, compiled: Any) -> PoolModel | None:
+    """A service's connection pool to a database of the platform (None without one)."""
+    pool = spec.connection_pool
+    if pool is None or pool.to not in compiled.services:
+        return None
+    return PoolModel(
+        to=pool.to,
+        size_per_instance=pool.size_per_instance,
+        servers_per_instance=int(spec.servers_per_instance),
+        acquire_timeout_s=pool.acquire_timeout_s,
+    )
+
+
 def _scaling(spec: Any, tick_s: float) -> Scaling | None:
     """A service's reactive autoscaling (None without: its servers follow the compile's)."""
     if spec.autoscaling is None:
@@ -206,6 +231,7 @@ def from_platform(
             service_by_source=tuple(spec.service_by_request.items()),
             timeout_s=spec.timeout_s if riders else None,
             scaling=_scaling(spec, float(compiled.tick_s)),
+            pool=_pool(spec, compiled) if riders else None,
             **(_gate(name, spec, compiled) if riders else {}),
         )
         for service, spec in compiled.services.items()

@@ -19,6 +19,7 @@ from twin.sim.distributions import BlockSampler, service_sampler
 from twin.sim.exact.autoscale import scaler_process
 from twin.sim.exact.gate import RateGate
 from twin.sim.exact.model import ExactModel, SourceModel, StationModel
+from twin.sim.exact.pool import ConnectionPool
 from twin.sim.exact.routing import EXIT_INDEX, router
 from twin.sim.exact.source import poisson_source
 from twin.sim.exact.station import DROPPED, MulticlassStation, Request, Station
@@ -92,6 +93,8 @@ class Network:
             else None
             for src in model.sources
         ]
+        self.held: dict[int, ConnectionPool] = {}  # requests holding a connection, by id
+        self.pools = self._pools(index)
         self.emit = [self._emitter(i, index[src.entry]) for i, src in enumerate(model.sources)]
         for i, src in enumerate(model.sources):
             if src.driven:
@@ -132,6 +135,25 @@ class Network:
             timeout_s=st.timeout_s,
         )
 
+    def _pools(self, index: dict[str, int]) -> dict[tuple[int, int], ConnectionPool]:
+        """The connection pools, by (service, database) station indices."""
+        pools = {}
+        for i, st in enumerate(self.model.stations):
+            if st.pool is None or st.pool.to not in index:
+                continue
+            to = index[st.pool.to]
+            pools[(i, to)] = ConnectionPool(
+                self.env,
+                service=self.stations[i],
+                servers_per_instance=st.pool.servers_per_instance,
+                size_per_instance=st.pool.size_per_instance,
+                acquire_timeout_s=st.pool.acquire_timeout_s,
+                enter=self.arrivers[to],
+                on_leave=self.leave,
+                held=self.held,
+            )
+        return pools
+
     def _arriver(
         self, st: StationModel, station: Station, index: dict[str, int]
     ) -> Callable[[Request], None]:
@@ -170,6 +192,10 @@ class Network:
         return emit
 
     def leave(self, request: Request, station: int) -> None:
+        if self.held:
+            pool = self.held.pop(id(request), None)
+            if pool is not None:  # it leaves the database: the connection goes back
+                pool.release()
         if station == DROPPED:
             self.sources[request[0]].errors += 1
             if len(request) > 4 and self.settle is not None:
@@ -178,7 +204,11 @@ class Network:
         path = self.paths[request[0]]
         target = self.routers[station]() if path is None else self._along(path, request)
         if target >= 0:
-            self.arrivers[target](request)
+            pool = self.pools.get((station, target)) if self.pools else None
+            if pool is None:
+                self.arrivers[target](request)
+            else:
+                pool.acquire(request)
             return
         stats = self.sources[request[0]]
         latency = self.env.now - request[1]

@@ -1,12 +1,13 @@
 """Riders in the exact engine: each session a SimPy process making its calls one by one.
 
 A session (a row of `twin.sim.sessions.SessionTable`) may start, is going to open the app
-(`recommend`) and join, and then rides: a live player reloads its playlist and fetches a
-segment every segment duration, an on-demand one loads its playlist once and fetches a
-segment every segment duration, a bike or tread posts a telemetry batch every batch period,
-the leaderboard is polled; at the end the workout is saved and some riders rate the class
-(`twin.sim.platform_input.Journey`). Periodic calls start at a random phase, so a session of
-length L makes L / period of them, the rate the fluid engine counts.
+(`recommend`) and, once the app has its answer, join, and then rides: a live player reloads
+its playlist and fetches a segment every segment duration, an on-demand one loads its
+playlist once and fetches a segment every segment duration, a bike or tread posts a
+telemetry batch every batch period, the leaderboard is polled; at the end the workout is
+saved and, once saved, some riders rate the class (`twin.sim.platform_input.Journey`).
+Periodic calls start at a random phase, so a session of length L makes L / period of them,
+the rate the fluid engine counts.
 
 What riders live through is kept per session (`Outcomes`): a rider whose join fails for
 longer than the clients' patience gives up the class; a segment that fails or arrives later
@@ -142,7 +143,7 @@ class Riders:
         if t.start_s[row] > self.env.now:
             yield self.env.timeout(t.start_s[row] - self.env.now)
         if not t.in_progress[row]:
-            self._send("recommend")
+            yield from self._call_and_wait("recommend")  # the app opens, then the rider joins
             if not (yield from self.join()):
                 self.out.joined[row] = False
                 return
@@ -154,9 +155,18 @@ class Riders:
         if played and t.save_s[row] > self.env.now:
             yield self.env.timeout(t.save_s[row] - self.env.now)
         if played and self.env.now < self.duration_s:
-            self._send("workout")
+            yield from self._call_and_wait("workout")  # saved, then rated
             if self.rng.random() < self.journey.feedback_share:
                 self._send("feedback")
+
+    def _call_and_wait(self, name: str) -> Generator[simpy.Event, Any, None]:
+        """Send a call and wait for its end (answered, or given up after its retries)."""
+        kind = self.kind.get(name)
+        if kind is None:  # an architecture may route no such type
+            return
+        done = self.env.event()
+        self.pool.send(kind, lambda _ok, _took: done.succeed())
+        yield done
 
     def join(self) -> Generator[simpy.Event, Any, bool]:
         """Join (retried until the rider's patience runs out); True when joined."""

@@ -107,7 +107,7 @@ class FluidClient:
                 log = station.log
                 arrived = float(log.arrivals[k - 1])
                 if arrived > 0:
-                    passed *= 1.0 - min(float(log.dropped[k - 1]) / arrived, 1.0)
+                    passed *= station.passes(k - 1)
 
     def succeeded(self, k: int) -> float:
         """Tick k's attempts the client heard answered (settled: neither lost nor timed out)."""

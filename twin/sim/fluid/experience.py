@@ -49,10 +49,11 @@ __all__ = [
 def leaderboard_lag(flows: PlatformFlows, seed: int) -> dict[str, float | None]:
     """p50, p99 and max of sample-to-leaderboard lag (seconds) over the run."""
     compiled = flows.compiled
-    hops = [(flows.index[h], s) for h, s in compiled.visits.get("telemetry", [])]
+    route = list(compiled.visits.get("telemetry", []))
     for name in (compiled.ingest.processor, compiled.ingest.store):
-        if name in flows.index and all(flows.index[name] != i for i, _ in hops):
-            hops.append((flows.index[name], hops[-1][1] if hops else 1.0))
+        if name in flows.index and all(name != hop for hop, _ in route):
+            route.append((name, route[-1][1] if route else 1.0))
+    hops = flows.probe_hops(route)
     client = flows.clients.get("telemetry")
     counts = compiled.telemetry_records_per_s * flows.tick_s
     if client is not None:  # the batches that got through (of the riders still riding)

@@ -75,6 +75,20 @@ class FluidStation:
         self.log = TickLog.empty(ticks)
         self.backlog = 0.0
         self.outputs: list[tuple[FluidStation, float]] = []
+        # What a route's next hop gets of what arrived here: all but the drops (the backlog
+        # passes later), or, for a station whose service is the next hop's stay (a connection
+        # pool), what it served.
+        self.passes_served = False
+
+    def passes(self, k: int) -> float:
+        """Share of tick k's arrivals a route's next hop receives (see `passes_served`)."""
+        log = self.log
+        arrived = float(log.arrivals[k])
+        if arrived <= 0:
+            return 1.0
+        if self.passes_served:
+            return min(float(log.served[k]) / arrived, 1.0)
+        return 1.0 - min(float(log.dropped[k]) / arrived, 1.0)
 
     def receive(self, k: int, count: float) -> None:
         """`count` requests arrive during tick k."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,8 @@ from twin.sim.fluid.platform_flows import (
     probe_network,
     report_interval,
 )
-from twin.sim.fluid.probes import probe_route
+from twin.sim.fluid.probes import ProbeNetwork, probe_route
+from twin.sim.fluid.service import ServiceShape
 from twin.sim.records import Grid, ReplicationRecord
 from twin.sim.result import RunResult
 from twin.sim.rider_columns import add_rider_columns
@@ -46,8 +48,8 @@ def _replication(
     net = probe_network(flows, seed, replication)
     sources = {
         rtype: probe_route(
-            net,
-            [(flows.index[hop], share) for hop, share in hops],
+            _own_service(net, flows, rtype, seed, replication),
+            flows.probe_hops(hops),
             _attempts(flows, rtype),
             grid,
             component_rng(seed, "probe", rtype, replication=replication),
@@ -55,6 +57,27 @@ def _replication(
         for rtype, hops in compiled.visits.items()
     }
     return ReplicationRecord(grid=grid, stations=stations, sources=sources)
+
+
+def _own_service(
+    net: ProbeNetwork, flows: PlatformFlows, rtype: str, seed: int, replication: int
+) -> ProbeNetwork:
+    """The probe network as `rtype` sees it: at a service whose request types have their own
+    service times, its probes draw the type's own (or the service's listed time, for a type
+    without one), as the exact engine does; the wait stays the mixture's, shared by all."""
+    own = {
+        flows.index[name]: spec.service_by_request.get(rtype, spec.own_service or spec.service)
+        for name, spec in flows.compiled.services.items()
+        if spec.service_by_request
+    }
+    if not own:
+        return net
+    rng = component_rng(seed, "probe-service", rtype, replication=replication)
+    samplers = list(net.samplers)
+    for j, service in own.items():
+        draw = ServiceShape.of(service).sampler(rng)
+        samplers[j] = lambda _rng, n, draw=draw: draw(n)
+    return replace(net, samplers=samplers)
 
 
 def _clients(flows: PlatformFlows, rtype: str) -> list[Any]:

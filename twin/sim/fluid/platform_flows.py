@@ -12,8 +12,8 @@ that would wait past a service's timeout give up (they are errors); a finite que
 Offered loads are the compile's, so a hop downstream of a failing one still sees the
 offered load: a conservative reading for the downstream service. Where request types have
 their own service times (`service_by_request`), a service drains and queues with the mixture
-the compile weighs from the offered load, and every type there is served in the mixture's
-time: the shared FIFO wait is right, a type's own service part is approximated.
+the compile weighs from the offered load (the shared FIFO wait); a type's probes draw its own
+service time there (twin.sim.fluid.platform).
 
 `platform_flows` returns the solution, `PlatformFlows`: each service's tick law and instances.
 What reads it: the run (twin.sim.fluid.platform) and the riders' experience
@@ -36,6 +36,7 @@ from twin.sim.fluid.autoscale import autoscaler_process
 from twin.sim.fluid.clients import FluidClient, client_process
 from twin.sim.fluid.flow import FluidStation, progress_process, station_process
 from twin.sim.fluid.latency import StationTicks, station_ticks
+from twin.sim.fluid.pools import Pool, pool_stations, with_pools
 from twin.sim.fluid.probes import ProbeNetwork
 from twin.sim.fluid.reconnects import Reconnects, reconnect_process
 from twin.sim.fluid.riding import RIDING, Riding
@@ -72,6 +73,20 @@ class PlatformFlows:
         # the players who drop the stream and join again.
         self.riding: Riding | None = None
         self.reconnects: Reconnects | None = None
+        # Connection pools (twin.sim.fluid.pools) and their laws: probe stations after the
+        # services (index len(names) + j), in no service table.
+        self.pools: list[Pool] = []
+        self.pool_laws: list[StationTicks] = []
+
+    def probe_hops(self, hops: list[tuple[str, float]]) -> list[tuple[int, float]]:
+        """A route as probe-network indices, with the pools between services and databases."""
+        out = []
+        for hop, share in with_pools(hops, self.pools):
+            if isinstance(hop, str):
+                out.append((self.index[hop], share))
+            else:
+                out.append((len(self.names) + self.pools.index(hop), share))
+        return out
 
     @property
     def duration_s(self) -> float:
@@ -93,6 +108,23 @@ def _drain(spec: Any, compiled: Any) -> Callable[[int, float], float] | None:
         cap = spec.write_capacity_per_s / np.maximum(share, 1e-9)
         return lambda k, _servers: float(cap[k])
     return None
+
+
+def _instances(
+    compiled: Any, scalers: dict[str, Autoscaler]
+) -> dict[str, Callable[[int], float]]:
+    """Each service's instances serving at tick k (its scaler's, or the compile's), times
+    the share incidents leave up."""
+    out: dict[str, Callable[[int], float]] = {}
+    for name, spec in compiled.services.items():
+        up = np.asarray(spec.up, dtype=float)
+        if name in scalers:
+            scaler = scalers[name]
+            out[name] = lambda k, s=scaler, up=up: s.in_service * float(up[k])
+        else:
+            counts = np.asarray(spec.instances, dtype=float) * up
+            out[name] = lambda k, c=counts: float(c[k])
+    return out
 
 
 def _fixed(servers: np.ndarray) -> Callable[[int], float]:
@@ -154,7 +186,8 @@ def chain_process(
     tick_s: float,
 ) -> Generator[simpy.Event, Any, None]:
     """At each tick, the records of the batches the telemetry route served the tick before go
-    on through the chain's hops (each hop gets what got through the ones before it)."""
+    on through the chain's hops, a pool included (each hop gets what got through the ones
+    before it)."""
     for k in range(1, ticks):
         yield env.timeout(k * tick_s - env.now)
         count = telemetry.through(k - 1) * float(records_per_batch[k - 1])
@@ -162,10 +195,7 @@ def chain_process(
             if count <= 0:
                 break
             station.receive(k, count)
-            log = station.log
-            arrived = float(log.arrivals[k - 1])
-            if arrived > 0:
-                count *= 1.0 - min(float(log.dropped[k - 1]) / arrived, 1.0)
+            count *= station.passes(k - 1)
 
 
 def request_source(
@@ -185,8 +215,21 @@ def request_source(
             stations[name].receive(k, float(counts[k]) * keep)
 
 
+def _legs(
+    hops: list[tuple[str, float]], stations: dict[str, FluidStation], pools: list[Pool]
+) -> list[tuple[FluidStation, float]]:
+    """A route's stations, with the pool between a service and a database it connects to."""
+    return [
+        (stations[hop] if isinstance(hop, str) else hop.station, share)
+        for hop, share in with_pools(hops, pools)
+    ]
+
+
 def _clients(
-    compiled: Any, stations: dict[str, FluidStation], riding: Riding | None
+    compiled: Any,
+    stations: dict[str, FluidStation],
+    riding: Riding | None,
+    pools: list[Pool],
 ) -> dict[str, FluidClient]:
     """A client per request type, sending its first attempts and its retries along its route;
     with `riding`, the riding riders' types send only for those still riding, and the
@@ -196,11 +239,11 @@ def _clients(
         rtype: FluidClient(
             rtype,
             compiled.demand[rtype] * float(compiled.tick_s),
-            [(stations[hop], share) for hop, share in hops],
+            _legs(hops, stations, pools),
             compiled.clients,
             compiled.clients.timeout_for(rtype, segment_s),
             float(compiled.tick_s),
-            waits_for=acknowledged_hops(compiled, hops),
+            waits_for=acknowledged_hops(compiled, hops, pools),
             keep=riding.keep if riding is not None and rtype in RIDING else None,
             on_give_up=riding.leave if riding is not None and rtype == "join" else None,
         )
@@ -232,13 +275,16 @@ def _reconnects(
     return reconnects
 
 
-def acknowledged_hops(compiled: Any, hops: list[tuple[str, float]]) -> int:
-    """How many hops of a route a client waits for: up to a stream, which takes the record
-    and answers at once (the write and what follows are asynchronous to the client)."""
-    for i, (hop, _) in enumerate(hops):
-        if compiled.services[hop].records_capacity_per_s is not None:
+def acknowledged_hops(
+    compiled: Any, hops: list[tuple[str, float]], pools: list[Pool] | None = None
+) -> int:
+    """How many legs of a route (pools included) a client waits for: up to a stream, which
+    takes the record and answers at once (the write and what follows are asynchronous)."""
+    legs = with_pools(hops, pools or [])
+    for i, (hop, _) in enumerate(legs):
+        if isinstance(hop, str) and compiled.services[hop].records_capacity_per_s is not None:
             return i
-    return len(hops)
+    return len(legs)
 
 
 def platform_flows(compiled: Any, progress: Callable[[float], None] | None = None) -> PlatformFlows:
@@ -262,13 +308,15 @@ def platform_flows(compiled: Any, progress: Callable[[float], None] | None = Non
     env.process(
         request_source(env, _ingest(compiled, flows.names), stations, ticks, tick_s, riding)
     )
-    flows.clients = _clients(compiled, stations, riding)
+    flows.pools = pool_stations(compiled, stations, _instances(compiled, scalers))
+    flows.clients = _clients(compiled, stations, riding, flows.pools)
     telemetry = flows.clients.get("telemetry")
     if telemetry is not None and chain_hops(compiled):
         per_batch = compiled.telemetry_records_per_s / np.maximum(
             compiled.demand["telemetry"], 1e-12
         )
-        hops = [stations[n] for n in chain_hops(compiled)]
+        chain = [(n, 1.0) for n in chain_hops(compiled)]
+        hops = [station for station, _ in _legs(chain, stations, flows.pools)]
         env.process(chain_process(env, telemetry, hops, per_batch, ticks, tick_s))
     for client in flows.clients.values():
         env.process(client_process(env, client, ticks, tick_s))
@@ -277,7 +325,7 @@ def platform_flows(compiled: Any, progress: Callable[[float], None] | None = Non
         env.process(reconnect_process(env, flows.reconnects, ticks, tick_s))
     for n, scaler in scalers.items():
         env.process(autoscaler_process(env, scaler, stations[n], ticks))
-    for station in stations.values():
+    for station in [*stations.values(), *(p.station for p in flows.pools)]:
         env.process(station_process(env, station, ticks))
     if progress is not None:
         env.process(progress_process(env, ticks, tick_s, progress))
@@ -285,6 +333,10 @@ def platform_flows(compiled: Any, progress: Callable[[float], None] | None = Non
     flows.laws = [
         station_ticks(stations[n].log, shape, tick_s, compiled.services[n].queue_capacity)
         for n, shape in zip(flows.names, flows.shapes, strict=True)
+    ]
+    flows.pool_laws = [
+        station_ticks(p.station.log, ServiceShape.of(compiled.services[p.database].service), tick_s)
+        for p in flows.pools
     ]
     flows.instances = {
         n: (scalers[n].instances if n in scalers else np.asarray(s.instances, dtype=float))
@@ -300,9 +352,11 @@ def probe_network(flows: PlatformFlows, seed: int, replication: int) -> ProbeNet
     rng = component_rng(seed, "probe-service", replication=replication)
     draws = [shape.sampler(rng) for shape in flows.shapes]
     samplers = [lambda _rng, n, draw=draw: draw(n) for draw in draws]
-    routing = np.zeros((len(flows.names), len(flows.names) + 1))
+    samplers += [lambda _rng, n: np.zeros(n) for _ in flows.pools]  # a pool's wait alone
+    laws = [*flows.laws, *flows.pool_laws]
+    routing = np.zeros((len(laws), len(laws) + 1))
     routing[:, -1] = 1.0
-    return ProbeNetwork.of(flows.laws, routing, samplers, flows.tick_s)
+    return ProbeNetwork.of(laws, routing, samplers, flows.tick_s)
 
 
 def report_interval(duration_s: float) -> float:
