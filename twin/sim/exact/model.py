@@ -52,6 +52,7 @@ class StationModel:
     timeout_s: float | None = None
     gate_rate: Any = None  # np.ndarray of per-tick rates (twin.sim.exact.gate), or None
     gate_sources: tuple[str, ...] = ()
+    gate_burst_s: float = 0.0  # the gate lets rate x this through at once (0: a pacer)
     scaling: Scaling | None = None  # reactive autoscaling (then no servers_schedule)
     pool: PoolModel | None = None  # connections to a database (twin.sim.exact.pool)
 
@@ -164,12 +165,16 @@ def chain_path(compiled: Any) -> tuple[tuple[str, float], ...]:
 def _gate(name: str, spec: Any, compiled: Any) -> dict[str, Any]:
     """A service kind's own rate limit as a gate: a database's write capacity for the types
     that write there (and the persistence flow), a stream's records/s and bytes/s limit for
-    every record."""
+    every record; a tick's worth passes at once, as the fluid engine drains per tick."""
     if spec.write_capacity_per_s is not None:
         sources = (
             (*spec.writers, f"ingest:{name}") if compiled.ingest.persist == name else spec.writers
         )
-        return {"gate_rate": spec.write_capacity_per_s, "gate_sources": tuple(sources)}
+        return {
+            "gate_rate": spec.write_capacity_per_s,
+            "gate_sources": tuple(sources),
+            "gate_burst_s": float(compiled.tick_s),
+        }
     if spec.records_capacity_per_s is not None:
         record_bytes = compiled.telemetry_bytes_per_s / np.maximum(
             compiled.telemetry_records_per_s, 1e-9
@@ -178,7 +183,11 @@ def _gate(name: str, spec: Any, compiled: Any) -> dict[str, Any]:
             spec.records_capacity_per_s, spec.bytes_capacity_per_s / np.maximum(record_bytes, 1.0)
         )
         visiting = [t for t, hops in compiled.visits.items() if any(h == name for h, _ in hops)]
-        return {"gate_rate": rate, "gate_sources": (*visiting, f"ingest:{name}")}
+        return {
+            "gate_rate": rate,
+            "gate_sources": (*visiting, f"ingest:{name}"),
+            "gate_burst_s": float(compiled.tick_s),
+        }
     return {}
 
 

@@ -171,6 +171,7 @@ class Network:
             sources=sources,
             timeout_s=st.timeout_s,
             on_leave=self.leave,
+            burst_s=st.gate_burst_s,
         )
 
         def arrive(request: Request) -> None:
