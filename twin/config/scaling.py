@@ -5,8 +5,10 @@ incident its shape at 1/100 or 1/1000 of the platform, small enough to simulate 
 
 - scaled by F: the population (and the architecture's design riders); each component's
   servers (instances x servers per instance, rounded, at least one), its autoscaling bounds,
-  its connection pool; CDN egress; stream shards (at least one); database write capacity; the
-  monthly price (so cost per rider holds);
+  its connection pool; CDN egress; stream shards (at least one, each writing its share of the
+  scaled capacity, so 9 shards at 1/2000 are one shard of 0.0045 x a shard's rate: a stream's
+  write limit keeps its proportion exactly); database write capacity; the monthly price (so
+  cost per rider holds);
 - not scaled: per-request service times, timeouts, hit ratios, session behaviour, incident
   times and multipliers, and everything per rider (bitrates, batch sizes).
 
@@ -67,10 +69,15 @@ def _component(comp: Component, factor: float) -> Component:
     if comp.cdn is not None:
         update["cdn"] = comp.cdn.model_copy(update={"egress_gbps": comp.cdn.egress_gbps * factor})
     if comp.stream is not None:
-        update["stream"] = comp.stream.model_copy(
+        stream = comp.stream
+        shards = _whole(stream.shards * factor)
+        exact = stream.shards * factor / shards  # a shard's share of the scaled capacity
+        update["stream"] = stream.model_copy(
             update={
-                "shards": _whole(comp.stream.shards * factor),
-                "autoscaling": _autoscaling(comp.stream.autoscaling, factor),
+                "shards": shards,
+                "write_records_per_shard_s": stream.write_records_per_shard_s * exact,
+                "write_mb_per_shard_s": stream.write_mb_per_shard_s * exact,
+                "autoscaling": _autoscaling(stream.autoscaling, factor),
             }
         )
     if comp.database is not None:
