@@ -36,7 +36,7 @@ from tests.validation.runs import ROOT, code_version, load_or_run, units_for
 
 __all__ = ["FLUID_RUNS", "REPLICATIONS", "case_rows", "main", "measure"]
 
-REPLICATIONS = 3  # exact: a Student-t interval on 2 degrees of freedom (`--replications` for more)
+REPLICATIONS = 5  # exact: a Student-t interval on 4 degrees of freedom
 FLUID_RUNS = 2  # fluid: deterministic but for its probes; two seeds show how nearly
 BASE_SEED = 1
 DOCS = ROOT / "docs" / "validation"
