@@ -25,8 +25,11 @@ test: $(VENV)/.dev
 	$(PY) -m pytest
 
 # The long statistical checks (`slow` marker): engines against theory at tight intervals,
-# and the scenarios too long for `make test` (covid-growth's six weeks).
+# and the scenarios too long for `make test` (covid-growth's six weeks). First the engines'
+# agreement on every incident: runs what its cache (reports/.validation-cache) lacks on two
+# processes, writes docs/validation/ and the README's table; the slow tests then assert it.
 validate: $(VENV)/.dev
+	nice -n 10 $(PY) tests/validation/engines_agree.py --write --jobs 2
 	$(PY) -m pytest -m slow
 
 # Screenshots of the run, compare, capacity and drill pages at 1,280 and 390 px (headless
