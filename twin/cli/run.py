@@ -116,19 +116,23 @@ def execute(
         check_scale(scale)
     loaded = load(scenario_path, [*overrides, *_rider_override(riders)])
     _check_size(loaded.scenario, engine, seed, replications)
+    from twin.report.drawing import Drawing
     from twin.report.run_folder import write_run
     from twin.results.files import default_out_dir
     from twin.runs import run_loaded
     from twin.runs.engines import check_engine
 
     check_engine(engine)
-    with progress_bar(f"{loaded.scenario.name} ({engine})", enabled=show_progress) as bar:
-        run = run_loaded(
-            loaded, engine=engine, seed=seed, replications=replications, precision=precision,
-            progress=bar.update, scale=scale,
-        )  # fmt: skip
-    out_dir = out if out is not None else default_out_dir(run.name)
-    write_run(out_dir, run.summary, run.timeseries)
+    # The report's drawing processes start now, so that they import matplotlib on the other
+    # cores while the engine runs, before any thread (the progress bar's) exists to fork.
+    with Drawing.start() as drawing:
+        with progress_bar(f"{loaded.scenario.name} ({engine})", enabled=show_progress) as bar:
+            run = run_loaded(
+                loaded, engine=engine, seed=seed, replications=replications,
+                precision=precision, progress=bar.update, scale=scale,
+            )  # fmt: skip
+        out_dir = out if out is not None else default_out_dir(run.name)
+        write_run(out_dir, run.summary, run.timeseries, drawing)
     if openmetrics is not None:
         _write_openmetrics(openmetrics, run)
     return run.summary, out_dir
