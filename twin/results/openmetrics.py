@@ -204,6 +204,7 @@ def _rider_families(
             share = rows["video_degraded_riders"] / rows["active_riders"].where(
                 rows["active_riders"] > 0
             )
+        share = share.clip(0.0, 1.0)  # all riders degraded can divide to 1 + 2e-16
         yield _DEGRADED, [_gauge({}, rows.assign(share=share), "share", t0)]
 
 
