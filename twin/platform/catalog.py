@@ -337,9 +337,16 @@ def _library(
 
 
 def build_catalog(
-    rng: np.random.Generator, *, n_instructors: int = 40, n_on_demand: int = 2000
+    rng: np.random.Generator,
+    *,
+    n_instructors: int = 40,
+    n_on_demand: int = 2000,
+    names_now: bool = True,
 ) -> Catalog:
     """A catalogue of `n_instructors` (Zipf popularity) and `n_on_demand` library classes.
+
+    `names_now=False` leaves the instructors' names to be made when first read (a run never
+    reads them); a server makes them now, so that no request waits for Faker.
 
     Seed 001 gives the library's size by phase (500, 5K, 50K classes); seed 003 the 1,400
     partner classes. The default 2,000 sits between phases 1 and 2 and keeps start-up fast.
@@ -350,6 +357,8 @@ def build_catalog(
         raise ValueError("n_on_demand must be >= 0")
     seed = int(rng.integers(2**62))
     instructors = _instructors(rng, n_instructors)
+    if names_now:
+        _ = instructors[0].name
     return Catalog(
         instructors=instructors, on_demand=_library(rng, instructors, n_on_demand), seed=seed
     )

@@ -65,4 +65,4 @@ def scenario_cohorts(scenario: PlatformScenario) -> Cohorts:
 
 def scenario_catalog(scenario: PlatformScenario) -> Catalog:
     """The class catalogue of the scenario's seed."""
-    return build_catalog(component_rng(scenario.seed, "catalog"))
+    return build_catalog(component_rng(scenario.seed, "catalog"), names_now=False)
