@@ -150,7 +150,7 @@ CASES: list[Case] = [
     on_net("`interval_s: 1e-6` (timeseries rows)", "seed: 1\n", "seed: 1\ninterval_s: 1e-6\n"),
     on_net("`seed: 1e30` in the file", "seed: 1\n", "seed: 1e30\n"),
     on_platform("`tick_s: 0.001` on a platform (3.6M ticks)", "tick_s: 1\n", "tick_s: 0.001\n"),
-    setting("growth x10 on 3M riders", "dp.yaml", "demand.growth={factor: 10, over_s: 600}"),
+    setting("growth x100 on 3M riders", "dp.yaml", "demand.growth={factor: 100, over_s: 600}"),
     setting("a surge of x1e6", "dp.yaml",
             "incidents=[{type: surge, multiplier: 1e6, start_s: 0, end_s: 60}]"),
     setting("`stream.shards: 1e9` as an architecture change", "dp.yaml",

@@ -164,15 +164,16 @@ def fluid_network() -> dict[str, Any]:
 
 
 def fluid_platform(riders: int) -> dict[str, Any]:
-    """Population, compile and fluid engine for `new-year-surge` at `riders`."""
+    """Population (cohorts, as a run builds it), compile and fluid engine for `new-year-surge`
+    at `riders`."""
     from twin.config.loader import load_platform
-    from twin.platform.scenario_riders import scenario_population
+    from twin.platform.scenario_riders import scenario_cohorts
     from twin.runs.compile import compile_platform
     from twin.sim.fluid import run_fluid
 
     started, cpu = time.perf_counter(), time.process_time()
     scenario, architecture = load_platform(SCENARIO, [f"population.riders={riders}"])
-    population = scenario_population(scenario)
+    population = scenario_cohorts(scenario)
     built = time.perf_counter()
     compiled = compile_platform(scenario, architecture, population)
     compiled_at = time.perf_counter()

@@ -63,6 +63,11 @@ def test_riders_and_architecture_overrides_reach_both_engines(tmp_path: Path) ->
                 str(SCENARIOS / "daily-peak.yaml"),
                 "--engine",
                 "exact",
+                # One replication of 20,000 riders for 10 minutes varies by about 5% from seed
+                # to seed (seeds 1-3: api utilization 0.705-0.789), as wide as the tolerance
+                # below: the mean of four is what the fluid engine's expectation is held to.
+                "--replications",
+                "4",
                 *args,
                 "--out",
                 str(out),

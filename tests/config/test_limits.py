@@ -86,12 +86,12 @@ ARCH = "architecture_changes.components"
         (
             "population.riders=1e15",
             "population.riders",
-            "riders 1e+15 is over the limit of 20,000,000 (MAX_RIDERS",
+            "riders 1e+15 is over the limit of 200,000,000 (MAX_RIDERS",
         ),
         (
-            "demand.growth={factor: 10, over_s: 60}",
+            "demand.growth={factor: 100, over_s: 60}",
             "demand.growth.factor",
-            "riders x growth.factor = 30,000,000 is over the limit of 20,000,000",
+            "riders x growth.factor = 300,000,000 is over the limit of 200,000,000",
         ),
         (
             "duration_s=1e15",

@@ -54,8 +54,8 @@ def test_the_plan_twin_writes_is_the_plan_the_riders_read(tmp_path, drill, monke
     read = load_plan()  # the Locust side, from the file `TWIN_DRILL_PLAN` names
     assert read == plan
     assert json.loads(path.read_text())["format"] == FORMAT
-    assert len(read.users) == 60 and read.users[:10] == (3, 3, 3, 3, 3, 4, 3, 3, 3, 5)
-    assert read.at(read.users, 9.5) == 5.0 and read.spawn_rate == 16.0
+    assert len(read.users) == 60 and read.users[:10] == (3, 3, 3, 3, 3, 4, 3, 3, 4, 4)
+    assert read.at(read.users, 9.5) == 4.0 and read.spawn_rate == 18.0
     # every class with riders in the run: those taking early joiners before its end included
     assert len(read.scenario_live) == len(work.live_classes) == 45
     first = work.live_classes[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,16 @@ def register(app: typer.Typer) -> None:
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the output folder."),
         as_json: bool = typer.Option(False, "--json", help="Print summary.json on stdout."),
+        openmetrics: Path | None = typer.Option(
+            None,
+            help="Also write the time series as OpenMetrics text to this file "
+            "(for promtool tsdb create-blocks-from openmetrics).",
+        ),
+        openmetrics_start: str | None = typer.Option(
+            None,
+            help="ISO 8601 time of the run's start in the OpenMetrics file (default: the "
+            "scenario's start; for a bare network, now); without an offset, UTC.",
+        ),
     ) -> None:
         """Simulate SCENARIO and write summary.json, timeseries.csv and report.html."""
         result, out_dir = execute(
@@ -70,6 +81,7 @@ def register(app: typer.Typer) -> None:
             out=out,
             show_progress=not (quiet or as_json),
             scale=scale,
+            openmetrics=_openmetrics_target(openmetrics, openmetrics_start),
         )
         if as_json:
             typer.echo(json.dumps(result, indent=2))
@@ -91,6 +103,7 @@ def execute(
     out: Path | None,
     show_progress: bool,
     scale: float | None = None,
+    openmetrics: tuple[Path, datetime | None] | None = None,
 ) -> tuple[dict[str, Any], Path]:
     """Load, simulate, write; return the summary and the output folder."""
     # Deferred: the engines and the report load NumPy, pandas, SimPy and matplotlib, which
@@ -103,20 +116,55 @@ def execute(
         check_scale(scale)
     loaded = load(scenario_path, [*overrides, *_rider_override(riders)])
     _check_size(loaded.scenario, engine, seed, replications)
+    from twin.report.drawing import Drawing
     from twin.report.run_folder import write_run
     from twin.results.files import default_out_dir
     from twin.runs import run_loaded
     from twin.runs.engines import check_engine
 
     check_engine(engine)
-    with progress_bar(f"{loaded.scenario.name} ({engine})", enabled=show_progress) as bar:
-        run = run_loaded(
-            loaded, engine=engine, seed=seed, replications=replications, precision=precision,
-            progress=bar.update, scale=scale,
-        )  # fmt: skip
-    out_dir = out if out is not None else default_out_dir(run.name)
-    write_run(out_dir, run.summary, run.timeseries)
+    # The report's drawing processes start now, so that they import matplotlib on the other
+    # cores while the engine runs, before any thread (the progress bar's) exists to fork.
+    with Drawing.start() as drawing:
+        with progress_bar(f"{loaded.scenario.name} ({engine})", enabled=show_progress) as bar:
+            run = run_loaded(
+                loaded, engine=engine, seed=seed, replications=replications,
+                precision=precision, progress=bar.update, scale=scale,
+            )  # fmt: skip
+        out_dir = out if out is not None else default_out_dir(run.name)
+        write_run(out_dir, run.summary, run.timeseries, drawing)
+    if openmetrics is not None:
+        _write_openmetrics(openmetrics, run)
     return run.summary, out_dir
+
+
+def _openmetrics_target(
+    path: Path | None, start: str | None
+) -> tuple[Path, datetime | None] | None:
+    """`--openmetrics` and its start, checked before anything runs."""
+    if path is None:
+        if start is not None:
+            raise InputError("--openmetrics-start", None, "needs --openmetrics FILE")
+        return None
+    if path.is_dir():
+        raise InputError(str(path), None, "--openmetrics must be a file, and this is a folder")
+    from twin.results.openmetrics import parse_start
+
+    return path, None if start is None else parse_start(start)
+
+
+def _write_openmetrics(target: tuple[Path, datetime | None], run: Any) -> None:
+    """The run's time series as OpenMetrics, time 0 at the chosen start (or the scenario's)."""
+    from twin.results.files import prepare_out_dir, write_text
+    from twin.results.openmetrics import openmetrics_text
+
+    path, start = target
+    if start is None:
+        start = getattr(run.loaded.scenario, "start_utc", None) or datetime.now(UTC).replace(
+            microsecond=0
+        )
+    prepare_out_dir(path.parent if str(path.parent) else Path("."))
+    write_text(path, openmetrics_text(run.summary, run.timeseries, start))
 
 
 def _check_size(scenario: Any, engine: str, seed: int | None, replications: int) -> None:

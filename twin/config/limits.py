@@ -7,8 +7,9 @@ on an ordinary machine (measured on a 2-core machine; see README "Input limits")
 
     limit                   value          applies to
     ----------------------  -------------  -----------------------------------------------------
-    MAX_RIDERS              20,000,000     population.riders and --riders, times growth.factor
-                                           (the fluid engine holds ~55 B a rider: ~1.3 GB here;
+    MAX_RIDERS              200,000,000    population.riders and --riders, times growth.factor
+                                           (a run holds riders as cohorts, whose size does not
+                                           grow with riders: 100M build in ~1 s and under 2 GB;
                                            the largest shipped scenario has 5M)
     MAX_TICKS               250,000        duration_s / tick_s of a platform; duration_s / 1 s of
                                            a bare network on the fluid engine (a phase-3
@@ -78,7 +79,7 @@ __all__ = [
     "too_many_ticks",
 ]
 
-MAX_RIDERS = 20_000_000
+MAX_RIDERS = 200_000_000
 MAX_TICKS = 250_000
 MAX_ROWS = 1_000_000
 MAX_EXACT_VISITS = 100_000_000

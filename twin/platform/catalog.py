@@ -25,6 +25,7 @@ __all__ = [
     "Catalog",
     "ClassInfo",
     "Instructor",
+    "InstructorNames",
     "build_catalog",
     "live_class_id",
     "live_duration_pmf",
@@ -97,14 +98,49 @@ _NOUNS = {
 _LIVE_ID = re.compile(r"^live-(\d{8}T\d{4})-([a-z-]+)-(\d{2,})$")
 
 
+class InstructorNames:
+    """The instructors' names, made by Faker from its seed the first time one is read.
+
+    A run never reads them, and Faker takes about a second to import on a busy machine; the
+    reference platform's API does. The names are the same whenever they are made: Faker's
+    seeded instance draws them in instructor order, from no other generator.
+    """
+
+    __slots__ = ("_n", "_names", "_seed")
+
+    def __init__(self, seed: int, n: int) -> None:
+        self._seed, self._n = seed, n
+        self._names: tuple[str, ...] | None = None
+
+    def __getitem__(self, index: int) -> str:
+        if self._names is None:
+            from faker import Faker  # deferred: see the class docstring
+
+            fake = Faker("en_US")
+            fake.seed_instance(self._seed)
+            self._names = tuple(f"{fake.first_name()} {fake.last_name()}" for _ in range(self._n))
+        return self._names[index]
+
+    def __getstate__(self) -> tuple[int, int]:
+        return self._seed, self._n
+
+    def __setstate__(self, state: tuple[int, int]) -> None:
+        self._seed, self._n = state
+        self._names = None
+
+
 @dataclass(frozen=True, slots=True)
 class Instructor:
     """One instructor: a name, the types they teach, and their share of riders (sums to 1)."""
 
     index: int
-    name: str
     types: tuple[str, ...]
     popularity: float
+    names: InstructorNames = field(repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        return self.names[self.index]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +153,17 @@ class ClassInfo:
 
     id: str
     title: str
-    instructor: str
+    teacher: Instructor
     type: str
     starts_at: datetime | None
     duration_s: int
     live: bool
     popularity: float
+
+    @property
+    def instructor(self) -> str:
+        """The instructor's name."""
+        return self.teacher.name
 
 
 def _slug(class_type: str) -> str:
@@ -203,7 +244,7 @@ class Catalog:
         return ClassInfo(
             id=live_class_id(slot, class_type, teacher.index),
             title=f"{minutes} min {theme} {_NOUNS[class_type]}",
-            instructor=teacher.name,
+            teacher=teacher,
             type=class_type,
             starts_at=slot,
             duration_s=minutes * 60,
@@ -250,10 +291,7 @@ def zipf_shares(n: int, exponent: float = ZIPF_EXPONENT) -> np.ndarray:
 
 
 def _instructors(rng: np.random.Generator, n: int) -> tuple[Instructor, ...]:
-    from faker import Faker  # deferred: Faker takes ~0.3 s to import; only a catalogue needs it
-
-    fake = Faker("en_US")
-    fake.seed_instance(int(rng.integers(2**31)))
+    names = InstructorNames(int(rng.integers(2**31)), n)  # made when first read
     shares = zipf_shares(n)
     order = rng.permutation(n)  # popularity rank is not tied to the index
     result = []
@@ -268,8 +306,7 @@ def _instructors(rng: np.random.Generator, n: int) -> tuple[Instructor, ...]:
             extra = CLASS_TYPES[int(rng.integers(len(CLASS_TYPES)))]
             if extra != main:
                 types.append(extra)
-        name = f"{fake.first_name()} {fake.last_name()}"
-        result.append(Instructor(index, name, tuple(types), float(shares[order[index]])))
+        result.append(Instructor(index, tuple(types), float(shares[order[index]]), names))
     return tuple(result)
 
 
@@ -294,15 +331,22 @@ def _library(
         raw.append((class_type, title, teacher, length, teacher.popularity * float(appeal[k])))
     total = sum(r[4] for r in raw) or 1.0
     return tuple(
-        ClassInfo(f"od-{k:05d}", title, t.name, ct, None, length * 60, False, pop / total)
+        ClassInfo(f"od-{k:05d}", title, t, ct, None, length * 60, False, pop / total)
         for k, (ct, title, t, length, pop) in enumerate(raw)
     )
 
 
 def build_catalog(
-    rng: np.random.Generator, *, n_instructors: int = 40, n_on_demand: int = 2000
+    rng: np.random.Generator,
+    *,
+    n_instructors: int = 40,
+    n_on_demand: int = 2000,
+    names_now: bool = True,
 ) -> Catalog:
     """A catalogue of `n_instructors` (Zipf popularity) and `n_on_demand` library classes.
+
+    `names_now=False` leaves the instructors' names to be made when first read (a run never
+    reads them); a server makes them now, so that no request waits for Faker.
 
     Seed 001 gives the library's size by phase (500, 5K, 50K classes); seed 003 the 1,400
     partner classes. The default 2,000 sits between phases 1 and 2 and keeps start-up fast.
@@ -313,6 +357,8 @@ def build_catalog(
         raise ValueError("n_on_demand must be >= 0")
     seed = int(rng.integers(2**62))
     instructors = _instructors(rng, n_instructors)
+    if names_now:
+        _ = instructors[0].name
     return Catalog(
         instructors=instructors, on_demand=_library(rng, instructors, n_on_demand), seed=seed
     )

@@ -27,6 +27,7 @@ from scipy.special import ndtr
 from twin.config.platform import DemandSpec, Surge
 from twin.config.vocabulary import DEVICES
 from twin.platform.catalog import EQUIPMENT, LIVE_SLOT_S, Catalog, ClassInfo, live_duration_pmf
+from twin.platform.cohorts import Cohorts
 from twin.platform.population import ZONES, Population
 
 __all__ = [
@@ -156,9 +157,13 @@ def _joined(x: LiveClassLoad, t: np.ndarray) -> np.ndarray:
 
 
 def _preference_table(
-    pop: Population, segment: np.ndarray, n_segments: int, scale: np.ndarray
+    pop: Population | Cohorts, segment: np.ndarray | None, n_segments: int, scale: np.ndarray
 ) -> np.ndarray:
     """Weekly rides summed by (segment, zone, device, quarter hour of preferred start)."""
+    if isinstance(pop, Cohorts):  # already summed so
+        return pop.rides_by_hour * scale[:, None, None, None]
+    if segment is None:
+        segment = np.zeros(len(pop), dtype=np.uint8)
     hbin = np.minimum((pop.preferred_hour * 4).astype(np.int64), _BINS_PER_DAY - 1)
     idx = (
         (segment.astype(np.int64) * len(ZONES) + pop.zone) * N_DEVICES + pop.device
@@ -271,12 +276,16 @@ def _cap_concurrency(
     return starts * factor
 
 
-def _device_type_shares(pop: Population, n_types: int) -> np.ndarray:
+def _device_type_shares(pop: Population | Cohorts, n_types: int) -> np.ndarray:
     """Share of each device's riders preferring each class type (rows: devices)."""
-    counts = np.bincount(
-        pop.device.astype(np.int64) * n_types + pop.preferred_types, minlength=N_DEVICES * n_types
-    )
-    counts = counts.reshape(N_DEVICES, n_types).astype(float)
+    if isinstance(pop, Cohorts):
+        counts = pop.device_type_counts().astype(float)
+    else:
+        counts = np.bincount(
+            pop.device.astype(np.int64) * n_types + pop.preferred_types,
+            minlength=N_DEVICES * n_types,
+        )
+        counts = counts.reshape(N_DEVICES, n_types).astype(float)
     return counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
 
 
@@ -411,7 +420,7 @@ def _capped_starts(
 
 
 def _minute_starts(
-    population: Population,
+    population: Population | Cohorts,
     spec: DemandSpec,
     grid: _Grid,
     surges: Sequence[Surge],
@@ -420,15 +429,14 @@ def _minute_starts(
     rides_scale: Sequence[float] | None,
 ) -> np.ndarray:
     """Session starts per (segment, device, minute) before the cap."""
-    seg = segment if segment is not None else np.zeros(len(population), dtype=np.uint8)
     scale = np.asarray(rides_scale or [1.0] * len(segments), dtype=float) * spec.weekly_rides_scale
-    profile = _daily_profile(_preference_table(population, seg, len(segments), scale))
+    profile = _daily_profile(_preference_table(population, segment, len(segments), scale))
     mult = _segment_multipliers(grid.minutes_t, list(segments), spec, surges)
     return _starts_per_minute(profile, grid.grid0, grid.n_min, mult)
 
 
 def compute_demand(
-    population: Population,
+    population: Population | Cohorts,
     catalog: Catalog,
     spec: DemandSpec,
     *,

@@ -1,4 +1,5 @@
-"""Who rides in a scenario: its population (by segment) and class catalogue, from its seed.
+"""Who rides in a scenario: its riders (as cohorts for a run, or one record each) by
+segment, and its class catalogue, from its seed.
 
 Each piece draws from its own generator (`component_rng(seed, "population", segment)`), so
 adding a segment or changing the catalogue size does not change the other draws.
@@ -8,11 +9,14 @@ from __future__ import annotations
 
 from twin.config.platform import PlatformScenario
 from twin.platform.catalog import Catalog, build_catalog
+from twin.platform.cohorts import Cohorts, draw_cohorts, stack
 from twin.platform.population import Population, build_population, concatenate
+from twin.platform.workload import BAND_EDGES_MBPS
 from twin.rng import component_rng
 
 __all__ = [
     "scenario_catalog",
+    "scenario_cohorts",
     "scenario_population",
     "segment_scales",
 ]
@@ -43,6 +47,22 @@ def scenario_population(scenario: PlatformScenario) -> Population:
     return concatenate(parts)
 
 
+def scenario_cohorts(scenario: PlatformScenario) -> Cohorts:
+    """The scenario's riders as cohorts (what a run needs), segment by segment: their size
+    and drawing time do not grow with riders."""
+    parts = []
+    for seg, n in zip(
+        scenario.population.resolved_segments(), segment_riders(scenario), strict=True
+    ):
+        rng = component_rng(scenario.seed, "cohorts", seg.name)
+        parts.append(
+            draw_cohorts(
+                n, rng, band_edges_mbps=BAND_EDGES_MBPS.tolist(), mix=seg.mix, regions=seg.regions
+            )
+        )
+    return stack(parts)
+
+
 def scenario_catalog(scenario: PlatformScenario) -> Catalog:
     """The class catalogue of the scenario's seed."""
-    return build_catalog(component_rng(scenario.seed, "catalog"))
+    return build_catalog(component_rng(scenario.seed, "catalog"), names_now=False)

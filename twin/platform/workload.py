@@ -18,10 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin.config.vocabulary import BITRATE_MBPS, DEVICES, RENDITIONS, TELEMETRY_BATCH_S
+from twin.platform.cohorts import Cohorts
 from twin.platform.demand import Demand
 from twin.platform.population import Population
 
 __all__ = [
+    "BAND_EDGES_MBPS",
     "Workload",
     "compute_workload",
     "rendition_for",
@@ -30,6 +32,7 @@ __all__ = [
 
 # A rendition fits when bandwidth >= 1.5 x its bitrate (Netflix asks 25 Mb/s for 16 Mb/s 4K).
 HEADROOM = 1.5
+BAND_EDGES_MBPS = HEADROOM * BITRATE_MBPS  # the bandwidths at which a rendition starts to fit
 # Bike and tread screens are 1080p (public spec of the bike's 21.5" HD touchscreen); the app
 # on a TV can show 4K.
 SCREEN_MAX = {"bike": 1, "tread": 1, "app": 2}
@@ -52,15 +55,32 @@ def rendition_for(bandwidth_mbps: np.ndarray, max_rendition: int) -> np.ndarray:
     return np.clip(best, 0, max_rendition)
 
 
-def rendition_shares(population: Population, max_rendition: str) -> np.ndarray:
+def rendition_shares(population: Population | Cohorts, max_rendition: str) -> np.ndarray:
     """Share of each device's riders on each rendition (devices x renditions)."""
     cap = RENDITIONS.index(max_rendition)
+    if isinstance(population, Cohorts):
+        return _cohort_rendition_shares(population, cap)
     shares = np.zeros((len(DEVICES), len(RENDITIONS)))
     for d, device in enumerate(DEVICES):
         bw = population.bandwidth_mbps[population.device == d]
         if bw.size:
             best = rendition_for(bw, min(cap, SCREEN_MAX[device]))
             shares[d] = np.bincount(best, minlength=len(RENDITIONS)) / bw.size
+    return shares
+
+
+def _cohort_rendition_shares(cohorts: Cohorts, cap: int) -> np.ndarray:
+    """As `rendition_shares`, from riders by bandwidth band: passing b edges holds rendition
+    b - 1 (0 below the first: the player tries 720p and stalls), capped as a rider's."""
+    if not np.allclose(cohorts.band_edges_mbps, BAND_EDGES_MBPS):
+        raise ValueError("cohorts drawn on other bandwidth bands than the renditions need")
+    shares = np.zeros((len(DEVICES), len(RENDITIONS)))
+    counts = cohorts.device_band_counts()
+    for d, device in enumerate(DEVICES):
+        best = np.clip(np.arange(counts.shape[1]) - 1, 0, min(cap, SCREEN_MAX[device]))
+        total = counts[d].sum()
+        if total:
+            shares[d] = np.bincount(best, weights=counts[d], minlength=len(RENDITIONS)) / total
     return shares
 
 
@@ -78,7 +98,7 @@ class Workload:
 
 
 def compute_workload(
-    demand: Demand, population: Population, *, max_rendition: str, segment_s: float
+    demand: Demand, population: Population | Cohorts, *, max_rendition: str, segment_s: float
 ) -> Workload:
     """Turn session flows into request, byte and telemetry rates per tick."""
     live = demand.active_live.sum(axis=0)

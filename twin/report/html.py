@@ -14,17 +14,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import pandas as pd
 
 import twin
-from twin.report.figures import Plot, plot_style, png_bytes
+from twin.report.drawing import Drawing, Drawn
 from twin.report.findings import headlines, service_findings
 from twin.report.incidents import Shown, clip_windows, marked_windows
 from twin.report.phone import by_group, stacked
-from twin.report.plots import all_plots
 from twin.report.riders import spoiled_table
 from twin.report.series import check_columns, time_span
 from twin.report.tables import (
@@ -39,6 +38,9 @@ from twin.report.tables import (
 )
 from twin.results.files import write_bytes
 from twin.results.reading import incident_windows, is_number
+
+if TYPE_CHECKING:
+    from twin.report.figures import Plot
 
 __all__ = ["REPORT_NAME", "environment", "render_report", "report_context", "write_images"]
 
@@ -64,22 +66,33 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 def write_images(out_dir: Path, plots: Callable[[], Iterable[Plot]]) -> list[Image]:
     """Build the plots in the report's style, write each PNG, and return them for embedding."""
-    images = []
+    from twin.report.figures import plot_style, png_bytes  # deferred: matplotlib
+
     with plot_style():
-        for plot in plots():
-            data = png_bytes(plot.figure)
-            write_bytes(out_dir / f"{plot.name}.png", data)
-            uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-            images.append(Image(plot.name, plot.title, plot.caption, uri, *_png_size(data)))
+        drawn = [Drawn(p.name, p.title, p.caption, png_bytes(p.figure)) for p in plots()]
+    return _write_drawn(out_dir, drawn)
+
+
+def _write_drawn(out_dir: Path, drawn: Iterable[Drawn]) -> list[Image]:
+    images = []
+    for d in drawn:
+        write_bytes(out_dir / f"{d.name}.png", d.png)
+        uri = "data:image/png;base64," + base64.b64encode(d.png).decode("ascii")
+        images.append(Image(d.name, d.title, d.caption, uri, *_png_size(d.png)))
     return images
 
 
 def _write_plots(
     out_dir: Path, summary: Mapping[str, Any], ts: pd.DataFrame, shown: tuple[Shown, ...],
-    predicted: Mapping[str, float] | None,
+    predicted: Mapping[str, float] | None, drawing: Drawing | None,
 ) -> list[Image]:  # fmt: skip
+    """The figures, drawn by `drawing`'s processes (or by processes started now: drawing is
+    most of a report's time, and other cores can share it)."""
     windows = marked_windows(shown)
-    return write_images(out_dir, lambda: all_plots(summary, ts, windows, predicted))
+    if drawing is not None:
+        return _write_drawn(out_dir, drawing.draw(summary, ts, windows, predicted))
+    with Drawing.start() as own:
+        return _write_drawn(out_dir, own.draw(summary, ts, windows, predicted))
 
 
 def _run_span(summary: Mapping[str, Any], ts: pd.DataFrame) -> tuple[float, float]:
@@ -138,18 +151,20 @@ def report_context(
     *,
     incidents: Iterable[Mapping[str, object]] = (),
     predicted_rates: Mapping[str, float] | None = None,
+    drawing: Drawing | None = None,
 ) -> dict[str, Any]:
     """Write the run report's PNGs into `out_dir`; the context `report.html.j2` lays out.
 
     Pages that extend the run report (the drill's) start from this context; a drill gives
-    its predicted mean rate per request type, drawn beside the measured throughput."""
+    its predicted mean rate per request type, drawn beside the measured throughput.
+    `drawing`: processes already started to draw the figures (`twin.report.drawing`)."""
     out_dir = Path(out_dir)
     if timeseries.empty:  # a run with nothing measured still gets its tables
         timeseries = pd.DataFrame(columns=["t_s", "interval_s", "service"])
     check_columns(timeseries)
     shown = clip_windows(incident_windows(incidents), *_run_span(summary, timeseries))
     out_dir.mkdir(parents=True, exist_ok=True)
-    images = _write_plots(out_dir, summary, timeseries, shown, predicted_rates)
+    images = _write_plots(out_dir, summary, timeseries, shown, predicted_rates, drawing)
     return _context(summary, timeseries, shown, images)
 
 
@@ -159,6 +174,7 @@ def render_report(
     timeseries: pd.DataFrame,
     *,
     incidents: Iterable[Mapping[str, object]] = (),
+    drawing: Drawing | None = None,
 ) -> Path:
     """Write the PNGs and `report.html` into `out_dir` and return the HTML's path.
 
@@ -166,7 +182,7 @@ def render_report(
     (or `duration_s`; neither means to the end of the run) and a `name` or `kind`, optionally
     the `service` it hit.
     """
-    context = report_context(out_dir, summary, timeseries, incidents=incidents)
+    context = report_context(out_dir, summary, timeseries, incidents=incidents, drawing=drawing)
     page = environment().get_template("report.html.j2").render(context)
     path = Path(out_dir) / REPORT_NAME
     write_bytes(path, page.encode("utf-8"))

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ from twin.report.figures import (
     plain_ticks,
     set_value_scale,
 )
-from twin.report.riders import RIDER_COLUMNS, lag_target, rider_series
+from twin.report.riders import RIDER_COLUMNS, has_rider_series, lag_target, rider_series
 from twin.report.series import (
     extra_columns,
     is_shared,
@@ -42,10 +43,12 @@ from twin.results.reading import Window, is_number
 
 __all__ = [
     "INCIDENT_STYLES",
+    "Maker",
     "TimeAxis",
     "all_plots",
     "extra_plot",
     "latency_plot",
+    "plot_makers",
     "queue_plot",
     "throughput_plot",
     "time_axis",
@@ -58,6 +61,7 @@ _PERCENTILES = (
     ("latency_ms_p99", "p99", "#d62728"),
 )
 _WARMUP_COLOR = "0.82"
+Maker = Callable[[], "Plot | None"]  # builds one figure when called (None: nothing to draw)
 # Each incident its own colour and hatch, so overlapping windows stay apart.
 INCIDENT_STYLES = (("#d62728", "//"), ("#9467bd", "\\\\"), ("#8c564b", "xx"), ("#e377c2", ".."))
 MAX_POINTS = 720  # more points than a panel has pixels only adds noise and drawing time
@@ -416,16 +420,17 @@ def _file_stem(column: str) -> str:
     return f"ts-{stem}" if stem in _RESERVED else stem
 
 
-def _time_plots(
+def _time_makers(
     summary: Mapping[str, Any], ts: pd.DataFrame, axis: TimeAxis,
     predicted: Mapping[str, float] | None,
-) -> Iterator[Plot]:  # fmt: skip
+) -> list[Maker]:  # fmt: skip
     """The time plots (captions noting any averaging), with the percentile bars second."""
+    makers: list[Maker] = []
     if any(column in ts.columns for column, _, _ in _PERCENTILES):
         columns = [c for c, _, _ in _PERCENTILES if c in ts.columns]
         if _with_values(ts, columns, axis.services)[0]:  # nothing completed: no empty figure
-            yield _noted(latency_plot(ts, axis), axis)
-    yield from _present([percentiles_plot(summary)])
+            makers.append(lambda: _noted(latency_plot(ts, axis), axis))
+    makers.append(lambda: percentiles_plot(summary))
     drill = axis.clock == "drill"
     fixed = (
         ("utilization", utilization_plot),
@@ -435,13 +440,24 @@ def _time_plots(
             (lambda t, a: throughput_multiples(t, a, predicted)) if drill else throughput_plot,
         ),
     )
-    yield from (_noted(build(ts, axis), axis) for column, build in fixed if column in ts.columns)
-    riders = _riders(summary, ts, axis)
-    if riders is not None:
-        yield riders
+    makers += [partial(_fixed, build, ts, axis) for column, build in fixed if column in ts.columns]
+    riders = has_rider_series(ts)
+    if riders:
+        makers.append(lambda: _riders(summary, ts, axis))
     for column in extra_columns(ts):
-        if riders is None or column not in RIDER_COLUMNS:  # drawn in the rider's view
-            yield replace(_noted(extra_plot(ts, column, axis), axis), name=_file_stem(column))
+        if not riders or column not in RIDER_COLUMNS:  # drawn in the rider's view
+            makers.append(partial(_extra, ts, column, axis))
+    return makers
+
+
+def _fixed(
+    build: Callable[[pd.DataFrame, TimeAxis], Plot], ts: pd.DataFrame, axis: TimeAxis
+) -> Plot:
+    return _noted(build(ts, axis), axis)
+
+
+def _extra(ts: pd.DataFrame, column: str, axis: TimeAxis) -> Plot:
+    return replace(_noted(extra_plot(ts, column, axis), axis), name=_file_stem(column))
 
 
 def _riders(summary: Mapping[str, Any], ts: pd.DataFrame, axis: TimeAxis) -> Plot | None:
@@ -458,19 +474,17 @@ def _noted(plot: Plot, axis: TimeAxis) -> Plot:
     return replace(plot, caption=plot.caption + axis.note)
 
 
-def _present(charts: Sequence[Plot | None]) -> Iterator[Plot]:
-    yield from (chart for chart in charts if chart is not None)
-
-
-def all_plots(
+def plot_makers(
     summary: Mapping[str, Any], ts: pd.DataFrame, windows: Sequence[Window],
     predicted: Mapping[str, float] | None = None,
-) -> Iterator[Plot]:  # fmt: skip
-    """Every plot the data allows, in report order; built lazily, one figure at a time.
+) -> list[Maker]:  # fmt: skip
+    """One function per plot the data allows, in report order; each builds its figure (or
+    finds nothing to draw and returns None) only when called, so processes can share them.
 
     `predicted`: a drill's predicted mean rate per request type (per drill second)."""
+    makers: list[Maker] = []
     if ts.empty:
-        yield from _present([percentiles_plot(summary)])
+        makers.append(lambda: percentiles_plot(summary))
     else:
         services = summary.get("services")
         warmup = summary.get("warmup_s")
@@ -481,5 +495,17 @@ def all_plots(
             services=service_order(ts, services if isinstance(services, Mapping) else ()),
             clock="drill" if summary.get("engine") == "drill" else "simulated",
         )
-        yield from _time_plots(summary, ts, axis, predicted)
-    yield from _present([cost_plot(summary)])
+        makers += _time_makers(summary, ts, axis, predicted)
+    makers.append(lambda: cost_plot(summary))
+    return makers
+
+
+def all_plots(
+    summary: Mapping[str, Any], ts: pd.DataFrame, windows: Sequence[Window],
+    predicted: Mapping[str, float] | None = None,
+) -> Iterator[Plot]:  # fmt: skip
+    """Every plot the data allows, in report order; built lazily, one figure at a time."""
+    for make in plot_makers(summary, ts, windows, predicted):
+        plot = make()
+        if plot is not None:
+            yield plot

@@ -11,18 +11,27 @@ time series columns both engines write: `active_riders`, `video_degraded_riders`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from twin.report.figures import Plot, new_figure, plain_ticks
 from twin.report.tables import Cell, Table
 from twin.report.units import MISSING, fmt_count, fmt_pct
 from twin.results.reading import dig, is_number
 from twin.sim.leaderboard_stale import STALE_LAG_S, STALE_SHARE
 
-__all__ = ["CAUSES", "RIDER_COLUMNS", "lag_target", "rider_series", "spoiled_table"]
+if TYPE_CHECKING:
+    from twin.report.figures import Plot
+
+__all__ = [
+    "CAUSES",
+    "RIDER_COLUMNS",
+    "has_rider_series",
+    "lag_target",
+    "rider_series",
+    "spoiled_table",
+]
 
 CAUSES = (
     ("join", "gave up joining (join failed past their patience)"),
@@ -81,13 +90,20 @@ def _platform(ts: pd.DataFrame, column: str) -> pd.Series:
     return ts.groupby("t_s")[column].first().astype(float)
 
 
+def has_rider_series(ts: pd.DataFrame) -> bool:
+    """Whether the time series has riders to draw (`rider_series` returns a plot)."""
+    return "active_riders" in ts.columns and bool(ts["active_riders"].notna().any())
+
+
 def rider_series(ts: pd.DataFrame, unit_s: float, label: str,
                  lag_target_s: float | None) -> Plot | None:  # fmt: skip
     """Riders in class, the share of them with degraded video, and the leaderboard's p99 lag
     over time; None when the time series has none of the rider columns."""
-    present = [c for c in RIDER_COLUMNS if c in ts.columns and ts[c].notna().any()]
-    if "active_riders" not in present:
+    if not has_rider_series(ts):
         return None
+    from twin.report.figures import Plot, new_figure, plain_ticks  # deferred: matplotlib
+
+    present = [c for c in RIDER_COLUMNS if c in ts.columns and ts[c].notna().any()]
     figure, axes = new_figure(len(present), row_height_in=2.1, sharex=True)
     active = _platform(ts, "active_riders")
     x = (active.index.to_numpy(dtype=float) + _width(ts)) / unit_s

@@ -11,16 +11,24 @@ from typing import Any
 
 import pandas as pd
 
+from twin.report.drawing import Drawing
 from twin.report.html import render_report
 from twin.results.files import prepare_out_dir, write_summary, write_timeseries
 
 __all__ = ["write_run"]
 
 
-def write_run(out_dir: Path, summary: dict[str, Any], timeseries: pd.DataFrame) -> Path:
-    """Write a run's files into `out_dir` (created if need be) and return it."""
+def write_run(
+    out_dir: Path,
+    summary: dict[str, Any],
+    timeseries: pd.DataFrame,
+    drawing: Drawing | None = None,
+) -> Path:
+    """Write a run's files into `out_dir` (created if need be) and return it; `drawing`:
+    processes already started to draw the report's figures (`twin.report.drawing`)."""
     prepare_out_dir(out_dir)
     write_timeseries(out_dir / "timeseries.csv", timeseries)
-    render_report(out_dir, summary, timeseries, incidents=summary.get("incidents", []))
+    incidents = summary.get("incidents", [])
+    render_report(out_dir, summary, timeseries, incidents=incidents, drawing=drawing)
     write_summary(out_dir / "summary.json", summary)
     return out_dir

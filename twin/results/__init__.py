@@ -12,4 +12,5 @@ search, and writing a run's files. Pure calculation over summaries, plus atomic 
     compare      designs side by side
     capacity     the largest load meeting every SLO (bisection), and capacity.json
     files        where a run's files go, written atomically
+    openmetrics  a run's time series as OpenMetrics text, for promtool and Grafana
 """

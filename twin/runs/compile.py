@@ -29,9 +29,10 @@ from twin.config.network import ServiceTime
 from twin.config.platform import CapacityCut, ComponentDown, PlatformScenario, ShardCount, Surge
 from twin.config.vocabulary import DEVICES, TELEMETRY_BATCH_S
 from twin.platform.catalog import Catalog
+from twin.platform.cohorts import Cohorts
 from twin.platform.demand import Demand, class_joiners, compute_demand, od_length_pmf
 from twin.platform.population import Population
-from twin.platform.scenario_riders import scenario_catalog, scenario_population, segment_scales
+from twin.platform.scenario_riders import scenario_catalog, scenario_cohorts, segment_scales
 from twin.platform.workload import (
     FEEDBACK_SHARE,
     LEADERBOARD_LIVE_S,
@@ -304,7 +305,7 @@ def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
 
 
 def _sessions(
-    scenario: PlatformScenario, population: Population, catalog: Catalog, tick: float
+    scenario: PlatformScenario, population: Population | Cohorts, catalog: Catalog, tick: float
 ) -> Demand:
     return compute_demand(
         population,
@@ -314,7 +315,7 @@ def _sessions(
         duration_s=scenario.duration_s,
         tick_s=tick,
         surges=[i for i in scenario.incidents if isinstance(i, Surge)],
-        segment=population.segment,
+        segment=getattr(population, "segment", None),  # cohorts hold their segments
         segments=[s.name for s in scenario.population.resolved_segments()],
         segment_rides_scale=segment_scales(scenario),
     )
@@ -326,7 +327,7 @@ class PlatformBuild:
 
     scenario: PlatformScenario
     architecture: Architecture
-    population: Population
+    population: Population | Cohorts
     sessions: Demand
     compiled: CompiledPlatform
 
@@ -334,7 +335,7 @@ class PlatformBuild:
 def build_platform(
     scenario: PlatformScenario,
     architecture: Architecture,
-    population: Population | None = None,
+    population: Population | Cohorts | None = None,
     *,
     tick_s: float | None = None,
     catalog: Catalog | None = None,
@@ -344,7 +345,7 @@ def build_platform(
     `population` and `catalog` default to the ones the scenario's seed draws; `tick_s` to the
     scenario's.
     """
-    population = scenario_population(scenario) if population is None else population
+    population = scenario_cohorts(scenario) if population is None else population
     tick = float(tick_s if tick_s is not None else scenario.tick_s)
     catalog = catalog or scenario_catalog(scenario)
     sessions = _sessions(scenario, population, catalog, tick)
@@ -361,7 +362,7 @@ def build_platform(
 def compile_platform(
     scenario: PlatformScenario,
     architecture: Architecture,
-    population: Population,
+    population: Population | Cohorts,
     *,
     tick_s: float | None = None,
     catalog: Catalog | None = None,
@@ -375,7 +376,7 @@ def compile_platform(
 def _compile(
     scenario: PlatformScenario,
     architecture: Architecture,
-    population: Population,
+    population: Population | Cohorts,
     sessions: Demand,
     tick: float,
 ) -> CompiledPlatform:
@@ -426,7 +427,7 @@ def _compile(
 
 
 def session_flows(
-    sessions: Demand, population: Population, catalog: Catalog, max_rendition: str
+    sessions: Demand, population: Population | Cohorts, catalog: Catalog, max_rendition: str
 ) -> SessionFlows:
     """The demand as the exact engine draws its riders from it (twin.sim.sessions)."""
     weights, at0, ends = class_joiners(sessions.live_classes, sessions.t, sessions.tick_s)

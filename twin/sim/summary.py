@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from twin.sim.records import Grid, ReplicationRecord, SourceRecord, StationRecord
 from twin.sim.sketch import hist_quantile
@@ -66,7 +65,9 @@ def mean_ci(values: Sequence[float]) -> tuple[float, list[float]]:
     mean = float(arr.mean())
     if len(arr) < 2:
         return mean, [mean, mean]
-    half = float(scipy_stats.t.ppf(0.975, len(arr) - 1) * arr.std(ddof=1) / math.sqrt(len(arr)))
+    from scipy import stats  # deferred: a second of import that a one-replication run never needs
+
+    half = float(stats.t.ppf(0.975, len(arr) - 1) * arr.std(ddof=1) / math.sqrt(len(arr)))
     return mean, [mean - half, mean + half]
 
 
