@@ -10,6 +10,7 @@ import typer
 
 from twin.cli.progress import progress_bar
 from twin.cli.tables import print_run  # deferred: Rich tables, only when printing
+from twin.cli.units import CLUSTER, JOBS, open_units
 from twin.errors import InputError
 
 __all__ = ["parse_precision", "register"]
@@ -57,6 +58,8 @@ def register(app: typer.Typer) -> None:
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the output folder."),
         as_json: bool = typer.Option(False, "--json", help="Print summary.json on stdout."),
+        jobs: int | None = JOBS,
+        cluster: str | None = CLUSTER,
     ) -> None:
         """Simulate SCENARIO and write summary.json, timeseries.csv and report.html."""
         result, out_dir = execute(
@@ -70,6 +73,8 @@ def register(app: typer.Typer) -> None:
             out=out,
             show_progress=not (quiet or as_json),
             scale=scale,
+            jobs=jobs,
+            cluster=cluster,
         )
         if as_json:
             typer.echo(json.dumps(result, indent=2))
@@ -91,8 +96,11 @@ def execute(
     out: Path | None,
     show_progress: bool,
     scale: float | None = None,
+    jobs: int | None = 1,
+    cluster: str | None = None,
 ) -> tuple[dict[str, Any], Path]:
-    """Load, simulate, write; return the summary and the output folder."""
+    """Load, simulate (replications as units of work on `jobs` processes or a `cluster`),
+    write; return the summary and the output folder."""
     # Deferred: the engines and the report load NumPy, pandas, SimPy and matplotlib, which
     # `twin --help` and the other commands should not pay for; and bad input is refused
     # before they are imported (that alone takes seconds on a busy machine).
@@ -109,10 +117,12 @@ def execute(
     from twin.runs.engines import check_engine
 
     check_engine(engine)
-    with progress_bar(f"{loaded.scenario.name} ({engine})", enabled=show_progress) as bar:
+    units = open_units(jobs, cluster, units=max(replications, 3 if precision else 1))
+    label = f"{loaded.scenario.name} ({engine})"
+    with units, progress_bar(label, enabled=show_progress) as bar:
         run = run_loaded(
             loaded, engine=engine, seed=seed, replications=replications, precision=precision,
-            progress=bar.update, scale=scale,
+            progress=bar.update, scale=scale, units=units,
         )  # fmt: skip
     out_dir = out if out is not None else default_out_dir(run.name)
     write_run(out_dir, run.summary, run.timeseries)
