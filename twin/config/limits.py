@@ -213,6 +213,6 @@ def check_jobs(value: int) -> int:
 def check_sweep_points(points: int) -> int:
     """A sweep of at most MAX_SWEEP_POINTS points (each one a whole run)."""
     if points > MAX_SWEEP_POINTS:
-        message = over("points", points, MAX_SWEEP_POINTS, "MAX_SWEEP_POINTS")
+        message = over("points in the grid:", points, MAX_SWEEP_POINTS, "MAX_SWEEP_POINTS")
         raise InputError("--grid", None, f"{message}; sweep fewer values")
     return points
