@@ -8,6 +8,7 @@ code 2, before any point runs; the points run on every core (`--jobs`) or a Dask
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -43,18 +44,19 @@ def register(app: typer.Typer) -> None:
         from twin.config.limits import check_replications, check_seed
         from twin.results.slo import parse_expression
 
-        parse_grid(grid)  # its shape and size, before the engines are even imported
+        axes = parse_grid(grid)  # its shape and size, before the engines are even imported
         check_replications(replications)
         if seed is not None:
             check_seed(seed)
         slos = [parse_expression(s) for s in slo]
-        _sweep(scenario, grid, set_, slos, engine, replications, seed, out, quiet, jobs, cluster)
+        points = math.prod(len(a.values) for a in axes)
+        with open_units(jobs, cluster, units=points) as units:
+            _sweep(scenario, grid, set_, slos, engine, replications, seed, out, quiet, units)
 
 
 def _sweep(
     scenario: Path, grid: list[str], overrides: list[str], slos: list[Any], engine: str,
-    replications: int, seed: int | None, out: Path | None, quiet: bool, jobs: int | None,
-    cluster: str | None,
+    replications: int, seed: int | None, out: Path | None, quiet: bool, units: Any,
 ) -> None:  # fmt: skip
     from twin.report.sweep_page import write_sweep
     from twin.results.files import default_out_dir, prepare_out_dir
@@ -64,9 +66,8 @@ def _sweep(
     check_engine(engine)
     plan = plan_sweep(scenario, overrides, grid)
     out_dir = prepare_out_dir(out or default_out_dir(f"{plan.name}-sweep"))
-    units = open_units(jobs, cluster, units=len(plan.points))
     label = f"{plan.name}: {len(plan.points)} points"
-    with units, progress_bar(label, enabled=not quiet) as bar:
+    with progress_bar(label, enabled=not quiet) as bar:
         summaries = run_sweep(
             plan, units, engine=engine, seed=seed, replications=replications, slos=slos,
             done=bar.update,

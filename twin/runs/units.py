@@ -20,6 +20,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
+import socket
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from types import TracebackType
@@ -152,7 +153,7 @@ class DaskUnits(Units):
 
         futures = self._client.map(fn, list(items), pure=False)
         try:
-            for k, future in enumerate(dask_completed(futures), start=1):
+            for k, future in enumerate(dask_completed(futures, loop=self._client.loop), start=1):
                 future.result()
                 if done is not None:
                     done(k, len(futures))
@@ -180,7 +181,9 @@ def _connect(address: str) -> Any:
         raise InputError(
             "--cluster", address, "needs Dask distributed: pip install 'twin[cluster]'"
         ) from None
-    try:
+    host, port = address.split("://", 1)[1].rsplit(":", 1)
+    try:  # a closed port is refused at once, where the client would retry for its timeout
+        socket.create_connection((host, int(port)), timeout=5).close()
         return Client(address, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
         message = f"no Dask scheduler answers there ({type(exc).__name__})"
