@@ -23,6 +23,7 @@ import re
 import socket
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from multiprocessing import forkserver
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -87,11 +88,17 @@ class Units:
 
 
 class LocalUnits(Units):
-    """Units on up to `jobs` local processes, started on the first map of two units or more."""
+    """Units on up to `jobs` local processes, started on the first map of two units or more.
+
+    The fork server is started when the runner is made: it imports the engines while the
+    command is still reading and compiling its input, so the first map finds it ready."""
 
     def __init__(self, jobs: int) -> None:
         self.jobs = check_jobs(jobs)
         self._pool: ProcessPoolExecutor | None = None
+        self._context = _context()
+        if self.jobs > 1 and self._context.get_start_method() == "forkserver":
+            forkserver.ensure_running()  # returns at once; the server imports in the background
 
     def map(
         self, fn: Callable[[Any], R], items: Sequence[Any], done: Done | None = None
@@ -104,7 +111,7 @@ class LocalUnits(Units):
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=_context())
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=self._context)
         return self._pool
 
     def close(self) -> None:
