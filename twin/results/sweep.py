@@ -107,20 +107,26 @@ def tidy_rows(
 ) -> list[dict[str, Any]]:
     """One row per point and metric (and per SLO on that metric): the point's axis values,
     its engine, the value and its interval, and for an SLO its target, verdict and margin."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for point, summary in zip(points, summaries, strict=True):
         head = {"point": point.index, **{a.label: point.values[a.label] for a in axes}}
         head |= {"engine": summary.get("engine"), "replications": summary.get("replications")}
-        judged = {v["metric"]: [] for v in summary.get("slo", [])}
-        for verdict in summary.get("slo", []):
-            judged[verdict["metric"]].append(verdict)
+        judged = _judged(summary)
         for key in [*point_metrics(summary), *(k for k in judged if lookup(summary, k) is None)]:
             low, high = _ci(summary, key)
             base = head | {"metric": key, "value": lookup(summary, key)}
             base |= {"ci95_low": low, "ci95_high": high}
-            for verdict in judged.get(key) or [None]:
-                rows.append(base | _slo_columns(verdict))
+            verdicts: list[Mapping[str, Any] | None] = [*judged.get(key, [])] or [None]
+            rows += [base | _slo_columns(verdict) for verdict in verdicts]
     return rows
+
+
+def _judged(summary: Mapping[str, Any]) -> dict[str, list[Mapping[str, Any]]]:
+    """The SLO verdicts of a summary by the metric they judge."""
+    judged: dict[str, list[Mapping[str, Any]]] = {}
+    for verdict in summary.get("slo", []):
+        judged.setdefault(verdict["metric"], []).append(verdict)
+    return judged
 
 
 def _slo_columns(verdict: Mapping[str, Any] | None) -> dict[str, Any]:
