@@ -133,7 +133,11 @@ def search(
         return [_probe(slos, r, s) for r, s in zip(batch, many(batch), strict=True)]
 
     (best, confirmed), path = drive(
-        lambda: _steps(plan), probes, lambda _r, probe: probe.passed, width=width
+        lambda: _steps(plan),
+        probes,
+        lambda _r, probe: probe.passed,
+        width=width,
+        cost=lambda r: r.load * r.replications,  # a run's work grows with its load
     )
     return CapacityResult(max_load=best, confirmed=confirmed, probes=[p for _, p in path])
 
