@@ -117,7 +117,9 @@ def execute(
     from twin.runs.engines import check_engine
 
     check_engine(engine)
-    units = open_units(jobs, cluster, units=max(replications, 3 if precision else 1))
+    # The fluid engine's replications share one solved flow: they stay in this process.
+    many = max(replications, 3 if precision else 1) if engine != "fluid" else 1
+    units = open_units(jobs, cluster, units=many)
     label = f"{loaded.scenario.name} ({engine})"
     with units, progress_bar(label, enabled=show_progress) as bar:
         run = run_loaded(
