@@ -11,7 +11,9 @@ Two workloads, each timed in a fresh Python process from the first unit to the l
 Serial and parallel runs alternate (serial, parallel, serial, ...) so drift in the machine's
 load hits both alike; the median of the repeats is reported, with each side's results checked
 equal (the same summaries, but wall time). Target: units per second on two processes >= 1.7x
-serial, on a machine with at least two cores.
+serial, on a machine with at least two cores. The load average is printed before and after:
+two processes can only beat one when two cores are free (on a machine busy with other work,
+Linux shares the CPU between sessions, not processes, and the ratio says nothing).
 
     python benchmarks/bench_units.py [--customers N] [--repeats R]
 """
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     cores = len(os.sched_getaffinity(0))
     print(
         f"{UNITS} units of ~{args.customers:,} M/M/4 customers each (exact engine), median of "
-        f"{args.repeats} alternating runs, {cores} cores"
+        f"{args.repeats} alternating runs, {cores} cores, load average {os.getloadavg()[0]:.1f}"
     )
     print(f"  {'workload':<14}{'serial s':>10}{'2 jobs s':>10}{'units/s x':>11}  same results")
     missed = False
@@ -124,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  (target >= {TARGET}: {verdict})",
             flush=True,
         )
+    print(f"  load average after: {os.getloadavg()[0]:.1f}")
     return MISSED if missed else 0
 
 
