@@ -10,7 +10,9 @@ Two workloads, each timed in a fresh Python process from the first unit to the l
 
 Serial and parallel runs alternate (serial, parallel, serial, ...) so drift in the machine's
 load hits both alike; the median of the repeats is reported, with each side's results checked
-equal (the same summaries, but wall time). Target: units per second on two processes >= 1.7x
+equal (the same summaries, but wall time). A last line gives the CPU time of one replication
+in the command's process and in a pool worker: what a unit costs wherever it runs, which a
+busy machine does not change. Target: units per second on two processes >= 1.7x
 serial, on a machine with at least two cores. The load average is printed before and after:
 two processes can only beat one when two cores are free (on a machine busy with other work,
 Linux shares the CPU between sessions, not processes, and the ratio says nothing).
@@ -74,7 +76,37 @@ def run_sweep_points(customers: int, jobs: int) -> dict[str, Any]:
     return {"wall_s": wall, "digest": _digest(summaries)}
 
 
-WORKLOADS = {"replications": run_replications, "sweep": run_sweep_points}
+def _cpu_of(fn: Any, item: Any) -> float:
+    """CPU seconds this process spends on `fn(item)` (a unit, wherever it runs)."""
+    start = time.process_time()
+    fn(item)
+    return time.process_time() - start
+
+
+def run_cpu_per_unit(customers: int, jobs: int) -> dict[str, Any]:
+    """CPU seconds per replication in this process and in pool workers: what a unit costs
+    where it runs, whatever share of the machine it gets."""
+    from functools import partial
+
+    from twin.config.loader import load
+    from twin.runs.units import open_units
+    from twin.sim.exact.engine import replicate
+    from twin.sim.exact.model import from_network
+    from twin.sim.records import Grid
+
+    model = from_network(load(MMC, _overrides(customers)).scenario)
+    unit = partial(_cpu_of, partial(replicate, model, Grid.for_run(model.duration_s, 60.0)))
+    here = [unit(r) for r in range(2)]
+    with open_units(jobs=max(jobs, 2)) as units:
+        there = units.map(unit, range(2 * units.jobs))
+    return {"here_s": statistics.median(here), "worker_s": statistics.median(there)}
+
+
+WORKLOADS = {
+    "replications": run_replications,
+    "sweep": run_sweep_points,
+    "cpu": run_cpu_per_unit,
+}
 
 
 def time_in_subprocess(workload: str, customers: int, jobs: int) -> dict[str, Any]:
@@ -118,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"  {'workload':<14}{'serial s':>10}{'2 jobs s':>10}{'units/s x':>11}  same results")
     missed = False
-    for workload in WORKLOADS:
+    for workload in ("replications", "sweep"):
         serial, parallel, same = measure(workload, args.customers, args.repeats)
         ratio = serial / parallel
         verdict = "met" if ratio >= TARGET else ("MISSED" if cores >= 2 else "n/a: one core")
@@ -128,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
             f"  (target >= {TARGET}: {verdict})",
             flush=True,
         )
+    cpu = time_in_subprocess("cpu", args.customers // 4, 2)
+    print(
+        f"  CPU per replication: {cpu['here_s']:.2f} s in the command's process, "
+        f"{cpu['worker_s']:.2f} s in a pool worker (x{cpu['here_s'] / cpu['worker_s']:.2f})"
+    )
     print(f"  load average after: {os.getloadavg()[0]:.1f}")
     return MISSED if missed else 0
 
