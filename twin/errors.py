@@ -31,6 +31,10 @@ class InputError(TwinError):
         where = f"{source}: {field}" if field else source
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str | None, str]]:
+        # Raised in a worker process, it crosses back to the command by pickle.
+        return (type(self), (self.source, self.field, self.message))
+
 
 class UnstableError(TwinError):
     """A station is offered more work than it can serve (utilization >= 1)."""
@@ -42,6 +46,9 @@ class UnstableError(TwinError):
             f"station {station!r} is unstable: utilization {utilization:.3f} >= 1, "
             "so it has no steady state (add servers or lower its arrival rate)"
         )
+
+    def __reduce__(self) -> tuple[type[UnstableError], tuple[str, float]]:
+        return (type(self), (self.station, self.utilization))
 
 
 class TargetError(TwinError):

@@ -182,3 +182,24 @@ def test_a_log_axis_has_no_zero_tick_unless_a_zero_is_drawn() -> None:
         assert ax.get_yscale() == "log"
         labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
     assert labels and "0" not in labels
+
+
+@pytest.mark.parametrize("width", [2, 3, 4, 7])
+@pytest.mark.parametrize("start", [10.0, 5000.0])
+def test_probing_ahead_takes_the_serial_path_probe_for_probe(width: int, start: float) -> None:
+    # Several loads evaluated at once (as on several cores) must not change the search: the
+    # same probes in the same order, the same answer, fewer rounds of evaluation.
+    slo = parse_expression("services.api.latency_ms.mean<=50")
+    serial = search(_mm1_summary, [slo], start=start, rel_tol=0.01)
+    batches: list[list[float]] = []
+
+    def many(requests: list) -> list[dict]:  # type: ignore[type-arg]
+        batches.append([r.load for r in requests])
+        return [_mm1_summary(r.load, r.replications) for r in requests]
+
+    ahead = search(_mm1_summary, [slo], start=start, rel_tol=0.01, evaluate_many=many, width=width)
+    assert ahead == serial
+    assert max(len(b) for b in batches) == width
+    assert len(batches) < len(serial.probes)
+    # Every probe on the path was in some batch; the others were evaluated and set aside.
+    assert {p.load for p in serial.probes} <= {load for b in batches for load in b}

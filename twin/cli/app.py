@@ -30,6 +30,7 @@ _COMMANDS = (
     "analyze",
     "compare",
     "capacity",
+    "sweep",
     "gate",
     "serve",
     "token",

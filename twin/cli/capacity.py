@@ -9,6 +9,9 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from twin.cli.progress import progress_bar
+from twin.cli.units import CLUSTER, JOBS, open_units
+
 __all__ = ["register"]
 
 
@@ -27,16 +30,23 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, help="Output folder (default under reports/)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only max load."),
         as_json: bool = typer.Option(False, "--json", help="Print capacity.json on stdout."),
+        jobs: int | None = JOBS,
+        cluster: str | None = CLUSTER,
     ) -> None:
-        """Find the largest load that meets every SLO (bisection, then replications)."""
+        """Find the largest load that meets every SLO (bisection, then replications); with
+        several processes, the loads it may probe next are probed at once."""
         # Deferred: the engines and the plot load NumPy, pandas, SimPy and matplotlib.
         from twin.report.capacity_plot import write_capacity
         from twin.results.files import default_out_dir, prepare_out_dir
         from twin.runs.capacity import find_capacity
 
-        answer = find_capacity(
-            scenario, set_, slo, engine=engine, seed=seed, confirm=confirm, only=only
-        )
+        units = open_units(jobs, cluster)
+        label = f"capacity of {scenario.stem}"
+        with units, progress_bar(label, enabled=not (quiet or as_json)) as bar:
+            answer = find_capacity(
+                scenario, set_, slo, engine=engine, seed=seed, confirm=confirm, only=only,
+                units=units, progress=bar.update,
+            )  # fmt: skip
         report = answer.document
         out_dir = prepare_out_dir(out or default_out_dir(f"{report['scenario']}-capacity"))
         write_capacity(out_dir, answer.result, answer.slos, answer.knob, report)

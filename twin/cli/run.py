@@ -11,6 +11,7 @@ import typer
 
 from twin.cli.progress import progress_bar
 from twin.cli.tables import print_run  # deferred: Rich tables, only when printing
+from twin.cli.units import CLUSTER, JOBS, open_units
 from twin.errors import InputError
 
 __all__ = ["parse_precision", "register"]
@@ -68,6 +69,8 @@ def register(app: typer.Typer) -> None:
             help="ISO 8601 time of the run's start in the OpenMetrics file (default: the "
             "scenario's start; for a bare network, now); without an offset, UTC.",
         ),
+        jobs: int | None = JOBS,
+        cluster: str | None = CLUSTER,
     ) -> None:
         """Simulate SCENARIO and write summary.json, timeseries.csv and report.html."""
         result, out_dir = execute(
@@ -82,6 +85,8 @@ def register(app: typer.Typer) -> None:
             show_progress=not (quiet or as_json),
             scale=scale,
             openmetrics=_openmetrics_target(openmetrics, openmetrics_start),
+            jobs=jobs,
+            cluster=cluster,
         )
         if as_json:
             typer.echo(json.dumps(result, indent=2))
@@ -104,8 +109,11 @@ def execute(
     show_progress: bool,
     scale: float | None = None,
     openmetrics: tuple[Path, datetime | None] | None = None,
+    jobs: int | None = 1,
+    cluster: str | None = None,
 ) -> tuple[dict[str, Any], Path]:
-    """Load, simulate, write; return the summary and the output folder."""
+    """Load, simulate (replications as units of work on `jobs` processes or a `cluster`),
+    write; return the summary and the output folder."""
     # Deferred: the engines and the report load NumPy, pandas, SimPy and matplotlib, which
     # `twin --help` and the other commands should not pay for; and bad input is refused
     # before they are imported (that alone takes seconds on a busy machine).
@@ -123,13 +131,17 @@ def execute(
     from twin.runs.engines import check_engine
 
     check_engine(engine)
+    # The fluid engine's replications share one solved flow: they stay in this process.
+    many = max(replications, 3 if precision else 1) if engine != "fluid" else 1
+    units = open_units(jobs, cluster, units=many)
+    label = f"{loaded.scenario.name} ({engine})"
     # The report's drawing processes start now, so that they import matplotlib on the other
     # cores while the engine runs, before any thread (the progress bar's) exists to fork.
     with Drawing.start() as drawing:
-        with progress_bar(f"{loaded.scenario.name} ({engine})", enabled=show_progress) as bar:
+        with units, progress_bar(label, enabled=show_progress) as bar:
             run = run_loaded(
                 loaded, engine=engine, seed=seed, replications=replications,
-                precision=precision, progress=bar.update, scale=scale,
+                precision=precision, progress=bar.update, scale=scale, units=units,
             )  # fmt: skip
         out_dir = out if out is not None else default_out_dir(run.name)
         write_run(out_dir, run.summary, run.timeseries, drawing)

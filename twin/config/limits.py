@@ -31,6 +31,9 @@ on an ordinary machine (measured on a 2-core machine; see README "Input limits")
     MAX_SURGE               1,000          a surge's multiplier on session starts
     MAX_SEED                2**63 - 1      seed and --seed (0 and up: NumPy's SeedSequence)
     MAX_REPLICATIONS        1,000          --replications
+    MAX_JOBS                1,024          --jobs: local processes for units of work
+    MAX_SWEEP_POINTS        500            points of a `twin sweep` grid, each a whole run
+                                           (with replications); a million is refused at once
     MAX_FILE_BYTES          16 MiB         a scenario or architecture file
     MAX_YAML_NODES          1,000,000      values in a YAML document once aliases are expanded
                                            (an alias bomb is refused before it is built)
@@ -55,6 +58,7 @@ __all__ = [
     "MAX_EXACT_VISITS",
     "MAX_FILE_BYTES",
     "MAX_INSTANCES",
+    "MAX_JOBS",
     "MAX_NETWORK_SERVERS",
     "MAX_RATE_PER_S",
     "MAX_REPLICATIONS",
@@ -64,6 +68,7 @@ __all__ = [
     "MAX_SHARDS",
     "MAX_STATION_SERVERS",
     "MAX_SURGE",
+    "MAX_SWEEP_POINTS",
     "MAX_TICKS",
     "MAX_YAML_DEPTH",
     "MAX_YAML_NODES",
@@ -73,8 +78,10 @@ __all__ = [
     "Seed",
     "Shards",
     "check_exact_visits",
+    "check_jobs",
     "check_replications",
     "check_seed",
+    "check_sweep_points",
     "over",
     "too_many_ticks",
 ]
@@ -95,6 +102,8 @@ MAX_RATE_PER_S = 1e9
 MAX_SURGE = 1_000.0
 MAX_SEED = 2**63 - 1
 MAX_REPLICATIONS = 1_000
+MAX_JOBS = 1_024  # processes one machine runs units of work on (--jobs)
+MAX_SWEEP_POINTS = 500  # points of a `twin sweep` grid (each a whole run)
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_YAML_NODES = 1_000_000
 MAX_YAML_DEPTH = 100
@@ -193,3 +202,18 @@ def check_exact_visits(name: str, visits: float) -> None:
         message = over(what, round(visits), MAX_EXACT_VISITS, "MAX_EXACT_VISITS")
         hint = "use --engine fluid, fewer riders or replications, or a shorter duration_s"
         raise InputError("--engine", "exact", f"{message}; {hint}")
+
+
+def check_jobs(value: int) -> int:
+    """At least one process and at most MAX_JOBS (`--jobs`)."""
+    if not 1 <= value <= MAX_JOBS:
+        raise InputError("--jobs", None, f"{value} must be between 1 and {MAX_JOBS} (MAX_JOBS)")
+    return value
+
+
+def check_sweep_points(points: int) -> int:
+    """A sweep of at most MAX_SWEEP_POINTS points (each one a whole run)."""
+    if points > MAX_SWEEP_POINTS:
+        message = over("points in the grid:", points, MAX_SWEEP_POINTS, "MAX_SWEEP_POINTS")
+        raise InputError("--grid", None, f"{message}; sweep fewer values")
+    return points

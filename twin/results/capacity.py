@@ -2,21 +2,34 @@
 every SLO, by bracketing then bisection, with the final point confirmed by replications.
 
 Pure orchestration around an `evaluate(load, replications) -> summary` function that the CLI
-supplies; every probe is kept as a flat record for the latency-versus-load plot.
+supplies (or `evaluate_many`, several probes at once on several processes); every probe is
+kept as a flat record for the latency-versus-load plot. The search is written as steps (a
+generator sent each verdict) so that it can be run ahead speculatively without changing its
+path.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from twin.results.slo import OPS, Slo, read_metric, verdicts
+from twin.results.speculate import drive
 
-__all__ = ["CapacityResult", "Probe", "binding_slo", "capacity_document", "distinct", "search"]
+__all__ = [
+    "CapacityResult",
+    "Probe",
+    "Request",
+    "binding_slo",
+    "capacity_document",
+    "distinct",
+    "search",
+]
 
 Evaluate = Callable[[float, int], dict[str, Any]]
+EvaluateMany = Callable[[list["Request"]], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -39,15 +52,59 @@ class CapacityResult:
     probes: list[Probe] = field(default_factory=list)
 
 
-def _probe(evaluate: Evaluate, slos: Sequence[Slo], load: float, reps: int) -> Probe:
-    summary = evaluate(load, reps)
+def _probe(slos: Sequence[Slo], request: Request, summary: dict[str, Any]) -> Probe:
     results = verdicts(slos, summary)
     return Probe(
-        load=load,
+        load=request.load,
         passed=all(v["passed"] for v in results),
         observed={v["metric"]: read_metric(summary, v["metric"])[0] for v in results},
-        replications=reps,
+        replications=request.replications,
     )
+
+
+class Request(NamedTuple):
+    """One probe the search asks for: a load and its replications."""
+
+    load: float
+    replications: int = 1
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the search steps take (see `search`)."""
+
+    start: float
+    integer: bool
+    rel_tol: float
+    max_probes: int
+    confirm: int
+    ceiling: float
+
+    def snap(self, load: float) -> float:
+        return float(max(1, round(load))) if self.integer else float(load)
+
+
+Steps = Generator[Request, bool, tuple[float | None, bool]]
+
+
+def _steps(plan: _Plan) -> Steps:
+    """The search as steps: yields each probe, is sent whether it passed, returns
+    (max_load, confirmed)."""
+    floor = 1.0 if plan.integer else plan.start * 1e-3
+    first = plan.snap(min(plan.start, plan.ceiling))
+    good, bad, probes = yield from _bracket(plan, first, floor)
+    if good is None:
+        return None, False
+    while bad is not None and (bad - good) > plan.rel_tol * bad and probes < plan.max_probes:
+        mid = plan.snap((good + bad) / 2)
+        if mid in (good, bad):
+            break
+        probes += 1
+        if (yield Request(mid)):
+            good = mid
+        else:
+            bad = mid
+    return (yield from _confirm(plan, good))
 
 
 def search(
@@ -60,72 +117,68 @@ def search(
     max_probes: int = 24,
     confirm_replications: int = 3,
     ceiling: float = math.inf,
+    evaluate_many: EvaluateMany | None = None,
+    width: int = 1,
 ) -> CapacityResult:
     """Bracket the SLO boundary from `start` by doubling or halving, then bisect to `rel_tol`.
-    No load past `ceiling` (an input limit) is probed: if it passes there, that is the answer."""
-    snap = (lambda x: float(max(1, round(x)))) if integer else float
-    probes: list[Probe] = []
+    No load past `ceiling` (an input limit) is probed: if it passes there, that is the answer.
 
-    def run(load: float, reps: int = 1) -> Probe:
-        probe = _probe(evaluate, slos, snap(load), reps)
-        probes.append(probe)
-        return probe
+    With `evaluate_many` (requests to summaries, in order) the search probes up to `width`
+    loads at once, those it may ask for next (`twin.results.speculate`): the answer and the
+    probes it reports are the same as one at a time."""
+    plan = _Plan(start, integer, rel_tol, max_probes, confirm_replications, ceiling)
+    many = evaluate_many or (lambda batch: [evaluate(r.load, r.replications) for r in batch])
 
-    floor = 1.0 if integer else start * 1e-3
-    good, bad = _bracket(run, snap(min(start, ceiling)), max_probes, floor, ceiling)
-    if good is None:
-        return CapacityResult(max_load=None, confirmed=False, probes=probes)
-    while bad is not None and (bad - good) > rel_tol * bad and len(probes) < max_probes:
-        mid = snap((good + bad) / 2)
-        if mid in (good, bad):
-            break
-        if run(mid).passed:
-            good = mid
-        else:
-            bad = mid
-    return _confirm(run, good, snap, confirm_replications, probes)
+    def probes(batch: list[Request]) -> list[Probe]:
+        return [_probe(slos, r, s) for r, s in zip(batch, many(batch), strict=True)]
+
+    (best, confirmed), path = drive(
+        lambda: _steps(plan),
+        probes,
+        lambda _r, probe: probe.passed,
+        width=width,
+        cost=lambda r: r.load * r.replications,  # a run's work grows with its load
+    )
+    return CapacityResult(max_load=best, confirmed=confirmed, probes=[p for _, p in path])
 
 
 def _bracket(
-    run: Callable[[float], Probe], start: float, max_probes: int, floor: float, ceiling: float
-) -> tuple[float | None, float | None]:
-    """A load that passes and one above it that fails (None where none was found)."""
-    first = run(start)
-    step = 2.0 if first.passed else 0.5
-    good, bad = (start, None) if first.passed else (None, start)
+    plan: _Plan, start: float, floor: float
+) -> Generator[Request, bool, tuple[float | None, float | None, int]]:
+    """A load that passes and one above it that fails (None where none was found), and the
+    probes it took."""
+    probes = 1
+    first = yield Request(start)
+    step = 2.0 if first else 0.5
+    good, bad = (start, None) if first else (None, start)
     load = start
-    for _ in range(max_probes // 2):
-        if load >= ceiling and step > 1:
+    for _ in range(plan.max_probes // 2):
+        if load >= plan.ceiling and step > 1:
             break
-        load = min(load * step, ceiling)
+        load = min(load * step, plan.ceiling)
         if load < floor:
             break
-        probe = run(load)
-        if probe.passed:
-            good = probe.load if good is None else max(good, probe.load)
+        probed = plan.snap(load)
+        probes += 1
+        if (yield Request(probed)):
+            good = probed if good is None else max(good, probed)
             if bad is not None:
                 break
         else:
-            bad = probe.load if bad is None else min(bad, probe.load)
+            bad = probed if bad is None else min(bad, probed)
             if good is not None:
                 break
-    return good, bad
+    return good, bad, probes
 
 
-def _confirm(
-    run: Callable[..., Probe],
-    good: float,
-    snap: Callable[[float], float],
-    reps: int,
-    probes: list[Probe],
-) -> CapacityResult:
+def _confirm(plan: _Plan, good: float) -> Generator[Request, bool, tuple[float | None, bool]]:
     """Re-run the answer with replications; step down 5 % at a time until it holds."""
     load = good
     for _ in range(5):
-        if run(load, reps).passed:
-            return CapacityResult(max_load=load, confirmed=True, probes=probes)
-        load = snap(load * 0.95)
-    return CapacityResult(max_load=good, confirmed=False, probes=probes)
+        if (yield Request(load, plan.confirm)):
+            return load, True
+        load = plan.snap(load * 0.95)
+    return good, False
 
 
 def distinct(slos: Iterable[Slo]) -> list[Slo]:

@@ -9,6 +9,11 @@ about a minute, the fluid engine otherwise: the work is the station visits the o
 makes (every request at every hop it reaches, replications included), at the rate the exact
 engine simulates them on one core (`EXACT_VISITS_PER_S`, measured with `make bench`'s
 rider-session benchmark). Retries in overload add visits the estimate does not see.
+
+Replications of the exact engine are units of work (`twin.runs.units`): given a parallel
+runner they run at once, each on its own streams. The fluid engine's replications share one
+solved flow and differ only in their probe requests (a small part of its time), so they stay
+in the process that solved it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from twin.config.network import NetworkScenario
 from twin.errors import InputError
 from twin.sim.exact import run_exact
 from twin.sim.exact.platform import run_exact_platform
+from twin.sim.fanout import Fanout
 from twin.sim.fluid import run_fluid
 from twin.sim.platform_input import CompiledPlatform
 from twin.sim.result import RunResult
@@ -90,13 +96,15 @@ def simulate(
     replications: int = 1,
     precision: float | None = None,
     progress: Progress | None = None,
+    fanout: Fanout | None = None,
 ) -> RunResult:
     """Run `model` on `engine` (`auto`: see the module); `name` and `seed` are the scenario's.
-    With `auto` the summary says which engine ran and why (`engine_choice`)."""
+    With `auto` the summary says which engine ran and why (`engine_choice`); with `fanout`,
+    the exact engine's replications run as units of work."""
     if precision is not None and engine == "auto":
         engine = "exact"  # only the exact engine adds replications to a precision
     engine, why = choose_engine(model, engine, replications)
-    result = _simulate(model, engine, name, seed, replications, precision, progress)
+    result = _simulate(model, engine, name, seed, replications, precision, progress, fanout)
     if why is not None:
         result.summary["engine_choice"] = why
     return result
@@ -110,6 +118,7 @@ def _simulate(
     replications: int,
     precision: float | None,
     progress: Progress | None,
+    fanout: Fanout | None = None,
 ) -> RunResult:
     if precision is not None and not (engine == "exact" and isinstance(model, NetworkScenario)):
         raise InputError(
@@ -119,11 +128,12 @@ def _simulate(
         if engine == "exact":
             return run_exact(
                 model, seed=seed, replications=replications, precision=precision,
-                progress=progress,
+                progress=progress, fanout=fanout,
             )  # fmt: skip
         return run_fluid(model, seed=seed, replications=replications, progress=progress)
     if engine == "exact":
         return run_exact_platform(
-            model, name=name, seed=seed, replications=replications, progress=progress
-        )
+            model, name=name, seed=seed, replications=replications, progress=progress,
+            fanout=fanout,
+        )  # fmt: skip
     return run_fluid(model, seed=seed, replications=replications, progress=progress)

@@ -25,6 +25,7 @@ from twin.results.summary import Summary
 from twin.runs.compile import PlatformBuild, build_platform
 from twin.runs.complete import add_analytic, add_slo_verdicts, complete_platform
 from twin.runs.engines import check_engine, simulate
+from twin.runs.units import Units
 
 __all__ = ["Run", "run_file", "run_loaded"]
 
@@ -55,13 +56,14 @@ def run_file(
     precision: float | None = None,
     progress: Progress | None = None,
     scale: float | None = None,
+    units: Units | None = None,
 ) -> Run:
     """Load the scenario at `path` (with `--set` overrides) and run it on `engine`."""
     check_engine(engine)
     loaded = load(path, overrides)
     return run_loaded(
         loaded, engine=engine, seed=seed, replications=replications, precision=precision,
-        progress=progress, scale=scale,
+        progress=progress, scale=scale, units=units,
     )  # fmt: skip
 
 
@@ -74,9 +76,11 @@ def run_loaded(
     precision: float | None = None,
     progress: Progress | None = None,
     scale: float | None = None,
+    units: Units | None = None,
 ) -> Run:
     """Run a loaded scenario on `engine` and complete its summary; with `scale`, a platform
-    runs at that fraction of its riders and capacities (`twin.config.scaling`)."""
+    runs at that fraction of its riders and capacities (`twin.config.scaling`); with a
+    parallel `units`, its replications run as units of work (`twin.runs.units`)."""
     scenario = loaded.scenario
     seed = check_seed(int(scenario.seed if seed is None else seed))
     check_replications(replications)
@@ -97,6 +101,7 @@ def run_loaded(
     result = simulate(
         model, engine=engine, name=scenario.name, seed=seed, replications=replications,
         precision=precision, progress=progress,
+        fanout=units.map if units is not None and units.parallel else None,
     )  # fmt: skip
     summary, timeseries = dict(result.summary), result.timeseries
     if build is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from twin.config.network import NetworkScenario
@@ -17,6 +18,7 @@ from twin.errors import InputError
 from twin.sim.exact.model import ExactModel, from_network
 from twin.sim.exact.replication import run_replication
 from twin.sim.exact.work import check_exact_work
+from twin.sim.fanout import Fanout
 from twin.sim.records import Grid, ReplicationRecord
 from twin.sim.result import RunResult
 from twin.sim.summary import summarize, timeseries, warmup_index
@@ -24,6 +26,7 @@ from twin.sim.summary import summarize, timeseries, warmup_index
 __all__ = [
     "MIN_PRECISION_REPLICATIONS",
     "precision_reached",
+    "replicate",
     "run_exact",
     "run_model",
     "summary_of",
@@ -43,6 +46,7 @@ def run_exact(
     precision: float | None = None,
     max_replications: int = 100,
     progress: Progress | None = None,
+    fanout: Fanout | None = None,
 ) -> RunResult:
     """Simulate a bare-network scenario (see twin.sim.summary for what the summary holds)."""
     return run_model(
@@ -52,6 +56,7 @@ def run_exact(
         precision=precision,
         max_replications=max_replications,
         progress=progress,
+        fanout=fanout,
     )
 
 
@@ -63,8 +68,10 @@ def run_model(
     precision: float | None = None,
     max_replications: int = 100,
     progress: Progress | None = None,
+    fanout: Fanout | None = None,
 ) -> RunResult:
-    """Simulate an exact-engine model with replications or to a precision."""
+    """Simulate an exact-engine model with replications or to a precision; with `fanout`,
+    the planned replications run as units of work (those a precision adds, one by one)."""
     if replications < 1:
         raise InputError("--replications", None, "must be >= 1")
     if precision is not None and not 0 < precision < 1:
@@ -83,15 +90,19 @@ def run_model(
             progress(done[0], max(total[0], done[0]))
 
     records: list[ReplicationRecord] = []
-    while True:
+    if fanout is not None and planned > 1:
+        report = None if progress is None else _units_done(progress, grid.duration_s)
+        records = fanout(partial(replicate, model, grid), range(planned), report)
+        done[0] = len(records) * grid.duration_s
+    while len(records) < planned:
         records.append(run_replication(model, grid, replication=len(records), progress=tick))
-        if len(records) < planned:
-            continue
-        if precision is None or len(records) >= max_replications:
-            break
-        if precision_reached(summary_of(model, records, 0.0), precision):
-            break
+    while (
+        precision is not None
+        and len(records) < max_replications
+        and not precision_reached(summary_of(model, records, 0.0), precision)
+    ):
         total[0] += grid.duration_s
+        records.append(run_replication(model, grid, replication=len(records), progress=tick))
     summary = summary_of(model, records, time.perf_counter() - started)
     if precision is not None:
         summary["precision"] = {
@@ -99,6 +110,15 @@ def run_model(
             "reached": precision_reached(summary, precision),
         }
     return RunResult(summary=summary, timeseries=timeseries(records))
+
+
+def replicate(model: ExactModel, grid: Grid, replication: int) -> ReplicationRecord:
+    """One replication as a unit of work (picklable with `functools.partial`)."""
+    return run_replication(model, grid, replication=replication)
+
+
+def _units_done(progress: Progress, duration_s: float) -> Callable[[int, int], None]:
+    return lambda k, n: progress(k * duration_s, n * duration_s)
 
 
 def summary_of(model: ExactModel, records: list[ReplicationRecord], wall: float) -> dict[str, Any]:

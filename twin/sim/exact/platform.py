@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -23,13 +24,14 @@ from twin.sim.exact.model import from_platform
 from twin.sim.exact.rider_experience import rider_experience, rider_series
 from twin.sim.exact.rider_run import RiderReplication, run_rider_replication
 from twin.sim.exact.work import check_exact_work
+from twin.sim.fanout import Fanout
 from twin.sim.records import Grid
 from twin.sim.result import RunResult
 from twin.sim.rider_columns import add_rider_columns
 from twin.sim.summary import timeseries
 from twin.sim.usage import platform_usage
 
-__all__ = ["INTERVAL_S", "run_exact_platform"]
+__all__ = ["INTERVAL_S", "ride", "run_exact_platform"]
 
 INTERVAL_S = 60.0  # one timeseries row per simulated minute, as the fluid engine writes
 
@@ -42,15 +44,19 @@ def run_exact_platform(
     replications: int = 1,
     progress: Callable[[float, float], None] | None = None,
     riders: bool = True,
+    fanout: Fanout | None = None,
 ) -> RunResult:
-    """Simulate a compiled platform rider by rider (or request stream by stream)."""
+    """Simulate a compiled platform rider by rider (or request stream by stream); with
+    `fanout`, the replications run as units of work."""
     duration = len(compiled.t) * float(compiled.tick_s)
     riders = riders and compiled.session_flows is not None and compiled.journey is not None
     model = from_platform(compiled, name, seed, min(INTERVAL_S, duration), riders=riders)
     if riders:
-        result = _run_riders(model, compiled, replications, progress)
+        result = _run_riders(model, compiled, replications, progress, fanout)
     else:
-        result = run_model(model, seed=seed, replications=replications, progress=progress)
+        result = run_model(
+            model, seed=seed, replications=replications, progress=progress, fanout=fanout
+        )
     summary = dict(result.summary)
     summary["requests"] = {
         name: block for name, block in summary["requests"].items() if not name.startswith("ingest:")
@@ -68,7 +74,11 @@ def _instances(reps: list[RiderReplication], compiled: Any) -> dict[str, np.ndar
 
 
 def _run_riders(
-    model: Any, compiled: Any, replications: int, progress: Callable[[float, float], None] | None
+    model: Any,
+    compiled: Any,
+    replications: int,
+    progress: Callable[[float, float], None] | None,
+    fanout: Fanout | None,
 ) -> RunResult:
     check_exact_work(model, replications)
     started = time.perf_counter()
@@ -80,10 +90,15 @@ def _run_riders(
         if progress is not None:
             progress(done[0], total)
 
-    reps: list[RiderReplication] = [
-        run_rider_replication(model, compiled, grid, replication=r, progress=tick)
-        for r in range(replications)
-    ]
+    reps: list[RiderReplication]
+    if fanout is not None and replications > 1:
+        report = None if progress is None else lambda k, n: progress(k * total / n, total)
+        reps = fanout(partial(ride, model, compiled, grid), range(replications), report)
+    else:
+        reps = [
+            run_rider_replication(model, compiled, grid, replication=r, progress=tick)
+            for r in range(replications)
+        ]
     records = [r.record for r in reps]
     summary = summary_of(model, records, time.perf_counter() - started)
     for name, block in summary["requests"].items():
@@ -104,3 +119,8 @@ def _run_riders(
         stale=series.stale,
     )
     return RunResult(summary=summary, timeseries=frame)
+
+
+def ride(model: Any, compiled: Any, grid: Grid, replication: int) -> RiderReplication:
+    """One replication of riders as a unit of work (picklable with `functools.partial`)."""
+    return run_rider_replication(model, compiled, grid, replication=replication)
