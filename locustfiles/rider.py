@@ -25,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers beside this file
 
 import gevent
-from drill_journey import Reply, Rider
+from drill_journey import Playlists, Reply, Rider
 from drill_plan import load_plan
 from drill_recorder import Recorder, window_seconds
 from locust import events, task
@@ -36,6 +36,7 @@ from shape import DrillShape
 __all__ = ["DrillShape", "RiderUser"]
 
 PLAN = load_plan()
+PLAYLISTS = Playlists()  # the master and VOD playlists this process's players have loaded
 RECORDER = Recorder(PLAN.t0, window_s=window_seconds(PLAN.duration_s))
 _FLUSH_S = 5.0
 _state: dict[str, Any] = {"next_user": 0, "flusher": None}
@@ -128,7 +129,7 @@ class RiderUser(FastHttpUser):
         slot, rider = _pick_rider(self.environment)
         rng = random.Random(PLAN.seed * 1_000_003 + slot * 7919 + os.getpid())
         self.rider = Rider(PLAN, rider, self._http, RECORDER, rng, gevent.sleep,
-                           reconnect=self._reconnect)  # fmt: skip
+                           reconnect=self._reconnect, playlists=PLAYLISTS)  # fmt: skip
 
     def on_stop(self) -> None:
         rider = getattr(self, "rider", None)
@@ -142,15 +143,15 @@ class RiderUser(FastHttpUser):
         self.client.client.close()
 
     def _http(
-        self, method: str, path: str, name: str, token: str, body: dict[str, Any] | None
-    ) -> Reply:
-        headers = {"Authorization": f"Bearer {token}"}
+        self, method: str, url: str, name: str, headers: dict[str, str], body: Any,
+        ok: tuple[int, ...],
+    ) -> Reply:  # fmt: skip
         with self.client.request(
-            method, path, name=name, headers=headers, json=body, catch_response=True
+            method, url, name=name, headers=headers, json=body, catch_response=True
         ) as resp:
             status = resp.status_code or 0
             content = resp.content or b""
-            if 200 <= status < 400:
+            if status in ok:
                 resp.success()
                 text = content.decode("utf-8", "replace") if name != "segment" else ""
                 return Reply(status, text, len(content))

@@ -46,6 +46,12 @@ def register(app: typer.Typer) -> None:
             help="The architecture modelling the target, for predicted.json "
             "(default reference-platform with --target local).",
         ),
+        profile: str | None = typer.Option(
+            None,
+            "--profile",
+            help="The target's profile: a YAML file or a shipped one's name (reference-platform, "
+            "nginx-hls); default reference-platform. See `twin schema profile`.",
+        ),
         incidents: bool = typer.Option(
             True, "--incidents/--no-incidents", help="Replay incidents on the admin API."
         ),
@@ -62,7 +68,7 @@ def register(app: typer.Typer) -> None:
         options = DrillOptions(
             scenario=scenario, out=Path("."), target=target, host=host, scale=scale,
             speedup=speedup, duration=duration, workers=workers, architecture=architecture,
-            replay_incidents=incidents, repeat=repeat,
+            replay_incidents=incidents, repeat=repeat, profile=profile,
         )  # fmt: skip
         options.check()
         folder = prepare_out_dir(out or default_out_dir(f"drill-{scenario.stem}"))
