@@ -383,7 +383,7 @@ def _finish(
     if options.repeat > 1:
         drill["runs"] = runs
     summary = drill_summary(meta, work, measured, drill=drill, lag=_worst_lag(results),
-                            slos=_slos(scenario))  # fmt: skip
+                            slos=_slos(scenario, drill["not_driven"]))  # fmt: skip
     write_summary(options.out / "summary.json", summary)
     say(f"measured {measured.total} requests, {measured.errors} errors; {_tracked(tracked)}")
     if measured.errors >= measured.total:
@@ -482,6 +482,11 @@ def _predict_and_report(
                         timeseries=frame)  # fmt: skip
 
 
-def _slos(scenario: Any) -> list[Any]:
-
-    return [Slo(name=s.name, metric=s.metric, op=s.op, target=s.target) for s in scenario.slo]
+def _slos(scenario: Any, not_driven: list[str]) -> list[Any]:
+    """The scenario's SLOs, but those about request types the profile does not drive (and the
+    leaderboard lag, without telemetry): nothing the drill measured could meet them."""
+    skip = tuple(f"requests.{t}." for t in not_driven)
+    if "telemetry" in not_driven:
+        skip += ("experience.leaderboard_lag_s",)
+    return [Slo(name=s.name, metric=s.metric, op=s.op, target=s.target) for s in scenario.slo
+            if not s.metric.startswith(skip)]  # fmt: skip
