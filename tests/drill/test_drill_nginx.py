@@ -147,6 +147,7 @@ def test_an_hls_url_answering_html_is_one_line_naming_the_field(origin, tmp_path
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # three 30 s drills and a calibration: ~5 min on a quiet machine
 def test_calibrated_on_two_loads_the_twin_predicts_a_third(tmp_path_factory):
     """Drill nginx (no slowed rendition) at two loads, `twin calibrate` nginx-origin on them,
     then drill a third load with the calibrated file and set its prediction beside it."""

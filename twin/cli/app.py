@@ -34,6 +34,7 @@ _COMMANDS = (
     "serve",
     "token",
     "drill",
+    "drill_worker",
     "calibrate",
     "architectures",
     "schema",

@@ -84,6 +84,10 @@ class DrillOptions:
     replay_incidents: bool = True
     repeat: int = 1  # drills of the same workload, pooled (each on a fresh local platform)
     profile: str | None = None  # the target's profile: a file or a shipped name (None: reference)
+    master: bool = False  # Locust's master alone, for `expect_workers` remote workers
+    expect_workers: int = 1
+    master_bind_host: str = "*"
+    master_bind_port: int = 5557
 
     def check(self) -> None:
         if (self.target is None) == (self.host is None):
@@ -96,6 +100,12 @@ class DrillOptions:
             raise InputError("--workers", None, f"must be >= 1, got {self.workers}")
         if self.repeat < 1:
             raise InputError("--repeat", None, f"must be >= 1, got {self.repeat}")
+        if self.expect_workers < 1:
+            raise InputError("--expect-workers", None, f"must be >= 1, got {self.expect_workers}")
+        if self.master and self.workers != 1:
+            raise InputError(
+                "--master", None, "takes remote workers (--expect-workers), not --workers"
+            )
 
 
 def compile_drill(
@@ -261,7 +271,8 @@ def _drive(
     pool = rider_pool(pool_size, seed=scenario.seed, secret=secret,
                       mix=scenario.population.mix, device_share=work.device_share)  # fmt: skip
     pool = apply_auth(profile[0], profile[1], pool)
-    lead = 6.0 + options.workers  # Locust's start-up on a busy machine
+    # Locust's start-up on a busy machine; remote workers must also connect and get the plan
+    lead = 6.0 + options.workers + (15.0 + options.expect_workers if options.master else 0.0)
     hours = max(1, math.ceil((work.duration_s + lead + 60) / 3600) + 1)
     live, on_demand = _classes(target, profile[0], pool[0], hours)
     _check_streams(target, profile, pool[0], live, on_demand)
@@ -278,7 +289,10 @@ def _drive(
     timeline = fault_timeline(compiled, work, consumers=4) if options.replay_incidents else []
     admin = sign("admin", "twin-drill", secret, 86_400.0)
     run = LocustRun(url, plan_path, load_dir, options.workers,
-                    timeout_s=lead + work.duration_s + 120.0)  # fmt: skip
+                    timeout_s=lead + work.duration_s + 120.0,
+                    remote_workers=options.expect_workers if options.master else 0,
+                    bind_host=options.master_bind_host,
+                    bind_port=options.master_bind_port)  # fmt: skip
     cpu0 = process_cpu_s(target.metrics())
     with _LagWatch(target) as lag, IncidentReplay(target, admin, timeline, t0) as replay:
         wall = run_locust(run)
@@ -367,7 +381,8 @@ def _finish(
     target_cpu = [r["target_cpu_s"] for r in runs]
     drill = {
         "target": options.target or "host", "host": first["url"], "scale": work.scale,
-        "speedup": work.speedup, "duration_s": work.duration_s, "workers": options.workers,
+        "speedup": work.speedup, "duration_s": work.duration_s,
+        "workers": options.expect_workers if options.master else options.workers,
         "repeat": options.repeat, "t0": first["t0"], "locust_wall_s": runs[0]["locust_wall_s"],
         "tracking": tracked, "locust": runs[0]["locust"], "faults_applied": first["faults"],
         # CPU seconds under load (all runs): the load processes' (Locust) and the target's own
