@@ -306,9 +306,12 @@ class Rider:
         plan, now, drives = self.plan, self.clock(), self.profile.drives
         due: dict[str, float] = {}
         streams = self._master_url(s) is not None
-        if streams and not s.variants:
-            self.load_master(s, "resume" if s.in_progress else "master")
-        if streams and not s.live and not s.vod:
+        # A new session's player loads its playlists now; one already running (mid-session
+        # at the drill's start, or resumed) when its first reload or segment is due, so that
+        # the catch-up of a drill's first second is spread like the requests it stands for.
+        if streams and not s.in_progress and not s.variants:
+            self.load_master(s, "master")
+        if streams and not s.in_progress and not s.live and not s.vod:
             self.load_vod(s)
         # Periodic loops start at a random phase: a session of length L then makes L / period
         # requests on average, the rate the twin's workload counts.
@@ -399,7 +402,7 @@ class Rider:
         """Live: reload the media playlist and fetch the segments it newly lists (the newest
         one only on the first load: the player joins at the live edge)."""
         if not s.variants:
-            self.load_master(s, "master")
+            self.load_master(s, "resume" if s.in_progress else "master")
         if not s.variants:
             return due + self.plan.segment_s
         url = s.variants[self.variant(s)]
@@ -414,8 +417,10 @@ class Rider:
 
     def vod_segment(self, s: Session, due: float) -> float:
         """On demand: the next segment, one per segment length."""
-        if s.vod and s.vod_variant != self.variant(s):
-            self.load_vod(s)  # the player switched variant: that variant's playlist
+        if not s.variants:
+            self.load_master(s, "resume" if s.in_progress else "master")
+        if s.variants and (not s.vod or s.vod_variant != self.variant(s)):
+            self.load_vod(s)  # a running player's first, or the variant it switched to
         if not s.vod:
             return due + self.plan.segment_s
         # The session lasts what the twin's length distribution says; a rider who outlasts
