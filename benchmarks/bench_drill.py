@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from twin.drill.profile import load_profile
 from twin.drill.wire import Plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +82,7 @@ def write_plan(folder: Path, seconds: float) -> Path:
         seed=0, riders=({"rider_id": "rider-0", "device_id": "app-0", "device": "app",
                          "rendition": 0, "rider_token": "bench", "device_token": "bench"},),
         segment_s=4.0, telemetry_batch_s=5.0, leaderboard_live_s=5.0, leaderboard_od_s=10.0,
-        feedback_share=0.0,
+        feedback_share=0.0, profile=load_profile()[0].to_wire(),
     )  # fmt: skip
     path = folder / "plan.json"
     path.write_text(json.dumps(plan.to_json()), encoding="utf-8")

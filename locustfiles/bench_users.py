@@ -53,4 +53,4 @@ class DrillUser(FastHttpUser):
 
     @task
     def probe(self) -> None:
-        self.rider.send("probe", "GET", PATH)
+        self.rider.send("probe", "GET", PATH, self.rider.headers("rider"), None, (200,))

@@ -13,23 +13,32 @@ are compressed by the speedup, so a 45-minute class lasts 45 s at 60x and sessio
 `speedup` times as often. Every request has an intended send time on its schedule; a rider that
 falls behind sends late and the lateness counts in its latency (see `drill_recorder`).
 
+Every request comes from the target's profile (`drill_plan.Profile`, the plan's): its path,
+body, headers and success statuses are the profile's templates filled in (`drill_profile`),
+a type the profile leaves out is not sent, and the player (`drill_player.Player`, the half of
+a `Rider` that plays) is a standard HLS client that starts from the profile's master playlist
+and follows the URIs the playlists give. A rider already mid-session when the drill starts (or
+resumed by a new user) has its player loaded: it takes the master and VOD playlists from its
+process's cache (`Playlists`), and fetches one it lacks under the name `resume` when its first
+reload or segment is due: a request of the drill, not of the workload.
+
 HTTP is injected (`Http`), so this module imports neither locust nor twin.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from drill_hls import RENDITIONS, parse_media_playlist
-from drill_plan import LiveClass, Plan
+from drill_plan import LiveClass, Plan, RequestSpec
+from drill_player import Player, Playlists, Session
+from drill_profile import capture, render
 from drill_recorder import Recorder
 
-__all__ = ["Http", "Reply", "Rider", "Session"]
+__all__ = ["Http", "Playlists", "Reply", "Rider", "Session"]
 
 _PRE_CLASS_S = 300.0  # riders join up to five (scenario) minutes before a live class starts
 _IN_PROGRESS_S = 1.5  # users spawned in the first drill seconds start mid-session
@@ -44,34 +53,24 @@ class Reply:
     text: str = ""
     nbytes: int = 0
     error: str | None = None
+    success: bool | None = None  # the profile's verdict (None: any 2xx or 3xx)
 
     @property
     def ok(self) -> bool:
-        return 200 <= self.status < 400
+        return 200 <= self.status < 400 if self.success is None else self.success
 
 
 class Http(Protocol):
+    """One request: `url` a path on the drilled host or an absolute URL; `body` JSON or None;
+    `ok` the statuses that count as success (the Locust side marks the rest failures)."""
+
     def __call__(
-        self, method: str, path: str, name: str, token: str, body: dict[str, Any] | None
-    ) -> Reply: ...
+        self, method: str, url: str, name: str, headers: dict[str, str], body: Any,
+        ok: tuple[int, ...],
+    ) -> Reply: ...  # fmt: skip
 
 
-@dataclass
-class Session:
-    """One ride: which class, live or not, until when (drill seconds), and the player state."""
-
-    class_id: str
-    live: bool
-    start_tau: float
-    end_tau: float
-    in_progress: bool
-    rendition: int
-    last_seq: int | None = None
-    next_seq: int = 0
-    vod_segments: list[float] = field(default_factory=list)
-
-
-class Rider:
+class Rider(Player):
     """Drives one rider of the pool through sessions until the drill ends."""
 
     def __init__(
@@ -84,8 +83,11 @@ class Rider:
         sleep: Callable[[float], None],
         clock: Callable[[], float] = time.time,
         reconnect: Callable[[], None] = lambda: None,
+        playlists: Playlists | None = None,
     ) -> None:
         self.plan, self.rider, self.http, self.rec = plan, rider, http, recorder
+        self.profile = plan.profile
+        self.playlists = Playlists() if playlists is None else playlists
         self.reconnect = reconnect
         self.rng, self.sleep, self.clock = rng, sleep, clock
         self.has_device = rider.get("device") in ("bike", "tread")
@@ -98,23 +100,49 @@ class Rider:
         return self.clock() - self.plan.t0
 
     def send(
-        self,
-        name: str,
-        method: str,
-        path: str,
-        *,
-        token: str | None = None,
-        body: dict[str, Any] | None = None,
-        intended: float | None = None,
-    ) -> Reply:
+        self, name: str, method: str, url: str, headers: dict[str, str], body: Any,
+        ok: tuple[int, ...], intended: float | None = None,
+    ) -> Reply:  # fmt: skip
+        """One request, recorded under `name`; the reply, with `ok` the profile's verdict."""
         sent = self.clock()
-        reply = self.http(method, path, name, token or self.rider["rider_token"], body)
+        reply = self.http(method, url, name, headers, body, ok)
         done = self.clock()
-        self.rec.record(name, sent if intended is None else intended, sent, done, reply.ok,
+        good = reply.status in ok
+        self.rec.record(name, sent if intended is None else intended, sent, done, good,
                         reply.nbytes)  # fmt: skip
-        if not reply.ok:
+        if not good:
             self.rec.note_error(name, reply.error or f"HTTP {reply.status}")
-        return reply
+        return Reply(reply.status, reply.text, reply.nbytes, reply.error, good)
+
+    def headers(self, token: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """The profile's headers, `extra`, and the rider's `token` (rider, device or none)."""
+        out = {**self.profile.headers, **(extra or {})}
+        value = self.rider.get(f"{token}_token") if token != "none" else None
+        if self.profile.auth_header and value:
+            out[self.profile.auth_header] = self.profile.auth_prefix + str(value)
+        return out
+
+    def variables(self, s: Session | None, **more: Any) -> dict[str, Any]:
+        base = {"rider": self.rider["rider_id"], "device": self.rider["device_id"]}
+        return {**base, "class": None if s is None else s.class_id, **more}
+
+    def call(
+        self, rtype: str, s: Session | None, intended: float | None = None, **more: Any
+    ) -> Reply | None:
+        """Request type `rtype` as the profile describes it; None when it is not driven."""
+        spec: RequestSpec | None = self.profile.requests.get(rtype)
+        if spec is None:
+            return None
+        values = self.variables(s, **more)
+        body = None if spec.body is None else render(spec.body, values)
+        headers = self.headers(spec.token, render(spec.headers, values))
+        return self.send(rtype, spec.method, render(spec.path, values), headers, body, spec.ok,
+                         intended)  # fmt: skip
+
+    def stream(self, name: str, url: str, intended: float | None = None) -> Reply:
+        """A GET of the player's (a playlist or a segment), with the rider's token."""
+        return self.send(name, "GET", url, self.headers("rider"), None, self.profile.hls_ok,
+                         intended)  # fmt: skip
 
     # -- one session -------------------------------------------------------------------------
 
@@ -145,6 +173,7 @@ class Rider:
         else:
             s.last_seq = None  # a resumed player picks up at the live edge
             s.in_progress = True  # its app, master playlist and VOD playlist are loaded
+            s.variants = s.variants or self.playlists.masters.get(self._master_url(s) or "", ())
             self.rec.count("resumed")
         self.ride(s)
         self.finish(s)
@@ -182,7 +211,7 @@ class Rider:
         share = plan.active_live_share if in_progress else plan.live_start_share
         scenario_class = self._scenario_class(tau) if in_progress else self._joining_class(tau)
         target = self._target_class(self.clock())
-        wanted = int(self.rider.get("rendition", 1))
+        wanted = self.wanted()
         if scenario_class and target and self.rng.random() < plan.at(share, tau):
             return Session(target.id, True, tau, scenario_class.end, in_progress, wanted)
         class_id = self.rng.choice(sorted(plan.on_demand))
@@ -217,6 +246,10 @@ class Rider:
         running = [c for c in self.plan.target_live if c.start <= now < c.end - 30.0]
         return self.rng.choice(running) if running else None
 
+    def wanted(self) -> int:
+        """The variant the rider's screen and bandwidth hold (index, lowest first)."""
+        return int(self.rider.get("rendition", 1))
+
     def open_app(self, s: Session) -> None:
         """`recommend` (an on-demand rider takes a recommended class), then `join`.
 
@@ -227,48 +260,47 @@ class Rider:
         all connect; a steady hour's riders mostly reuse), not the platform's workload.
         """
         self.reconnect()
-        rid = self.rider["rider_id"]
-        reply = self.send("recommend", "GET", f"/v1/riders/{rid}/recommendations?n=10")
-        if reply.ok and not s.live:
-            self._take_recommended(s, reply.text)
-        body = {"rider_id": rid, "device_id": self.rider["device_id"]}
-        joined = self.send("join", "POST", f"/v1/classes/{s.class_id}/join", body=body)
-        if not joined.ok:
+        reply = self.call("recommend", None)
+        spec = self.profile.requests.get("recommend")
+        if reply is not None and reply.ok and not s.live and spec is not None and spec.capture:
+            self._take_recommended(s, capture(reply.text, spec.capture))
+        joined = self.call("join", s)
+        if joined is not None and not joined.ok:
             self.rec.count("join_failures")
 
-    def _take_recommended(self, s: Session, text: str) -> None:
-        try:
-            picks = [r["class_id"] for r in json.loads(text)["recommendations"]]
-        except (ValueError, KeyError, TypeError):
+    def _take_recommended(self, s: Session, picks: Any) -> None:
+        if not isinstance(picks, list):
             return
-        known = [c for c in picks if c in self.plan.on_demand]
+        known = [c for c in picks if isinstance(c, str) and c in self.plan.on_demand]
         if known:  # the content; the session keeps the length the twin's workload gives it
             s.class_id = self.rng.choice(known[:3])
 
     # -- the ride: a small scheduler of periodic actions ------------------------------------
 
     def ride(self, s: Session) -> None:
-        plan, now = self.plan, self.clock()
+        plan, now, drives = self.plan, self.clock(), self.profile.drives
         due: dict[str, float] = {}
-        if s.live:
-            if not s.in_progress:
-                self.send("master", "GET", f"/v1/live/{s.class_id}/master.m3u8")
-        elif not s.vod_segments:
-            self._load_vod(s)
+        streams = self._master_url(s) is not None
+        # A new session's player loads its playlists now; one already running (mid-session
+        # at the drill's start, or resumed) when its first reload or segment is due, so that
+        # the catch-up of a drill's first second is spread like the requests it stands for.
+        if streams and not s.in_progress and not s.variants:
+            self.load_master(s, "master")
+        if streams and not s.in_progress and not s.live and not s.vod:
+            self.load_vod(s)
         # Periodic loops start at a random phase: a session of length L then makes L / period
         # requests on average, the rate the twin's workload counts.
-        if s.live:
-            due["playlist"] = now + self.plan.segment_s * self.rng.random()
-        else:
-            due["segment"] = now + self.plan.segment_s * self.rng.random()
-        if self.has_device:
+        if streams:
+            due["playlist" if s.live else "segment"] = now + plan.segment_s * self.rng.random()
+        if self.has_device and drives("telemetry"):
             due["telemetry"] = now + plan.telemetry_batch_s * self.rng.random()
         period = plan.leaderboard_live_s if s.live else plan.leaderboard_od_s
-        due["leaderboard"] = now + period * self.rng.random()
+        if drives("leaderboard"):
+            due["leaderboard"] = now + period * self.rng.random()
         end_wall = plan.t0 + s.end_tau
         actions = {"playlist": self.reload_playlist, "segment": self.vod_segment,
                    "telemetry": self.telemetry, "leaderboard": self.leaderboard}  # fmt: skip
-        while True:
+        while due:
             name = min(due, key=due.__getitem__)
             if due[name] >= end_wall:
                 break
@@ -280,79 +312,16 @@ class Rider:
         if wait > 0:
             self.sleep(wait)
 
-    def _media_path(self, s: Session) -> str:
-        return f"/v1/live/{s.class_id}/{RENDITIONS[s.rendition]}/index.m3u8"
-
-    def _load_vod(self, s: Session) -> None:
-        """An on-demand player reads the VOD playlist once (a mid-session rider already has it)."""
-        length = self.plan.on_demand.get(s.class_id, 0.0)
-        seg = self.plan.segment_s
-        count = max(1, int(-(-length // seg)))
-        s.vod_segments = [min(seg, length - i * seg) for i in range(count)]
-        if s.in_progress:
-            s.next_seq = self.rng.randrange(count)
-            return
-        reply = self.send("playlist", "GET", self._media_path(s))
-        if reply.ok:
-            try:
-                media = parse_media_playlist(reply.text, seg)
-                s.vod_segments = [d for _, d, _ in media.segments] or s.vod_segments
-            except ValueError:
-                self.rec.note_error("playlist", "unparseable playlist")
-
-    def reload_playlist(self, s: Session, due: float) -> float:
-        """Live: reload the media playlist and fetch the segments it newly lists."""
-        reply = self.send("playlist", "GET", self._media_path(s), intended=due)
-        target = self.plan.segment_s
-        if reply.ok:
-            try:
-                media = parse_media_playlist(reply.text, target)
-            except ValueError:
-                self.rec.note_error("playlist", "unparseable playlist")
-                return due + target
-            target = media.target_s
-            fresh = [x for x in media.segments if s.last_seq is None or x[0] > s.last_seq]
-            for seq, duration, _ in fresh[-1:] if s.last_seq is None else fresh:
-                self.fetch_segment(s, seq, duration, due)
-                s.last_seq = seq
-        return due + target
-
-    def vod_segment(self, s: Session, due: float) -> float:
-        """On demand: the next segment, one per segment length."""
-        if not s.vod_segments:
-            return due + self.plan.segment_s
-        # The session lasts what the twin's length distribution says; a rider who outlasts
-        # the target's class goes on with the library (the same class again).
-        s.next_seq %= len(s.vod_segments)
-        duration = s.vod_segments[s.next_seq]
-        self.fetch_segment(s, s.next_seq, duration, due)
-        s.next_seq += 1
-        return due + max(duration, 0.5)
-
-    def fetch_segment(self, s: Session, seq: int, duration: float, due: float) -> None:
-        """One segment; a download slower than the segment's length downshifts the player."""
-        path = f"/v1/live/{s.class_id}/{RENDITIONS[s.rendition]}/{seq}.ts"
-        started = self.clock()
-        reply = self.send("segment", "GET", path, intended=due)
-        took = self.clock() - started
-        wanted = int(self.rider.get("rendition", 1))
-        self.rec.count("segments")
-        if not reply.ok or took > duration or s.rendition < wanted:
-            self.rec.count("segments_degraded")
-        if reply.ok and took > duration and s.rendition > 0:
-            s.rendition -= 1
-            self.rec.count("downshifts")
-
     def telemetry(self, s: Session, due: float) -> float:
         """A batch of 1 Hz samples taken over the last batch period."""
         n = max(1, round(self.plan.telemetry_batch_s))
-        samples = []
+        first, samples = self.seq + 1, []
+        template = self.profile.requests["telemetry"].sample
         for i in range(n):
             self.seq += 1
-            samples.append(self._sample(self.seq, min(due, self.clock()) - (n - 1 - i)))
-        body = {"device_id": self.rider["device_id"], "class_id": s.class_id, "samples": samples}
-        self.send("telemetry", "POST", "/v1/telemetry", token=self.rider["device_token"],
-                  body=body, intended=due)  # fmt: skip
+            sample = self._sample(self.seq, min(due, self.clock()) - (n - 1 - i))
+            samples.append(sample if template is None else render(template, sample))
+        self.call("telemetry", s, due, seq=first, samples=samples)
         return due + self.plan.telemetry_batch_s
 
     def _sample(self, seq: int, t: float) -> dict[str, Any]:
@@ -364,21 +333,18 @@ class Rider:
                 "speed_kph": round(r.uniform(20, 35), 1)}  # fmt: skip
 
     def leaderboard(self, s: Session, due: float) -> float:
-        self.send("leaderboard", "GET", f"/v1/classes/{s.class_id}/leaderboard?n=10", intended=due)
+        self.call("leaderboard", s, due)
         return due + (self.plan.leaderboard_live_s if s.live else self.plan.leaderboard_od_s)
 
     def finish(self, s: Session) -> None:
         """Save the workout (its length back on the scenario's clock), rate it sometimes."""
         ridden = min(86_400.0, max(1.0, (s.end_tau - s.start_tau) * self.plan.speedup))
-        body = {"rider_id": self.rider["rider_id"], "class_id": s.class_id,
-                "duration_s": round(ridden, 1), "output_kj": round(ridden * 0.15, 1),
-                "device_id": self.rider["device_id"]}  # fmt: skip
-        reply = self.send("workout", "POST", "/v1/workouts", body=body)
-        if not reply.ok or self.rng.random() >= self.plan.feedback_share:
+        reply = self.call("workout", s, duration_s=round(ridden, 1),
+                          output_kj=round(ridden * 0.15, 1))  # fmt: skip
+        if reply is None or not reply.ok or self.rng.random() >= self.plan.feedback_share:
             return
-        try:
-            workout_id = json.loads(reply.text)["workout_id"]
-        except (ValueError, KeyError, TypeError):
+        spec = self.profile.requests["workout"]
+        workout_id = capture(reply.text, spec.capture) if spec.capture else None
+        if "feedback" not in self.profile.requests or workout_id in (None, []):
             return
-        rating = {"rating": self.rng.choice((3, 4, 4, 5, 5))}
-        self.send("feedback", "POST", f"/v1/workouts/{workout_id}/feedback", body=rating)
+        self.call("feedback", s, workout=workout_id, rating=self.rng.choice((3, 4, 4, 5, 5)))

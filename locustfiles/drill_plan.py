@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from twin.drill.wire import LiveClass, Plan, read_plan
+from twin.drill.wire import LiveClass, Plan, Profile, RequestSpec, read_plan
 
-__all__ = ["ENV_PLAN", "LiveClass", "Plan", "load_plan"]
+__all__ = ["ENV_PLAN", "LiveClass", "Plan", "Profile", "RequestSpec", "load_plan"]
 
 ENV_PLAN = "TWIN_DRILL_PLAN"
 

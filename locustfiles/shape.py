@@ -22,8 +22,16 @@ class DrillShape(LoadTestShape):
 
     def __init__(self, plan: Plan | None = None, clock: object = time.time) -> None:
         super().__init__()
-        self.plan = plan or load_plan()
+        self._plan = plan
         self.clock = clock
+
+    @property
+    def plan(self) -> Plan:
+        """The plan (read when first asked: only the process that runs the shape, the master
+        or a lone runner, has a plan file; a remote worker gets its plan from the master)."""
+        if self._plan is None:
+            self._plan = load_plan()
+        return self._plan
 
     def tick(self) -> tuple[int, float] | None:
         # Locust asks once a second at an arbitrary phase: answer for the drill second that

@@ -53,7 +53,8 @@ def test_architectures_json_gives_cost_and_size(capsys):
     assert main(["architectures", "--json"]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
     assert list(rows) == [
-        "phase1-monolith", "phase2-microservices", "phase3-global", "reference-platform",
+        "nginx-origin", "phase1-monolith", "phase2-microservices", "phase3-global",
+        "reference-platform",
     ]  # fmt: skip
     phase3 = rows["phase3-global"]
     # seed 001: $455,000 a month for 3M users; 730 billed hours a month

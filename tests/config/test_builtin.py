@@ -18,7 +18,8 @@ from twin.config.builtin import (
 from twin.config.loader import load, load_platform
 from twin.errors import InputError
 
-ARCHITECTURES = ["phase1-monolith", "phase2-microservices", "phase3-global", "reference-platform"]
+ARCHITECTURES = ["nginx-origin", "phase1-monolith", "phase2-microservices", "phase3-global",
+                 "reference-platform"]  # fmt: skip
 
 
 @pytest.fixture

@@ -20,9 +20,12 @@ from twin.cli.app import main
 from twin.cli.schema import markdown
 from twin.config.builtin import builtin_folder
 from twin.config.schema import DRAFT_07, architecture_schema, scenario_schema
+from twin.drill.profile import profile_schema
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMAS = {"scenario": scenario_schema, "architecture": architecture_schema}
+SCHEMAS = {"scenario": scenario_schema, "architecture": architecture_schema,
+           "profile": profile_schema}  # fmt: skip
+KIND_OF_FOLDER = {"architectures": "architecture", "profiles": "profile"}
 SHIPPED = sorted(builtin_folder().glob("*.yaml")) + sorted(builtin_folder().glob("*/*.yaml"))
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$")
 TIMESTAMP = "tag:yaml.org,2002:timestamp"
@@ -64,7 +67,7 @@ def test_the_printed_schema_is_a_draft_07_schema(name):
     assert "$defs" not in json.dumps(printed)  # draft 07 names them `definitions`
 
 
-@pytest.mark.parametrize("name", ["scenario", "architecture", "summary"])
+@pytest.mark.parametrize("name", ["scenario", "architecture", "profile", "summary"])
 def test_the_schema_files_are_the_printed_ones(name):
     stored = builtin_folder() / "schema" / f"{name}.schema.json"
     assert stored.read_text(encoding="utf-8") == _printed(name), (
@@ -78,7 +81,7 @@ def test_every_shipped_file_names_its_schema_and_meets_it(path):
     named = MODELINE.match(text.splitlines()[0])
     assert named is not None, f"{path}: the first line names no schema"
     schema_file = path.parent / named.group(1)
-    kind = "architecture" if path.parent.name == "architectures" else "scenario"
+    kind = KIND_OF_FOLDER.get(path.parent.name, "scenario")
     assert schema_file.resolve() == builtin_folder() / "schema" / f"{kind}.schema.json"
     # the same relative path from the repository's scenarios/ link
     linked = ROOT / "scenarios" / path.relative_to(builtin_folder())

@@ -224,9 +224,15 @@ def _journey_plan(**changes):
         scenario_live=(LiveClass("s", 0.0, 30.0, 1.0),), live_joins=((),) * 100,
         od_lengths=((1200.0, 1.0),), target_live=(), on_demand={"od-1": 600.0},
         riders=(), out_dir="", segment_s=4.0, telemetry_batch_s=5.0, leaderboard_live_s=5.0,
-        leaderboard_od_s=10.0, feedback_share=0.0, seed=0,
+        leaderboard_od_s=10.0, feedback_share=0.0, seed=0, profile=_reference_profile(),
     )  # fmt: skip
     return Plan(**{**base, **changes})
+
+
+def _reference_profile():
+    from twin.drill.profile import load_profile
+
+    return load_profile()[0].to_wire()
 
 
 class _FakeClock:
@@ -245,7 +251,7 @@ def _rider(plan, clock, sent):
 
     from drill_journey import Reply, Rider
 
-    def http(method, path, name, token, body):
+    def http(method, url, name, headers, body, ok):
         sent.append(name)
         return Reply(
             200, "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\n0.ts\n#EXT-X-ENDLIST", 10
@@ -278,10 +284,10 @@ def test_new_riders_of_one_spawn_tick_start_spread_over_the_second():
         r.rng.seed(k)
         real = r.http
 
-        def http(method, path, name, token, body, clock=clock, real=real):
+        def http(method, url, name, headers, body, ok, clock=clock, real=real):
             if name == "recommend":
                 starts.append(clock.now - 10.0)
-            return real(method, path, name, token, body)
+            return real(method, url, name, headers, body, ok)
 
         r.http = http
         r.session()
@@ -302,7 +308,9 @@ def test_a_resumed_session_does_not_open_the_app_again():
     clock, sent = _FakeClock(10.0), []
     r = _rider(_journey_plan(), clock, sent)
     r.current = r.choose(10.0, False)
-    r.current.vod_segments = [4.0] * 150
+    r.current.variants = ("/v1/live/od-1/720p/index.m3u8",)
+    r.current.vod = ((4.0, "/v1/live/od-1/720p/0.ts"),) * 150
+    r.current.vod_variant = 0
     clock.now = 15.0  # a new user takes the rider over five seconds into the session
     r.session()
     assert "recommend" not in sent and "join" not in sent and "playlist" not in sent
@@ -476,11 +484,14 @@ def test_a_light_drill_gets_wider_timeline_intervals_but_keeps_twenty(tmp_path):
 
 
 def test_a_drill_of_another_host_needs_its_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from twin.drill.profile import load_profile
     from twin.drill.run import _secret
     from twin.errors import InputError
 
+    reference, nginx = load_profile()[0], load_profile("nginx-hls")[0]
     monkeypatch.delenv("TWIN_SECRET", raising=False)
     with pytest.raises(InputError, match="TWIN_SECRET: must be at least 32 bytes, got 0"):
-        _secret(None)
+        _secret(None, reference)
+    assert len(_secret(None, nginx)) >= 32  # a profile without signed tokens needs none
     monkeypatch.setenv("TWIN_SECRET", "k" * 32)
-    assert _secret(None) == "k" * 32
+    assert _secret(None, reference) == "k" * 32

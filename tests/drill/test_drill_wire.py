@@ -16,6 +16,7 @@ from locustfiles.drill_plan import load_plan
 from locustfiles.drill_recorder import Recorder
 from twin.drill.measure import merge_records
 from twin.drill.plan import plan_document
+from twin.drill.profile import load_profile
 from twin.drill.run import DrillOptions, compile_drill
 from twin.drill.wire import FORMAT, read_records
 from twin.errors import InputError
@@ -41,7 +42,8 @@ def _plan_file(folder: Path, drill: tuple[Any, Any]) -> tuple[Any, Path]:
     live = [{"id": "live-1", "start": 1_700_000_100.0, "end": 1_700_002_800.0, "weight": 1.0}]
     plan = plan_document(work, t0=1_700_000_000.0, pool=[RIDER], live=live,
                          on_demand={"od-1": 1800.0, "od-2": 2700.0}, out_dir=folder / "load",
-                         seed=7, segment_s=4.0, od=[(1200.0, 0.25), (1800.0, 0.75)])  # fmt: skip
+                         seed=7, segment_s=4.0, od=[(1200.0, 0.25), (1800.0, 0.75)],
+                         profile=load_profile()[0].to_wire())  # fmt: skip
     path = folder / "plan.json"
     path.write_text(json.dumps(plan.to_json()), encoding="utf-8")
     return plan, path

@@ -57,7 +57,8 @@ def test_an_unknown_schema_is_one_line_and_exit_2(capsys):
     assert main(["schema", "sumary"]) == 2
     err = capsys.readouterr().err
     assert err == (
-        "twin: twin schema: unknown schema 'sumary' (known: scenario, architecture, summary)\n"
+        "twin: twin schema: unknown schema 'sumary' "
+        "(known: scenario, architecture, summary, profile)\n"
     )
 
 

@@ -35,6 +35,7 @@ _COMMANDS = (
     "serve",
     "token",
     "drill",
+    "drill_worker",
     "calibrate",
     "architectures",
     "schema",

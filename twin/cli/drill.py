@@ -39,6 +39,19 @@ def register(app: typer.Typer) -> None:
             None, "--duration", help="Drill seconds (default: the whole scenario, compressed)."
         ),
         workers: int = typer.Option(1, "--workers", help="Locust worker processes."),
+        master: bool = typer.Option(
+            False, "--master",
+            help="Run Locust's master alone; remote workers (`twin drill-worker`) make the load.",
+        ),
+        expect_workers: int = typer.Option(
+            1, "--expect-workers", help="With --master: the remote workers to wait for."
+        ),
+        master_bind_host: str = typer.Option(
+            "*", "--master-bind-host", help="With --master: the interface workers reach."
+        ),
+        master_bind_port: int = typer.Option(
+            5557, "--master-bind-port", help="With --master: the port workers reach."
+        ),
         repeat: int = typer.Option(
             1, "--repeat", help="Run the drill N times (run-1, run-2...) and pool the runs."
         ),
@@ -48,6 +61,12 @@ def register(app: typer.Typer) -> None:
             "--architecture",
             help="The architecture modelling the target, for predicted.json "
             "(default reference-platform with --target local).",
+        ),
+        profile: str | None = typer.Option(
+            None,
+            "--profile",
+            help="The target's profile: a YAML file or a shipped one's name (reference-platform, "
+            "nginx-hls); default reference-platform. See `twin schema profile`.",
         ),
         incidents: bool = typer.Option(
             True, "--incidents/--no-incidents", help="Replay incidents on the admin API."
@@ -65,7 +84,9 @@ def register(app: typer.Typer) -> None:
         options = DrillOptions(
             scenario=scenario, out=Path("."), target=target, host=host, scale=scale,
             speedup=speedup, duration=duration, workers=workers, architecture=architecture,
-            replay_incidents=incidents, repeat=repeat, ca_cert=ca_cert,
+            replay_incidents=incidents, repeat=repeat, profile=profile, master=master,
+            expect_workers=expect_workers, master_bind_host=master_bind_host,
+            master_bind_port=master_bind_port, ca_cert=ca_cert,
         )  # fmt: skip
         options.check()
         folder = prepare_out_dir(out or default_out_dir(f"drill-{scenario.stem}"))

@@ -1,6 +1,7 @@
 """`twin schema NAME [--markdown]`: print the JSON Schema of a file twin reads or writes.
 
-`scenario` and `architecture` are the files a user writes (either scenario kind, chosen by
+`scenario`, `architecture` and `profile` (a drill's target, `twin drill --profile`) are the
+files a user writes (either scenario kind, chosen by
 `kind`), in draft 07 for editors; `summary` is the contract of `summary.json` (a drill's
 `predicted.json` included), for tools that read it. `--markdown` prints their fields as
 tables: the README's list of summary keys, and `docs/fields.md`.
@@ -24,12 +25,14 @@ def schemas() -> dict[str, Callable[[], dict[str, Any]]]:
     """Each schema's maker by name (imported when asked for: pydantic is slow to load)."""
     # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
     from twin.config.schema import architecture_schema, scenario_schema
+    from twin.drill.profile import profile_schema
     from twin.results.summary import Summary
 
     return {
         "scenario": scenario_schema,
         "architecture": architecture_schema,
         "summary": Summary.json_schema,
+        "profile": profile_schema,
     }
 
 
@@ -50,13 +53,13 @@ def register(app: typer.Typer) -> None:
     @app.command("schema")
     def schema(
         name: str = typer.Argument(
-            ..., help="Which file: scenario, architecture or summary (summary.json)."
+            ..., help="Which file: scenario, architecture, profile or summary (summary.json)."
         ),
         as_markdown: bool = typer.Option(
             False, "--markdown", help="Print its fields as Markdown tables instead."
         ),
     ) -> None:
-        """Print the JSON Schema of a scenario, an architecture or summary.json."""
+        """Print the JSON Schema of a scenario, an architecture, a profile or summary.json."""
 
         known = schemas()
         if name not in known:

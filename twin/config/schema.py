@@ -23,7 +23,7 @@ from twin.config.architecture import Architecture
 from twin.config.network import NetworkScenario
 from twin.config.platform import PlatformScenario
 
-__all__ = ["DRAFT_07", "architecture_schema", "scenario_schema"]
+__all__ = ["DRAFT_07", "architecture_schema", "file_schema", "scenario_schema"]
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 _REF = "#/definitions/{model}"
@@ -76,3 +76,10 @@ def architecture_schema() -> dict[str, Any]:
     _, definitions = _definitions(Architecture)
     root = definitions.pop(Architecture.__name__)  # its keys at the top, for editors
     return {"$schema": DRAFT_07, **root, "title": "twin architecture", "definitions": definitions}
+
+
+def file_schema(model: type[BaseModel], title: str) -> dict[str, Any]:
+    """The schema of a file one model validates (its keys at the top, as an architecture's)."""
+    _, definitions = _definitions(model)
+    root = definitions.pop(model.__name__)
+    return {"$schema": DRAFT_07, **root, "title": title, "definitions": definitions}

@@ -1,5 +1,10 @@
 """Locust as a separate process: one headless runner, or a master with N worker processes.
 
+With `remote_workers` the master runs alone, bound where workers on other machines reach it
+(`twin drill-worker --master-host`), and waits for that many of them (Locust's
+`--expect-workers`); the plan and the records travel on Locust's own messages
+(`locustfiles/rider.py`). `worker_command` is the command line of such a worker.
+
 Locust is never imported into `twin`: importing it monkey-patches the process with gevent.
 `LocustRun` says what to run; `run_locust` starts the processes (`python -m locust`, headless,
 CSV statistics with full history), waits for the shape to end the test, and terminates every
@@ -19,7 +24,7 @@ from pathlib import Path
 from twin.drill.wire import CA_CERT_ENV
 from twin.errors import TargetError
 
-__all__ = ["LOCUSTFILE", "LocustRun", "commands", "free_port", "run_locust"]
+__all__ = ["LOCUSTFILE", "LocustRun", "commands", "free_port", "run_locust", "worker_command"]
 
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "locustfiles" / "rider.py"
 CSV_PREFIX = "locust"
@@ -43,6 +48,9 @@ class LocustRun:
     timeout_s: float = 600.0
     locustfile: Path = LOCUSTFILE
     ca_cert: Path | None = None  # the CA an https:// host's certificate is checked with
+    remote_workers: int = 0  # > 0: a master alone, waiting for that many remote workers
+    bind_host: str = "*"
+    bind_port: int = 5557
 
 
 def _base(run: LocustRun) -> list[str]:
@@ -56,6 +64,9 @@ def commands(run: LocustRun, master_port: int | None = None) -> list[list[str]]:
         "--csv", str(run.out_dir / CSV_PREFIX), "--csv-full-history",
         "--exit-code-on-error", "0", "--only-summary", "--stop-timeout", "1",
     ]  # fmt: skip
+    if run.remote_workers > 0:
+        bind = ["--master-bind-host", run.bind_host, "--master-bind-port", str(run.bind_port)]
+        return [[*head, "--master", "--expect-workers", str(run.remote_workers), *bind]]
     if run.workers <= 1:
         return [head]
     port = str(master_port or free_port())
@@ -64,11 +75,18 @@ def commands(run: LocustRun, master_port: int | None = None) -> list[list[str]]:
     return [master] + [worker] * run.workers
 
 
+def worker_command(master_host: str, master_port: int) -> list[str]:
+    """A worker on this machine for a master elsewhere (it gets the plan from the master)."""
+    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--loglevel", "WARNING",
+            "--worker", "--master-host", master_host,
+            "--master-port", str(master_port)]  # fmt: skip
+
+
 def _environment(run: LocustRun) -> dict[str, str]:
     return {
         **os.environ,
         "TWIN_DRILL_PLAN": str(run.plan_path),
-        "TWIN_DRILL_WORKERS": str(max(1, run.workers)),
+        "TWIN_DRILL_WORKERS": str(max(1, run.remote_workers or run.workers)),
         "PYTHONUNBUFFERED": "1",
         **({CA_CERT_ENV: str(run.ca_cert)} if run.ca_cert else {}),
     }

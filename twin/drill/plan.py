@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from twin.config.vocabulary import TELEMETRY_BATCH_S
-from twin.drill.wire import LiveClass, Plan
+from twin.drill.wire import LiveClass, Plan, Profile
 from twin.errors import InputError
 from twin.platform.demand import join_cdf, od_length_pmf
 from twin.platform.workload import FEEDBACK_SHARE, LEADERBOARD_LIVE_S, LEADERBOARD_OD_S
@@ -215,12 +215,13 @@ def od_lengths(catalog: Any, longest_min: int = 120) -> list[tuple[float, float]
 def plan_document(
     work: DrillWorkload, *, t0: float, pool: Sequence[Mapping[str, Any]],
     live: Sequence[Mapping[str, Any]], on_demand: Mapping[str, float], out_dir: Path, seed: int,
-    segment_s: float, od: Sequence[tuple[float, float]],
+    segment_s: float, od: Sequence[tuple[float, float]], profile: Profile,
 ) -> Plan:  # fmt: skip
     """The plan of a drill starting at epoch second `t0`: `work` on the drill's clock with the
     scenario's live classes (`work.live_classes`) compressed to it, the target's own classes
     (`live`, epoch seconds, as `twin.drill.target.Target.classes` lists them; `on_demand`
-    lengths), the rider pool, and the workload model's constants the riders pace themselves by."""
+    lengths), the rider pool, the workload model's constants the riders pace themselves by, and
+    the target's `profile` (how every request is made)."""
     x = work.speedup
     scenario_live = tuple(
         LiveClass(str(c.class_id), float(c.start_s) / x, float(c.start_s + c.duration_s) / x,
@@ -252,4 +253,5 @@ def plan_document(
         leaderboard_live_s=float(LEADERBOARD_LIVE_S),
         leaderboard_od_s=float(LEADERBOARD_OD_S),
         feedback_share=float(FEEDBACK_SHARE),
+        profile=profile,
     )

@@ -1,5 +1,8 @@
 """The twin's prediction for a drill: the same scaled, compressed workload on the target's model.
 
+Only the request types the drill drives are predicted (`DrillWorkload.rates`: a target profile
+may leave types out), and the ingest flows only when telemetry is driven.
+
 `drill_platform` takes the scenario compiled on the architecture that models the target (for
 `twin serve`, `reference-platform`) and makes it the drill's own platform run: one tick per
 drill second, each request type at the rate the drill asked for (`DrillWorkload.rates`:
@@ -68,9 +71,11 @@ def drill_platform(compiled: Any, work: DrillWorkload) -> Any:
               if name in work.rates}  # fmt: skip
     old = _routed(compiled.demand, compiled.visits, compiled.services)
     new = _routed(demand, compiled.visits, compiled.services)
+    # the ingest flows behind the routes come from telemetry: none when it is not driven
+    feeds = 1.0 if "telemetry" in demand else 0.0
     services = {}
     for name, spec in compiled.services.items():
-        extra = np.maximum(np.asarray(spec.arrivals, dtype=float) - old[name], 0.0)
+        extra = np.maximum(np.asarray(spec.arrivals, dtype=float) - old[name], 0.0) * feeds
         services[name] = replace(
             spec,
             servers=_squeeze(spec.servers, compiled, work),
@@ -80,12 +85,15 @@ def drill_platform(compiled: Any, work: DrillWorkload) -> Any:
         )
     scaled = {
         key: _squeeze(getattr(compiled, key), compiled, work) * factor
+        * (feeds if key.startswith("telemetry") else 1.0)
         for key in ("bytes_per_s", "telemetry_records_per_s", "telemetry_bytes_per_s",
                     "telemetry_samples_per_s", "riders")
     }  # fmt: skip
     return replace(
         compiled, t=np.arange(seconds, dtype=float), tick_s=1.0, services=services,
         demand=demand, active_riders=np.asarray(work.riders, dtype=float),
+        # a type the target's profile does not drive is neither sent nor predicted
+        visits={k: v for k, v in compiled.visits.items() if k in demand},
         live_segment_share=_squeeze(compiled.live_segment_share, compiled, work),
         live_playlist_share=_squeeze(compiled.live_playlist_share, compiled, work),
         riders_by_rendition=np.stack([_squeeze(r, compiled, work) * factor

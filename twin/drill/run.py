@@ -1,6 +1,8 @@
 """`run_drill`: plan the scaled, compressed workload, drive the target with Locust, measure.
 
-The order of a drill: load the scenario and compile its workload; start `twin serve` (for
+The order of a drill: load the target's profile (`twin.drill.profile`; the reference
+platform's by default) and the scenario, and compile the workload of the request types the
+profile drives; start `twin serve` (for
 `--target local`) or check the host; build the rider pool with tokens for the target's
 secret; write the plan; replay the scenario's incidents on the admin API while Locust runs;
 let the stream drain; merge the measurements and write `summary.json`; run the twin on the
@@ -16,17 +18,19 @@ import itertools
 import json
 import math
 import os
+import secrets
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from twin.config.architecture import REQUEST_TYPES
 from twin.config.loader import load
 from twin.config.platform import PlatformScenario
 from twin.drill.incidents import IncidentReplay, fault_timeline
@@ -41,9 +45,10 @@ from twin.drill.measure import (
 )
 from twin.drill.plan import DrillWorkload, drill_duration, drill_workload, od_lengths, plan_document
 from twin.drill.predict import predict, speed_index, target_architecture
+from twin.drill.profile import TargetProfile, apply_auth, load_profile
 from twin.drill.rider_pool import rider_pool
 from twin.drill.summary import drill_summary
-from twin.drill.target import LocalPlatform, Target
+from twin.drill.target import LocalPlatform, Target, hls_problem
 from twin.drill.timeline import LagPoint, timeline
 from twin.drill.tracking import SERIES_COLUMNS, SERIES_FILE, tracking, window_s, write_series
 from twin.drill.wire import RECORD_GLOB
@@ -79,6 +84,11 @@ class DrillOptions:
     replay_incidents: bool = True
     repeat: int = 1  # drills of the same workload, pooled (each on a fresh local platform)
     ca_cert: Path | None = None  # PEM CA bundle the https:// --host's certificate is checked with
+    profile: str | None = None  # the target's profile: a file or a shipped name (None: reference)
+    master: bool = False  # Locust's master alone, for `expect_workers` remote workers
+    expect_workers: int = 1
+    master_bind_host: str = "*"
+    master_bind_port: int = 5557
 
     def check(self) -> None:
         if (self.target is None) == (self.host is None):
@@ -96,10 +106,19 @@ class DrillOptions:
                 raise InputError("--ca-cert", None, "only with an https:// --host")
             if not self.ca_cert.is_file():
                 raise InputError("--ca-cert", None, f"no such file: {self.ca_cert}")
+        if self.expect_workers < 1:
+            raise InputError("--expect-workers", None, f"must be >= 1, got {self.expect_workers}")
+        if self.master and self.workers != 1:
+            raise InputError(
+                "--master", None, "takes remote workers (--expect-workers), not --workers"
+            )
 
 
-def compile_drill(options: DrillOptions) -> tuple[Any, Any, Any, DrillWorkload]:
-    """(scenario, architecture, compiled platform, drill workload) for the options."""
+def compile_drill(
+    options: DrillOptions, profile: TargetProfile | None = None
+) -> tuple[Any, Any, Any, DrillWorkload]:
+    """(scenario, architecture, compiled platform, drill workload) for the options; the
+    workload holds only the request types `profile` drives (all without one)."""
 
     loaded = load(options.scenario)
     scenario, architecture = loaded.scenario, loaded.architecture
@@ -113,6 +132,9 @@ def compile_drill(options: DrillOptions) -> tuple[Any, Any, Any, DrillWorkload]:
         build.compiled, build.sessions, scale=options.scale, speedup=options.speedup,
         seconds=seconds,
     )  # fmt: skip
+    if profile is not None:
+        left_out = set(profile.not_driven(list(work.rates)))
+        work = replace(work, rates={k: v for k, v in work.rates.items() if k not in left_out})
     return scenario, architecture, build.compiled, work
 
 
@@ -183,9 +205,11 @@ class _LagWatch:
         return lag_figures(self.first, self.scrapes[-1], self.scrapes)
 
 
-def _secret(local: LocalPlatform | None) -> str:
+def _secret(local: LocalPlatform | None, profile: TargetProfile) -> str:
     if local is not None:
         return local.secret
+    if profile.auth.kind != "signed":  # the pool's own tokens are then replaced (apply_auth)
+        return secrets.token_urlsafe(32)
 
     try:  # a drill of another host signs with that host's secret: it must be given
         return check_secret(os.environ.get("TWIN_SECRET", ""))
@@ -202,11 +226,12 @@ def run_drill(
     the summary. Repeats go to `run-1`, `run-2`... and are pooled (`pool_measured`)."""
     options.check()
     started = time.time()
+    profile = load_profile(options.profile)
     if options.host is not None:
         # unreachable, or a certificate that does not check: one line, before any work
         Target(options.host, ca_cert=options.ca_cert).call("GET", "/healthz")
-        _secret(None)  # no secret for the host's tokens: one line, before any work too
-    scenario, architecture, compiled, work = compile_drill(options)
+        _secret(None, profile[0])  # no secret for the host's tokens: one line, before any work
+    scenario, architecture, compiled, work = compile_drill(options, profile[0])
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
     pool_size = max(20, math.ceil(float(work.users.max()) * 1.5) + 5)
@@ -215,13 +240,15 @@ def run_drill(
         folder = out if options.repeat == 1 else out / f"run-{k + 1}"
         which = f" (run {k + 1} of {options.repeat})" if options.repeat > 1 else ""
         results.append(_run_once(options, scenario, compiled, work, folder, pool_size,
-                                 say, which))  # fmt: skip
-    return _finish(options, scenario, architecture, compiled, work, results, started, say)
+                                 say, which, profile))  # fmt: skip
+    return _finish(options, scenario, architecture, compiled, work, results, started, say,
+                   profile[0])  # fmt: skip
 
 
 def _run_once(
     options: DrillOptions, scenario: Any, compiled: Any, work: DrillWorkload, folder: Path,
-    pool_size: int, say: Callable[[str], None], which: str = "",
+    pool_size: int, say: Callable[[str], None], which: str,
+    profile: tuple[TargetProfile, Path],
 ) -> dict[str, Any]:  # fmt: skip
     """One drill into `folder`: a fresh local platform (if any), Locust, the drain."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -231,8 +258,9 @@ def _run_once(
             url = local.start() if local is not None else str(options.host)
             say(f"target {url}; {work.duration_s} s at {options.speedup:g}x, "
                 f"{float(work.riders.mean()):.1f} riders on average{which}")  # fmt: skip
-            result = _drive(options, folder, scenario, compiled, work, url, _secret(local),
-                            pool_size)  # fmt: skip
+            secret = _secret(local, profile[0])
+            result = _drive(options, folder, scenario, compiled, work, url, secret, pool_size,
+                            profile)  # fmt: skip
         finally:
             if local is not None:
                 local.stop()
@@ -242,30 +270,36 @@ def _run_once(
 
 def _drive(
     options: DrillOptions, folder: Path, scenario: Any, compiled: Any, work: DrillWorkload,
-    url: str, secret: str, pool_size: int,
+    url: str, secret: str, pool_size: int, profile: tuple[TargetProfile, Path],
 ) -> dict[str, Any]:  # fmt: skip
     """Everything that needs the target up: pool, plan, Locust, incidents, drain."""
 
     target = Target(url, ca_cert=options.ca_cert)
     pool = rider_pool(pool_size, seed=scenario.seed, secret=secret,
                       mix=scenario.population.mix, device_share=work.device_share)  # fmt: skip
-    target.check(pool[0]["rider_token"])
-    lead = 6.0 + options.workers  # Locust's start-up on a busy machine
+    pool = apply_auth(profile[0], profile[1], pool)
+    # Locust's start-up on a busy machine; remote workers must also connect and get the plan
+    lead = 6.0 + options.workers + (15.0 + options.expect_workers if options.master else 0.0)
     hours = max(1, math.ceil((work.duration_s + lead + 60) / 3600) + 1)
-    live, on_demand = target.classes(pool[0]["rider_token"], hours)
+    live, on_demand = _classes(target, profile[0], pool[0], hours)
+    _check_streams(target, profile, pool[0], live, on_demand)
     load_dir = folder / "load"
     for stale in load_dir.glob(RECORD_GLOB):
         stale.unlink()
     t0 = time.time() + lead
     plan = plan_document(work, t0=t0, pool=pool, live=live, on_demand=on_demand,
                          out_dir=load_dir, seed=scenario.seed, segment_s=4.0,
-                         od=od_lengths(scenario_catalog(scenario)))  # fmt: skip
+                         od=od_lengths(scenario_catalog(scenario)),
+                         profile=profile[0].to_wire())  # fmt: skip
     plan_path = folder / "plan.json"
     plan_path.write_text(json.dumps(plan.to_json()), encoding="utf-8")
     timeline = fault_timeline(compiled, work, consumers=4) if options.replay_incidents else []
     admin = sign("admin", "twin-drill", secret, 86_400.0)
     run = LocustRun(url, plan_path, load_dir, options.workers,
-                    timeout_s=lead + work.duration_s + 120.0, ca_cert=options.ca_cert)  # fmt: skip
+                    timeout_s=lead + work.duration_s + 120.0, ca_cert=options.ca_cert,
+                    remote_workers=options.expect_workers if options.master else 0,
+                    bind_host=options.master_bind_host,
+                    bind_port=options.master_bind_port)  # fmt: skip
     cpu0 = process_cpu_s(target.metrics())
     with _LagWatch(target) as lag, IncidentReplay(target, admin, timeline, t0) as replay:
         wall = run_locust(run)
@@ -282,6 +316,46 @@ def _drive(
             "lag_series": lag.series(t0)}  # fmt: skip
 
 
+def _classes(
+    target: Target, profile: TargetProfile, rider: dict[str, Any], hours: int
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """The target's live classes (epoch start and end) and on-demand lengths: from the
+    reference API, or as the profile lists them (live ones running through the drill)."""
+    if profile.classes == "api":
+        target.check(rider["rider_token"])
+        return target.classes(rider["rider_token"], hours)
+    now = time.time()
+    live = [{"id": c, "start": now - 3600.0, "end": now + hours * 3600.0, "weight": 1.0}
+            for c in profile.classes.live]  # fmt: skip
+    return live, dict(profile.classes.on_demand)
+
+
+def _check_streams(
+    target: Target, profile: tuple[TargetProfile, Path], rider: dict[str, Any],
+    live: list[dict[str, Any]], on_demand: dict[str, float],
+) -> None:  # fmt: skip
+    """Before any load: each master playlist template, filled in for one class, answers an
+    HLS playlist (else one line naming the profile's field and the URL)."""
+    streaming, source = profile[0].streaming, str(profile[1])
+    if streaming is None:
+        return
+    wire = profile[0].to_wire()
+    headers = dict(wire.headers)
+    if wire.auth_header and rider.get("rider_token"):
+        headers[wire.auth_header] = wire.auth_prefix + str(rider["rider_token"])
+    checks = (
+        ("live_master", streaming.live_master, live[0]["id"] if live else None),
+        ("on_demand_master", streaming.on_demand_master, next(iter(on_demand), None)),
+    )
+    for field, template, class_id in checks:
+        if template is None or class_id is None:
+            continue
+        values = {"rider": rider["rider_id"], "device": rider["device_id"], "class": class_id}
+        problem = hls_problem(target, template.format_map(values), headers)
+        if problem is not None:
+            raise InputError(source, f"streaming.{field}", problem)
+
+
 def _clear_quietly(target: Target, admin: str) -> None:
     with suppress(TargetError):
         target.clear_faults(admin)
@@ -290,7 +364,7 @@ def _clear_quietly(target: Target, admin: str) -> None:
 def _finish(
     options: DrillOptions, scenario: Any, architecture: Any, compiled: Any,
     work: DrillWorkload, results: list[dict[str, Any]], started: float,
-    say: Callable[[str], None],
+    say: Callable[[str], None], profile: TargetProfile,
 ) -> dict[str, Any]:  # fmt: skip
 
     measured = pool_measured([r["measured"] for r in results])
@@ -314,7 +388,8 @@ def _finish(
     target_cpu = [r["target_cpu_s"] for r in runs]
     drill = {
         "target": options.target or "host", "host": first["url"], "scale": work.scale,
-        "speedup": work.speedup, "duration_s": work.duration_s, "workers": options.workers,
+        "speedup": work.speedup, "duration_s": work.duration_s,
+        "workers": options.expect_workers if options.master else options.workers,
         "repeat": options.repeat, "t0": first["t0"], "locust_wall_s": runs[0]["locust_wall_s"],
         "tracking": tracked, "locust": runs[0]["locust"], "faults_applied": first["faults"],
         # CPU seconds under load (all runs): the load processes' (Locust) and the target's own
@@ -323,11 +398,14 @@ def _finish(
         "target_cpu_s": None if None in target_cpu else round(sum(target_cpu), 3),
         "scenario_architecture": scenario.architecture,
         "scenario_file": str(Path(options.scenario).resolve()),
+        "profile": profile.name,
+        # the model's request types this target is not driven with: not planned, not predicted
+        "not_driven": profile.not_driven(REQUEST_TYPES),
     }  # fmt: skip
     if options.repeat > 1:
         drill["runs"] = runs
     summary = drill_summary(meta, work, measured, drill=drill, lag=_worst_lag(results),
-                            slos=_slos(scenario))  # fmt: skip
+                            slos=_slos(scenario, drill["not_driven"]))  # fmt: skip
     write_summary(options.out / "summary.json", summary)
     say(f"measured {measured.total} requests, {measured.errors} errors; {_tracked(tracked)}")
     if measured.errors >= measured.total:
@@ -426,6 +504,11 @@ def _predict_and_report(
                         timeseries=frame)  # fmt: skip
 
 
-def _slos(scenario: Any) -> list[Any]:
-
-    return [Slo(name=s.name, metric=s.metric, op=s.op, target=s.target) for s in scenario.slo]
+def _slos(scenario: Any, not_driven: list[str]) -> list[Any]:
+    """The scenario's SLOs, but those about request types the profile does not drive (and the
+    leaderboard lag, without telemetry): nothing the drill measured could meet them."""
+    skip = tuple(f"requests.{t}." for t in not_driven)
+    if "telemetry" in not_driven:
+        skip += ("experience.leaderboard_lag_s",)
+    return [Slo(name=s.name, metric=s.metric, op=s.op, target=s.target) for s in scenario.slo
+            if not s.metric.startswith(skip)]  # fmt: skip

@@ -28,7 +28,7 @@ from typing import Any
 
 from twin.errors import TargetError
 
-__all__ = ["LocalPlatform", "Target"]
+__all__ = ["LocalPlatform", "Target", "hls_problem"]
 
 _READY = "ready at "
 
@@ -43,11 +43,14 @@ class Target:
         self._tls = ssl.create_default_context(cafile=ca_cert) if ca_cert else None
 
     def call(
-        self, method: str, path: str, token: str | None = None, body: Any = None
-    ) -> tuple[int, bytes]:
-        """(status, body); raises TargetError when nothing answers at all."""
+        self, method: str, path: str, token: str | None = None, body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:  # fmt: skip
+        """(status, body); raises TargetError when nothing answers at all. `path` may also be
+        an absolute URL."""
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method)
+        url = path if path.startswith(("http://", "https://")) else self.url + path
+        request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
         if token:
             request.add_header("Authorization", f"Bearer {token}")
         if data is not None:
@@ -108,6 +111,19 @@ class Target:
         except TargetError:
             return None
         return raw.decode("utf-8", "replace") if status == 200 else None
+
+
+def hls_problem(target: Target, path: str, headers: dict[str, str]) -> str | None:
+    """Why the playlist at `path` on `target` is not an HLS playlist (None: it is one)."""
+    status, raw = target.call("GET", path, headers=headers)
+    where = path if path.startswith(("http://", "https://")) else target.url + path
+    if status >= 400:
+        return f"{where} answers HTTP {status}"
+    head = raw[:200].decode("utf-8", "replace").lstrip("\ufeff").lstrip()
+    if not head.startswith("#EXTM3U"):
+        first = head.splitlines()[0][:40] if head else "nothing"
+        return f"{where} answers {first!r}, not an HLS playlist (no #EXTM3U)"
+    return None
 
 
 def _epoch(iso: str) -> float:

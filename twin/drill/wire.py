@@ -2,6 +2,8 @@
 the records each load-generating process hands back.
 
     Plan         plan.json: users per drill second, live shares, classes, riders, constants
+    Profile      the target's profile in a plan: each driven request type's `RequestSpec`,
+                 the HLS master playlist templates, how tokens are presented
     LiveClass    one live class of a plan, on the drill's clock or on the epoch clock
     TypeRecord   one request type in one process: counts, per-second series, HdrHistograms
     RecordFile   rec-<pid>.json: one process's `TypeRecord`s and rider-experience counters
@@ -28,10 +30,16 @@ from twin.errors import InputError
 __all__ = [
     "CA_CERT_ENV",
     "FORMAT",
+    "HLS_TYPES",
+    "JOURNEY_TYPES",
     "RECORD_GLOB",
+    "TOKEN_KINDS",
+    "VARIABLES",
     "LiveClass",
     "Plan",
+    "Profile",
     "RecordFile",
+    "RequestSpec",
     "TypeRecord",
     "read_plan",
     "read_records",
@@ -42,7 +50,7 @@ __all__ = [
 # with (`twin drill --ca-cert`), read by the Locust processes.
 CA_CERT_ENV = "TWIN_DRILL_CA_CERT"
 
-FORMAT = 2  # the `format` of plan.json and rec-<pid>.json; a reader refuses any other
+FORMAT = 3  # the `format` of plan.json and rec-<pid>.json; a reader refuses any other
 RECORD_GLOB = "rec-*.json"
 _CONSTANTS = (
     "segment_s",
@@ -51,6 +59,28 @@ _CONSTANTS = (
     "leaderboard_od_s",
     "feedback_share",
 )
+
+
+# The journey's request types a profile describes one by one (`RequestSpec`), and those its
+# HLS player makes from the playlists it reads (a profile names only the master playlist).
+JOURNEY_TYPES = ("recommend", "join", "telemetry", "leaderboard", "workout", "feedback")
+HLS_TYPES = ("master", "playlist", "segment")
+TOKEN_KINDS = ("rider", "device", "none")  # which of a rider's tokens a request presents
+# The variables each template may name, by where the template is used. `seq` is the first
+# sample's sequence number of a telemetry batch, `samples` the batch (a list); `workout` and
+# `recommended` are what `capture` took from the workout's and the recommend's replies.
+_BASE = ("rider", "device")
+VARIABLES: dict[str, tuple[str, ...]] = {
+    "recommend": _BASE,
+    "join": (*_BASE, "class"),
+    "telemetry": (*_BASE, "class", "seq", "samples"),
+    "leaderboard": (*_BASE, "class"),
+    "workout": (*_BASE, "class", "duration_s", "output_kj"),
+    "feedback": (*_BASE, "class", "workout", "rating"),
+    "master": (*_BASE, "class"),
+    "sample": ("seq", "t", "cadence_rpm", "resistance_pct", "power_w", "heart_rate_bpm",
+               "speed_kph"),
+}  # fmt: skip
 
 
 def record_name(pid: int) -> str:
@@ -165,6 +195,120 @@ def _read(path: str | Path) -> object:
         raise InputError(str(path), None, f"is not JSON ({exc})") from None
 
 
+# -- the target's profile ------------------------------------------------------------------
+
+
+def _strings(value: object, at: _At) -> dict[str, str]:
+    return {k: _str(v, at / k) for k, v in _object(value, at).items()}
+
+
+def _optional_str(value: object, at: _At) -> str | None:
+    return None if value is None else _str(value, at)
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """One request type of a profile: templates (`{variable}`) for its path, body (a JSON
+    value whose strings are templates; a string that is one variable alone becomes that
+    variable's value, a list or a number), headers and, for telemetry, each sample.
+
+    `ok` are the statuses that count as success; `token` which rider token it presents;
+    `capture` a dotted path into the JSON reply (lists are mapped over) whose value the
+    journey keeps: the workout's id for `feedback`, the recommended classes of `recommend`.
+    """
+
+    method: str
+    path: str
+    body: Any
+    headers: dict[str, str]
+    ok: tuple[int, ...]
+    token: str
+    capture: str | None
+    sample: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"method": self.method, "path": self.path, "body": self.body,
+                "headers": dict(self.headers), "ok": list(self.ok), "token": self.token,
+                "capture": self.capture, "sample": self.sample}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, doc: object, source: str, *, field: str = "") -> RequestSpec:
+        at = _At(source, field)
+        f = _exactly(doc, at, [spec.name for spec in fields(cls)])
+        token = _str(f["token"], at / "token")
+        if token not in TOKEN_KINDS:
+            raise (at / "token").error(f"must be one of {', '.join(TOKEN_KINDS)}")
+        return cls(
+            method=_str(f["method"], at / "method"),
+            path=_str(f["path"], at / "path"),
+            body=f["body"],
+            headers=_strings(f["headers"], at / "headers"),
+            ok=tuple(_int(v, at / "ok" / i) for i, v in enumerate(_list(f["ok"], at / "ok"))),
+            token=token,
+            capture=_optional_str(f["capture"], at / "capture"),
+            sample=f["sample"],
+        )
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How the journey speaks to its target (`twin.drill.profile` validates the YAML it comes
+    from): the request types it drives (`requests`; a type left out is not sent), the HLS
+    master playlist templates of live and on-demand classes (None: no streaming), the header
+    that carries a rider's token and its prefix (`Bearer `; no header: no token), headers on
+    every request, and the statuses that count as success for the player's requests."""
+
+    name: str
+    requests: dict[str, RequestSpec]
+    live_master: str | None
+    vod_master: str | None
+    auth_header: str | None
+    auth_prefix: str
+    headers: dict[str, str]
+    hls_ok: tuple[int, ...]
+
+    @property
+    def streams(self) -> bool:
+        return self.live_master is not None or self.vod_master is not None
+
+    def drives(self, rtype: str) -> bool:
+        """Whether the journey sends `rtype` at all (the player's types: with streaming)."""
+        return self.streams if rtype in HLS_TYPES else rtype in self.requests
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name,
+                "requests": {k: v.to_json() for k, v in sorted(self.requests.items())},
+                "live_master": self.live_master, "vod_master": self.vod_master,
+                "auth_header": self.auth_header, "auth_prefix": self.auth_prefix,
+                "headers": dict(self.headers), "hls_ok": list(self.hls_ok)}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, doc: object, source: str, *, field: str = "") -> Profile:
+        at = _At(source, field)
+        f = _exactly(doc, at, [spec.name for spec in fields(cls)])
+        requests = _object(f["requests"], at / "requests")
+        for name in requests:
+            if name not in JOURNEY_TYPES:
+                raise (at / "requests" / name).error(
+                    f"unknown request type (expected {', '.join(JOURNEY_TYPES)})"
+                )
+        return cls(
+            name=_str(f["name"], at / "name"),
+            requests={
+                k: RequestSpec.from_json(v, source, field=(at / "requests" / k).path)
+                for k, v in requests.items()
+            },
+            live_master=_optional_str(f["live_master"], at / "live_master"),
+            vod_master=_optional_str(f["vod_master"], at / "vod_master"),
+            auth_header=_optional_str(f["auth_header"], at / "auth_header"),
+            auth_prefix=_str(f["auth_prefix"], at / "auth_prefix"),
+            headers=_strings(f["headers"], at / "headers"),
+            hls_ok=tuple(
+                _int(v, at / "hls_ok" / i) for i, v in enumerate(_list(f["hls_ok"], at / "hls_ok"))
+            ),
+        )
+
+
 # -- the plan ------------------------------------------------------------------------------
 
 
@@ -249,6 +393,7 @@ class Plan:
     leaderboard_od_s: float
     feedback_share: float
     seed: int
+    profile: Profile  # how the journey speaks to the target (`twin.drill.profile`)
 
     def at(self, series: tuple[float, ...] | tuple[int, ...], tau: float) -> float:
         """The value of a per-second series at drill second `tau` (clamped to the run)."""
@@ -274,6 +419,7 @@ class Plan:
             "riders": [dict(r) for r in self.riders],
             "out_dir": self.out_dir,
             "seed": self.seed,
+            "profile": self.profile.to_json(),
             "constants": {name: getattr(self, name) for name in _CONSTANTS},
         }
 
@@ -305,6 +451,7 @@ class Plan:
             ),
             out_dir=_str(f["out_dir"], at / "out_dir"),
             seed=_int(f["seed"], at / "seed"),
+            profile=Profile.from_json(f["profile"], source, field="profile"),
             **{name: _float(consts[name], where / name) for name in _CONSTANTS},
         )
 

@@ -154,6 +154,8 @@ def render_drill_report(
     runs = int(measured.get("replications") or 1)
     tracked = (measured.get("drill") or {}).get("tracking")
     context["load_shape"] = _load_shape(out_dir, tracked, series, runs)
+    drill = measured.get("drill") or {}
+    context["profile"] = {"name": drill.get("profile"), "not_driven": drill.get("not_driven") or []}
     context["vs_predicted"] = (
         None if predicted is None else _vs_predicted(out_dir, measured, predicted, runs)
     )

@@ -128,6 +128,11 @@ class Drill(Block):
     )
     scenario_architecture: str = Field(description="The architecture the scenario names.")
     scenario_file: str = Field(description="The scenario file drilled.")
+    profile: Omittable[str] = Field(None, description="The target profile's name (`--profile`).")
+    not_driven: Omittable[list[str]] = Field(
+        None,
+        description="Request types the profile does not drive: not planned, not predicted.",
+    )
     runs: Omittable[list[DrillRun]] = Field(None, description="Each run, when `repeat` > 1.")
     requests_total: int = Field(description="Requests sent, all runs.")
     errors_total: int = Field(description="Requests failed, all runs.")
