@@ -19,7 +19,7 @@ their segments stall. Here the same counts, in expectation:
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from twin.sim.sessions import LIVE, SessionFlows
 
@@ -73,7 +73,10 @@ def _spoiled(
     q = (area[end] - area[k]) / span
     n = np.maximum(np.round(span * tick / segment_s), 1.0)
     need = np.maximum(np.ceil(SPOILED_STALL_SHARE * n), 1.0)
-    return float((counts * stats.binom.sf(need - 1.0, n, np.clip(q, 0.0, 1.0))).sum())
+    # P(X >= need) for X ~ Bin(n, q): bdtrc(k, n, q) = P(X > k); scipy.special, not
+    # scipy.stats (a second of import a run does not need)
+    k, trials = (need - 1.0).astype(np.int64), n.astype(np.int64)
+    return float((counts * special.bdtrc(k, trials, np.clip(q, 0.0, 1.0))).sum())
 
 
 def _live_lengths(flows: SessionFlows, live_starts: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
