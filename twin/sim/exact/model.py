@@ -241,7 +241,7 @@ def from_platform(
             timeout_s=spec.timeout_s if riders else None,
             scaling=_scaling(spec, float(compiled.tick_s)),
             pool=_pool(spec, compiled) if riders else None,
-            **(_gate(name, spec, compiled) if riders else {}),
+            **(_gate(service, spec, compiled) if riders else {}),
         )
         for service, spec in compiled.services.items()
     )

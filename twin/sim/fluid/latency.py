@@ -137,7 +137,10 @@ def station_ticks(
             mu=mu, factor=(1.0 + shape.scv) / 2.0, calm=before == 0,
         )  # fmt: skip
     backlog_mean = (before + log.backlog) / 2.0
-    d = backlog_mean / drain
+    # the backlog drains at the station's real rate: a cap (a stream's shards, a database's
+    # writes) can leave less than one server's worth, which the whole servers `c` round up
+    flowing = np.where(log.servers > 0, log.servers, c) * mu
+    d = backlog_mean / flowing
     p = _beyond_fluid(p, theta, d)
     if queue_capacity is not None:
         p = _within_room(p, theta, d, queue_capacity / drain)
