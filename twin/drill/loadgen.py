@@ -14,17 +14,30 @@ process it started if the drill is interrupted or overruns.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from twin.drill.wire import CA_CERT_ENV
 from twin.errors import TargetError
 
-__all__ = ["LOCUSTFILE", "LocustRun", "commands", "free_port", "run_locust", "worker_command"]
+__all__ = [
+    "LOCUSTFILE",
+    "LocustRun",
+    "commands",
+    "free_port",
+    "run_locust",
+    "sigterm_as_interrupt",
+    "worker_command",
+]
 
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "locustfiles" / "rider.py"
 CSV_PREFIX = "locust"
@@ -127,3 +140,21 @@ def _terminate(procs: list[subprocess.Popen[bytes]], grace_s: float = 10.0) -> N
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends the process like Ctrl-C, so its `finally` blocks stop the Locust children
+    (a drill's, or a drill worker's)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -19,11 +19,10 @@ import json
 import math
 import os
 import secrets
-import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from twin.config.loader import load
 from twin.config.platform import PlatformScenario
 from twin.drill.incidents import IncidentReplay, fault_timeline
 from twin.drill.lag import LagScrape, lag_figures, lag_since, parse_metrics, process_cpu_s
-from twin.drill.loadgen import LocustRun, run_locust
+from twin.drill.loadgen import LocustRun, run_locust, sigterm_as_interrupt
 from twin.drill.measure import (
     achieved_users,
     locust_stats,
@@ -138,21 +137,6 @@ def compile_drill(
     return scenario, architecture, build.compiled, work
 
 
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM ends the drill like Ctrl-C, so the `finally` blocks stop every child."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 class _LagWatch:
@@ -253,7 +237,7 @@ def _run_once(
     """One drill into `folder`: a fresh local platform (if any), Locust, the drain."""
     folder.mkdir(parents=True, exist_ok=True)
     local = LocalPlatform(folder / "serve", riders=pool_size) if options.target else None
-    with _sigterm_as_interrupt():
+    with sigterm_as_interrupt():
         try:
             url = local.start() if local is not None else str(options.host)
             say(f"target {url}; {work.duration_s} s at {options.speedup:g}x, "

@@ -11,17 +11,12 @@ format) ends the worker with that one line too.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from twin.drill.loadgen import worker_command
+from twin.drill.loadgen import sigterm_as_interrupt, worker_command
 from twin.errors import InputError, TargetError
 
 __all__ = ["LINE_PREFIX", "check_master", "run_worker"]
@@ -48,7 +43,7 @@ def run_worker(host: str, port: int, log: Path | None = None) -> None:
     env["PYTHONUNBUFFERED"] = "1"
     with tempfile.TemporaryDirectory() as tmp:
         path = log or Path(tmp) / "worker.log"
-        with path.open("wb") as out, _sigterm_as_interrupt():
+        with path.open("wb") as out, sigterm_as_interrupt():
             proc = subprocess.Popen(worker_command(host, port), stdout=out,
                                     stderr=subprocess.STDOUT, env=env)  # fmt: skip
             try:
@@ -73,18 +68,3 @@ def _stop(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
             proc.wait()
 
 
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM ends the worker like Ctrl-C, so that its Locust process is stopped too."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
