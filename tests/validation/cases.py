@@ -47,7 +47,7 @@ CASES: tuple[Case, ...] = tuple(
     _pair("new-year-surge", 3e-4)
     + _pair("daily-peak", 2.5e-3)
     + _pair("music-partner-launch", 8e-4)
-    + _pair("iot-pipeline-overload", 5e-4)
+    + _pair("iot-pipeline-overload", 5e-3)
     + _pair("live-broadcast-failure", 1e-3)
     + _pair("covid-growth", 5e-4, COVID_WINDOW)
 )

@@ -3,12 +3,16 @@
 Riders and every capacity scale by F together, so each service keeps its utilization and each
 incident its shape at 1/100 or 1/1000 of the platform, small enough to simulate rider by rider:
 
-- scaled by F: the population (and the architecture's design riders); each component's
-  servers (instances x servers per instance, rounded, at least one), its autoscaling bounds,
-  its connection pool; CDN egress; stream shards (at least one, each writing its share of the
-  scaled capacity, so 9 shards at 1/2000 are one shard of 0.0045 x a shard's rate: a stream's
-  write limit keeps its proportion exactly); database write capacity; the monthly price (so
-  cost per rider holds);
+- scaled by F: the population (and the architecture's design riders), as a miniature of the
+  full population (its cohorts' rides times F, every proportion kept: not a smaller sample,
+  whose load would be off by its sampling error); each component's servers (instances x
+  servers per instance, rounded, at least one, and at least one instance per region of an
+  active-active component), its autoscaling bounds (a floor of one or more stays at least
+  one: at zero instances target tracking never scales up again), its connection pool;
+  CDN egress; each stream shard's write and read limits and price (the shard count and its
+  autoscaling bounds stay: 9 shards at 1/2000 are 9 shards of 1/2000 of a shard, so a stream
+  that autoscales from 9 to 100 shards still does, and its write limit keeps its proportion
+  exactly); database write capacity; the monthly price (so cost per rider holds);
 - not scaled: per-request service times, timeouts, hit ratios, session behaviour, incident
   times and multipliers, and everything per rider (bitrates, batch sizes).
 
@@ -45,10 +49,12 @@ def _whole(x: float) -> int:
     return max(1, round(x))
 
 
-def _autoscaling(auto: Autoscaling | None, factor: float) -> Autoscaling | None:
+def _autoscaling(auto: Autoscaling | None, factor: float, floor: int = 1) -> Autoscaling | None:
     if auto is None:
         return None
-    low = round(auto.min * factor) if auto.min else 0
+    # a floor of at least one stays one: at zero instances a quiet minute would measure no
+    # busy time, and target tracking (ceil(instances x utilization / target)) never scales up
+    low = max(_whole(auto.min * factor), floor) if auto.min else 0
     return auto.model_copy(update={"min": low, "max": max(_whole(auto.max * factor), low, 1)})
 
 
@@ -57,11 +63,13 @@ def _component(comp: Component, factor: float) -> Component:
     count = comp.count
     if comp.station is not None and count > 0:
         servers = count * comp.station.servers_per_instance * factor
-        count = _whole(count * factor)
+        # active-active keeps an instance in each region, so losing a region leaves whole ones
+        regions = comp.failover.regions if comp.failover.mode == "active-active" else 1
+        count = max(_whole(count * factor), regions)
         per = _whole(servers / count)
         update["station"] = comp.station.model_copy(update={"servers_per_instance": per})
         update["count"] = count
-        update["autoscaling"] = _autoscaling(comp.autoscaling, factor)
+        update["autoscaling"] = _autoscaling(comp.autoscaling, factor, regions)
     if comp.connection_pool is not None and count > 0:
         pool = comp.connection_pool
         size = _whole(comp.count * pool.size_per_instance * factor / count)
@@ -69,15 +77,13 @@ def _component(comp: Component, factor: float) -> Component:
     if comp.cdn is not None:
         update["cdn"] = comp.cdn.model_copy(update={"egress_gbps": comp.cdn.egress_gbps * factor})
     if comp.stream is not None:
-        stream = comp.stream
-        shards = _whole(stream.shards * factor)
-        exact = stream.shards * factor / shards  # a shard's share of the scaled capacity
+        stream = comp.stream  # shards stay, each taking F of a shard (see the module)
         update["stream"] = stream.model_copy(
             update={
-                "shards": shards,
-                "write_records_per_shard_s": stream.write_records_per_shard_s * exact,
-                "write_mb_per_shard_s": stream.write_mb_per_shard_s * exact,
-                "autoscaling": _autoscaling(stream.autoscaling, factor),
+                "write_records_per_shard_s": stream.write_records_per_shard_s * factor,
+                "write_mb_per_shard_s": stream.write_mb_per_shard_s * factor,
+                "read_mb_per_shard_s": stream.read_mb_per_shard_s * factor,
+                "usd_per_shard_hour": stream.usd_per_shard_hour * factor,
             }
         )
     if comp.database is not None:

@@ -61,6 +61,21 @@ class Cohorts:
         """Riders by (device, bandwidth band)."""
         return self.by_band.sum(axis=0)
 
+    def miniature(self, factor: float) -> Cohorts:
+        """These riders at `factor` of their number, every proportion kept exactly: the weekly
+        rides of each cell times `factor` (the counts by type and band are read only as shares,
+        so they stay). What similarity scaling needs: a redraw of `factor` x riders would be a
+        smaller sample, whose load is off by its sampling error (5 % at 1,500 riders)."""
+        if not 0.0 < factor <= 1.0:
+            raise ValueError(f"factor must be in (0, 1], not {factor!r}")
+        return Cohorts(
+            riders=max(1, round(self.riders * factor)),
+            rides_by_hour=self.rides_by_hour * factor,
+            by_type=self.by_type,
+            by_band=self.by_band,
+            band_edges_mbps=self.band_edges_mbps,
+        )
+
 
 def hour_bin_probabilities() -> np.ndarray:
     """P(preferred start in each quarter hour) under the population's start-time mixture:

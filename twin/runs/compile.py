@@ -27,6 +27,7 @@ from twin.config.architecture import (
 )
 from twin.config.network import ServiceTime
 from twin.config.platform import CapacityCut, ComponentDown, PlatformScenario, ShardCount, Surge
+from twin.config.scaling import check_scale, scale_platform
 from twin.config.vocabulary import DEVICES, TELEMETRY_BATCH_S
 from twin.platform.catalog import Catalog
 from twin.platform.cohorts import Cohorts
@@ -50,6 +51,7 @@ __all__ = [
     "WRITE_TYPES",
     "PlatformBuild",
     "build_platform",
+    "build_scaled",
     "compile_platform",
     "predictive_instances",
     "route_visits",
@@ -357,6 +359,17 @@ def build_platform(
         ),
     )
     return PlatformBuild(scenario, architecture, population, sessions, compiled)
+
+
+def build_scaled(
+    scenario: PlatformScenario, architecture: Architecture, factor: float
+) -> PlatformBuild:
+    """`build_platform` at `factor` of the scenario's size (`twin.config.scaling`): capacities
+    times `factor`, and riders a miniature of the full population (its cohorts' rides times
+    `factor`), so the load is the full scenario's times `factor` exactly."""
+    population = scenario_cohorts(scenario).miniature(check_scale(factor))
+    small, arch = scale_platform(scenario, architecture, factor)
+    return build_platform(small, arch, population)
 
 
 def compile_platform(

@@ -19,10 +19,10 @@ from twin.config.limits import check_replications, check_seed
 from twin.config.loader import Loaded, load
 from twin.config.network import NetworkScenario
 from twin.config.platform import PlatformScenario
-from twin.config.scaling import check_scale, scale_platform
+from twin.config.scaling import check_scale
 from twin.errors import InputError
 from twin.results.summary import Summary
-from twin.runs.compile import PlatformBuild, build_platform
+from twin.runs.compile import PlatformBuild, build_platform, build_scaled
 from twin.runs.complete import add_analytic, add_slo_verdicts, complete_platform
 from twin.runs.engines import check_engine, simulate
 from twin.runs.units import Units
@@ -90,9 +90,11 @@ def run_loaded(
             raise InputError("--precision", None, "applies to bare networks on the exact engine")
         assert loaded.architecture is not None  # the loader reads a platform's architecture
         architecture = loaded.architecture
-        if scale is not None:
-            scenario, architecture = scale_platform(scenario, architecture, scale)
-        build = build_platform(scenario, architecture)
+        if scale is None:
+            build = build_platform(scenario, architecture)
+        else:
+            build = build_scaled(scenario, architecture, scale)
+            scenario = build.scenario
         model: Any = build.compiled
     else:
         if scale is not None:
