@@ -116,9 +116,14 @@ def _within_room(p: np.ndarray, theta: np.ndarray, d: np.ndarray, most: np.ndarr
 
 
 def station_ticks(
-    log: TickLog, shape: ServiceShape, tick_s: float, queue_capacity: int | None = None
+    log: TickLog,
+    shape: ServiceShape,
+    tick_s: float,
+    queue_capacity: int | None = None,
+    waiting_most: np.ndarray | None = None,
 ) -> StationTicks:
-    """The per-tick latency law of one station from its `TickLog`."""
+    """The per-tick latency law of one station from its `TickLog`; `waiting_most` bounds the
+    requests that can wait there per tick (a database behind connection pools)."""
     ticks = len(log.served)
     arrivals = log.arrivals[:ticks]
     admitted = np.maximum(arrivals - log.dropped, 0.0)
@@ -144,6 +149,8 @@ def station_ticks(
     p = _beyond_fluid(p, theta, d)
     if queue_capacity is not None:
         p = _within_room(p, theta, d, queue_capacity / drain)
+    if waiting_most is not None:
+        p = _within_room(p, theta, d, waiting_most / drain)
     stationary_wait = p / theta
     busy = np.minimum(log.served / (mu * tick_s), c)
     queue_stat = rho * c * mu * stationary_wait

@@ -36,7 +36,7 @@ from twin.sim.fluid.autoscale import autoscaler_process
 from twin.sim.fluid.clients import FluidClient, client_process
 from twin.sim.fluid.flow import FluidStation, progress_process, station_process
 from twin.sim.fluid.latency import StationTicks, station_ticks
-from twin.sim.fluid.pools import Pool, pool_stations, with_pools
+from twin.sim.fluid.pools import Pool, pool_stations, waiting_bound, with_pools
 from twin.sim.fluid.probes import ProbeNetwork
 from twin.sim.fluid.reconnects import Reconnects, reconnect_process
 from twin.sim.fluid.riding import RIDING, Riding
@@ -331,9 +331,12 @@ def platform_flows(compiled: Any, progress: Callable[[float], None] | None = Non
         env.process(progress_process(env, ticks, tick_s, progress))
     env.run()
     flows.laws = [
-        station_ticks(stations[n].log, shape, tick_s, compiled.services[n].queue_capacity)
+        station_ticks(
+            stations[n].log, shape, tick_s, compiled.services[n].queue_capacity,
+            waiting_bound(n, stations[n].log, flows.pools),
+        )
         for n, shape in zip(flows.names, flows.shapes, strict=True)
-    ]
+    ]  # fmt: skip
     flows.pool_laws = [
         station_ticks(p.station.log, ServiceShape.of(compiled.services[p.database].service), tick_s)
         for p in flows.pools

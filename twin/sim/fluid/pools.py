@@ -18,9 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from twin.sim.fluid.flow import FluidStation
 
-__all__ = ["Pool", "pool_stations", "with_pools"]
+__all__ = ["Pool", "pool_stations", "waiting_bound", "with_pools"]
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Pool:
     service: str
     database: str
     station: FluidStation
+    connections: np.ndarray  # per tick, filled as the station asks for its servers
 
     @property
     def name(self) -> str:
@@ -65,6 +68,69 @@ def _hold(db: FluidStation, mean_s: float, tick_s: float) -> Callable[[int], flo
     return hold
 
 
+class _Admission:
+    """How much the pools in front of one database may let on to it per tick, together.
+
+    Pools of K connections in front of c servers keep at most K - c requests waiting there
+    (each holds a connection until it leaves). The hold time alone (`_hold`) steers the flow
+    a step behind: the database's time constant (K / capacity, under a second) is shorter
+    than the smoothing, so that loop swings (a backlog of 0 to 12 where 4 would stand). So
+    each tick the pools together let on at most the database's capacity plus the gap between
+    K - c and the backlog it is heading for (its backlog a tick ago, plus what the pools let
+    on then, less what it serves), shared among the pools by their connections, a pool that
+    wants less leaving the rest to the others (water filling).
+    """
+
+    def __init__(self, db: FluidStation, tick_s: float) -> None:
+        self.db, self.tick_s = db, tick_s
+        self.pools: list[tuple[FluidStation, Callable[[int], float]]] = []
+        self._k, self._rates = -1, [0.0]
+
+    def add(self, station: FluidStation, connections: Callable[[int], float]) -> int:
+        """Add a pool; its index."""
+        self.pools.append((station, connections))
+        return len(self.pools) - 1
+
+    def rate(self, k: int, i: int) -> float:
+        """Requests a second pool `i` may let on at tick k."""
+        if k == 0:
+            return float("inf")
+        if self._k != k:
+            self._rates, self._k = self._share(k), k
+        return self._rates[i]
+
+    def _share(self, k: int) -> list[float]:
+        j, db, dt = k - 1, self.db, self.tick_s
+        servers = float(db.log.servers[j])
+        capacity = servers * db.rate * dt
+        passed = sum(float(st.log.served[j]) for st, _ in self.pools)
+        heading = max(float(db.log.backlog[j]) + passed - capacity, 0.0)
+        weights = [conn(k) for _, conn in self.pools]
+        room = sum(weights) - servers - heading
+        total = max(capacity + room, 0.0) / dt
+        wants = [(float(st.backlog) + float(st.log.arrivals[k])) / dt for st, _ in self.pools]
+        return water_fill(total, weights, wants)
+
+
+def water_fill(total: float, weights: list[float], wants: list[float]) -> list[float]:
+    """`total` shared in proportion to `weights`, none given more than it wants: what one
+    leaves goes to the others, in proportion again."""
+    out = [0.0] * len(weights)
+    open_ = [i for i in range(len(weights)) if weights[i] > 0]
+    while open_ and total > 1e-12:
+        w = sum(weights[i] for i in open_)
+        sated = [i for i in open_ if wants[i] - out[i] <= total * weights[i] / w]
+        if not sated:
+            for i in open_:
+                out[i] += total * weights[i] / w
+            break
+        for i in sated:
+            total -= wants[i] - out[i]
+            out[i] = wants[i]
+        open_ = [i for i in open_ if i not in sated]
+    return out
+
+
 def pool_stations(
     compiled: Any,
     stations: dict[str, FluidStation],
@@ -74,7 +140,8 @@ def pool_stations(
 
     `instances[name](k)` is the service's instances serving at tick k."""
     ticks, tick_s = len(compiled.t), float(compiled.tick_s)
-    pools = []
+    pools: list[Pool] = []
+    admissions: dict[str, _Admission] = {}
     for name, spec in compiled.services.items():
         pool = spec.connection_pool
         if pool is None or pool.to not in stations:
@@ -83,8 +150,13 @@ def pool_stations(
         connections = _connections(spec, instances[name])
         hold = _hold(stations[pool.to], mean_s, tick_s)
 
-        def servers(k: int, connections=connections, hold=hold, mean_s=mean_s) -> float:
-            return connections(k) * mean_s / hold(k)
+        held = np.zeros(ticks)
+        admission = admissions.setdefault(pool.to, _Admission(stations[pool.to], tick_s))
+
+        def servers(k: int, connections=connections, hold=hold, mean_s=mean_s, held=held,
+                    admission=admission, i=len(admission.pools)) -> float:  # fmt: skip
+            held[k] = connections(k)
+            return min(held[k] / hold(k), admission.rate(k, i)) * mean_s
 
         station = FluidStation(
             ticks=ticks,
@@ -95,7 +167,8 @@ def pool_stations(
             timeout_s=float(pool.acquire_timeout_s),
         )
         station.passes_served = True  # the database gets what the pool lets through
-        pools.append(Pool(name, pool.to, station))
+        admission.add(station, connections)
+        pools.append(Pool(name, pool.to, station, held))
     return pools
 
 
@@ -111,3 +184,26 @@ def with_pools(hops: list[tuple[str, float]], pools: list[Pool]) -> list[tuple[s
         out.append((hop, share))
         previous = hop
     return out
+
+
+def waiting_bound(database: str, log: Any, pools: list[Pool]) -> np.ndarray | None:
+    """Per tick, the most requests that can wait at `database` (its `TickLog` `log`) behind
+    its pools: each pooled request holds a connection, so at most connections - servers of
+    them wait, and the other flows there queue beside them in proportion (the pooled share
+    of its arrivals, which come a tick after the pools let them on). None without pools.
+
+    The stationary law alone would let an open queue grow at a utilization near 1 (528 ms
+    at a database the exact engine, whose pools hold the excess, waits 65 ms at)."""
+    mine = [p for p in pools if p.database == database]
+    if not mine:
+        return None
+    ticks = len(log.served)
+    connections = sum(p.connections for p in mine)
+    passed = np.zeros(ticks)
+    for p in mine:
+        passed[1:] += p.station.log.served[: ticks - 1]
+    arrivals = log.arrivals[:ticks]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(arrivals > 0, np.clip(passed / arrivals, 0.0, 1.0), 1.0)
+    waiting = np.maximum(connections - np.maximum(np.rint(log.servers), 1.0), 1.0)
+    return np.where(share > 0, waiting / np.maximum(share, 1e-9), np.inf)
