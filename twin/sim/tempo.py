@@ -30,7 +30,14 @@ from twin.sim.platform_input import CompiledPlatform
 from twin.sim.records import ReplicationRecord
 from twin.sim.sketch import EDGES
 
-__all__ = ["DRAWS", "audio_dry", "draw_from_histogram", "tempo_experience", "tempo_lags_ms"]
+__all__ = [
+    "DRAWS",
+    "audio_dry",
+    "draw_from_histogram",
+    "tempo_block",
+    "tempo_experience",
+    "tempo_lags_ms",
+]
 
 DRAWS = 200_000  # lags drawn: the p99's sampling error is then well under 1 ms
 
@@ -73,6 +80,21 @@ def _pooled(records: Sequence[ReplicationRecord]) -> tuple[np.ndarray, float]:
     return hist, (errors / arrivals if arrivals > 0 else 0.0)
 
 
+def tempo_block(
+    route_s: np.ndarray, audio: Audio, lost_share: float, rng: np.random.Generator
+) -> dict[str, Any]:
+    """`tempo_lag_ms` and `tempo_stale_fraction` from draws of the tempo route's latency (s)
+    and the share of samples lost: what engines and drills report alike."""
+    if len(route_s) == 0:
+        return {"tempo_lag_ms": {"p50": None, "p99": None, "max": None}}
+    lags = tempo_lags_ms(route_s, audio, lost_share, rng)
+    p50, p99 = np.percentile(lags, [50, 99])
+    return {
+        "tempo_lag_ms": {"p50": _r(p50), "p99": _r(p99), "max": _r(lags.max())},
+        "tempo_stale_fraction": round(_stale_share(route_s, audio, lost_share, rng), 6),
+    }
+
+
 def audio_dry(
     compiled: CompiledPlatform, audio: Audio, wanted_bps: np.ndarray, listeners: np.ndarray
 ) -> float:
@@ -105,13 +127,8 @@ def tempo_experience(
         return {}
     hist, lost = _pooled(records)
     rng = component_rng(seed, "tempo-lag")
-    block: dict[str, Any] = {"tempo_lag_ms": {"p50": None, "p99": None, "max": None}}
-    if hist.sum() > 0:
-        route = draw_from_histogram(hist, DRAWS, rng)
-        lags = tempo_lags_ms(route, audio, lost, rng)
-        p50, p99 = np.percentile(lags, [50, 99])
-        block["tempo_lag_ms"] = {"p50": _r(p50), "p99": _r(p99), "max": _r(lags.max())}
-        block["tempo_stale_fraction"] = round(_stale_share(route, audio, lost, rng), 6)
+    route = draw_from_histogram(hist, DRAWS, rng) if hist.sum() > 0 else np.zeros(0)
+    block = tempo_block(route, audio, lost, rng)
     by_rendition = compiled.riders_by_rendition if watching is None else watching
     music = np.asarray(compiled.demand["tempo"]) * audio.sample_every_s
     listeners = by_rendition.sum(axis=0) * _music_share(compiled, music)
