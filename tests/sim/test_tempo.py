@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize, stats
 
+from twin.cli.app import main
 from twin.config.audio import Audio
 from twin.config.loader import load_scenario
 from twin.config.network import ServiceTime
@@ -107,6 +108,15 @@ def test_music_needs_a_tempo_route(scenarios_dir):
         )
     assert err.value.field == "demand.music_share"
     assert "tempo" in str(err.value)
+
+
+
+def test_music_without_a_tempo_route_is_one_line_and_exit_2(scenarios_dir, capsys):
+    code = main(["run", str(scenarios_dir / "music-partner-launch.yaml"),
+                 "--set", "architecture=phase1-monolith"])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "demand.music_share" in err and "routes.tempo" in err
 
 
 @pytest.fixture(scope="module")

@@ -407,7 +407,7 @@ def _compile(
         t=sessions.t,
         tick_s=tick,
         services=services,
-        demand={k: v for k, v in work.rates.items() if k != "tempo" or music > 0},
+        demand={k: v for k, v in work.rates.items() if k != "tempo" or k in routes},
         routes=routes,
         visits=visits,
         active_riders=sessions.active,
