@@ -5,8 +5,9 @@ A session is what the twin's workload model counts (`twin.platform.workload`): t
 and then, for a live class, reloads the media playlist every target duration (`playlist`) and
 fetches each new segment (`segment`); for an on-demand class it loads the VOD playlist once and
 fetches one segment per segment length. A bike or tread posts a telemetry batch every five
-seconds (`telemetry`), the leaderboard refreshes (`leaderboard`), and at the end the ride is
-saved (`workout`) and sometimes rated (`feedback`).
+seconds (`telemetry`), the leaderboard refreshes (`leaderboard`), a session playing music that
+follows cadence (the plan's `music_share` of them) posts the rider's cadence every `tempo_s`
+(`tempo`), and at the end the ride is saved (`workout`) and sometimes rated (`feedback`).
 
 Per-rider pacing is real time (the server's HLS clock is the wall clock); only session lengths
 are compressed by the speedup, so a 45-minute class lasts 45 s at 60x and sessions start and end
@@ -92,6 +93,7 @@ class Rider(Player):
         self.rng, self.sleep, self.clock = rng, sleep, clock
         self.has_device = rider.get("device") in ("bike", "tread")
         self.seq = int(clock() * 1000)  # telemetry sample numbers never repeat across drills
+        self.cadence = 85.0  # rpm: where the rider's cadence starts its walk (`tempo`)
         self.first = True
         self.current: Session | None = None
 
@@ -297,9 +299,12 @@ class Rider(Player):
         period = plan.leaderboard_live_s if s.live else plan.leaderboard_od_s
         if drives("leaderboard"):
             due["leaderboard"] = now + period * self.rng.random()
+        if drives("tempo") and plan.music_share > 0 and self.rng.random() < plan.music_share:
+            due["tempo"] = now + plan.tempo_s * self.rng.random()
         end_wall = plan.t0 + s.end_tau
         actions = {"playlist": self.reload_playlist, "segment": self.vod_segment,
-                   "telemetry": self.telemetry, "leaderboard": self.leaderboard}  # fmt: skip
+                   "telemetry": self.telemetry, "leaderboard": self.leaderboard,
+                   "tempo": self.tempo}  # fmt: skip
         while due:
             name = min(due, key=due.__getitem__)
             if due[name] >= end_wall:
@@ -331,6 +336,15 @@ class Rider(Player):
                 "power_w": round(r.uniform(80, 300), 1),
                 "heart_rate_bpm": round(r.uniform(100, 170), 1),
                 "speed_kph": round(r.uniform(20, 35), 1)}  # fmt: skip
+
+    def tempo(self, s: Session, due: float) -> float:
+        """A cadence sample to the tempo service: the rider's cadence wanders (a random walk
+        of 3 rpm a sample, held to 50-120 rpm), so the music's tempo has something to follow."""
+        step = self.rng.gauss(0.0, 3.0)
+        self.cadence = min(120.0, max(50.0, self.cadence + step))
+        t = round(min(due, self.clock()), 3)
+        self.call("tempo", s, due, t=t, cadence_rpm=round(self.cadence, 1))
+        return due + self.plan.tempo_s
 
     def leaderboard(self, s: Session, due: float) -> float:
         self.call("leaderboard", s, due)

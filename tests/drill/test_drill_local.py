@@ -15,12 +15,14 @@ import pytest
 
 from tests.yaml_reads import counting_yaml_reads
 from twin.cli.app import main
-from twin.config.architecture import REQUEST_TYPES
+from twin.config.architecture import OPTIONAL_TYPES, REQUEST_TYPES
 from twin.drill.tracking import SERIES_FILE, read_series, tracking
 from twin.report.series import check_columns
 from twin.serve.metrics import LAG_BUCKETS
 
 ROOT = Path(__file__).resolve().parents[2]
+# daily-peak plays no music that follows cadence: no tempo (tests/drill/test_drill_tempo.py)
+DRIVEN = [t for t in REQUEST_TYPES if t not in OPTIONAL_TYPES]
 CONTRACT = ("scenario", "architecture", "engine", "riders", "seed", "replications",
             "simulated_seconds", "wall_seconds", "services", "requests", "experience", "slo",
             "bottlenecks")  # fmt: skip
@@ -50,7 +52,7 @@ def test_the_drill_read_its_scenario_file_once(drill):
 
 def test_every_request_type_was_sent_with_under_one_percent_errors(drill):
     requests = drill["summary"]["requests"]
-    for rtype in REQUEST_TYPES:
+    for rtype in DRIVEN:
         assert requests[rtype]["count"] > 0, rtype
     total = sum(r["count"] for r in requests.values())
     errors = sum(r["errors"] for r in requests.values())
@@ -63,7 +65,7 @@ def test_summary_has_the_contract_keys(drill):
     assert all(key in summary for key in CONTRACT)
     assert summary["engine"] == "drill"
     assert summary["simulated_seconds"] == pytest.approx(3600.0)
-    for rtype in REQUEST_TYPES:
+    for rtype in DRIVEN:
         lat = summary["requests"][rtype]["latency_ms"]
         assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"]
     # coordinated-omission correction never makes a request faster than it was
@@ -74,7 +76,7 @@ def test_summary_has_the_contract_keys(drill):
 def test_locust_and_hdr_counts_agree(drill):
     summary = drill["summary"]
     locust = summary["drill"]["locust"]
-    for rtype in REQUEST_TYPES:
+    for rtype in DRIVEN:
         ours, theirs = summary["requests"][rtype]["count"], locust[rtype]["count"]
         # a request still in flight when the shape stops the users may land in one view only
         assert abs(ours - theirs) <= max(2, 0.02 * theirs), rtype
@@ -132,7 +134,7 @@ def test_the_tracking_series_is_the_one_the_summary_was_computed_from(drill):
         assert mine["rate_error"] == pytest.approx(theirs["rate_error"], abs=2e-4)
     seconds, requests = drill["summary"]["drill"]["duration_s"], drill["summary"]["requests"]
     assert series["rate_achieved"].sum() == pytest.approx(
-        sum(requests[t]["achieved_per_s"] for t in REQUEST_TYPES) * seconds, abs=1
+        sum(requests[t]["achieved_per_s"] for t in DRIVEN) * seconds, abs=1
     )  # every modelled request sent within the drill's seconds, in the second it was sent
     page = (out / "report.html").read_text()
     assert '<section id="tracking">' in page and (out / "tracking.png").is_file()
@@ -145,7 +147,7 @@ def test_the_drill_writes_a_timeline_that_the_run_report_plots(drill):
     ts = pd.read_csv(out / "timeseries.csv")
     check_columns(ts)
     seconds = summary["drill"]["duration_s"]
-    for rtype in REQUEST_TYPES:
+    for rtype in DRIVEN:
         mine, block = ts[ts["service"] == rtype], summary["requests"][rtype]
         assert mine["arrivals"].sum() == pytest.approx(block["achieved_per_s"] * seconds, abs=1)
         assert mine["latency_ms_p99"].max() <= block["latency_ms"]["max"] * 1.01, rtype

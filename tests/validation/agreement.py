@@ -155,6 +155,19 @@ def _experience_rows(case: str, exact: list[Summary], fluid: list[Summary]) -> l
                     scale_abs=max(joins, 1.0)),
         _figure_row(case, "sessions spoiled fraction", "fraction", exact, fluid,
                     path="experience.sessions_spoiled_fraction"),
+        *_tempo_rows(case, exact, fluid),
+    ]  # fmt: skip
+
+
+def _tempo_rows(case: str, exact: list[Summary], fluid: list[Summary]) -> list[Row]:
+    """The music's tempo lag and silence, for the cases whose sessions play it."""
+    if _dig(exact[0], "experience.tempo_lag_ms") is None:
+        return []
+    return [
+        _figure_row(case, "tempo lag p99", "p99", exact, fluid,
+                    path="experience.tempo_lag_ms.p99"),
+        _figure_row(case, "audio dry fraction", "fraction", exact, fluid,
+                    path="experience.audio_dry_fraction"),
     ]  # fmt: skip
 
 

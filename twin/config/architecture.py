@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from twin.config.audio import Audio
 from twin.config.files import read_yaml, validate
 from twin.config.limits import MAX_STATION_SERVERS, Instances, Riders, Shards, over
 from twin.config.network import FieldError, Frozen, ServiceTime
@@ -23,6 +24,7 @@ from twin.config.overrides import apply_changes, split_path
 from twin.errors import InputError
 
 __all__ = [
+    "OPTIONAL_TYPES",
     "REQUEST_TYPES",
     "Architecture",
     "Autoscaling",
@@ -51,7 +53,11 @@ REQUEST_TYPES: tuple[str, ...] = (
     "leaderboard",
     "workout",
     "feedback",
+    "tempo",
 )
+# Request types an architecture may leave without a route (then no session makes them): the
+# tempo path exists only where the music partnership is built (`twin.config.audio`).
+OPTIONAL_TYPES: tuple[str, ...] = ("tempo",)
 Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
@@ -344,6 +350,11 @@ class Architecture(Frozen):
     )
     ingest: Ingest = Field(description="Where telemetry goes after the API.")
     video: Video = Field(description="The video it streams.")
+    audio: Audio = Field(
+        default=Audio(),
+        description="The music that follows cadence: its player and tempo path (with a route "
+        "for `tempo`).",
+    )
     load_cpu: LoadCpu | None = Field(  # a drill-calibrated model's speed reference
         None, description="Calibrated models: the load generator's CPU (`twin calibrate`)."
     )
@@ -356,7 +367,7 @@ class Architecture(Frozen):
         return self
 
     def _check_routes(self) -> None:
-        missing = [t for t in REQUEST_TYPES if t not in self.routes]
+        missing = [t for t in REQUEST_TYPES if t not in self.routes and t not in OPTIONAL_TYPES]
         if missing:
             raise FieldError(f"routes.{missing[0]}", "every request type needs a route")
         for rtype, hops in self.routes.items():

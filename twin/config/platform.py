@@ -167,6 +167,11 @@ class DemandSpec(Frozen):
     growth: Growth | None = Field(
         default=None, description="Riders growing over the run; null: none."
     )
+    music_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.0,
+        description="Share of sessions playing music that follows the rider's cadence (0-1; "
+        "seed 002): each sends cadence samples on the architecture's `tempo` route.",
+    )
 
     @model_validator(mode="after")
     def _known(self) -> DemandSpec:
@@ -349,6 +354,9 @@ def build_platform_scenario(
     arch = find_architecture(scenario.architecture, path)
     architecture = load_architecture(arch, changes=scenario.architecture_changes)
     _check_components(scenario, architecture.components, str(path))
+    if scenario.demand.music_share > 0 and "tempo" not in architecture.routes:
+        message = f"{scenario.architecture} has no route for tempo (routes.tempo)"
+        raise InputError(str(path), "demand.music_share", message)
     return scenario, architecture
 
 

@@ -216,12 +216,14 @@ def plan_document(
     work: DrillWorkload, *, t0: float, pool: Sequence[Mapping[str, Any]],
     live: Sequence[Mapping[str, Any]], on_demand: Mapping[str, float], out_dir: Path, seed: int,
     segment_s: float, od: Sequence[tuple[float, float]], profile: Profile,
+    tempo_s: float = 2.0, music_share: float = 0.0,
 ) -> Plan:  # fmt: skip
     """The plan of a drill starting at epoch second `t0`: `work` on the drill's clock with the
     scenario's live classes (`work.live_classes`) compressed to it, the target's own classes
     (`live`, epoch seconds, as `twin.drill.target.Target.classes` lists them; `on_demand`
     lengths), the rider pool, the workload model's constants the riders pace themselves by, and
-    the target's `profile` (how every request is made)."""
+    the target's `profile` (how every request is made); `music_share` of the sessions send a
+    cadence sample every `tempo_s` (none when the profile does not drive `tempo`)."""
     x = work.speedup
     scenario_live = tuple(
         LiveClass(str(c.class_id), float(c.start_s) / x, float(c.start_s + c.duration_s) / x,
@@ -254,4 +256,6 @@ def plan_document(
         leaderboard_od_s=float(LEADERBOARD_OD_S),
         feedback_share=float(FEEDBACK_SHARE),
         profile=profile,
+        tempo_s=float(tempo_s),
+        music_share=float(music_share) if "tempo" in work.rates else 0.0,
     )

@@ -225,7 +225,8 @@ class TargetProfile(Frozen):
     requests: dict[str, Request] = Field(
         default_factory=dict,
         description="The journey's API request types this target is driven with (recommend, "
-        "join, telemetry, leaderboard, workout, feedback); a type left out is not driven.",
+        "join, telemetry, leaderboard, workout, feedback, tempo); a type left out is not "
+        "driven.",
         json_schema_extra={"propertyNames": {"enum": list(JOURNEY_TYPES)}},
     )
 

@@ -274,7 +274,8 @@ def _drive(
     plan = plan_document(work, t0=t0, pool=pool, live=live, on_demand=on_demand,
                          out_dir=load_dir, seed=scenario.seed, segment_s=4.0,
                          od=od_lengths(scenario_catalog(scenario)),
-                         profile=profile[0].to_wire())  # fmt: skip
+                         profile=profile[0].to_wire(), tempo_s=compiled.journey.tempo_s,
+                         music_share=scenario.demand.music_share)  # fmt: skip
     plan_path = folder / "plan.json"
     plan_path.write_text(json.dumps(plan.to_json()), encoding="utf-8")
     timeline = fault_timeline(compiled, work, consumers=4) if options.replay_incidents else []
@@ -389,7 +390,8 @@ def _finish(
     if options.repeat > 1:
         drill["runs"] = runs
     summary = drill_summary(meta, work, measured, drill=drill, lag=_worst_lag(results),
-                            slos=_slos(scenario, drill["not_driven"]))  # fmt: skip
+                            slos=_slos(scenario, drill["not_driven"]),
+                            audio=compiled.audio if "tempo" in work.rates else None)  # fmt: skip
     write_summary(options.out / "summary.json", summary)
     say(f"measured {measured.total} requests, {measured.errors} errors; {_tracked(tracked)}")
     if measured.errors >= measured.total:
@@ -494,5 +496,7 @@ def _slos(scenario: Any, not_driven: list[str]) -> list[Any]:
     skip = tuple(f"requests.{t}." for t in not_driven)
     if "telemetry" in not_driven:
         skip += ("experience.leaderboard_lag_s",)
+    if "tempo" in not_driven:
+        skip += ("experience.tempo_",)
     return [Slo(name=s.name, metric=s.metric, op=s.op, target=s.target) for s in scenario.slo
             if not s.metric.startswith(skip)]  # fmt: skip

@@ -6,7 +6,8 @@ percentile's 95 % interval: the wider of the order-statistics interval (independ
 and the block bootstrap over the drill's latency windows (requests close in time are not
 independent); `service_latency_ms` from when it was actually sent, and Locust's own figures
 under `drill.locust`. `experience` holds join failures, the share of degraded video segments
-and, when the target exports it, the measured leaderboard lag. Keys that a drill cannot
+and, when the target exports it, the measured leaderboard lag, and, when the drill sent
+music sessions' cadence, the stroke-to-tempo lag. Keys that a drill cannot
 measure are omitted, never faked. Pure calculation.
 """
 
@@ -17,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from twin.config.audio import Audio
 from twin.drill.measure import Measured, TypeMeasure, latency_block, quantile_ci, window_ci
 from twin.drill.plan import DrillWorkload
 from twin.results.slo import verdicts
+from twin.sim.tempo import DRAWS, tempo_block
 
 __all__ = ["drill_summary", "request_blocks"]
 
@@ -76,6 +79,23 @@ def _experience(measured: Measured, lag: Mapping[str, float] | None) -> dict[str
     return out
 
 
+def _tempo(measured: Measured, audio: Audio | None, rng: np.random.Generator) -> dict[str, Any]:
+    """The music's stroke-to-tempo lag: the measured tempo answers (from their intended send
+    times) plus the parts outside the platform the twin adds to its own (`twin.sim.tempo`)."""
+    m = measured.types.get("tempo")
+    if audio is None or m is None or m.count == 0:
+        return {}
+    recorded = [(i.value_iterated_to, i.count_at_value_iterated_to)
+                for i in m.intended.get_recorded_iterator()]  # fmt: skip
+    if not recorded:
+        return {}
+    values, counts = (np.array(v, dtype=float) for v in zip(*recorded, strict=True))
+    route_s = rng.choice(values, size=DRAWS, p=counts / counts.sum()) / 1e6  # microseconds
+    block = tempo_block(route_s, audio, m.errors / m.count, rng)
+    block["tempo_lag_ms"]["samples"] = int(m.count - m.errors)
+    return block
+
+
 def drill_summary(
     meta: Mapping[str, Any],
     work: DrillWorkload,
@@ -86,9 +106,12 @@ def drill_summary(
     services: Mapping[str, Any] | None = None,
     slos: Iterable[Any] = (),
     rng: np.random.Generator | None = None,
+    audio: Audio | None = None,
 ) -> dict[str, Any]:
     """The whole summary mapping; `meta` holds scenario, architecture, riders, seed...
-    `rng` draws the bootstrap resamples (default: seeded by `meta["seed"]`)."""
+    `rng` draws the bootstrap resamples (default: seeded by `meta["seed"]`); `audio` (when the
+    drill drove music sessions) adds the stroke-to-tempo lag to `experience`."""
+    rng = rng or np.random.default_rng(int(meta.get("seed") or 0))
 
     summary: dict[str, Any] = {
         **meta,
@@ -96,10 +119,8 @@ def drill_summary(
         "replications": measured.runs,  # `--repeat`: drills pooled into this summary
         "simulated_seconds": round(work.duration_s * work.speedup, 3),
         "services": dict(services or {}),
-        "requests": request_blocks(
-            measured, work, rng or np.random.default_rng(int(meta.get("seed") or 0))
-        ),
-        "experience": _experience(measured, lag),
+        "requests": request_blocks(measured, work, rng),
+        "experience": {**_experience(measured, lag), **_tempo(measured, audio, rng)},
         "drill": {
             **drill,
             "requests_total": measured.total,

@@ -58,12 +58,14 @@ _CONSTANTS = (
     "leaderboard_live_s",
     "leaderboard_od_s",
     "feedback_share",
+    "tempo_s",
+    "music_share",
 )
 
 
 # The journey's request types a profile describes one by one (`RequestSpec`), and those its
 # HLS player makes from the playlists it reads (a profile names only the master playlist).
-JOURNEY_TYPES = ("recommend", "join", "telemetry", "leaderboard", "workout", "feedback")
+JOURNEY_TYPES = ("recommend", "join", "telemetry", "leaderboard", "workout", "feedback", "tempo")
 HLS_TYPES = ("master", "playlist", "segment")
 TOKEN_KINDS = ("rider", "device", "none")  # which of a rider's tokens a request presents
 # The variables each template may name, by where the template is used. `seq` is the first
@@ -77,6 +79,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "leaderboard": (*_BASE, "class"),
     "workout": (*_BASE, "class", "duration_s", "output_kj"),
     "feedback": (*_BASE, "class", "workout", "rating"),
+    "tempo": (*_BASE, "class", "t", "cadence_rpm"),
     "master": (*_BASE, "class"),
     "sample": ("seq", "t", "cadence_rpm", "resistance_pct", "power_w", "heart_rate_bpm",
                "speed_kph"),
@@ -394,6 +397,8 @@ class Plan:
     feedback_share: float
     seed: int
     profile: Profile  # how the journey speaks to the target (`twin.drill.profile`)
+    tempo_s: float = 2.0  # a music session's cadence sample period (`twin.config.audio`)
+    music_share: float = 0.0  # sessions playing music that follows cadence
 
     def at(self, series: tuple[float, ...] | tuple[int, ...], tau: float) -> float:
         """The value of a per-second series at drill second `tau` (clamped to the run)."""

@@ -4,7 +4,8 @@ Each session produces the request types of DESIGN.md: `recommend` when the app o
 `join` when the class starts; `playlist` reloads every target duration while live (an
 on-demand player loads its playlist once); one `segment` per segment duration, sized by
 rendition; `telemetry` batches of 1 Hz samples from bikes and treads; `leaderboard` polls;
-`workout` at the end and, for some riders, `feedback`.
+`workout` at the end and, for some riders, `feedback`; a session playing music that follows
+its cadence (`music_share` of them) sends a `tempo` sample every `tempo_every_s`.
 
 The rendition rule (adaptive bitrate): a player takes the best rendition its screen and the
 architecture allow whose bitrate, with headroom, fits its bandwidth; `downshift` applies the
@@ -98,7 +99,13 @@ class Workload:
 
 
 def compute_workload(
-    demand: Demand, population: Population | Cohorts, *, max_rendition: str, segment_s: float
+    demand: Demand,
+    population: Population | Cohorts,
+    *,
+    max_rendition: str,
+    segment_s: float,
+    music_share: float = 0.0,
+    tempo_every_s: float = 2.0,
 ) -> Workload:
     """Turn session flows into request, byte and telemetry rates per tick."""
     live = demand.active_live.sum(axis=0)
@@ -115,6 +122,7 @@ def compute_workload(
         "leaderboard": live / LEADERBOARD_LIVE_S + od / LEADERBOARD_OD_S,
         "workout": ends,
         "feedback": ends * FEEDBACK_SHARE,
+        "tempo": (live + od) * music_share / tempo_every_s,
     }
     shares = rendition_shares(population, max_rendition)
     by_rendition = shares.T @ per_device

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from twin.report.series import Saturation, saturation
+from twin.report.tempo import tempo_sentence
 from twin.report.units import (
     ci_bounds,
     fmt_count,
@@ -290,6 +291,7 @@ def headlines(summary: Mapping[str, Any], windows: Sequence[Window] = ()) -> lis
         _ranking_headline(summary),
         _requests_headline(summary),
         _experience_headline(summary),
+        tempo_sentence(summary),
         _cost_headline(summary),
         _theory_headline(summary),
         _incident_headline(windows),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from twin.report.incidents import Shown, incident_rows
+from twin.report.tempo import tempo_facts
 from twin.report.units import (
     MISSING,
     ci_bounds,
@@ -286,7 +287,7 @@ def slo_table(summary: Mapping[str, Any]) -> Table | None:
 
 
 def experience_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]] | None:
-    """What riders felt: leaderboard lag, join failures, degraded video."""
+    """What riders felt: leaderboard lag, join failures, degraded video, the music's tempo."""
     experience = summary.get("experience")
     if not isinstance(experience, Mapping):
         return None
@@ -299,7 +300,7 @@ def experience_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]] | None
         facts.append(("join failures", fmt_count(experience["join_failures"])))
     if "video_degraded_fraction" in experience:
         facts.append(("video degraded", fmt_pct(experience["video_degraded_fraction"])))
-    return facts
+    return facts + tempo_facts(summary)
 
 
 

@@ -115,7 +115,7 @@ def fmt_metric(metric: object, value: object) -> str:
     if not is_number(value):
         return MISSING
     last = name.split(".")[-1]
-    if "latency_ms" in name or "wait_ms" in name or last.endswith("_ms"):
+    if "latency_ms" in name or "wait_ms" in name or last.endswith("_ms") or "_ms." in name:
         return fmt_ms(value)
     if "fraction" in last or "utilization" in last:
         return fmt_pct(value)

@@ -24,6 +24,7 @@ __all__ = [
     "Precision",
     "SloVerdict",
     "SpoiledBy",
+    "TempoLag",
     "Usage",
 ]
 
@@ -35,6 +36,15 @@ class LeaderboardLag(Block):
     p99: Number | None = Field(description="99th percentile lag (s).")
     max: Number | None = Field(description="Largest lag (s).")
     samples: Omittable[int] = Field(None, description="Drills: samples the target measured.")
+
+
+class TempoLag(Block):
+    """Stroke to tempo change heard in the music (ms; seed 002: 120-180 ms, a rival 80-100)."""
+
+    p50: Number | None = Field(description="Median lag (ms); null when no sample got through.")
+    p99: Number | None = Field(description="99th percentile lag (ms).")
+    max: Number | None = Field(description="Largest lag (ms) of those drawn or measured.")
+    samples: Omittable[int] = Field(None, description="Drills: tempo answers measured.")
 
 
 class SpoiledBy(Block):
@@ -94,6 +104,22 @@ class Experience(Block):
     reconnects: Omittable[int] = Field(
         None,
         description="Simulated platforms: players that dropped their stream and joined again.",
+    )
+    tempo_lag_ms: Omittable[TempoLag] = Field(
+        None,
+        description="Sessions playing music that follows cadence: stroke to tempo change heard "
+        "(ms): the tempo route's latency plus device, network round trip and the player's "
+        "transition grain (`twin.sim.tempo`; drill: measured answers plus the same parts).",
+    )
+    tempo_stale_fraction: Omittable[Number] = Field(
+        None,
+        description="Share of tempo updates lost or answered after the next sample was sent: "
+        "the rider hears the old tempo (0-1).",
+    )
+    audio_dry_fraction: Omittable[Number] = Field(
+        None,
+        description="Simulated: share of music listening in silence, the 30 s buffer run dry "
+        "because the CDN could not refill it (0-1).",
     )
 
 

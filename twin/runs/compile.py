@@ -355,7 +355,11 @@ def build_platform(
     compiled = replace(
         compiled,
         session_flows=session_flows(
-            sessions, population, catalog, architecture.video.max_rendition
+            sessions,
+            population,
+            catalog,
+            architecture.video.max_rendition,
+            music_share=scenario.demand.music_share,
         ),
     )
     return PlatformBuild(scenario, architecture, population, sessions, compiled)
@@ -393,13 +397,17 @@ def _compile(
     sessions: Demand,
     tick: float,
 ) -> CompiledPlatform:
-    video = architecture.video
+    video, music = architecture.video, scenario.demand.music_share
     work = compute_workload(
-        sessions, population, max_rendition=video.max_rendition, segment_s=video.segment_s
+        sessions,
+        population,
+        max_rendition=video.max_rendition,
+        segment_s=video.segment_s,
+        music_share=music,
+        tempo_every_s=architecture.audio.sample_every_s,
     )
-    visits = {
-        rtype: route_visits(route, architecture) for rtype, route in architecture.routes.items()
-    }
+    routes = _routes(architecture, music)
+    visits = {rtype: route_visits(route, architecture) for rtype, route in routes.items()}
     persist = work.device_riders / architecture.ingest.persist_every_s
     arrivals, writes = _arrivals(architecture, visits, work, persist)
     run = _Run(work, scenario, sessions.t, tick, visits)
@@ -412,8 +420,8 @@ def _compile(
         t=sessions.t,
         tick_s=tick,
         services=services,
-        demand=work.rates,
-        routes={k: list(v) for k, v in architecture.routes.items()},
+        demand={k: v for k, v in work.rates.items() if k != "tempo" or k in routes},
+        routes=routes,
         visits=visits,
         active_riders=sessions.active,
         riders=sessions.riders,
@@ -434,13 +442,28 @@ def _compile(
             leaderboard_od_s=LEADERBOARD_OD_S,
             feedback_share=FEEDBACK_SHARE,
             recommend_per_start=RECOMMEND_PER_START,
+            tempo_s=architecture.audio.sample_every_s,
         ),
         clients=scenario.clients,
+        audio=architecture.audio if music > 0 else None,
     )
 
 
+def _routes(architecture: Architecture, music_share: float) -> dict[str, list[str]]:
+    """The routes requests take: `tempo`'s only when sessions play music that follows cadence
+    (an architecture routes it where the partnership is built; without music none is sent)."""
+    return {
+        k: list(v) for k, v in architecture.routes.items() if k != "tempo" or music_share > 0
+    }
+
+
 def session_flows(
-    sessions: Demand, population: Population | Cohorts, catalog: Catalog, max_rendition: str
+    sessions: Demand,
+    population: Population | Cohorts,
+    catalog: Catalog,
+    max_rendition: str,
+    *,
+    music_share: float = 0.0,
 ) -> SessionFlows:
     """The demand as the exact engine draws its riders from it (twin.sim.sessions)."""
     weights, at0, ends = class_joiners(sessions.live_classes, sessions.t, sessions.tick_s)
@@ -455,4 +478,5 @@ def session_flows(
         od_pmf=od_length_pmf(catalog),
         rendition_shares=rendition_shares(population, max_rendition),
         telemetry=np.array([d != "app" for d in DEVICES]),
+        music_share=music_share,
     )

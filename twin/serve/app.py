@@ -20,7 +20,14 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from twin.serve import middleware, routes_classes, routes_ingest, routes_ops, routes_workouts
+from twin.serve import (
+    middleware,
+    routes_classes,
+    routes_ingest,
+    routes_ops,
+    routes_tempo,
+    routes_workouts,
+)
 from twin.serve.admission import ADMISSION, Admission, admission, redis_pool_size
 from twin.serve.backends import open_backend
 from twin.serve.backends.base import Backend
@@ -145,7 +152,7 @@ def create_app(settings: ServeSettings) -> web.Application:
     app[ADMISSION] = Admission(settings.max_inflight, state.metrics.registry)
     state.mark_pending(_CORE)
     app.cleanup_ctx.append(_core)
-    for module in (routes_ops, routes_ingest, routes_classes, routes_workouts):
+    for module in (routes_ops, routes_ingest, routes_classes, routes_workouts, routes_tempo):
         module.setup(app)
     for name in EDGE_MODULES:
         if name == ADMIN_MODULE and not settings.admin:

@@ -17,6 +17,7 @@ from twin import __version__
 from twin.config.vocabulary import DEVICES, REGION_CODES
 from twin.platform.catalog import CLASS_TYPES
 from twin.serve.hls import PLAYLIST_CONTENT_TYPE, RENDITIONS, SEGMENT_CONTENT_TYPE
+from twin.serve.tempo_bpm import BPM_RANGE
 from twin.serve.validation import MAX_SEQ, SAMPLE_BOUNDS
 
 __all__ = ["document", "setup"]
@@ -177,6 +178,22 @@ def _ingest_schemas() -> dict[str, Schema]:
                 "device_id": {"type": "string"},
                 "count": {"type": "integer", "minimum": 0},
                 "samples": {"type": "array", "items": _ref("Sample")},
+            }
+        ),
+        "TempoSample": _obj(
+            {
+                "t": {"type": "number", "description": "when the cadence was read (unix s)"},
+                "cadence_rpm": _number(*SAMPLE_BOUNDS["cadence_rpm"]),
+            }
+        ),
+        "Tempo": _obj(
+            {
+                "device_id": {"type": "string"},
+                "bpm": {**_number(BPM_RANGE[0], BPM_RANGE[1], nullable=True),
+                        "description": "the music's tempo; null: the rider stopped"},
+                "cadence_rpm": _number(*SAMPLE_BOUNDS["cadence_rpm"]),
+                "samples": {"type": "integer", "minimum": 1},
+                "window_s": {"type": "number", "exclusiveMinimum": 0},
             }
         ),
     }
@@ -378,6 +395,9 @@ def _platform_paths() -> dict[str, Schema]:
         "/v1/devices/{device_id}/samples": {"get": _op("samples",
             "A device's accepted samples in seq order", {200: _json("Samples")}, (400, 403),
             params=(device,))},
+        "/v1/devices/{device_id}/tempo": {"post": _op("tempo",
+            "Post a cadence sample; the music's tempo from the last 10 s of them (seed 002)",
+            {200: _json("Tempo")}, (403,), params=(device,), body="TempoSample")},
         "/v1/workouts": {"post": _workout_op()},
         "/v1/workouts/{workout_id}/feedback": {"post": _op("feedback", "Rate a workout",
             {200: _json("Feedback")}, (403, 404), params=(workout,), body="FeedbackRequest")},

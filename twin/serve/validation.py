@@ -33,6 +33,7 @@ __all__ = [
     "JoinRequest",
     "SampleDoc",
     "TelemetryBatch",
+    "TempoSample",
     "WorkoutRequest",
     "check_id",
     "check_telemetry",
@@ -40,6 +41,7 @@ __all__ = [
     "parse_join",
     "parse_json",
     "parse_telemetry",
+    "parse_tempo",
     "parse_workout",
     "query_bool",
     "query_choice",
@@ -325,6 +327,26 @@ def parse_workout(doc: Any) -> WorkoutRequest:
         None if output is None else float(output),
         None if device is None else check_id(device, "device_id"),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TempoSample:
+    """One cadence sample sent to the tempo service: when (unix s) and how fast (rpm)."""
+
+    t: float
+    cadence_rpm: float
+
+
+def parse_tempo(doc: Any, *, now: float, max_future_s: float, max_age_s: float) -> TempoSample:
+    """A cadence sample: `t` within the clock bounds of telemetry, `cadence_rpm` in its bounds."""
+    doc = _obj(doc, "", frozenset({"t", "cadence_rpm"}), ("t", "cadence_rpm"))
+    t = _number(doc["t"], "t", -math.inf, math.inf)
+    if t > now + max_future_s:
+        raise bad_request("t", f"{t - now:.1f} s in the future (at most {max_future_s:g} s)")
+    if t < now - max_age_s:
+        raise bad_request("t", f"{now - t:.0f} s old (at most {max_age_s:g} s)")
+    cadence = _number(doc["cadence_rpm"], "cadence_rpm", *SAMPLE_BOUNDS["cadence_rpm"])
+    return TempoSample(float(t), float(cadence))
 
 
 def parse_feedback(doc: Any) -> FeedbackRequest:

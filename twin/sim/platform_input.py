@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from twin.config.architecture import Autoscaling, ConnectionPool, Ingest
+from twin.config.audio import Audio
 from twin.config.clients import Clients
 from twin.config.network import ServiceTime
 from twin.sim.sessions import SessionFlows
@@ -28,7 +29,8 @@ class Journey:
     `segment_s` and fetches each new segment, an on-demand one loads its playlist once and
     fetches a segment every `segment_s`; a bike or tread posts a batch every
     `telemetry_batch_s`; the leaderboard is polled every `leaderboard_live_s` (live) or
-    `leaderboard_od_s`; the end saves the `workout` and `feedback_share` rate the class."""
+    `leaderboard_od_s`; the end saves the `workout` and `feedback_share` rate the class. A
+    session playing music that follows cadence sends a `tempo` sample every `tempo_s`."""
 
     segment_s: float
     telemetry_batch_s: float
@@ -36,6 +38,7 @@ class Journey:
     leaderboard_od_s: float
     feedback_share: float
     recommend_per_start: float
+    tempo_s: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,8 @@ class CompiledPlatform:
     session_flows: SessionFlows | None = None
     journey: Journey | None = None
     clients: Clients = field(default_factory=lambda: Clients())
+    # The music that follows cadence (twin.config.audio); None when no session plays it.
+    audio: Audio | None = None
 
 
 def origin_up(compiled: CompiledPlatform) -> np.ndarray | None:

@@ -32,7 +32,8 @@ class SessionFlows:
     share of device d's live joiners at tick k (any scale); `class_weight0[d, c]` the same
     for riders already in class at t = 0; `class_end_s[c]` its end. `od_pmf[j]`: chance an on-demand
     session lasts j minutes. `rendition_shares[d, r]`: device d's riders on rendition r;
-    `telemetry[d]`: whether device d sends telemetry.
+    `telemetry[d]`: whether device d sends telemetry; `music_share`: the share of sessions
+    playing music that follows cadence (they send `tempo` samples).
     """
 
     t: np.ndarray
@@ -46,13 +47,15 @@ class SessionFlows:
     rendition_shares: np.ndarray
     telemetry: np.ndarray
     end_spread_s: float = 60.0
+    music_share: float = 0.0
 
 
 @dataclass(frozen=True)
 class SessionTable:
     """One row per session, sorted by start: when it starts, stops riding and saves its workout
     (s from t = 0; a session in progress at t = 0 starts at 0 and is flagged), whether it is
-    live, whether its device sends telemetry, and the rendition its player asks for."""
+    live, whether its device sends telemetry, the rendition its player asks for, and whether
+    it plays music that follows cadence."""
 
     start_s: np.ndarray
     end_s: np.ndarray
@@ -61,6 +64,7 @@ class SessionTable:
     telemetry: np.ndarray
     rendition: np.ndarray
     in_progress: np.ndarray
+    music: np.ndarray
 
     def __len__(self) -> int:
         return len(self.start_s)
@@ -118,6 +122,14 @@ def _in_progress(flows: SessionFlows, rng: np.random.Generator) -> tuple[np.ndar
     return end, live & ~od, device
 
 
+def _music(flows: SessionFlows, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Which sessions play music that follows cadence; drawn last, and only when some do, so
+    a run without music keeps every other draw."""
+    if flows.music_share <= 0:
+        return np.zeros(n, bool)
+    return rng.random(n) < flows.music_share
+
+
 def draw_sessions(flows: SessionFlows, rng: np.random.Generator) -> SessionTable:
     """The sessions of one replication (see the module's docstring)."""
     start, mode, device, tick = _new_starts(flows, rng)
@@ -140,6 +152,7 @@ def draw_sessions(flows: SessionFlows, rng: np.random.Generator) -> SessionTable
         telemetry=flows.telemetry[devices],
         rendition=_pick(flows.rendition_shares[devices], rng),
         in_progress=np.concatenate((np.ones(n0, bool), np.zeros(len(start), bool))),
+        music=_music(flows, len(ends), rng),
     )
     order = np.argsort(table.start_s, kind="stable")
     return SessionTable(**{k: getattr(table, k)[order] for k in table.__dataclass_fields__})

@@ -194,6 +194,14 @@ class Backend(Protocol):
         """Record `key_id` as the samples' key if none is recorded; the recorded one."""
         ...
 
+    async def cadence_window(
+        self, device_id: str, t: float, cadence_rpm: float, window_s: float
+    ) -> list[tuple[float, float]]:
+        """Keep a cadence sample of the device's, and return its (t, rpm) samples of the
+        `window_s` seconds up to its newest, oldest first (the tempo service's input; kept in
+        memory or with an expiry: a tempo is worth nothing after its window)."""
+        ...
+
     async def add_interaction(self, rider_id: str, class_id: str, weight: float) -> None: ...
     async def interactions(self) -> list[tuple[str, str, float]]:
         """Every (rider, class, summed weight): what the recommender trains on."""

@@ -70,6 +70,7 @@ class EmbeddedBackend:
         self._ids = itertools.count(1)
         self._boards: dict[str, dict[str, float]] = {}
         self._rider_of: dict[str, str] = {}
+        self._cadence: dict[str, deque[tuple[float, float]]] = {}
 
     async def start(self) -> None:
         await self.store.open()
@@ -218,6 +219,15 @@ class EmbeddedBackend:
             )
 
         return await self.store.transaction(claim)
+
+    async def cadence_window(
+        self, device_id: str, t: float, cadence_rpm: float, window_s: float
+    ) -> list[tuple[float, float]]:
+        kept = self._cadence.setdefault(device_id, deque())
+        kept.append((t, cadence_rpm))
+        newest = max(s for s, _ in kept)
+        self._cadence[device_id] = deque(s for s in kept if newest - s[0] <= window_s)
+        return sorted(self._cadence[device_id])
 
     async def add_interaction(self, rider_id: str, class_id: str, weight: float) -> None:
         await self.store.call(lambda conn: _add_interaction(conn, rider_id, class_id, weight))

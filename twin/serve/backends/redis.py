@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Sequence
 from itertools import chain
@@ -418,6 +419,21 @@ class RedisBackend:
         counts = await self.redis.mget([f"{P}backlog:{shard}" for shard in range(self.shards)])
         return {shard: int(n or 0) for shard, n in enumerate(counts)}
 
+    async def cadence_window(
+        self, device_id: str, t: float, cadence_rpm: float, window_s: float
+    ) -> list[tuple[float, float]]:
+        """A sorted set per device, scored by time, trimmed to the window before this sample
+        and expiring with it, in one transaction (a member is `t:rpm`, unique per sample; a
+        later sample already kept stays, and `twin.serve.tempo_bpm` reads from the newest)."""
+        key, since = f"{P}cadence:{device_id}", t - window_s
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {f"{t!r}:{cadence_rpm!r}": t})
+            pipe.zremrangebyscore(key, "-inf", f"({since!r}")
+            pipe.zrangebyscore(key, since, "+inf")
+            pipe.expire(key, max(1, math.ceil(2 * window_s)))
+            _, _, members, _ = await pipe.execute()
+        return [_cadence_sample(m) for m in members]
+
     async def leaderboard(self, class_id: str, n: int) -> tuple[list[tuple[str, float]], int]:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zrevrange(f"{P}lb:{class_id}", 0, n - 1, withscores=True)
@@ -489,3 +505,9 @@ class RedisBackend:
         raw: dict[str, str] = await self.redis.hgetall(f"{P}interactions")
         pairs = sorted((k.split("\t", 1), float(v)) for k, v in raw.items())
         return [(rider, cls, weight) for (rider, cls), weight in pairs]
+
+
+def _cadence_sample(member: str) -> tuple[float, float]:
+    """(t, rpm) of a cadence member `t:rpm`."""
+    t, rpm = member.split(":")
+    return float(t), float(rpm)

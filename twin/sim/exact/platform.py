@@ -21,7 +21,11 @@ import numpy as np
 
 from twin.sim.exact.engine import run_model, summary_of
 from twin.sim.exact.model import from_platform
-from twin.sim.exact.rider_experience import rider_experience, rider_series
+from twin.sim.exact.rider_experience import (
+    rider_experience,
+    rider_series,
+    watching_by_rendition,
+)
 from twin.sim.exact.rider_run import RiderReplication, run_rider_replication
 from twin.sim.exact.work import check_exact_work
 from twin.sim.fanout import Fanout
@@ -29,6 +33,7 @@ from twin.sim.records import Grid
 from twin.sim.result import RunResult
 from twin.sim.rider_columns import add_rider_columns
 from twin.sim.summary import timeseries
+from twin.sim.tempo import tempo_experience
 from twin.sim.usage import platform_usage
 
 __all__ = ["INTERVAL_S", "ride", "run_exact_platform"]
@@ -107,6 +112,11 @@ def _run_riders(
             if name in reps[0].clients:
                 block[key] = round(sum(counts) / len(reps))
     summary["experience"] = rider_experience(reps, compiled)
+    if compiled.audio is not None:  # the music's riders are the ones watching here
+        watching = np.mean([watching_by_rendition(r, compiled) for r in reps], axis=0)
+        summary["experience"].update(
+            tempo_experience(records, compiled, model.seed, watching=watching)
+        )
     summary["sessions"] = round(sum(len(r.table) for r in reps) / len(reps))
     summary["usage"] = platform_usage(compiled, _instances(reps, compiled))
     series = rider_series(reps, compiled)

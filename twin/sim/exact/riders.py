@@ -4,7 +4,8 @@ A session (a row of `twin.sim.sessions.SessionTable`) may start, is going to ope
 (`recommend`) and, once the app has its answer, join, and then rides: a live player reloads
 its playlist and fetches a segment every segment duration, an on-demand one loads its
 playlist once and fetches a segment every segment duration, a bike or tread posts a
-telemetry batch every batch period, the leaderboard is polled; at the end the workout is
+telemetry batch every batch period, the leaderboard is polled, a session playing music that
+follows cadence sends a tempo sample every sample period; at the end the workout is
 saved and, once saved, some riders rate the class (`twin.sim.platform_input.Journey`).
 Periodic calls start at a random phase, so a session of length L makes L / period of them,
 the rate the fluid engine counts.
@@ -192,6 +193,8 @@ class Riders:
         periods["leaderboard"] = (
             j.leaderboard_live_s if self.table.live[row] else j.leaderboard_od_s
         )
+        if self.table.music[row]:
+            periods["tempo"] = j.tempo_s
         now = self.env.now
         due = {name: now + p * self.rng.random() for name, p in periods.items()}
         while True:

@@ -31,6 +31,7 @@ from twin.sim.records import Grid, ReplicationRecord
 from twin.sim.result import RunResult
 from twin.sim.rider_columns import add_rider_columns
 from twin.sim.summary import summarize, timeseries, warmup_index
+from twin.sim.tempo import tempo_experience
 
 __all__ = ["run_platform"]
 
@@ -132,6 +133,7 @@ def run_platform(
             block["timeouts"] = round(sum(c.timeouts for c in clients))
             block["gave_up"] = round(sum(c.gave_up for c in clients))
     summary["experience"] = experience(flows, seed)
+    summary["experience"].update(tempo_experience(records, compiled, seed))
     count = sessions(flows).get("sessions")
     if count is not None:
         summary["sessions"] = count

@@ -28,7 +28,9 @@ from twin.sim.sessions import LIVE, SessionFlows
 __all__ = ["RIDING", "Riding"]
 
 # Request types a riding rider makes (not `recommend` and `join`, which come before riding).
-RIDING = frozenset({"playlist", "segment", "telemetry", "leaderboard", "workout", "feedback"})
+RIDING = frozenset(
+    {"playlist", "segment", "telemetry", "leaderboard", "workout", "feedback", "tempo"}
+)
 
 
 class Riding:
