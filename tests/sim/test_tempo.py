@@ -124,7 +124,7 @@ def both_engines():
     overrides = ["duration_s=1800"]
     path = SCENARIOS / "music-partner-launch.yaml"
     return {
-        engine: run_file(path, overrides, engine=engine, scale=0.0005).summary
+        engine: run_file(path, overrides, engine=engine, scale=0.002).summary
         for engine in ("exact", "fluid")
     }
 
@@ -138,7 +138,10 @@ def test_both_engines_report_the_tempo_path_alike(both_engines):
     e, f = (s["experience"]["tempo_lag_ms"] for s in (exact, fluid))
     assert e["p99"] == pytest.approx(f["p99"], rel=0.03)
     e, f = (s["requests"]["tempo"] for s in (exact, fluid))
-    assert e["count"] == pytest.approx(f["count"], rel=0.1)
+    # which sessions play music is a coin per session (music_share 0.5): the exact engine's
+    # count varies by its binomial spread, sqrt((1 - p) / (p n)) over n sessions; 3 sd of it
+    sessions = exact["sessions"]
+    assert e["count"] == pytest.approx(f["count"], rel=3.0 * math.sqrt(1.0 / sessions))
     assert e["latency_ms"]["p99"] == pytest.approx(f["latency_ms"]["p99"], rel=0.25)
     verdict = next(v for v in exact["slo"] if v["metric"] == "experience.tempo_lag_ms.p99")
     assert verdict["target"] == 180.0
