@@ -166,7 +166,11 @@ class Riders:
         if kind is None:  # an architecture may route no such type
             return
         done = self.env.event()
-        self.pool.send(kind, lambda _ok, _took: done.succeed())
+
+        def ended(_ok: bool, _took: float) -> None:
+            done.succeed()
+
+        self.pool.send(kind, ended)
         yield done
 
     def join(self) -> Generator[simpy.Event, Any, bool]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from twin.sim.fluid.collect import station_record
 from twin.sim.fluid.experience import experience, kept, sessions, usage
 from twin.sim.fluid.platform_flows import (
     PlatformFlows,
+    drawn_sampler,
     platform_flows,
     probe_network,
     report_interval,
@@ -77,7 +79,7 @@ def _own_service(
     samplers = list(net.samplers)
     for j, service in own.items():
         draw = ServiceShape.of(service).sampler(rng)
-        samplers[j] = lambda _rng, n, draw=draw: draw(n)
+        samplers[j] = partial(drawn_sampler, draw)
     return replace(net, samplers=samplers)
 
 

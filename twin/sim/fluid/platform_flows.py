@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,7 @@ from twin.sim.fluid.riding import RIDING, Riding
 from twin.sim.fluid.service import ServiceShape
 from twin.sim.platform_input import origin_up
 
-__all__ = ["PlatformFlows", "platform_flows", "probe_network", "report_interval"]
+__all__ = ["PlatformFlows", "drawn_sampler", "platform_flows", "probe_network", "report_interval"]
 
 INTERVAL_S = 60.0  # one timeseries row per simulated minute...
 MAX_INTERVALS = 720  # ...or per whole minutes when that keeps a long run within 720 rows
@@ -119,12 +120,18 @@ def _instances(
     for name, spec in compiled.services.items():
         up = np.asarray(spec.up, dtype=float)
         if name in scalers:
-            scaler = scalers[name]
-            out[name] = lambda k, s=scaler, up=up: s.in_service * float(up[k])
+            out[name] = partial(_scaled_up, scalers[name], up)
         else:
-            counts = np.asarray(spec.instances, dtype=float) * up
-            out[name] = lambda k, c=counts: float(c[k])
+            out[name] = partial(_at, np.asarray(spec.instances, dtype=float) * up)
     return out
+
+
+def _scaled_up(scaler: Autoscaler, up: np.ndarray, k: int) -> float:
+    return scaler.in_service * float(up[k])
+
+
+def _at(values: np.ndarray, k: int) -> float:
+    return float(values[k])
 
 
 def _fixed(servers: np.ndarray) -> Callable[[int], float]:
@@ -354,8 +361,8 @@ def probe_network(flows: PlatformFlows, seed: int, replication: int) -> ProbeNet
     route is given to `probe_route` or `walk_route` (twin.sim.fluid.probes) instead."""
     rng = component_rng(seed, "probe-service", replication=replication)
     draws = [shape.sampler(rng) for shape in flows.shapes]
-    samplers = [lambda _rng, n, draw=draw: draw(n) for draw in draws]
-    samplers += [lambda _rng, n: np.zeros(n) for _ in flows.pools]  # a pool's wait alone
+    samplers: list[Callable[..., Any]] = [partial(drawn_sampler, draw) for draw in draws]
+    samplers += [_no_service for _ in flows.pools]  # a pool's wait alone
     laws = [*flows.laws, *flows.pool_laws]
     routing = np.zeros((len(laws), len(laws) + 1))
     routing[:, -1] = 1.0
@@ -369,3 +376,12 @@ def report_interval(duration_s: float) -> float:
         return duration_s
     minutes = math.ceil(duration_s / (MAX_INTERVALS * INTERVAL_S))
     return minutes * INTERVAL_S
+
+
+def drawn_sampler(draw: Callable[[int], np.ndarray], _rng: Any, n: int) -> np.ndarray:
+    """A probe sampler from a service-time draw (the generator is the draw's own)."""
+    return draw(n)
+
+
+def _no_service(_rng: Any, n: int) -> np.ndarray:
+    return np.zeros(n)

@@ -52,18 +52,18 @@ def _hold(db: FluidStation, mean_s: float, tick_s: float) -> Callable[[int], flo
     behind its backlog, smoothed over `SMOOTHING_S` (the delay of the tick before alone
     feeds back at once into what the pool lets through, and the two swing)."""
     alpha = min(tick_s / SMOOTHING_S, 1.0)
-    state = {"k": 0, "delay": 0.0}
+    done, smoothed = [0], [0.0]  # ticks folded in so far, the smoothed delay
 
     def hold(k: int) -> float:
-        while state["k"] < k:
-            j = state["k"]
+        while done[0] < k:
+            j = done[0]
             log = db.log
             capacity = float(log.servers[j]) * db.rate
             backlog = float(log.backlog[j])
             delay = 0.0 if backlog <= 0 else (backlog / capacity if capacity > 0 else 3600.0)
-            state["delay"] += alpha * (delay - state["delay"])
-            state["k"] = j + 1
-        return mean_s + state["delay"]
+            smoothed[0] += alpha * (delay - smoothed[0])
+            done[0] = j + 1
+        return mean_s + smoothed[0]
 
     return hold
 

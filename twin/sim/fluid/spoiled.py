@@ -48,7 +48,7 @@ def stalled_sessions(
     starts = np.add.reduceat(np.maximum(flows.starts, 0.0) * rode, groups, axis=2) * tick
     total = 0.0
     od_ticks, od_weight = _od_lengths(flows, tick)
-    for g, k in enumerate(groups):
+    for g, k in enumerate(groups.tolist()):
         live = _live_lengths(flows, starts[LIVE, :, g], k)
         od = float(starts[:, :, g].sum()) - float(live[1].sum())
         total += _spoiled(area, k, live[0], live[1], segment_s, tick)
