@@ -139,3 +139,36 @@ def test_workers_share_the_port(redis_url: str) -> None:
     finally:
         code, _, err = finish(proc, signal.SIGTERM)
     assert code == 0 and "Traceback" not in err
+
+
+def test_a_burst_of_connections_is_held_for_accept_not_dropped(tmp_path: Path) -> None:
+    """While the process is stopped, the kernel completes 400 handshakes into the listen
+    backlog (aiohttp's default of 128 would drop the SYNs past it: a 1 s, then 3 s retry)."""
+    import selectors
+
+    port = free_port()
+    proc = spawn(
+        ["--port", str(port), "--data-dir", str(tmp_path)], {**os.environ, "TWIN_SECRET": SECRET}
+    )
+    assert proc.stdout is not None and "ready" in proc.stdout.readline()
+    socks: list[socket.socket] = []
+    proc.send_signal(signal.SIGSTOP)
+    try:
+        with selectors.DefaultSelector() as sel:
+            for _ in range(400):
+                sock = socket.socket()
+                sock.setblocking(False)
+                sock.connect_ex(("127.0.0.1", port))
+                sel.register(sock, selectors.EVENT_WRITE)
+                socks.append(sock)
+            connected = {key.fileobj for key, _ in sel.select(timeout=0.5)}
+        assert len(connected) == 400 and all(
+            s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0 for s in socks
+        )
+    finally:
+        proc.send_signal(signal.SIGCONT)
+        for sock in socks:
+            sock.close()
+    assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    code, _, err = finish(proc, signal.SIGTERM)
+    assert code == 0 and "Traceback" not in err
