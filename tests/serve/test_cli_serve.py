@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.serve.helpers import SECRET, free_port
+from tests.serve.helpers import SECRET, flush_redis, free_port
 from twin.cli.app import main
 from twin.serve.tokens import verify
 
@@ -121,10 +121,13 @@ def test_a_taken_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 @pytest.mark.redis
-def test_workers_share_the_port(redis_url: str) -> None:
+def test_workers_share_the_port(redis_url: str, tmp_path: Path) -> None:
+    flush_redis(redis_url)  # no samples key claimed by an earlier module's server
     port = free_port()
     env = {**os.environ, "TWIN_SECRET": SECRET}
-    proc = spawn(["--port", str(port), "--redis", redis_url, "--workers", "2"], env)
+    args = ["--port", str(port), "--redis", redis_url, "--workers", "2"]
+    args += ["--data-dir", str(tmp_path)]
+    proc = spawn(args, env)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     try:
