@@ -189,3 +189,14 @@ def test_quantile_is_the_nearest_rank() -> None:
     assert quantile([3.0, 1.0, 2.0], 0.5) == 2.0
     assert quantile([1.0, 2.0, 3.0, 4.0], 0.5) == 3.0
     assert quantile([5.0], 0.9) == 5.0
+
+
+def test_the_limit_grows_when_requests_in_progress_come_near_it() -> None:
+    """Three quarters of the limit in progress at once, all fast: room is made before a 503."""
+    for busy, grown in ((23, 32), (24, 40)):  # 23 of 32 is under three quarters; 24 is not
+        limit = AdaptiveLimit(128)
+        tickets = [limit.admit(0.0) for _ in range(busy)]
+        for ticket in tickets:
+            limit.done(ticket, 0.001)  # type: ignore[arg-type]
+        limit.tick(WINDOW_S)
+        assert limit.current == grown

@@ -8,8 +8,8 @@ process can bound is how many handlers run, and by Little's law an admitted requ
 takes about `limit / throughput`. Throughput is what a busy machine changes, so the limit in
 force adapts (`AdaptiveLimit`) on the deadline itself: the median time admitted requests
 spend in the server, those still running included, against 50 ms; it is cut when that is
-over, and grows back towards `--max-inflight` (128) only while it is what turns requests away
-and the median is under half the target. Past the limit a request
+over, and grows back towards `--max-inflight` (128) only while requests in progress come near
+it and the median is under half the target. Past the limit a request
 is answered at once `503 {"error": "overloaded, retry"}` with `Retry-After: 1`, before its
 token is verified or its body parsed: measured, a refusal costs the server about 0.1 ms of CPU
 against 0.4 ms for an accepted telemetry batch of 50 samples. What no limit can bound is the
@@ -49,7 +49,8 @@ TARGET_S = 0.05  # the median time in the server, per window, the limit keeps ad
 QUANTILE = 0.5  # the median: a few slow clients (a body sent slowly) do not move it
 WINDOW_S = 0.2
 MIN_CUT, MAX_CUT = 0.5, 0.9  # a window over the target cuts the limit by 10 % to 50 %
-GROWTH = 0.25  # a window under half the target, the limit binding: +25 %, at least one
+GROWTH = 0.25  # a window under half the target, the limit nearly reached: +25 %, at least one
+NEAR = 0.75  # a window whose busiest moment had this share of the limit in progress came near it
 FLOOR = 8
 START_SHARE = 0.25  # a fresh process admits a quarter of its ceiling at once, then learns
 LONG_ROUTES = frozenset({"segment"})  # streamed for as long as the bytes take: no queue signal
@@ -76,12 +77,12 @@ class AdaptiveLimit:
     itself: the median of the window's times in the server (the requests that ended in it, and
     the ages of those still running, so the limit reacts before slow requests end) against
     `target_s`. Over it, the limit is cut in proportion (`current * target / median`, by 10 %
-    to 50 %); under half of it, and only if the limit turned a request away in the window, it
-    grows by 25 % (at least one); otherwise it holds. It moves between `floor` and `ceiling`
-    (`--max-inflight`) and starts at a quarter of the ceiling: a limit that has not been
-    needed is not raised, so the next burst finds the limit that the last one needed, not the
-    ceiling (128 requests admitted at once take 128 / throughput each, 0.6 s on a machine doing
-    200 a second).
+    to 50 %); under half of it, and only if the window came near the limit (at its busiest,
+    three quarters of it in progress), it grows by 25 % (at least one); otherwise it holds.
+    It moves between `floor` and `ceiling` (`--max-inflight`) and starts at a quarter of the
+    ceiling: a limit that has not been needed is not raised, so the next burst finds the
+    limit the last one needed, not the ceiling (128 requests admitted at once take 128 /
+    throughput each: 0.6 s on a machine doing 200 a second).
 
     Why not the shortest time against the shortest ever seen (CoDel's and TCP Vegas' signal,
     the rule this replaced): on Redis with `appendfsync always` most of a request's time is the
@@ -101,7 +102,7 @@ class AdaptiveLimit:
         self._tickets = itertools.count(1)
         self._window_end = 0.0
         self._times: list[float] = []
-        self._refused = False
+        self._peak = 0  # the most requests in progress at once in the window
 
     def admit(self, now: float, timed: bool = True) -> int | None:
         """A ticket for one more request in progress, or None if the limit is reached.
@@ -111,9 +112,10 @@ class AdaptiveLimit:
         """
         self.tick(now)
         if self.inflight >= self.current:
-            self._refused = True
+            self._peak = self.current
             return None
         self.inflight += 1
+        self._peak = max(self._peak, self.inflight)
         ticket = next(self._tickets)
         if timed:
             self._started[ticket] = now
@@ -134,13 +136,13 @@ class AdaptiveLimit:
         times = self._times + [now - started for started in self._started.values()]
         if times:
             self.current = self._next(quantile(times, QUANTILE))
-        self._window_end, self._times, self._refused = now + WINDOW_S, [], False
+        self._window_end, self._times, self._peak = now + WINDOW_S, [], self.inflight
 
     def _next(self, slow: float) -> int:
         if slow > self.target_s:
             cut = min(MAX_CUT, max(MIN_CUT, self.target_s / slow))
             return max(self.floor, int(self.current * cut))
-        if slow < self.target_s / 2 and self._refused:
+        if slow < self.target_s / 2 and self._peak >= NEAR * self.current:
             return min(self.ceiling, self.current + max(1, int(self.current * GROWTH)))
         return self.current
 
