@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.serve.helpers import SECRET, Client, ThreadServer, wait_for
 from twin.cli.app import main
@@ -200,3 +202,36 @@ def test_the_limit_grows_when_requests_in_progress_come_near_it() -> None:
             limit.done(ticket, 0.001)  # type: ignore[arg-type]
         limit.tick(WINDOW_S)
         assert limit.current == grown
+
+
+@given(
+    st.lists(
+        st.tuples(st.booleans(), st.floats(0.0, 0.5), st.integers(0, 1000)),
+        min_size=1,
+        max_size=300,
+    )
+)
+def test_the_limit_stays_within_its_bounds_and_is_never_exceeded(
+    steps: list[tuple[bool, float, int]],
+) -> None:
+    """Any sequence of arrivals and departures, at any pace: no more requests in progress than
+    the limit in force when each was admitted, never fewer than none, the limit within
+    [floor, ceiling], and every ticket given back leaves the count where it started."""
+    limit, now, running = AdaptiveLimit(64), 0.0, []
+    for arrive, pause, pick in steps:
+        now += pause
+        if arrive or not running:
+            before = limit.inflight
+            ticket = limit.admit(now)
+            if ticket is None:
+                assert limit.inflight == before >= limit.current
+            else:
+                running.append(ticket)
+                assert limit.inflight == before + 1 <= limit.current
+        else:
+            limit.done(running.pop(pick % len(running)), now)
+        assert limit.inflight == len(running) >= 0
+        assert 8 <= limit.current <= 64
+    for ticket in running:
+        limit.done(ticket, now)
+    assert limit.inflight == 0
