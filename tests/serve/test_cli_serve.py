@@ -150,13 +150,12 @@ def test_a_burst_of_connections_is_held_for_accept_not_dropped(tmp_path: Path) -
     import selectors
 
     port = free_port()
-    proc = spawn(
-        ["--port", str(port), "--data-dir", str(tmp_path)], {**os.environ, "TWIN_SECRET": SECRET}
-    )
-    assert proc.stdout is not None and "ready" in proc.stdout.readline()
+    env = {**os.environ, "TWIN_SECRET": SECRET}
+    proc = spawn(["--port", str(port), "--data-dir", str(tmp_path)], env)
     socks: list[socket.socket] = []
-    proc.send_signal(signal.SIGSTOP)
     try:
+        assert proc.stdout is not None and "ready" in proc.stdout.readline()
+        proc.send_signal(signal.SIGSTOP)
         with selectors.DefaultSelector() as sel:
             for _ in range(400):
                 sock = socket.socket()
@@ -165,13 +164,13 @@ def test_a_burst_of_connections_is_held_for_accept_not_dropped(tmp_path: Path) -
                 sel.register(sock, selectors.EVENT_WRITE)
                 socks.append(sock)
             connected = {key.fileobj for key, _ in sel.select(timeout=0.5)}
-        assert len(connected) == 400 and all(
-            s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0 for s in socks
-        )
+        assert len(connected) == 400
+        assert all(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0 for s in socks)
+        proc.send_signal(signal.SIGCONT)
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
     finally:
         proc.send_signal(signal.SIGCONT)
         for sock in socks:
             sock.close()
-    assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
-    code, _, err = finish(proc, signal.SIGTERM)
+        code, _, err = finish(proc, signal.SIGTERM)
     assert code == 0 and "Traceback" not in err
