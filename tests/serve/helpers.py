@@ -59,6 +59,7 @@ def free_port() -> int:
 
 DURABLE = ("--appendonly", "yes", "--appendfsync", "always")
 VOLATILE = ("--appendonly", "no")  # nothing survives a restart
+SHUTDOWN_S = 5.0  # a test server waits this long for handlers still running when stopped
 
 
 def start_redis(
@@ -142,7 +143,13 @@ class ThreadServer:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self.app = create_app(self.settings)
-        runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
+        # A handler still running at stop() (a streamed segment its client stopped reading) is
+        # given 5 s, not aiohttp's 60: longer than `stop()`'s 30 s join, and the thread lives on
+        # with its revocation watch polling a Redis the session may have stopped (the likely
+        # source of "revocations: Error 111 connecting ..." after pytest's summary).
+        runner = web.AppRunner(
+            self.app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_S
+        )
         await runner.setup()
         site = web.TCPSite(runner, self.settings.host, self.settings.port)
         await site.start()

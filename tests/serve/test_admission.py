@@ -14,10 +14,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.serve.helpers import SECRET, Client, ThreadServer, wait_for
 from twin.cli.app import main
-from twin.serve.admission import TARGET_S, WINDOW_S, AdaptiveLimit, redis_pool_size
+from twin.serve.admission import (
+    TARGET_S,
+    WINDOW_S,
+    AdaptiveLimit,
+    quantile,
+    redis_pool_size,
+)
 
 LIMIT = 3
 
@@ -113,37 +121,117 @@ def test_serve_refuses_workers_whose_pools_redis_cannot_take(
     assert err.count("\n") == 1
 
 
-def test_the_limit_falls_while_a_queue_stands_and_climbs_back_when_it_is_gone() -> None:
-    limit, now = AdaptiveLimit(128), 0.0
+def _windows(limit: AdaptiveLimit, clock: list[float], count: int, seconds: float,
+             refused: bool = False) -> list[int]:  # fmt: skip
+    """`count` windows in each of which one request takes `seconds`; the limit after each.
 
-    def windows(count: int, seconds: float) -> list[int]:
-        nonlocal now
-        seen = []
-        for _ in range(count):
-            now += WINDOW_S
-            limit.observe(seconds, now)  # every request of the window that slow
-            seen.append(limit.current)
-        return seen
-
-    fast = 0.1 * TARGET_S
-    assert windows(3, fast) == [128] * 3  # no queue: the ceiling holds
-    queued = windows(40, 4 * TARGET_S)
-    assert queued[:3] == [115, 103, 92]  # -10 % a window
-    assert queued[-1] == 8  # down to the floor, never below
-    assert windows(3, 0.6 * TARGET_S) == [8] * 3  # between half and the target: holds
-    climbing = windows(40, fast)
-    assert climbing[:3] == [9, 10, 11]  # +10 %, at least one
-    assert climbing[-1] == 128  # back to --max-inflight
+    With `refused`, the window also turns a request away (the limit binds).
+    """
+    seen = []
+    for _ in range(count):
+        ticket = limit.admit(clock[0])
+        assert ticket is not None
+        if refused:
+            held = [limit.admit(clock[0]) for _ in range(limit.current)]
+            for other in held:
+                if other is not None:
+                    limit.done(other, clock[0] + seconds)
+        limit.done(ticket, clock[0] + seconds)
+        clock[0] += max(seconds, WINDOW_S)
+        limit.tick(clock[0])
+        seen.append(limit.current)
+    return seen
 
 
-def test_a_slow_service_is_not_taken_for_a_queue() -> None:
-    """An fsync of 80 ms in every request is service time: only twice that is a queue."""
-    limit, now = AdaptiveLimit(128), 0.0
-    for _ in range(50):
-        now += WINDOW_S
-        limit.observe(0.08, now)
-    assert limit.current == 128 and limit.baseline < 0.1
-    for _ in range(3):
-        now += WINDOW_S
-        limit.observe(0.3, now)  # a queue on top of it
-    assert limit.current == 92
+def test_the_limit_is_cut_while_the_deadline_is_missed_and_grows_back_only_where_it_binds() -> None:
+    limit, clock = AdaptiveLimit(128), [0.0]
+    assert limit.current == 32  # a quarter of the ceiling until a burst needs more
+    assert _windows(limit, clock, 3, 0.1 * TARGET_S) == [32] * 3  # fast, never binding: holds
+    assert _windows(limit, clock, 3, 0.1 * TARGET_S, refused=True) == [40, 50, 62]  # +25 %
+    assert _windows(limit, clock, 10, 0.1 * TARGET_S, refused=True)[-1] == 128  # the ceiling
+    # Missing the deadline: cut in proportion, by 10 % to 50 % a window.
+    assert _windows(limit, clock, 1, 1.1 * TARGET_S) == [115]  # 128 * 0.9
+    assert _windows(limit, clock, 1, 1.6 * TARGET_S) == [71]  # 115 * 0.625
+    assert _windows(limit, clock, 1, 4 * TARGET_S) == [35]  # 71 * 0.5
+    assert _windows(limit, clock, 10, 4 * TARGET_S)[-1] == 8  # down to the floor, never below
+    # Between half the target and the target: holds, binding or not.
+    assert _windows(limit, clock, 3, 0.7 * TARGET_S, refused=True) == [8] * 3
+
+
+def test_a_slow_service_within_the_deadline_keeps_its_concurrency() -> None:
+    """A group commit whose fsync takes 30 ms is no queue to cut (the rule this one replaced
+    cut it: every request was over twice the fastest ever seen)."""
+    limit, clock = AdaptiveLimit(128), [0.0]
+    _windows(limit, clock, 12, 0.001, refused=True)  # the fastest ever: 1 ms
+    assert limit.current == 128
+    assert _windows(limit, clock, 20, 0.03, refused=True) == [128] * 20
+
+
+def test_requests_still_running_count_before_they_end() -> None:
+    """A burst admitted at once is seen while it runs: the next window's admission cuts."""
+    limit = AdaptiveLimit(128)
+    tickets = [limit.admit(0.0) for _ in range(32)]
+    assert None not in tickets and limit.admit(0.0) is None and limit.inflight == 32
+    assert limit.admit(4 * TARGET_S) is None  # all 32 still running, 200 ms old: cut by half
+    assert limit.current == 16
+    for ticket in tickets:
+        limit.done(ticket, 4 * TARGET_S)  # type: ignore[arg-type]
+    assert limit.inflight == 0
+
+
+def test_a_segment_counts_against_the_limit_but_gives_no_time() -> None:
+    limit = AdaptiveLimit(8)
+    streamed = limit.admit(0.0, timed=False)
+    assert limit.inflight == 1 and streamed is not None
+    assert limit.admit(10.0) is not None  # a 10 s segment in progress is not a missed deadline
+    assert limit.current == 8
+
+
+def test_quantile_is_the_nearest_rank() -> None:
+    assert quantile([3.0, 1.0, 2.0], 0.5) == 2.0
+    assert quantile([1.0, 2.0, 3.0, 4.0], 0.5) == 3.0
+    assert quantile([5.0], 0.9) == 5.0
+
+
+def test_the_limit_grows_when_requests_in_progress_come_near_it() -> None:
+    """Three quarters of the limit in progress at once, all fast: room is made before a 503."""
+    for busy, grown in ((23, 32), (24, 40)):  # 23 of 32 is under three quarters; 24 is not
+        limit = AdaptiveLimit(128)
+        tickets = [limit.admit(0.0) for _ in range(busy)]
+        for ticket in tickets:
+            limit.done(ticket, 0.001)  # type: ignore[arg-type]
+        limit.tick(WINDOW_S)
+        assert limit.current == grown
+
+
+@given(
+    st.lists(
+        st.tuples(st.booleans(), st.floats(0.0, 0.5), st.integers(0, 1000)),
+        min_size=1,
+        max_size=300,
+    )
+)
+def test_the_limit_stays_within_its_bounds_and_is_never_exceeded(
+    steps: list[tuple[bool, float, int]],
+) -> None:
+    """Any sequence of arrivals and departures, at any pace: no more requests in progress than
+    the limit in force when each was admitted, never fewer than none, the limit within
+    [floor, ceiling], and every ticket given back leaves the count where it started."""
+    limit, now, running = AdaptiveLimit(64), 0.0, []
+    for arrive, pause, pick in steps:
+        now += pause
+        if arrive or not running:
+            before = limit.inflight
+            ticket = limit.admit(now)
+            if ticket is None:
+                assert limit.inflight == before >= limit.current
+            else:
+                running.append(ticket)
+                assert limit.inflight == before + 1 <= limit.current
+        else:
+            limit.done(running.pop(pick % len(running)), now)
+        assert limit.inflight == len(running) >= 0
+        assert 8 <= limit.current <= 64
+    for ticket in running:
+        limit.done(ticket, now)
+    assert limit.inflight == 0

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.serve.helpers import SECRET, free_port
+from tests.serve.helpers import SECRET, flush_redis, free_port
 from twin.cli.app import main
 from twin.serve.tokens import verify
 
@@ -121,10 +121,13 @@ def test_a_taken_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 @pytest.mark.redis
-def test_workers_share_the_port(redis_url: str) -> None:
+def test_workers_share_the_port(redis_url: str, tmp_path: Path) -> None:
+    flush_redis(redis_url)  # no samples key claimed by an earlier module's server
     port = free_port()
     env = {**os.environ, "TWIN_SECRET": SECRET}
-    proc = spawn(["--port", str(port), "--redis", redis_url, "--workers", "2"], env)
+    args = ["--port", str(port), "--redis", redis_url, "--workers", "2"]
+    args += ["--data-dir", str(tmp_path)]
+    proc = spawn(args, env)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     try:
@@ -137,5 +140,37 @@ def test_workers_share_the_port(redis_url: str) -> None:
                 break
         assert len(pids) == 2
     finally:
+        code, _, err = finish(proc, signal.SIGTERM)
+    assert code == 0 and "Traceback" not in err
+
+
+def test_a_burst_of_connections_is_held_for_accept_not_dropped(tmp_path: Path) -> None:
+    """While the process is stopped, the kernel completes 400 handshakes into the listen
+    backlog (aiohttp's default of 128 would drop the SYNs past it: a 1 s, then 3 s retry)."""
+    import selectors
+
+    port = free_port()
+    env = {**os.environ, "TWIN_SECRET": SECRET}
+    proc = spawn(["--port", str(port), "--data-dir", str(tmp_path)], env)
+    socks: list[socket.socket] = []
+    try:
+        assert proc.stdout is not None and "ready" in proc.stdout.readline()
+        proc.send_signal(signal.SIGSTOP)
+        with selectors.DefaultSelector() as sel:
+            for _ in range(400):
+                sock = socket.socket()
+                sock.setblocking(False)
+                sock.connect_ex(("127.0.0.1", port))
+                sel.register(sock, selectors.EVENT_WRITE)
+                socks.append(sock)
+            connected = {key.fileobj for key, _ in sel.select(timeout=0.5)}
+        assert len(connected) == 400
+        assert all(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0 for s in socks)
+        proc.send_signal(signal.SIGCONT)
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGCONT)
+        for sock in socks:
+            sock.close()
         code, _, err = finish(proc, signal.SIGTERM)
     assert code == 0 and "Traceback" not in err

@@ -64,7 +64,10 @@ def register(app: typer.Typer) -> None:
             False, "--allow-data-loss", help="Serve on a Redis without AOF (else refused)."
         ),
         max_inflight: int = typer.Option(
-            128, "--max-inflight", help="Requests in progress per process; past it, 503."
+            128,
+            "--max-inflight",
+            help="Most requests in progress per process (the limit in force adapts under it; "
+            "past that limit, 503).",
         ),
         tls_cert: Path | None = typer.Option(
             None, "--tls-cert", help="PEM certificate chain: serve HTTPS (with --tls-key)."

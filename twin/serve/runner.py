@@ -42,6 +42,12 @@ T = TypeVar("T")
 Say = Callable[[str], None]
 
 READY_TIMEOUT_S = 600.0
+# Connections the kernel may hold for accept(): aiohttp's default, 128, overflows when a burst
+# of clients connects at once (a reconnect storm, a load generator opening connections as its
+# concurrency grows), and an overflow drops the SYN: the client retries after 1 s, then 3 s,
+# 7 s. Those seconds are latency no admission limit can see or bound, so the server accepts the
+# burst and answers each request (503 if it must) instead. The kernel caps it at somaxconn.
+LISTEN_BACKLOG = 4096
 
 
 def check_redis(url: str, allow_data_loss: bool = False, connections: int = 0) -> None:
@@ -88,8 +94,9 @@ async def _start(settings: ServeSettings, reuse_port: bool) -> tuple[web.AppRunn
     except RedisError as exc:
         raise TargetError(f"--redis {redact_url(settings.redis_url or '')!r}: {exc}") from exc
     site = web.TCPSite(
-        runner, settings.host, settings.port, reuse_port=reuse_port, ssl_context=tls(settings)
-    )
+        runner, settings.host, settings.port, reuse_port=reuse_port, ssl_context=tls(settings),
+        backlog=LISTEN_BACKLOG,
+    )  # fmt: skip
     try:
         await site.start()
     except OSError as exc:
