@@ -1,11 +1,14 @@
 """A run's folder as `twin run` leaves it: timeseries.csv, the report, summary.json last.
 
 summary.json is written last so that a folder holding it is a finished run; every file is
-written atomically (`twin.results.files`), so nothing is left half-written.
+written atomically (`twin.results.files`), so nothing is left half-written. The CSV is
+written on a thread while the report's figures are drawn by other processes.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +30,14 @@ def write_run(
     """Write a run's files into `out_dir` (created if need be) and return it; `drawing`:
     processes already started to draw the report's figures (`twin.report.drawing`)."""
     prepare_out_dir(out_dir)
-    write_timeseries(out_dir / "timeseries.csv", timeseries)
     incidents = summary.get("incidents", [])
-    render_report(out_dir, summary, timeseries, incidents=incidents, drawing=drawing)
+    with ExitStack() as stack:
+        if drawing is None:  # started before the thread below: a fork copies no thread
+            drawing = stack.enter_context(Drawing.start())
+        # The CSV (formatting, then a write and an fsync) while the figures are drawn.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-csv") as writer:
+            csv = writer.submit(write_timeseries, out_dir / "timeseries.csv", timeseries)
+            render_report(out_dir, summary, timeseries, incidents=incidents, drawing=drawing)
+            csv.result()
     write_summary(out_dir / "summary.json", summary)
     return out_dir
