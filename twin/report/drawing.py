@@ -18,6 +18,7 @@ This module imports neither matplotlib nor pandas: starting the processes costs 
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
@@ -64,6 +65,10 @@ _LOADED: dict[str, Any] = {}
 def _warm() -> None:
     """A drawing process's start: import what drawing needs while the caller works."""
     import twin.report.plots  # noqa: F401  (matplotlib, pandas and the plots)
+
+    # What is here now lives as long as the process: keep it out of every later collection,
+    # or the first full one (a few figures in) walks it all again, on the report's wait.
+    gc.freeze()
 
 
 def _makers(path: str) -> list[Any]:
