@@ -170,3 +170,14 @@ def test_the_heap_is_frozen_before_the_interpreter_collects_at_exit() -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.strip().splitlines()
     assert lines[-2:] == ["frozen before exit: False", "frozen at exit: True"]
+
+
+def test_a_run_in_process_leaves_nothing_set_aside_from_the_collector(tmp_path: Path) -> None:
+    """`twin run` freezes what its imports made while it runs (`twin.cli.heap`) and unfreezes
+    it when done: a process that runs many commands (this test session) leaks nothing."""
+    import gc
+
+    leftover = gc.get_freeze_count()
+    assert main(["run", str(EXAMPLE), *SHORT, "--out", str(tmp_path / "run"), "-q"]) == 0
+    assert gc.get_freeze_count() == leftover == 0
+    assert (tmp_path / "run" / "summary.json").is_file()

@@ -6,14 +6,13 @@ line on stderr and exit code 2, so no user ever sees a traceback for their own m
 
 from __future__ import annotations
 
-import atexit
-import gc
 import importlib
 import importlib.util
 import sys
 
 import typer
 
+from twin.cli.heap import skip_collection_at_exit
 from twin.errors import TwinError
 
 __all__ = ["app", "main"]
@@ -62,7 +61,7 @@ _register_commands()
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; every TwinError becomes one line and exit code 2."""
-    _skip_collection_at_exit()
+    skip_collection_at_exit()  # the interpreter's own walks at exit find nothing to free
     try:
         app(args=argv, prog_name="twin")  # standalone: click prints usage errors (exit 2)
     except TwinError as exc:
@@ -72,17 +71,6 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     return 0
-
-
-def _skip_collection_at_exit() -> None:
-    """Freeze the heap when the interpreter exits, before its own full garbage collections.
-
-    They walk every object NumPy, pandas, SciPy and the models left (a quarter to half a
-    second after a `twin run`, measured) only to free memory the system takes back anyway;
-    a frozen object is still freed by its references, just never walked. Registered once
-    however often `main` runs in one process."""
-    atexit.unregister(gc.freeze)
-    atexit.register(gc.freeze)
 
 
 if __name__ == "__main__":
