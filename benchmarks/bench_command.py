@@ -42,13 +42,14 @@ def whole_command(out: Path) -> dict[str, float]:
     """One `twin run ... --json` from outside: its wall time and its engine's own."""
     cmd = [sys.executable, "-m", "twin.cli.app", "run", str(SCENARIO), "--engine", "fluid"]
     cmd += ["--out", str(out), "--json"]
+    load = os.getloadavg()[0]  # a shared machine: the ratio means most on a quiet one
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=_env(), check=False)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"twin run failed:\n{proc.stderr[-2000:]}")
     engine = float(json.loads(proc.stdout)["wall_seconds"])
-    return {"command_s": wall, "engine_s": engine, "ratio": wall / engine}
+    return {"command_s": wall, "engine_s": engine, "ratio": wall / engine, "load": load}
 
 
 def riders_child(riders: int) -> dict[str, Any]:
@@ -100,6 +101,7 @@ def main(argv: list[str]) -> int:
     for r in runs:
         print(
             f"  {r['command_s']:6.2f} s command, {r['engine_s']:5.2f} s engine: {r['ratio']:.2f}x"
+            f"  (load average {r['load']:.1f} on {os.cpu_count()} cores)"
         )
     ok_ratio = ratio <= RATIO_TARGET
     print(f"  median {ratio:.2f}x the engine's own time (target <= {RATIO_TARGET:g}: "

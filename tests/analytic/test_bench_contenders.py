@@ -55,7 +55,7 @@ def test_report_lines_hold_rates_and_ratio_verdicts(bench: ModuleType) -> None:
         "ciw": [{"completed": 1000, "wall_s": 1.0, "wait_mean_s": 2.0}] * 3,
     }
     text = "\n".join(bench.report(runs, 1000, 3))
-    assert "exact/simpy = 2.00  (target >= 0.7: met)" in text
+    assert "exact/simpy = 2.00  (target >= 1.5: met)" in text
     assert "exact/ciw = 1.00  (target >= 1.5: MISSED)" in text
     assert "1,000" in text and "500" in text
 

@@ -150,3 +150,34 @@ def test_token_json_names_its_subject_id_and_expiry(
     facts = json.loads(capsys.readouterr().out)
     assert facts["kind"] == "device" and facts["subject"] == "bike-7"
     assert facts["token"].count(".") == 1 and len(facts["id"]) == 16
+
+
+def test_the_heap_is_frozen_before_the_interpreter_collects_at_exit() -> None:
+    """`main` freezes the heap at exit (once, however often it ran), so the interpreter's own
+    full collections at exit walk nothing; a handler registered before `main` runs after it."""
+    code = (
+        "import atexit, gc\n"
+        "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+        "from twin.cli.app import main\n"
+        "assert main(['--help']) == 0 and main(['--help']) == 0\n"
+        "print('frozen before exit:', gc.get_freeze_count() > 0)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-2:] == ["frozen before exit: False", "frozen at exit: True"]
+
+
+def test_a_run_in_process_leaves_nothing_set_aside_from_the_collector(tmp_path: Path) -> None:
+    """`twin run` freezes what its imports made while it runs (`twin.cli.heap`) and unfreezes
+    it when done: a process that runs many commands (this test session) leaks nothing."""
+    import gc
+
+    leftover = gc.get_freeze_count()
+    assert main(["run", str(EXAMPLE), *SHORT, "--out", str(tmp_path / "run"), "-q"]) == 0
+    assert gc.get_freeze_count() == leftover == 0
+    assert (tmp_path / "run" / "summary.json").is_file()

@@ -65,3 +65,21 @@ def test_twin_run_itself_never_imports_matplotlib(tmp_path: Path) -> None:
     expected = "False" if available_cores() > 1 else "True"
     assert proc.stdout.strip().splitlines()[-1] == expected
     assert (tmp_path / "run" / "latency.png").stat().st_size > 10_000
+
+
+def test_submitted_figures_come_back_once_each_with_their_place_then_leave_no_payload(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Figures come back as they finish; `order` puts them back in the report's order."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the payload goes
+    summary, ts = fake_summary(), fake_timeseries(np.random.default_rng(3), extras=True)
+    with plot_style():
+        here = [(p.name, png_bytes(p.figure)) for p in all_plots(summary, ts, ())]
+    with Drawing.start(jobs=2) as drawing, drawing.submit(summary, ts, ()) as submitted:
+        drawn = list(submitted)
+        assert len(list(tmp_path.glob("twin-draw-*"))) == 1  # the payload, while reading
+    assert not list(tmp_path.glob("twin-draw-*"))
+    assert len({d.order for d in drawn}) == len(drawn) == len(here)
+    assert [(d.name, d.png) for d in sorted(drawn, key=lambda d: d.order)] == here

@@ -12,6 +12,7 @@ import sys
 
 import typer
 
+from twin.cli.heap import skip_collection_at_exit
 from twin.errors import TwinError
 
 __all__ = ["app", "main"]
@@ -60,6 +61,7 @@ _register_commands()
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; every TwinError becomes one line and exit code 2."""
+    skip_collection_at_exit()  # the interpreter's own walks at exit find nothing to free
     try:
         app(args=argv, prog_name="twin")  # standalone: click prints usage errors (exit 2)
     except TwinError as exc:

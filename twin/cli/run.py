@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from twin.cli.heap import command_heap, imports_set_aside
 from twin.cli.progress import progress_bar
 from twin.cli.tables import print_run  # deferred: Rich tables, only when printing
 from twin.cli.units import CLUSTER, JOBS, open_units
@@ -114,40 +115,43 @@ def execute(
 ) -> tuple[dict[str, Any], Path]:
     """Load, simulate (replications as units of work on `jobs` processes or a `cluster`),
     write; return the summary and the output folder."""
-    # Deferred: the engines and the report load NumPy, pandas, SimPy and matplotlib, which
-    # `twin --help` and the other commands should not pay for; and bad input is refused
-    # before they are imported (that alone takes seconds on a busy machine).
-    from twin.config.loader import load
-    from twin.config.scaling import check_scale
+    with command_heap():  # what the imports set aside is collectable again after
+        # Deferred: the engines and the report load NumPy, pandas, SimPy and matplotlib, which
+        # `twin --help` and the other commands should not pay for; and bad input is refused
+        # before they are imported (that alone takes seconds on a busy machine).
+        with imports_set_aside():
+            from twin.config.loader import load
+            from twin.config.scaling import check_scale
 
-    if scale is not None:
-        check_scale(scale)
-    loaded = load(scenario_path, [*overrides, *_rider_override(riders)])
-    _check_size(loaded.scenario, engine, seed, replications)
-    from twin.report.drawing import Drawing
-    from twin.report.run_folder import write_run
-    from twin.results.files import default_out_dir
-    from twin.runs import run_loaded
-    from twin.runs.engines import check_engine
+        if scale is not None:
+            check_scale(scale)
+        loaded = load(scenario_path, [*overrides, *_rider_override(riders)])
+        _check_size(loaded.scenario, engine, seed, replications)
+        with imports_set_aside():
+            from twin.report.drawing import Drawing
+            from twin.report.run_folder import write_run
+            from twin.results.files import default_out_dir
+            from twin.runs import run_loaded
+            from twin.runs.engines import check_engine
 
-    check_engine(engine)
-    # The fluid engine's replications share one solved flow: they stay in this process.
-    many = max(replications, 3 if precision else 1) if engine != "fluid" else 1
-    units = open_units(jobs, cluster, units=many)
-    label = f"{loaded.scenario.name} ({engine})"
-    # The report's drawing processes start now, so that they import matplotlib on the other
-    # cores while the engine runs, before any thread (the progress bar's) exists to fork.
-    with Drawing.start() as drawing:
-        with units, progress_bar(label, enabled=show_progress) as bar:
-            run = run_loaded(
-                loaded, engine=engine, seed=seed, replications=replications,
-                precision=precision, progress=bar.update, scale=scale, units=units,
-            )  # fmt: skip
-        out_dir = out if out is not None else default_out_dir(run.name)
-        write_run(out_dir, run.summary, run.timeseries, drawing)
-    if openmetrics is not None:
-        _write_openmetrics(openmetrics, run)
-    return run.summary, out_dir
+        check_engine(engine)
+        # The fluid engine's replications share one solved flow: they stay in this process.
+        many = max(replications, 3 if precision else 1) if engine != "fluid" else 1
+        units = open_units(jobs, cluster, units=many)
+        label = f"{loaded.scenario.name} ({engine})"
+        # The report's drawing processes start now, so that they import matplotlib on the other
+        # cores while the engine runs, before any thread (the progress bar's) exists to fork.
+        with Drawing.start() as drawing:
+            with units, progress_bar(label, enabled=show_progress) as bar:
+                run = run_loaded(
+                    loaded, engine=engine, seed=seed, replications=replications,
+                    precision=precision, progress=bar.update, scale=scale, units=units,
+                )  # fmt: skip
+            out_dir = out if out is not None else default_out_dir(run.name)
+            write_run(out_dir, run.summary, run.timeseries, drawing)
+        if openmetrics is not None:
+            _write_openmetrics(openmetrics, run)
+        return run.summary, out_dir
 
 
 def _openmetrics_target(

@@ -9,16 +9,21 @@ each is told which figure to draw and sends back the PNG bytes. The bytes are a 
 drawing's (same code, same style, no timestamps): only the wall time changes. With one core,
 or where `fork` is unavailable, the figures are drawn in this process.
 
+`submit` hands the figures out at once and returns them as they finish, in whatever order
+they finish, each with its place in the report: the caller writes each PNG (a write and an
+fsync) and prepares the rest of its page while the others are still being drawn.
+
 This module imports neither matplotlib nor pandas: starting the processes costs nothing more.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -29,17 +34,18 @@ if TYPE_CHECKING:
 
     from twin.results.reading import Window
 
-__all__ = ["Drawing", "Drawn", "available_cores"]
+__all__ = ["Drawing", "Drawn", "Submitted", "available_cores"]
 
 
 @dataclass(frozen=True)
 class Drawn:
-    """One figure as PNG bytes, with its file stem, heading and caption."""
+    """One figure as PNG bytes, with its file stem, heading, caption and place in the report."""
 
     name: str
     title: str
     caption: str
     png: bytes
+    order: int = 0
 
 
 def available_cores() -> int:
@@ -59,6 +65,10 @@ _LOADED: dict[str, Any] = {}
 def _warm() -> None:
     """A drawing process's start: import what drawing needs while the caller works."""
     import twin.report.plots  # noqa: F401  (matplotlib, pandas and the plots)
+
+    # What is here now lives as long as the process: keep it out of every later collection,
+    # or the first full one (a few figures in) walks it all again, on the report's wait.
+    gc.freeze()
 
 
 def _makers(path: str) -> list[Any]:
@@ -83,7 +93,34 @@ def _draw(path: str, index: int) -> Drawn | None:
         if plot is None:
             return None
         data = png_bytes(plot.figure)
-    return Drawn(plot.name, plot.title, plot.caption, data)
+    return Drawn(plot.name, plot.title, plot.caption, data, index)
+
+
+def _draw_one(task: tuple[str, int]) -> Drawn | None:
+    return _draw(*task)
+
+
+def _tasks(path: str, count: int) -> list[tuple[str, int]]:
+    return [(path, i) for i in range(count)]
+
+
+class Submitted:
+    """A report's figures handed out: iterate for them as they finish, in any order (`order`
+    is each one's place in the report); leaving the `with` block removes the payload."""
+
+    def __init__(self, results: Iterator[Drawn | None], folder: tempfile.TemporaryDirectory[str]):
+        self._results = results
+        self._folder = folder
+
+    def __iter__(self) -> Iterator[Drawn]:
+        return (d for d in self._results if d is not None)
+
+    def __enter__(self) -> Submitted:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._folder.cleanup()
+        _LOADED.clear()
 
 
 class Drawing:
@@ -109,17 +146,26 @@ class Drawing:
         predicted: Mapping[str, float] | None = None,
     ) -> list[Drawn]:  # fmt: skip
         """Every figure the data allows, in report order, as PNG bytes."""
-        with tempfile.TemporaryDirectory(prefix="twin-draw-") as folder:
-            path = str(Path(folder) / "payload.pickle")
+        with self.submit(summary, ts, windows, predicted) as drawn:
+            return sorted(drawn, key=lambda d: d.order)
+
+    def submit(
+        self, summary: Mapping[str, Any], ts: pd.DataFrame, windows: Sequence[Window],
+        predicted: Mapping[str, float] | None = None,
+    ) -> Submitted:  # fmt: skip
+        """Hand out every figure the data allows now, to be read as they finish."""
+        folder = tempfile.TemporaryDirectory(prefix="twin-draw-")
+        try:
+            path = str(Path(folder.name) / "payload.pickle")
             with open(path, "wb") as handle:
                 pickle.dump((summary, ts, windows, predicted), handle, pickle.HIGHEST_PROTOCOL)
             if self._pool is None:
-                drawn = [_draw(path, i) for i in range(_count(path))]
-            else:
-                count = self._pool.apply(_count, (path,))
-                drawn = self._pool.starmap(_draw, [(path, i) for i in range(count)], chunksize=1)
-        _LOADED.clear()
-        return [d for d in drawn if d is not None]
+                return Submitted(map(_draw_one, _tasks(path, _count(path))), folder)
+            tasks = _tasks(path, self._pool.apply(_count, (path,)))
+            return Submitted(self._pool.imap_unordered(_draw_one, tasks, chunksize=1), folder)
+        except BaseException:
+            folder.cleanup()
+            raise
 
     def close(self) -> None:
         """Stop the processes (idle ones exit at once)."""

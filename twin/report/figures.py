@@ -88,9 +88,26 @@ def new_figure(
 
 def png_bytes(figure: Figure) -> bytes:
     """The figure as PNG bytes; no timestamp or software tag, so same data, same bytes."""
+    _lay_out_once(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     return buffer.getvalue()
+
+
+def _lay_out_once(figure: Figure) -> None:
+    """Run the figure's layout engine now, then detach it, so that `savefig` draws once.
+
+    With an engine attached, `savefig` draws the whole figure twice: once without rendering
+    (which runs the layout) and once for real. Laying out here, at the saving DPI, and then
+    saving without an engine gives the same pixels (the same positions, the same bytes) for
+    about a sixth less drawing time."""
+    engine = figure.get_layout_engine()
+    if engine is None or figure.dpi != DPI:
+        return
+    engine.execute(figure)
+    # None means "no engine" only while these two are off (else it picks one from them)
+    with mpl.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        figure.set_layout_engine(None)
 
 
 def colors_for(names: Sequence[str]) -> dict[str, tuple[float, float, float, float]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -74,25 +75,13 @@ def write_images(out_dir: Path, plots: Callable[[], Iterable[Plot]]) -> list[Ima
 
 
 def _write_drawn(out_dir: Path, drawn: Iterable[Drawn]) -> list[Image]:
+    """Write each PNG as it comes (in any order) and return them in report order."""
     images = []
     for d in drawn:
         write_bytes(out_dir / f"{d.name}.png", d.png)
         uri = "data:image/png;base64," + base64.b64encode(d.png).decode("ascii")
-        images.append(Image(d.name, d.title, d.caption, uri, *_png_size(d.png)))
-    return images
-
-
-def _write_plots(
-    out_dir: Path, summary: Mapping[str, Any], ts: pd.DataFrame, shown: tuple[Shown, ...],
-    predicted: Mapping[str, float] | None, drawing: Drawing | None,
-) -> list[Image]:  # fmt: skip
-    """The figures, drawn by `drawing`'s processes (or by processes started now: drawing is
-    most of a report's time, and other cores can share it)."""
-    windows = marked_windows(shown)
-    if drawing is not None:
-        return _write_drawn(out_dir, drawing.draw(summary, ts, windows, predicted))
-    with Drawing.start() as own:
-        return _write_drawn(out_dir, own.draw(summary, ts, windows, predicted))
+        images.append((d.order, Image(d.name, d.title, d.caption, uri, *_png_size(d.png))))
+    return [image for _, image in sorted(images, key=lambda pair: pair[0])]
 
 
 def _run_span(summary: Mapping[str, Any], ts: pd.DataFrame) -> tuple[float, float]:
@@ -119,8 +108,9 @@ def environment() -> jinja2.Environment:
 
 
 def _context(
-    summary: Mapping[str, Any], ts: pd.DataFrame, shown: tuple[Shown, ...], images: list[Image]
+    summary: Mapping[str, Any], ts: pd.DataFrame, shown: tuple[Shown, ...]
 ) -> dict[str, Any]:
+    """What the page says besides its figures."""
     warmup = summary.get("warmup_s")
     return {
         "scenario": summary.get("scenario", "run"),
@@ -134,11 +124,17 @@ def _context(
         "incidents": incident_table(shown),
         "experience": experience_facts(summary),
         "spoiled": spoiled_table(summary),
-        "riders_image": next((i for i in images if i.name == "rider-view"), None),
         "load": load_table(summary),
         "latency": latency_table(summary),
         "requests": requests_table(summary),
         "cost": cost_table(summary),
+    }
+
+
+def _figures(images: list[Image]) -> dict[str, Any]:
+    """Where the page shows its figures: the rider's view and the cost have places of their own."""
+    return {
+        "riders_image": next((i for i in images if i.name == "rider-view"), None),
         "cost_image": next((i for i in images if i.name == "cost"), None),
         "images": [i for i in images if i.name not in ("cost", "rider-view")],
     }
@@ -164,8 +160,14 @@ def report_context(
     check_columns(timeseries)
     shown = clip_windows(incident_windows(incidents), *_run_span(summary, timeseries))
     out_dir.mkdir(parents=True, exist_ok=True)
-    images = _write_plots(out_dir, summary, timeseries, shown, predicted_rates, drawing)
-    return _context(summary, timeseries, shown, images)
+    with ExitStack() as stack:
+        if drawing is None:  # drawing is most of a report's time, and other cores can share it
+            drawing = stack.enter_context(Drawing.start())
+        drawn = stack.enter_context(
+            drawing.submit(summary, timeseries, marked_windows(shown), predicted_rates)
+        )
+        context = _context(summary, timeseries, shown)  # while the figures are drawn
+        return {**context, **_figures(_write_drawn(out_dir, drawn))}
 
 
 def render_report(

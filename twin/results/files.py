@@ -23,6 +23,7 @@ from twin.results.summary import Summary
 __all__ = [
     "default_out_dir",
     "prepare_out_dir",
+    "timeseries_csv",
     "write_bytes",
     "write_json",
     "write_summary",
@@ -91,4 +92,9 @@ def write_summary(path: Path, summary: Mapping[str, Any] | Summary) -> Path:
 
 def write_timeseries(path: Path, frame: pd.DataFrame) -> Path:
     """Write the time series table as CSV."""
-    return write_text(path, frame.to_csv(index=False, float_format="%.6g"))
+    return write_text(path, timeseries_csv(frame))
+
+
+def timeseries_csv(frame: pd.DataFrame) -> str:
+    """The time series table as `timeseries.csv` holds it."""
+    return frame.to_csv(index=False, float_format="%.6g")
