@@ -4,9 +4,11 @@ The scenario's riders, scaled by `--scale` and compressed by `--speedup`, ride a
 reference platform (`--target local` starts and stops `twin serve` itself) or any host that
 speaks the same API (`--host URL`, tokens signed with `TWIN_SECRET`). Writes `summary.json`
 (`engine: "drill"`), `predicted.json` (the twin on `--architecture`) and `report.html` (both
-side by side) into `--out`. `--repeat N` runs the drill N times (`run-1` ... `run-N`, each on a
-fresh local platform) and writes the pooled measurement: percentiles of every run's requests,
-intervals that see how much the runs differ. An unreachable host or one that answers nothing
+side by side) into `--out`; `summary.json`'s `drift` tests each request type's measured
+latency against the prediction (or `--drift-baseline`, an earlier drill). `--repeat N` runs
+the drill N times (`run-1` ... `run-N`, each on a fresh local platform) and writes the
+pooled measurement: percentiles of every run's requests, intervals that see how much the runs
+differ. An unreachable host or one that answers nothing
 but errors is one line and exit code 2.
 """
 
@@ -68,6 +70,11 @@ def register(app: typer.Typer) -> None:
             help="The target's profile: a YAML file or a shipped one's name (reference-platform, "
             "nginx-hls); default reference-platform. See `twin schema profile`.",
         ),
+        drift_baseline: Path | None = typer.Option(
+            None, "--drift-baseline",
+            help="An earlier drill's --out folder: test each type's latency against it "
+            "instead of the prediction (summary `drift.<type>`).",
+        ),
         incidents: bool = typer.Option(
             True, "--incidents/--no-incidents", help="Replay incidents on the admin API."
         ),
@@ -86,7 +93,7 @@ def register(app: typer.Typer) -> None:
             speedup=speedup, duration=duration, workers=workers, architecture=architecture,
             replay_incidents=incidents, repeat=repeat, profile=profile, master=master,
             expect_workers=expect_workers, master_bind_host=master_bind_host,
-            master_bind_port=master_bind_port, ca_cert=ca_cert,
+            master_bind_port=master_bind_port, ca_cert=ca_cert, drift_baseline=drift_baseline,
         )  # fmt: skip
         options.check()
         folder = prepare_out_dir(out or default_out_dir(f"drill-{scenario.stem}"))

@@ -32,6 +32,7 @@ import numpy as np
 from twin.config.architecture import REQUEST_TYPES
 from twin.config.loader import load
 from twin.config.platform import PlatformScenario
+from twin.drill.drift import baseline_latency, drift_block, latency_drift, read_baseline
 from twin.drill.incidents import IncidentReplay, fault_timeline
 from twin.drill.lag import LagScrape, lag_figures, lag_since, parse_metrics, process_cpu_s
 from twin.drill.loadgen import LocustRun, run_locust, sigterm_as_interrupt
@@ -43,7 +44,7 @@ from twin.drill.measure import (
     sampled_users,
 )
 from twin.drill.plan import DrillWorkload, drill_duration, drill_workload, od_lengths, plan_document
-from twin.drill.predict import predict, speed_index, target_architecture
+from twin.drill.predict import predict_latency, speed_index, target_architecture
 from twin.drill.profile import TargetProfile, apply_auth, load_profile
 from twin.drill.rider_pool import rider_pool
 from twin.drill.summary import drill_summary
@@ -88,6 +89,8 @@ class DrillOptions:
     expect_workers: int = 1
     master_bind_host: str = "*"
     master_bind_port: int = 5557
+    # an earlier drill's folder: the drift checks' reference instead of the prediction
+    drift_baseline: Path | None = None
 
     def check(self) -> None:
         if (self.target is None) == (self.host is None):
@@ -111,6 +114,8 @@ class DrillOptions:
             raise InputError(
                 "--master", None, "takes remote workers (--expect-workers), not --workers"
             )
+        if self.drift_baseline is not None and not Path(self.drift_baseline).is_dir():
+            raise InputError("--drift-baseline", None, f"no such folder: {self.drift_baseline}")
 
 
 def compile_drill(
@@ -216,6 +221,7 @@ def run_drill(
         Target(options.host, ca_cert=options.ca_cert).call("GET", "/healthz")
         _secret(None, profile[0])  # no secret for the host's tokens: one line, before any work
     scenario, architecture, compiled, work = compile_drill(options, profile[0])
+    baseline = None if options.drift_baseline is None else read_baseline(options.drift_baseline)
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
     pool_size = max(20, math.ceil(float(work.users.max()) * 1.5) + 5)
@@ -225,8 +231,9 @@ def run_drill(
         which = f" (run {k + 1} of {options.repeat})" if options.repeat > 1 else ""
         results.append(_run_once(options, scenario, compiled, work, folder, pool_size,
                                  say, which, profile))  # fmt: skip
-    return _finish(options, scenario, architecture, compiled, work, results, started, say,
-                   profile[0])  # fmt: skip
+    summary = _finish(options, scenario, architecture, compiled, work, results, started, say,
+                      profile[0], baseline)  # fmt: skip
+    return summary
 
 
 def _run_once(
@@ -348,7 +355,7 @@ def _clear_quietly(target: Target, admin: str) -> None:
 def _finish(
     options: DrillOptions, scenario: Any, architecture: Any, compiled: Any,
     work: DrillWorkload, results: list[dict[str, Any]], started: float,
-    say: Callable[[str], None], profile: TargetProfile,
+    say: Callable[[str], None], profile: TargetProfile, baseline: Any = None,
 ) -> dict[str, Any]:  # fmt: skip
 
     measured = pool_measured([r["measured"] for r in results])
@@ -401,7 +408,8 @@ def _finish(
     frame = timeline([r["measured"] for r in results], [r["lag_series"] for r in results],
                      work.duration_s)  # fmt: skip
     write_timeseries(options.out / "timeseries.csv", frame)
-    _predict_and_report(options, scenario, compiled, work, summary, say, (frame, series))
+    _predict_and_report(options, scenario, compiled, work, summary, say, (frame, series),
+                        (measured, baseline))  # fmt: skip
     return summary
 
 
@@ -461,11 +469,13 @@ def _worst_lag(results: list[dict[str, Any]]) -> dict[str, float] | None:
 def _predict_and_report(
     options: DrillOptions, scenario: Any, compiled: Any, work: DrillWorkload,
     summary: dict[str, Any], say: Callable[[str], None], series: tuple[Any, Any],
+    measured: tuple[Any, Any],
 ) -> None:  # fmt: skip
-    """`predicted.json` on the architecture modelling the target, then `report.html`."""
+    """`predicted.json` on the architecture modelling the target, the drift checks of the
+    measured latencies against it (`summary.json`'s `drift`), then `report.html`."""
 
     name = options.architecture or (LOCAL_ARCHITECTURE if options.target else None)
-    predicted = None
+    predicted, hists = None, None
     if name is None:
         say("no --architecture names a model of the host: report without a prediction")
     else:
@@ -474,9 +484,13 @@ def _predict_and_report(
         if speed is not None:
             say(f"this machine ran at {speed:.2f}x the calibration's CPU time per request: "
                 "the model's service times are scaled by it")  # fmt: skip
-        predicted = predict(scenario, architecture, work, seed=scenario.seed,
-                            replications=PREDICTION_REPLICATIONS, speed=speed)  # fmt: skip
+        predicted, hists = predict_latency(
+            scenario, architecture, work, seed=scenario.seed,
+            replications=PREDICTION_REPLICATIONS, speed=speed,
+        )  # fmt: skip
         write_summary(options.out / "predicted.json", predicted)
+    _add_drift(options, summary, measured, hists if predicted is not None else None, say,
+               sorted(work.rates))  # fmt: skip
     x = work.speedup
     windows = [
         {**w, "start_s": (w.get("start_s") or 0.0) / x,
@@ -486,6 +500,26 @@ def _predict_and_report(
     frame, tracked = series  # the drill's timeline; the tracking series of its worst run
     render_drill_report(options.out, summary, predicted, incidents=windows, series=tracked,
                         timeseries=frame)  # fmt: skip
+
+
+def _add_drift(
+    options: DrillOptions, summary: dict[str, Any], measured: tuple[Any, Any],
+    predicted: dict[str, Any] | None, say: Callable[[str], None], types: list[str],
+) -> None:  # fmt: skip
+    """`summary.json` again, with each driven type's drift check (`twin.drill.drift`) against
+    the baseline drill when one was given, else the prediction (none without either)."""
+    now, baseline = measured
+    against = "baseline" if baseline is not None else "predicted"
+    reference = baseline_latency(baseline) if baseline is not None else predicted
+    if reference is None:
+        return
+    checks = latency_drift(now, reference, types)
+    summary["drift"] = {**summary.get("drift", {}), **drift_block(checks, against)}
+    write_summary(options.out / "summary.json", summary)
+    drifted = [name for name, c in checks.items() if c.drifted]
+    if drifted:
+        what = "the baseline drill" if baseline is not None else "the prediction"
+        say(f"drift: measured latency departs from {what} for {', '.join(drifted)}")
 
 
 def _slos(scenario: Any, not_driven: list[str]) -> list[Any]:

@@ -4,7 +4,8 @@ The page is `drill.html.j2`, which extends the run report's template (`report.ht
 fills its `lead` block, above the findings, with two sections: "Measured against predicted"
 (`twin.report.drill_predicted`: per request type, the measured and predicted figures and a
 link to `vs-predicted/compare.html`, the full comparison of the two summaries by
-`twin.report.compare_page`) and "Load shape" (`twin.report.drill_tracking`: how closely the
+`twin.report.compare_page`), "Drift" (`twin.report.drill_drift`: each type's KS and KL
+against the prediction) and "Load shape" (`twin.report.drill_tracking`: how closely the
 drill followed its plan). It takes plain data (the measured and predicted summaries, the
 tracking series, the timeline), so `twin.report` stays below `twin.drill`. Every file is
 written atomically, the page last.
@@ -23,6 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from twin.report.compare_page import render_compare
+from twin.report.drill_drift import drift_table
 from twin.report.drill_predicted import FIGURE as PREDICTED_FIGURE
 from twin.report.drill_predicted import predicted_figure, predicted_tables, side_by_side
 from twin.report.drill_tracking import FIGURE as TRACKING_FIGURE
@@ -156,6 +158,7 @@ def render_drill_report(
     context["load_shape"] = _load_shape(out_dir, tracked, series, runs)
     drill = measured.get("drill") or {}
     context["profile"] = {"name": drill.get("profile"), "not_driven": drill.get("not_driven") or []}
+    context["drift"] = drift_table(measured)
     context["vs_predicted"] = (
         None if predicted is None else _vs_predicted(out_dir, measured, predicted, runs)
     )
