@@ -2,7 +2,10 @@
 
 One `twin serve` (started here, admin API on) is drilled twice, 20 s each: as it is, then
 with 50 ms added to the `recommend` route by its fault-injection API and the first drill as
-`--drift-baseline`. About two minutes on a busy 2-core machine.
+`--drift-baseline`. About two minutes on a busy 2-core machine. A machine shared with other
+work moves a light type's latency between two drills a minute apart by up to 2x (KS D up to
+0.5 seen): when a type other than the slowed one drifts, the pair is drilled once more (as
+`test_drill_calibrated` does on a busy hour), and the second pair is judged.
 """
 
 from __future__ import annotations
@@ -35,20 +38,31 @@ def drills(tmp_path_factory: pytest.TempPathFactory) -> dict:
     url = local.start()
     mp = pytest.MonkeyPatch()
     mp.setenv("TWIN_SECRET", local.secret)
+    admin = sign("admin", "drift-test", local.secret, 3600.0)
     try:
-        base = _drill(url, root / "base")
-        admin = sign("admin", "drift-test", local.secret, 3600.0)
-        Target(url).set_faults(admin, {"routes": {SLOWED: {"latency_s": 0.05}}})
-        slowed = _drill(url, root / "slowed", "--drift-baseline", str(root / "base"))
+        for attempt in (1, 2):
+            root = tmp_path_factory.mktemp(f"pair{attempt}")
+            Target(url).clear_faults(admin)
+            base = _drill(url, root / "base")
+            Target(url).set_faults(admin, {"routes": {SLOWED: {"latency_s": 0.05}}})
+            slowed = _drill(url, root / "slowed", "--drift-baseline", str(root / "base"))
+            if not _others_drifted(slowed):
+                break
     finally:
         mp.undo()
         local.stop()
-    return {"root": root, "base": base, "slowed": slowed}
+    return {"root": root, "base": base, "slowed": slowed, "attempts": attempt}
+
+
+def _others_drifted(summary: dict) -> list[str]:
+    return [name for name, e in summary["drift"].items()
+            if name != SLOWED and e["verdict"] == "drift"]  # fmt: skip
 
 
 def test_the_slowed_type_drifts_and_no_other(drills):
-    drift = drills["slowed"]["drift"]
-    assert all(entry["against"] == "baseline" for entry in drift.values())
+    drift = {name: entry for name, entry in drills["slowed"]["drift"].items()
+             if entry["against"] == "baseline"}  # fmt: skip
+    assert {"recommend", "join", "segment", "telemetry"} <= set(drift)
     hit = drift[SLOWED]
     assert hit["verdict"] == "drift"
     assert hit["ks_d"] >= 0.9 and hit["ks_p"] < 1e-6
@@ -59,7 +73,8 @@ def test_the_slowed_type_drifts_and_no_other(drills):
 
 
 def test_without_a_baseline_the_prediction_is_the_reference(drills):
-    drift = drills["base"]["drift"]
+    drift = {name: entry for name, entry in drills["base"]["drift"].items()
+             if entry["against"] != "population"}  # fmt: skip
     assert {"recommend", "join", "segment", "telemetry"} <= set(drift)
     for entry in drift.values():
         assert entry["against"] == "predicted"
@@ -79,3 +94,21 @@ def test_gate_on_drift(drills, capsys):
     assert main(["gate", out, "--slo", "drift.tempo.ks_p>=0.01"]) == 2
     err = capsys.readouterr().err
     assert "did not drive 'tempo'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_devices_telemetry_follows_the_population_law(drills):
+    for summary in (drills["base"], drills["slowed"]):
+        for field in ("heart_rate_bpm", "cadence_rpm"):
+            entry = summary["drift"][field]
+            assert entry["against"] == "population"
+            assert entry["n_measured"] >= 200  # every stored sample of the drill's devices
+            assert entry["verdict"] == "agrees", entry
+
+
+def test_the_journey_draws_from_the_population_laws():
+    """The drill's riders draw their samples from `twin.platform.telemetry`'s laws."""
+    from twin.platform.telemetry import TELEMETRY_LAWS
+
+    source = (ROOT / "locustfiles" / "drill_journey.py").read_text()
+    for field, law in TELEMETRY_LAWS.items():
+        assert f'"{field}": round(r.uniform({law.low:g}, {law.high:g}), 1)' in source

@@ -76,3 +76,18 @@ def test_the_rule_needs_significance_and_size() -> None:
 
 def test_coarse_bins_are_tenths_of_a_decade() -> None:
     assert list(coarse_bins(np.array([1.0, 1.2, 1.3, 10.0, 0.1]))) == [0, 0, 1, 10, -10]
+
+
+def test_telemetry_against_the_population_law() -> None:
+    from twin.drill.drift import telemetry_drift
+    from twin.platform.telemetry import TELEMETRY_LAWS
+
+    rng = np.random.default_rng(5)
+    same = np.round(rng.uniform(100, 170, 2000), 1)
+    hot = np.round(rng.uniform(120, 190, 2000), 1)  # riders 20 bpm above the population
+    checks = telemetry_drift({"heart_rate_bpm": list(same)}, TELEMETRY_LAWS)
+    assert checks["heart_rate_bpm"].verdict == "agrees"
+    assert checks["heart_rate_bpm"].n_reference == pytest.approx(20_000, rel=0.01)
+    assert checks["cadence_rpm"].verdict == "too few"  # none sent
+    drifted = telemetry_drift({"heart_rate_bpm": list(hot)}, TELEMETRY_LAWS)["heart_rate_bpm"]
+    assert drifted.verdict == "drift" and drifted.ks_d == pytest.approx(20 / 70, abs=0.03)

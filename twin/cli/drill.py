@@ -22,6 +22,14 @@ import typer
 __all__ = ["register"]
 
 
+def _variant(name: str | None) -> str | None:
+    if name not in (None, "control", "treatment"):
+        from twin.errors import InputError
+
+        raise InputError("--ab-variant", None, f"control or treatment, got {name!r}")
+    return name
+
+
 def register(app: typer.Typer) -> None:
     @app.command("drill")
     def drill(
@@ -75,6 +83,17 @@ def register(app: typer.Typer) -> None:
             help="An earlier drill's --out folder: test each type's latency against it "
             "instead of the prediction (summary `drift.<type>`).",
         ),
+        ab: str | None = typer.Option(
+            None, "--ab",
+            help="A/B drill: the treatment (variant B). With --target local, its `twin serve` "
+            "options (e.g. '--cache-ttl 1'); with --host, its URL. Writes ab.json and one report.",
+        ),
+        split: int = typer.Option(
+            50, "--split", help="A/B: per cent of riders (by a stable hash of the id) in control."
+        ),
+        ab_variant: str | None = typer.Option(None, "--ab-variant", hidden=True),
+        serve_args: str | None = typer.Option(None, "--serve-args", hidden=True),
+        ab_sync: Path | None = typer.Option(None, "--ab-sync", hidden=True),
         incidents: bool = typer.Option(
             True, "--incidents/--no-incidents", help="Replay incidents on the admin API."
         ),
@@ -84,6 +103,7 @@ def register(app: typer.Typer) -> None:
         """Drive a real platform with the scenario's workload and compare with the twin."""
         # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
         from twin.config.builtin import find_scenario
+        from twin.drill.ab import serve_args as serve_args_of
         from twin.drill.run import DrillOptions, run_drill
         from twin.results.files import default_out_dir, prepare_out_dir
 
@@ -94,6 +114,8 @@ def register(app: typer.Typer) -> None:
             replay_incidents=incidents, repeat=repeat, profile=profile, master=master,
             expect_workers=expect_workers, master_bind_host=master_bind_host,
             master_bind_port=master_bind_port, ca_cert=ca_cert, drift_baseline=drift_baseline,
+            ab=ab, split=split, variant=_variant(ab_variant),
+            serve_args=serve_args_of(serve_args) if serve_args else (), ab_sync=ab_sync,
         )  # fmt: skip
         options.check()
         folder = prepare_out_dir(out or default_out_dir(f"drill-{scenario.stem}"))
@@ -101,7 +123,9 @@ def register(app: typer.Typer) -> None:
         chatty = not (quiet or as_json)
         say = (lambda line: typer.echo(f"twin drill: {line}")) if chatty else (lambda _line: None)
         run_drill(replace(options, out=folder), say)
-        if as_json:
+        if ab is not None:
+            typer.echo(str(folder) if quiet else f"twin drill: wrote {folder}/ab.json, report.html")
+        elif as_json:
             typer.echo((folder / "summary.json").read_text(encoding="utf-8").rstrip())
         elif quiet:
             typer.echo(str(folder))

@@ -7,6 +7,8 @@ on the log-spaced bins of `twin.sim.sketch` (2.3 % wide). Both are put on the sk
 verdict's rule is that module's. `latency_drift` takes what any caller has in memory (a
 drill, or a validation of a calibrated model against drills: `Measured` and the engine's
 `RunResult.latency_hist`), `drift_block` makes the summary's `drift.<type>` entries.
+`telemetry_drift` does the same for the telemetry a drill's devices sent, as the platform
+stored it, against the population's laws (`twin.platform.telemetry`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "hdr_on_sketch",
     "latency_drift",
     "read_baseline",
+    "telemetry_drift",
 ]
 
 # each sketch bin's value (ms): its geometric middle; 0 below the first edge, the last edge above
@@ -105,3 +108,25 @@ def _entry(check: DriftCheck, against: str) -> dict[str, Any]:
         "median_reference": num(check.median_reference),
         "verdict": check.verdict,
     }
+
+
+# Telemetry fields on bins 1 unit wide over the platform's plausible range (`twin.serve.
+# validation`: heart rate 25-250 bpm, cadence 0-200 rpm), KL on bins 5 units wide; the law's
+# side is its expected counts for ten times the samples measured (nearly the law itself).
+_FIELD_EDGES = np.arange(0.0, 251.0, 1.0)
+_LAW_SAMPLES = 10
+
+
+def telemetry_drift(
+    values: Mapping[str, list[float]], laws: Mapping[str, Any]
+) -> dict[str, DriftCheck]:
+    """Per telemetry field with a law: the measured values against the population's law."""
+    centres = 0.5 * (_FIELD_EDGES[:-1] + _FIELD_EDGES[1:])
+    out = {}
+    for name, law in laws.items():
+        seen = np.asarray(values.get(name, []), dtype=float)
+        counts, _ = np.histogram(seen, bins=_FIELD_EDGES)
+        expected = np.rint(law.expected_counts(_FIELD_EDGES, _LAW_SAMPLES * seen.size))
+        coarse = np.floor(centres / 5.0).astype(np.int64)
+        out[name] = drift_check(centres, counts.astype(float), expected, coarse=coarse)
+    return out

@@ -32,7 +32,15 @@ import numpy as np
 from twin.config.architecture import REQUEST_TYPES
 from twin.config.loader import load
 from twin.config.platform import PlatformScenario
-from twin.drill.drift import baseline_latency, drift_block, latency_drift, read_baseline
+from twin.drill.ab import in_variant, meet
+from twin.drill.ab_run import run_ab
+from twin.drill.drift import (
+    baseline_latency,
+    drift_block,
+    latency_drift,
+    read_baseline,
+    telemetry_drift,
+)
 from twin.drill.incidents import IncidentReplay, fault_timeline
 from twin.drill.lag import LagScrape, lag_figures, lag_since, parse_metrics, process_cpu_s
 from twin.drill.loadgen import LocustRun, run_locust, sigterm_as_interrupt
@@ -54,6 +62,7 @@ from twin.drill.tracking import SERIES_COLUMNS, SERIES_FILE, tracking, window_s,
 from twin.drill.wire import RECORD_GLOB
 from twin.errors import InputError, TargetError
 from twin.platform.scenario_riders import scenario_catalog
+from twin.platform.telemetry import TELEMETRY_LAWS
 from twin.report.drill_page import render_drill_report
 from twin.results.files import write_summary, write_timeseries
 from twin.results.slo import Slo
@@ -91,6 +100,11 @@ class DrillOptions:
     master_bind_port: int = 5557
     # an earlier drill's folder: the drift checks' reference instead of the prediction
     drift_baseline: Path | None = None
+    ab: str | None = None  # the treatment: `twin serve` options (local) or a URL (`--ab`)
+    split: int = 50  # per cent of riders in the control (`--split`)
+    variant: str | None = None  # this drill is one variant of an A/B drill: its riders only
+    serve_args: tuple[str, ...] = ()  # more `twin serve` options of the local platform
+    ab_sync: Path | None = None  # an A/B drill's meeting folder: both variants start together
 
     def check(self) -> None:
         if (self.target is None) == (self.host is None):
@@ -114,6 +128,8 @@ class DrillOptions:
             raise InputError(
                 "--master", None, "takes remote workers (--expect-workers), not --workers"
             )
+        if not 1 <= self.split <= 99:
+            raise InputError("--split", None, f"must be a whole per cent in 1-99, got {self.split}")
         if self.drift_baseline is not None and not Path(self.drift_baseline).is_dir():
             raise InputError("--drift-baseline", None, f"no such folder: {self.drift_baseline}")
 
@@ -212,8 +228,11 @@ def run_drill(
     options: DrillOptions, say: Callable[[str], None] = lambda _line: None
 ) -> dict[str, Any]:
     """Run the whole drill (`options.repeat` times) and write its files into `options.out`;
-    the summary. Repeats go to `run-1`, `run-2`... and are pooled (`pool_measured`)."""
+    the summary. Repeats go to `run-1`, `run-2`... and are pooled (`pool_measured`). With
+    `options.ab`, an A/B drill (`twin.drill.ab_run`): the A/B comparison."""
     options.check()
+    if options.ab is not None:
+        return run_ab(options, run_drill, say)
     started = time.time()
     profile = load_profile(options.profile)
     if options.host is not None:
@@ -243,7 +262,8 @@ def _run_once(
 ) -> dict[str, Any]:  # fmt: skip
     """One drill into `folder`: a fresh local platform (if any), Locust, the drain."""
     folder.mkdir(parents=True, exist_ok=True)
-    local = LocalPlatform(folder / "serve", riders=pool_size) if options.target else None
+    local = (LocalPlatform(folder / "serve", riders=pool_size, serve_args=options.serve_args)
+             if options.target else None)  # fmt: skip
     with sigterm_as_interrupt():
         try:
             url = local.start() if local is not None else str(options.host)
@@ -266,8 +286,7 @@ def _drive(
     """Everything that needs the target up: pool, plan, Locust, incidents, drain."""
 
     target = Target(url, ca_cert=options.ca_cert)
-    pool = rider_pool(pool_size, seed=scenario.seed, secret=secret,
-                      mix=scenario.population.mix, device_share=work.device_share)  # fmt: skip
+    pool = _pool(options, scenario, work, secret, pool_size)
     pool = apply_auth(profile[0], profile[1], pool)
     # Locust's start-up on a busy machine; remote workers must also connect and get the plan
     lead = 6.0 + options.workers + (15.0 + options.expect_workers if options.master else 0.0)
@@ -277,7 +296,7 @@ def _drive(
     load_dir = folder / "load"
     for stale in load_dir.glob(RECORD_GLOB):
         stale.unlink()
-    t0 = time.time() + lead
+    t0 = (time.time() if options.ab_sync is None else meet(options.ab_sync, options.variant)) + lead
     plan = plan_document(work, t0=t0, pool=pool, live=live, on_demand=on_demand,
                          out_dir=load_dir, seed=scenario.seed, segment_s=4.0,
                          od=od_lengths(scenario_catalog(scenario)),
@@ -297,6 +316,7 @@ def _drive(
     if timeline:
         _clear_quietly(target, admin)
     lag.drain()
+    stored = _stored_telemetry(target, pool, profile[0], work)
     text = target.metrics()  # the target's own view (per-route server latency), kept as is
     if text:
         (folder / "metrics.txt").write_text(text, encoding="utf-8")
@@ -304,7 +324,44 @@ def _drive(
     target_cpu = None if cpu0 is None or cpu1 is None else round(cpu1 - cpu0, 3)
     return {"url": url, "t0": t0, "wall": wall, "lag": lag.figures(), "load_dir": load_dir,
             "faults": replay.applied, "target_cpu_s": target_cpu,
-            "lag_series": lag.series(t0)}  # fmt: skip
+            "lag_series": lag.series(t0), "telemetry": stored}  # fmt: skip
+
+
+def _stored_telemetry(
+    target: Target, pool: list[dict[str, Any]], profile: TargetProfile, work: DrillWorkload
+) -> dict[str, list[float]]:
+    """The values of each telemetry field with a population law that the target stored for
+    the pool's devices (read back from the reference API; nothing from another target)."""
+    out: dict[str, list[float]] = {name: [] for name in TELEMETRY_LAWS}
+    if profile.name != "reference-platform" or "telemetry" not in work.rates:
+        return out
+    for rider in pool:
+        if rider.get("device") == "app" or not rider.get("device_token"):
+            continue
+        with suppress(TargetError, ValueError):
+            for sample in target.device_samples(rider["device_id"], rider["device_token"]):
+                for name, values in out.items():
+                    if isinstance(sample.get(name), int | float):
+                        values.append(float(sample[name]))
+    return out
+
+
+def _pool(
+    options: DrillOptions, scenario: Any, work: DrillWorkload, secret: str, size: int
+) -> list[dict[str, Any]]:  # fmt: skip
+    """`size` riders with tokens; in an A/B drill's variant, only riders hashed into it."""
+    if options.variant is None:
+        return rider_pool(size, seed=scenario.seed, secret=secret, mix=scenario.population.mix,
+                          device_share=work.device_share)  # fmt: skip
+    share = options.split / 100.0 if options.variant == "control" else 1 - options.split / 100.0
+    n = math.ceil(size / share * 1.3) + 20
+    while True:
+        pool = rider_pool(n, seed=scenario.seed, secret=secret, mix=scenario.population.mix,
+                          device_share=work.device_share)  # fmt: skip
+        mine = in_variant(pool, options.variant, options.split)
+        if len(mine) >= size:
+            return mine[:size]
+        n *= 2
 
 
 def _classes(
@@ -393,10 +450,15 @@ def _finish(
         # the model's request types this target is not driven with: not planned, not predicted
         "not_driven": profile.not_driven(REQUEST_TYPES),
     }  # fmt: skip
+    if options.variant is not None:  # one variant of an A/B drill (`twin.drill.ab_run`)
+        drill.update(variant=options.variant, split=options.split)
     if options.repeat > 1:
         drill["runs"] = runs
     summary = drill_summary(meta, work, measured, drill=drill, lag=_worst_lag(results),
                             slos=_slos(scenario, drill["not_driven"]))  # fmt: skip
+    stored = {name: [v for r in results for v in r["telemetry"][name]] for name in TELEMETRY_LAWS}
+    if any(stored.values()):  # the devices' samples as the target stored them, vs the laws
+        summary["drift"] = drift_block(telemetry_drift(stored, TELEMETRY_LAWS), "population")
     write_summary(options.out / "summary.json", summary)
     say(f"measured {measured.total} requests, {measured.errors} errors; {_tracked(tracked)}")
     if measured.errors >= measured.total:
