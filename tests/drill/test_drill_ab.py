@@ -1,7 +1,7 @@
 """A/B drills: the seed's stable assignment, the difference's interval, bad input, a real drill.
 
 The real A/B drill (two local platforms at once, cache TTL 3600 s against 1 s, ~80 s) is
-marked slow; everything else here takes a second.
+marked slow; a treatment that never starts takes ~15 s, everything else a second.
 """
 
 from __future__ import annotations
@@ -106,6 +106,19 @@ def test_bad_ab_input_is_one_line_and_exit_2(tmp_path, capsys, args, expected) -
     err = capsys.readouterr().err
     assert code == 2, err
     assert expected in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x" / "ab.json").exists()
+
+
+def test_a_treatment_that_never_comes_up_is_one_line_and_exit_2(tmp_path, capsys) -> None:
+    """The treatment's platform refuses to start: the control, waiting to start its load with
+    it, stops at once (its own platform too); ~15 s."""
+    code = main(["drill", str(ROOT / "scenarios/daily-peak.yaml"), "--target", "local",
+                 "--scale", "3e-4", "--speedup", "180", "--ab", "--consumers 0",
+                 "--out", str(tmp_path / "x"), "--quiet"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("twin: the treatment variant's drill failed")
+    assert "consumers" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x" / "ab.json").exists()
 
 

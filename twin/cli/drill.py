@@ -98,7 +98,9 @@ def register(app: typer.Typer) -> None:
             True, "--incidents/--no-incidents", help="Replay incidents on the admin API."
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the output folder."),
-        as_json: bool = typer.Option(False, "--json", help="Print the measured summary.json."),
+        as_json: bool = typer.Option(
+            False, "--json", help="Print the measured summary.json (with --ab: ab.json)."
+        ),
     ) -> None:
         """Drive a real platform with the scenario's workload and compare with the twin."""
         # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
@@ -123,8 +125,10 @@ def register(app: typer.Typer) -> None:
         chatty = not (quiet or as_json)
         say = (lambda line: typer.echo(f"twin drill: {line}")) if chatty else (lambda _line: None)
         run_drill(replace(options, out=folder), say)
-        if ab is not None:
+        if ab is not None and not as_json:
             typer.echo(str(folder) if quiet else f"twin drill: wrote {folder}/ab.json, report.html")
+        elif ab is not None:
+            typer.echo((folder / "ab.json").read_text(encoding="utf-8").rstrip())
         elif as_json:
             typer.echo((folder / "summary.json").read_text(encoding="utf-8").rstrip())
         elif quiet:
