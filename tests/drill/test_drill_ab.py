@@ -1,7 +1,8 @@
 """A/B drills: the seed's stable assignment, the difference's interval, bad input, a real drill.
 
 The real A/B drill (two local platforms at once, cache TTL 3600 s against 1 s, ~80 s) is
-marked slow; a treatment that never starts takes ~15 s, everything else a second.
+marked slow, as is one of two hosts with a known 50 ms delay on the treatment; a treatment
+that never starts takes ~15 s, everything else a second.
 """
 
 from __future__ import annotations
@@ -155,3 +156,30 @@ def _cache(metrics: Path) -> dict[str, float]:
             result = line.split('result="', 1)[1].split('"', 1)[0]
             out[result] = float(line.rsplit(" ", 1)[1])
     return out
+
+
+@pytest.mark.slow
+def test_an_ab_drill_of_two_hosts_finds_a_known_delay(tmp_path, monkeypatch) -> None:
+    """Two platforms signing with one secret, the treatment's `recommend` route slowed by
+    50 ms (its fault-injection API): the difference's interval holds about 50 ms. ~90 s."""
+    from twin.drill.target import LocalPlatform, Target
+    from twin.serve.tokens import sign
+
+    platforms = [LocalPlatform(tmp_path / f"serve-{k}", riders=40) for k in ("a", "b")]
+    platforms[1].secret = platforms[0].secret  # one TWIN_SECRET signs for both hosts
+    monkeypatch.setenv("TWIN_SECRET", platforms[0].secret)
+    try:
+        urls = [p.start() for p in platforms]
+        admin = sign("admin", "ab-test", platforms[0].secret, 3600.0)
+        Target(urls[1]).set_faults(admin, {"routes": {"recommend": {"latency_s": 0.05}}})
+        code = main(["drill", str(ROOT / "scenarios/daily-peak.yaml"), "--host", urls[0],
+                     "--ab", urls[1], "--architecture", "reference-platform", "--scale", "3e-4",
+                     "--speedup", "180", "--out", str(tmp_path / "ab"), "--quiet"])  # fmt: skip
+    finally:
+        for p in platforms:
+            p.stop()
+    assert code == 0
+    rec = json.loads((tmp_path / "ab" / "ab.json").read_text())["requests"]["recommend"]
+    p50 = rec["latency_ms"]["p50"]
+    assert 40.0 <= p50["difference"] <= 70.0
+    assert p50["ci95"][0] > 25.0 and p50["ci95"][1] < 75.0
