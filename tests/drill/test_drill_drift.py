@@ -85,6 +85,7 @@ def test_the_report_shows_the_drift_table(drills):
     page = (drills["root"] / "slowed" / "report.html").read_text()
     assert 'id="drift"' in page and "Drift: measured distributions" in page
     assert 'class="fail">drift<' in page  # the slowed type's verdict
+    assert 'src="drift.png"' in page and (drills["root"] / "slowed" / "drift.png").stat().st_size
 
 
 def test_gate_on_drift(drills, capsys):

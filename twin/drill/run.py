@@ -35,8 +35,10 @@ from twin.config.platform import PlatformScenario
 from twin.drill.ab import in_variant, meet
 from twin.drill.ab_run import run_ab
 from twin.drill.drift import (
+    BIN_VALUES_MS,
     baseline_latency,
     drift_block,
+    hdr_on_sketch,
     latency_drift,
     read_baseline,
     telemetry_drift,
@@ -551,8 +553,8 @@ def _predict_and_report(
             replications=PREDICTION_REPLICATIONS, speed=speed,
         )  # fmt: skip
         write_summary(options.out / "predicted.json", predicted)
-    _add_drift(options, summary, measured, hists if predicted is not None else None, say,
-               sorted(work.rates))  # fmt: skip
+    curves = _add_drift(options, summary, measured, hists if predicted is not None else None,
+                        say, sorted(work.rates))  # fmt: skip
     x = work.speedup
     windows = [
         {**w, "start_s": (w.get("start_s") or 0.0) / x,
@@ -561,20 +563,21 @@ def _predict_and_report(
     ]  # fmt: skip
     frame, tracked = series  # the drill's timeline; the tracking series of its worst run
     render_drill_report(options.out, summary, predicted, incidents=windows, series=tracked,
-                        timeseries=frame)  # fmt: skip
+                        timeseries=frame, drift_curves=curves)  # fmt: skip
 
 
 def _add_drift(
     options: DrillOptions, summary: dict[str, Any], measured: tuple[Any, Any],
     predicted: dict[str, Any] | None, say: Callable[[str], None], types: list[str],
-) -> None:  # fmt: skip
+) -> dict[str, Any]:  # fmt: skip
     """`summary.json` again, with each driven type's drift check (`twin.drill.drift`) against
-    the baseline drill when one was given, else the prediction (none without either)."""
+    the baseline drill when one was given, else the prediction (none without either); the
+    report's curves (ms, measured and reference counts per type)."""
     now, baseline = measured
     against = "baseline" if baseline is not None else "predicted"
     reference = baseline_latency(baseline) if baseline is not None else predicted
     if reference is None:
-        return
+        return {}
     checks = latency_drift(now, reference, types)
     summary["drift"] = {**summary.get("drift", {}), **drift_block(checks, against)}
     write_summary(options.out / "summary.json", summary)
@@ -582,6 +585,8 @@ def _add_drift(
     if drifted:
         what = "the baseline drill" if baseline is not None else "the prediction"
         say(f"drift: measured latency departs from {what} for {', '.join(drifted)}")
+    return {name: (BIN_VALUES_MS, hdr_on_sketch(now.types[name].intended), reference[name])
+            for name in checks}  # fmt: skip
 
 
 def _slos(scenario: Any, not_driven: list[str]) -> list[Any]:
