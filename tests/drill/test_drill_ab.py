@@ -147,6 +147,7 @@ def test_an_ab_drill_of_two_cache_ttls(tmp_path) -> None:
         assert summary["drill"]["variant"] == variant and summary["drill"]["split"] == 50
     page = (out / "report.html").read_text()
     assert "recommend" in page and "95 % interval" in page and (out / "ab-difference.png").exists()
+    assert "join_failures" in doc["experience"] and doc["slo"]
 
 
 def _cache(metrics: Path) -> dict[str, float]:
@@ -183,3 +184,18 @@ def test_an_ab_drill_of_two_hosts_finds_a_known_delay(tmp_path, monkeypatch) -> 
     p50 = rec["latency_ms"]["p50"]
     assert 40.0 <= p50["difference"] <= 70.0
     assert p50["ci95"][0] > 25.0 and p50["ci95"][1] < 75.0
+
+
+def test_experience_and_slos_per_variant() -> None:
+    from twin.drill.ab import compare_experience
+
+    a = {"experience": {"join_failures": 1, "leaderboard_lag_s": {"p99": 4.0}},
+         "slo": [{"name": "lag", "metric": "experience.leaderboard_lag_s.p99",
+                  "observed": 4.0, "passed": True}]}  # fmt: skip
+    b = {"experience": {"join_failures": 3, "leaderboard_lag_s": {"p99": 9.5}},
+         "slo": [{"name": "lag", "metric": "experience.leaderboard_lag_s.p99",
+                  "observed": 9.5, "passed": False}]}  # fmt: skip
+    out = compare_experience(a, b)
+    assert out["experience"]["join_failures"] == {"control": 1, "treatment": 3, "difference": 2}
+    assert out["experience"]["leaderboard_lag_s.p99"]["difference"] == 5.5
+    assert out["slo"][0]["control"]["passed"] and not out["slo"][0]["treatment"]["passed"]

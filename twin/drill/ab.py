@@ -33,6 +33,7 @@ __all__ = [
     "FIGURES",
     "SERVE_OPTIONS",
     "assign_variant",
+    "compare_experience",
     "compare_variants",
     "in_variant",
     "meet",
@@ -163,3 +164,33 @@ def compare_variants(
             "latency_ms": _type_figures(a, b, rng, resamples),
         }
     return out
+
+
+def _flat(block: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in block.items():
+        if isinstance(value, Mapping):
+            out.update(_flat(value, f"{prefix}{key}."))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            out[f"{prefix}{key}"] = float(value)
+    return out
+
+
+def compare_experience(
+    control: Mapping[str, Any], treatment: Mapping[str, Any]
+) -> dict[str, Any]:  # fmt: skip
+    """The riders' experience (each `experience` figure) and the SLO verdicts of both
+    variants' summaries, with treatment - control; one value a drill, so no interval."""
+    a, b = _flat(control.get("experience") or {}), _flat(treatment.get("experience") or {})
+    experience = {
+        key: {"control": a.get(key), "treatment": b.get(key),
+              "difference": None if key not in a or key not in b else round(b[key] - a[key], 6)}
+        for key in sorted(set(a) | set(b))
+    }  # fmt: skip
+    slos = {v["name"]: v for v in treatment.get("slo") or []}
+    verdicts = [{"name": v["name"], "metric": v["metric"],
+                 "control": {"observed": v["observed"], "passed": v["passed"]},
+                 "treatment": {k: (slos.get(v["name"]) or {}).get(k) for k in ("observed",
+                                                                               "passed")}}
+                for v in control.get("slo") or []]  # fmt: skip
+    return {"experience": experience, "slo": verdicts}

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.drill.ab import EXPERIMENT, compare_variants, serve_args
+from twin.drill.ab import EXPERIMENT, compare_experience, compare_variants, serve_args
 from twin.drill.drift import read_baseline
 from twin.drill.target import Target
 from twin.errors import InputError, TargetError
@@ -147,6 +147,7 @@ def _compare(
                           "serve_args": list(args), "riders": treatment["riders"]},
         },
         "requests": compare_variants(measured["control"], measured["treatment"], rng),
+        **compare_experience(control, treatment),
     }  # fmt: skip
     write_text(out / AB_FILE, json.dumps(document, indent=2) + "\n")
     render_ab_report(out, document, {"control": control, "treatment": treatment})

@@ -21,7 +21,8 @@ from twin.report.html import REPORT_NAME, environment
 from twin.report.tables import Cell, Table
 from twin.results.files import write_bytes, write_text
 
-__all__ = ["FIGURE", "ab_tables", "difference_figure", "render_ab_report"]
+__all__ = ["FIGURE", "ab_tables", "difference_figure", "experience_table", "render_ab_report",
+           "slo_table"]  # fmt: skip
 
 FIGURE = "ab-difference.png"
 _FIGURES = ("mean", "p50", "p95", "p99")
@@ -68,6 +69,32 @@ def ab_tables(document: Mapping[str, Any]) -> tuple[Table, Table]:
         Table(("request", "count A", "count B", "errors A", "errors B"), tuple(counts)),
         Table(heads, tuple(latency)),
     )
+
+
+def experience_table(document: Mapping[str, Any]) -> Table:
+    """The riders' experience per variant, and B - A."""
+    rows = tuple(
+        (Cell(key, css="name"), Cell(_ms(f["control"])), Cell(_ms(f["treatment"])),
+         Cell(_signed(f["difference"])))
+        for key, f in (document.get("experience") or {}).items()
+    )  # fmt: skip
+    return Table(("figure", "A", "B", "B - A"), rows,
+                 note="One value per drill: no interval (the latency figures above have one).")
+
+
+def _passed(v: Any) -> Cell:
+    if v.get("passed") is None:
+        return Cell("-")
+    observed = "absent" if v.get("observed") is None else _ms(v["observed"])
+    text = f"{'PASS' if v['passed'] else 'FAIL'} ({observed})"
+    return Cell(text, css="pass" if v["passed"] else "fail")
+
+
+def slo_table(document: Mapping[str, Any]) -> Table:
+    """The scenario's SLO verdicts on each variant."""
+    rows = tuple((Cell(v["name"], css="name"), Cell(v["metric"]), _passed(v["control"]),
+                  _passed(v["treatment"])) for v in document.get("slo") or [])  # fmt: skip
+    return Table(("SLO", "metric", "A", "B"), rows)
 
 
 def difference_figure(document: Mapping[str, Any]) -> Figure | None:
@@ -121,6 +148,8 @@ def render_ab_report(
             for name in ("control", "treatment")
         ],
         "counts": counts,
+        "experience": experience_table(document),
+        "slos": slo_table(document),
         "latency": latency,
         "image": _write_png(out_dir, difference_figure(document)),
     }  # fmt: skip
