@@ -91,3 +91,9 @@ def test_telemetry_against_the_population_law() -> None:
     assert checks["cadence_rpm"].verdict == "too few"  # none sent
     drifted = telemetry_drift({"heart_rate_bpm": list(hot)}, TELEMETRY_LAWS)["heart_rate_bpm"]
     assert drifted.verdict == "drift" and drifted.ks_d == pytest.approx(20 / 70, abs=0.03)
+
+
+def test_one_request_a_side_is_too_few_without_a_warning() -> None:
+    one = _binned(np.array([3.0]))
+    check = drift_check(BIN_VALUES_MS, one, _binned(np.array([4.0])))
+    assert check.verdict == "too few" and 0.0 <= check.ks_p <= 1.0

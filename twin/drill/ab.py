@@ -16,9 +16,10 @@ interval between the 2.5th and 97.5th percentiles of the resampled differences. 
 from __future__ import annotations
 
 import hashlib
+import math
 import shlex
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ __all__ = [
     "in_variant",
     "meet",
     "serve_args",
+    "variant_pool",
 ]
 
 EXPERIMENT = "twin-drill-ab"
@@ -59,6 +61,22 @@ def assign_variant(rider_id: str, split: int, experiment: str = EXPERIMENT) -> s
 def in_variant(pool: list[dict[str, Any]], variant: str, split: int) -> list[dict[str, Any]]:
     """The riders of `pool` that `assign_variant` puts in `variant`."""
     return [r for r in pool if assign_variant(str(r["rider_id"]), split) == variant]
+
+
+def variant_pool(
+    make: Callable[[int], list[dict[str, Any]]], size: int, variant: str | None, split: int
+) -> list[dict[str, Any]]:  # fmt: skip
+    """`size` riders of the pool `make(n)` builds; in an A/B drill's `variant`, only riders
+    hashed into it (the pool is made larger until it holds enough of them)."""
+    if variant is None:
+        return make(size)
+    share = split / 100.0 if variant == VARIANTS[0] else 1.0 - split / 100.0
+    n = math.ceil(size / share * 1.3) + 20
+    while True:
+        mine = in_variant(make(n), variant, split)
+        if len(mine) >= size:
+            return mine[:size]
+        n *= 2
 
 
 def meet(folder: Path, variant: str | None, timeout_s: float = 300.0) -> float:

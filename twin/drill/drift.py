@@ -14,6 +14,7 @@ stored it, against the population's laws (`twin.platform.telemetry`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,10 @@ import numpy as np
 from hdrh.histogram import HdrHistogram
 
 from twin.drill.measure import Measured, merge_records, pool_measured
+from twin.drill.target import Target
 from twin.drill.wire import RECORD_GLOB
-from twin.errors import InputError
+from twin.errors import InputError, TargetError
+from twin.platform.telemetry import TELEMETRY_LAWS
 from twin.results.drift import DriftCheck, drift_check
 from twin.sim.sketch import BINS, EDGES, bin_index
 
@@ -33,6 +36,7 @@ __all__ = [
     "hdr_on_sketch",
     "latency_drift",
     "read_baseline",
+    "stored_telemetry",
     "telemetry_drift",
 ]
 
@@ -129,4 +133,25 @@ def telemetry_drift(
         expected = np.rint(law.expected_counts(_FIELD_EDGES, _LAW_SAMPLES * seen.size))
         coarse = np.floor(centres / 5.0).astype(np.int64)
         out[name] = drift_check(centres, counts.astype(float), expected, coarse=coarse)
+    return out
+
+
+def stored_telemetry(
+    target: Target, pool: list[dict[str, Any]], since: float
+) -> dict[str, list[float]]:
+    """The values of each telemetry field with a population law that `target` stored for the
+    pool's devices from `since` (epoch s) on: read back with `GET /v1/devices/{id}/samples`,
+    the reference API's (a device ridden in an earlier drill of the same host keeps those
+    samples too: their time tells them apart)."""
+    out: dict[str, list[float]] = {name: [] for name in TELEMETRY_LAWS}
+    for rider in pool:
+        if rider.get("device") == "app" or not rider.get("device_token"):
+            continue
+        with suppress(TargetError, ValueError):
+            for sample in target.device_samples(rider["device_id"], rider["device_token"]):
+                if not isinstance(sample.get("t"), int | float) or sample["t"] < since:
+                    continue
+                for name, values in out.items():
+                    if isinstance(sample.get(name), int | float):
+                        values.append(float(sample[name]))
     return out

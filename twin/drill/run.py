@@ -32,7 +32,7 @@ import numpy as np
 from twin.config.architecture import REQUEST_TYPES
 from twin.config.loader import load
 from twin.config.platform import PlatformScenario
-from twin.drill.ab import in_variant, meet
+from twin.drill.ab import meet, variant_pool
 from twin.drill.ab_run import run_ab
 from twin.drill.drift import (
     BIN_VALUES_MS,
@@ -41,6 +41,7 @@ from twin.drill.drift import (
     hdr_on_sketch,
     latency_drift,
     read_baseline,
+    stored_telemetry,
     telemetry_drift,
 )
 from twin.drill.incidents import IncidentReplay, fault_timeline
@@ -252,9 +253,8 @@ def run_drill(
         which = f" (run {k + 1} of {options.repeat})" if options.repeat > 1 else ""
         results.append(_run_once(options, scenario, compiled, work, folder, pool_size,
                                  say, which, profile))  # fmt: skip
-    summary = _finish(options, scenario, architecture, compiled, work, results, started, say,
-                      profile[0], baseline)  # fmt: skip
-    return summary
+    return _finish(options, scenario, architecture, compiled, work, results, started, say,
+                   profile[0], baseline)  # fmt: skip
 
 
 def _run_once(
@@ -288,7 +288,11 @@ def _drive(
     """Everything that needs the target up: pool, plan, Locust, incidents, drain."""
 
     target = Target(url, ca_cert=options.ca_cert)
-    pool = _pool(options, scenario, work, secret, pool_size)
+    pool = variant_pool(
+        lambda n: rider_pool(n, seed=scenario.seed, secret=secret, mix=scenario.population.mix,
+                             device_share=work.device_share),
+        pool_size, options.variant, options.split,
+    )  # fmt: skip
     pool = apply_auth(profile[0], profile[1], pool)
     # Locust's start-up on a busy machine; remote workers must also connect and get the plan
     lead = 6.0 + options.workers + (15.0 + options.expect_workers if options.master else 0.0)
@@ -318,7 +322,9 @@ def _drive(
     if timeline:
         _clear_quietly(target, admin)
     lag.drain()
-    stored = _stored_telemetry(target, pool, profile[0], work)
+    # the telemetry the target stored for this drill's devices (the reference API's only)
+    reference = profile[0].name == "reference-platform" and "telemetry" in work.rates
+    stored = stored_telemetry(target, pool, since=t0 - lead) if reference else {}
     text = target.metrics()  # the target's own view (per-route server latency), kept as is
     if text:
         (folder / "metrics.txt").write_text(text, encoding="utf-8")
@@ -327,43 +333,6 @@ def _drive(
     return {"url": url, "t0": t0, "wall": wall, "lag": lag.figures(), "load_dir": load_dir,
             "faults": replay.applied, "target_cpu_s": target_cpu,
             "lag_series": lag.series(t0), "telemetry": stored}  # fmt: skip
-
-
-def _stored_telemetry(
-    target: Target, pool: list[dict[str, Any]], profile: TargetProfile, work: DrillWorkload
-) -> dict[str, list[float]]:
-    """The values of each telemetry field with a population law that the target stored for
-    the pool's devices (read back from the reference API; nothing from another target)."""
-    out: dict[str, list[float]] = {name: [] for name in TELEMETRY_LAWS}
-    if profile.name != "reference-platform" or "telemetry" not in work.rates:
-        return out
-    for rider in pool:
-        if rider.get("device") == "app" or not rider.get("device_token"):
-            continue
-        with suppress(TargetError, ValueError):
-            for sample in target.device_samples(rider["device_id"], rider["device_token"]):
-                for name, values in out.items():
-                    if isinstance(sample.get(name), int | float):
-                        values.append(float(sample[name]))
-    return out
-
-
-def _pool(
-    options: DrillOptions, scenario: Any, work: DrillWorkload, secret: str, size: int
-) -> list[dict[str, Any]]:  # fmt: skip
-    """`size` riders with tokens; in an A/B drill's variant, only riders hashed into it."""
-    if options.variant is None:
-        return rider_pool(size, seed=scenario.seed, secret=secret, mix=scenario.population.mix,
-                          device_share=work.device_share)  # fmt: skip
-    share = options.split / 100.0 if options.variant == "control" else 1 - options.split / 100.0
-    n = math.ceil(size / share * 1.3) + 20
-    while True:
-        pool = rider_pool(n, seed=scenario.seed, secret=secret, mix=scenario.population.mix,
-                          device_share=work.device_share)  # fmt: skip
-        mine = in_variant(pool, options.variant, options.split)
-        if len(mine) >= size:
-            return mine[:size]
-        n *= 2
 
 
 def _classes(
@@ -458,7 +427,8 @@ def _finish(
         drill["runs"] = runs
     summary = drill_summary(meta, work, measured, drill=drill, lag=_worst_lag(results),
                             slos=_slos(scenario, drill["not_driven"]))  # fmt: skip
-    stored = {name: [v for r in results for v in r["telemetry"][name]] for name in TELEMETRY_LAWS}
+    stored = {name: [v for r in results for v in r["telemetry"].get(name, [])]
+              for name in TELEMETRY_LAWS}  # fmt: skip
     if any(stored.values()):  # the devices' samples as the target stored them, vs the laws
         summary["drift"] = drift_block(telemetry_drift(stored, TELEMETRY_LAWS), "population")
     write_summary(options.out / "summary.json", summary)

@@ -123,7 +123,9 @@ def drift_check(
     if n == 0 or m == 0:
         return DriftCheck(n, m, float("nan"), float("nan"), float("nan"), float("nan"),
                           float("nan"), "too few")  # fmt: skip
-    result = ks_2samp(a, b, method="asymp")
+    # the asymptotic p-value for thousands of requests; a handful (its n m / (n + m) can round
+    # to 0, which the asymptotic form divides by) gets the exact one, cheap at that size
+    result = ks_2samp(a, b, method="exact" if min(n, m) < MIN_SAMPLES else "asymp")
     coarse = coarse_bins(values) if coarse is None else np.asarray(coarse)
     keys, index = np.unique(coarse, return_inverse=True)
     kl = kl_divergence(np.bincount(index, weights=reference, minlength=keys.size),
