@@ -43,8 +43,9 @@ def check_ab(options: Any) -> tuple[str, ...]:
     options with `--target local`; with `--host`, a URL that answers). The serve options."""
     if not 1 <= options.split <= 99:
         raise InputError("--split", None, f"must be a whole per cent in 1-99, got {options.split}")
-    if options.repeat != 1 or options.master:
-        raise InputError("--ab", None, "drills two variants once each: no --repeat or --master")
+    if options.repeat != 1 or options.master or options.drift_baseline is not None:
+        raise InputError("--ab", None, "drills two variants once each: no --repeat, --master "
+                         "or --drift-baseline")  # fmt: skip
     if options.target is not None:
         return serve_args(str(options.ab))
     if not str(options.ab).startswith(("http://", "https://")):

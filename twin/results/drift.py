@@ -17,12 +17,14 @@ drill. A distribution has drifted only when the difference is both significant A
 `ks_d`, the largest gap between the two cumulative distributions, is the effect size: 0.5
 is what moving the median by 1.35 times the spread (sd of the log) makes, a factor of about
 2 for latencies with a log-sd of 0.5, which a prediction within 25 % (ks_d about 0.2) stays
-well under. Two identical 20 s drills of the reference platform back to back on a busy
-2-core machine differed by ks_d 0.11-0.37 per type (once significant, at 0.37: the playlist);
-a route slowed by 50 ms gave 1.0. `kl` (nats, in the seed's direction: the reference against
-the current, on bins a tenth of a decade wide, half a count added to every bin either side
-uses so that an empty bin is not infinitely surprising) catches a change of shape the
-cumulative gap misses; between the identical drills it stayed under 0.6.
+well under. Drills of the reference platform a minute apart on a busy 2-core machine
+differed by ks_d 0.11-0.50 per type (the light ones, join and playlist, most: their median
+moved 2x between drills; `tests/drill/test_drill_drift.py` drills its pair again when a type
+other than the slowed one crosses the line); a route slowed by 50 ms gave 0.95-1.0.
+`kl` (nats, in the seed's direction: the reference against the current, on bins a tenth of
+a decade wide, half a count added to every bin either side uses so that an empty bin is not
+infinitely surprising) catches a change of shape the cumulative gap misses; between drills
+a minute apart it stayed under 1 (0.91 at most, with that join).
 Fewer than `MIN_SAMPLES` on either side is `too few`: nothing is said. Pure calculation.
 """
 
