@@ -86,7 +86,9 @@ def meet(folder: Path, variant: str | None, timeout_s: float = 300.0) -> float:
     or post-processing (training, prediction) on the same machine."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{variant}.ready").write_text(repr(time.time()), encoding="utf-8")
+    part = folder / f"{variant}.ready.part"  # renamed whole: the other never reads half
+    part.write_text(repr(time.time()), encoding="utf-8")
+    part.replace(folder / f"{variant}.ready")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         failed = [f for f in folder.glob("*.failed") if f.stem != variant]

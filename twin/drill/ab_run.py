@@ -84,7 +84,9 @@ def _watch(child: subprocess.Popen[bytes], folder: Path, sync: Path) -> None:
     """Tell the control (waiting to start with it) when the treatment's drill failed."""
     if child.wait() != 0:
         sync.mkdir(parents=True, exist_ok=True)
-        (sync / "treatment.failed").write_text(_tail(folder), encoding="utf-8")
+        part = sync / "treatment.failed.part"  # renamed whole: the control never reads half
+        part.write_text(_tail(folder), encoding="utf-8")
+        part.replace(sync / "treatment.failed")
 
 
 def _stop(child: subprocess.Popen[bytes]) -> None:
