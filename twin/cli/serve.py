@@ -73,6 +73,9 @@ def register(app: typer.Typer) -> None:
             None, "--tls-cert", help="PEM certificate chain: serve HTTPS (with --tls-key)."
         ),
         tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key (HTTPS)."),
+        cache_ttl: float = typer.Option(
+            3600.0, "--cache-ttl", help="Seconds a recommendation stays cached (the seeds' 1 h)."
+        ),
     ) -> None:
         """Run the reference platform a drill can hit."""
         # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
@@ -92,6 +95,6 @@ def register(app: typer.Typer) -> None:
             origin_egress_bps=None if egress_mbps is None else egress_mbps * 1e6,
             seed=seed, n_riders=riders, consumers=consumers, media_cache_dir=media_cache,
             max_lag_s=max_lag, allow_data_loss=allow_data_loss, max_inflight=max_inflight,
-            tls_cert=tls_cert, tls_key=tls_key,
+            tls_cert=tls_cert, tls_key=tls_key, cache_ttl_s=cache_ttl,
         )  # fmt: skip
         run_server(settings, workers, lambda line: print(line, flush=True))

@@ -34,6 +34,7 @@ __all__ = [
     "drill_seconds",
     "drill_volume",
     "predict",
+    "predict_latency",
     "scaled_services",
     "speed_index",
     "target_architecture",
@@ -172,6 +173,16 @@ def predict(
 ) -> dict[str, Any]:  # fmt: skip
     """`predicted.json`: the exact engine's summary for the drill's workload on `architecture`,
     its service times scaled by the drilled machine's `speed` (`speed_index`) when known."""
+    return predict_latency(scenario, architecture, work, seed=seed, replications=replications,
+                           speed=speed)[0]  # fmt: skip
+
+
+def predict_latency(
+    scenario: Any, architecture: Any, work: DrillWorkload, *, seed: int | None = None,
+    replications: int = 1, speed: float | None = None,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:  # fmt: skip
+    """`predict`'s summary and each request type's predicted latency histogram (the exact
+    engine's, on `twin.sim.sketch`'s bins: what the drift checks test against)."""
 
     platform = drill_platform(compile_target(scenario, architecture), work)
     platform = scaled_services(platform, speed or 1.0)
@@ -198,4 +209,4 @@ def predict(
             "speed_index": None if speed is None else round(speed, 4),
         },
     )
-    return summary
+    return summary, dict(result.latency_hist)

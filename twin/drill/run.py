@@ -32,6 +32,18 @@ import numpy as np
 from twin.config.architecture import REQUEST_TYPES
 from twin.config.loader import load
 from twin.config.platform import PlatformScenario
+from twin.drill.ab import meet, variant_pool
+from twin.drill.ab_run import run_ab
+from twin.drill.drift import (
+    BIN_VALUES_MS,
+    baseline_latency,
+    drift_block,
+    hdr_on_sketch,
+    latency_drift,
+    read_baseline,
+    stored_telemetry,
+    telemetry_drift,
+)
 from twin.drill.incidents import IncidentReplay, fault_timeline
 from twin.drill.lag import LagScrape, lag_figures, lag_since, parse_metrics, process_cpu_s
 from twin.drill.loadgen import LocustRun, run_locust, sigterm_as_interrupt
@@ -43,7 +55,7 @@ from twin.drill.measure import (
     sampled_users,
 )
 from twin.drill.plan import DrillWorkload, drill_duration, drill_workload, od_lengths, plan_document
-from twin.drill.predict import predict, speed_index, target_architecture
+from twin.drill.predict import predict_latency, speed_index, target_architecture
 from twin.drill.profile import TargetProfile, apply_auth, load_profile
 from twin.drill.rider_pool import rider_pool
 from twin.drill.summary import drill_summary
@@ -53,6 +65,7 @@ from twin.drill.tracking import SERIES_COLUMNS, SERIES_FILE, tracking, window_s,
 from twin.drill.wire import RECORD_GLOB
 from twin.errors import InputError, TargetError
 from twin.platform.scenario_riders import scenario_catalog
+from twin.platform.telemetry import TELEMETRY_LAWS
 from twin.report.drill_page import render_drill_report
 from twin.results.files import write_summary, write_timeseries
 from twin.results.slo import Slo
@@ -88,6 +101,13 @@ class DrillOptions:
     expect_workers: int = 1
     master_bind_host: str = "*"
     master_bind_port: int = 5557
+    # an earlier drill's folder: the drift checks' reference instead of the prediction
+    drift_baseline: Path | None = None
+    ab: str | None = None  # the treatment: `twin serve` options (local) or a URL (`--ab`)
+    split: int = 50  # per cent of riders in the control (`--split`)
+    variant: str | None = None  # this drill is one variant of an A/B drill: its riders only
+    serve_args: tuple[str, ...] = ()  # more `twin serve` options of the local platform
+    ab_sync: Path | None = None  # an A/B drill's meeting folder: both variants start together
 
     def check(self) -> None:
         if (self.target is None) == (self.host is None):
@@ -111,6 +131,10 @@ class DrillOptions:
             raise InputError(
                 "--master", None, "takes remote workers (--expect-workers), not --workers"
             )
+        if not 1 <= self.split <= 99:
+            raise InputError("--split", None, f"must be a whole per cent in 1-99, got {self.split}")
+        if self.drift_baseline is not None and not Path(self.drift_baseline).is_dir():
+            raise InputError("--drift-baseline", None, f"no such folder: {self.drift_baseline}")
 
 
 def compile_drill(
@@ -207,8 +231,11 @@ def run_drill(
     options: DrillOptions, say: Callable[[str], None] = lambda _line: None
 ) -> dict[str, Any]:
     """Run the whole drill (`options.repeat` times) and write its files into `options.out`;
-    the summary. Repeats go to `run-1`, `run-2`... and are pooled (`pool_measured`)."""
+    the summary. Repeats go to `run-1`, `run-2`... and are pooled (`pool_measured`). With
+    `options.ab`, an A/B drill (`twin.drill.ab_run`): the A/B comparison."""
     options.check()
+    if options.ab is not None:
+        return run_ab(options, run_drill, say)
     started = time.time()
     profile = load_profile(options.profile)
     if options.host is not None:
@@ -216,6 +243,7 @@ def run_drill(
         Target(options.host, ca_cert=options.ca_cert).call("GET", "/healthz")
         _secret(None, profile[0])  # no secret for the host's tokens: one line, before any work
     scenario, architecture, compiled, work = compile_drill(options, profile[0])
+    baseline = None if options.drift_baseline is None else read_baseline(options.drift_baseline)
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
     pool_size = max(20, math.ceil(float(work.users.max()) * 1.5) + 5)
@@ -226,7 +254,7 @@ def run_drill(
         results.append(_run_once(options, scenario, compiled, work, folder, pool_size,
                                  say, which, profile))  # fmt: skip
     return _finish(options, scenario, architecture, compiled, work, results, started, say,
-                   profile[0])  # fmt: skip
+                   profile[0], baseline)  # fmt: skip
 
 
 def _run_once(
@@ -236,7 +264,8 @@ def _run_once(
 ) -> dict[str, Any]:  # fmt: skip
     """One drill into `folder`: a fresh local platform (if any), Locust, the drain."""
     folder.mkdir(parents=True, exist_ok=True)
-    local = LocalPlatform(folder / "serve", riders=pool_size) if options.target else None
+    local = (LocalPlatform(folder / "serve", riders=pool_size, serve_args=options.serve_args)
+             if options.target else None)  # fmt: skip
     with sigterm_as_interrupt():
         try:
             url = local.start() if local is not None else str(options.host)
@@ -259,8 +288,11 @@ def _drive(
     """Everything that needs the target up: pool, plan, Locust, incidents, drain."""
 
     target = Target(url, ca_cert=options.ca_cert)
-    pool = rider_pool(pool_size, seed=scenario.seed, secret=secret,
-                      mix=scenario.population.mix, device_share=work.device_share)  # fmt: skip
+    pool = variant_pool(
+        lambda n: rider_pool(n, seed=scenario.seed, secret=secret, mix=scenario.population.mix,
+                             device_share=work.device_share),
+        pool_size, options.variant, options.split,
+    )  # fmt: skip
     pool = apply_auth(profile[0], profile[1], pool)
     # Locust's start-up on a busy machine; remote workers must also connect and get the plan
     lead = 6.0 + options.workers + (15.0 + options.expect_workers if options.master else 0.0)
@@ -270,7 +302,7 @@ def _drive(
     load_dir = folder / "load"
     for stale in load_dir.glob(RECORD_GLOB):
         stale.unlink()
-    t0 = time.time() + lead
+    t0 = (time.time() if options.ab_sync is None else meet(options.ab_sync, options.variant)) + lead
     plan = plan_document(work, t0=t0, pool=pool, live=live, on_demand=on_demand,
                          out_dir=load_dir, seed=scenario.seed, segment_s=4.0,
                          od=od_lengths(scenario_catalog(scenario)),
@@ -291,6 +323,9 @@ def _drive(
     if timeline:
         _clear_quietly(target, admin)
     lag.drain()
+    # the telemetry the target stored for this drill's devices (the reference API's only)
+    reference = profile[0].name == "reference-platform" and "telemetry" in work.rates
+    stored = stored_telemetry(target, pool, since=t0 - lead) if reference else {}
     text = target.metrics()  # the target's own view (per-route server latency), kept as is
     if text:
         (folder / "metrics.txt").write_text(text, encoding="utf-8")
@@ -298,7 +333,7 @@ def _drive(
     target_cpu = None if cpu0 is None or cpu1 is None else round(cpu1 - cpu0, 3)
     return {"url": url, "t0": t0, "wall": wall, "lag": lag.figures(), "load_dir": load_dir,
             "faults": replay.applied, "target_cpu_s": target_cpu,
-            "lag_series": lag.series(t0)}  # fmt: skip
+            "lag_series": lag.series(t0), "telemetry": stored}  # fmt: skip
 
 
 def _classes(
@@ -349,7 +384,7 @@ def _clear_quietly(target: Target, admin: str) -> None:
 def _finish(
     options: DrillOptions, scenario: Any, architecture: Any, compiled: Any,
     work: DrillWorkload, results: list[dict[str, Any]], started: float,
-    say: Callable[[str], None], profile: TargetProfile,
+    say: Callable[[str], None], profile: TargetProfile, baseline: Any = None,
 ) -> dict[str, Any]:  # fmt: skip
 
     measured = pool_measured([r["measured"] for r in results])
@@ -387,11 +422,17 @@ def _finish(
         # the model's request types this target is not driven with: not planned, not predicted
         "not_driven": profile.not_driven(REQUEST_TYPES),
     }  # fmt: skip
+    if options.variant is not None:  # one variant of an A/B drill (`twin.drill.ab_run`)
+        drill.update(variant=options.variant, split=options.split)
     if options.repeat > 1:
         drill["runs"] = runs
     summary = drill_summary(meta, work, measured, drill=drill, lag=_worst_lag(results),
                             slos=_slos(scenario, drill["not_driven"]),
                             audio=compiled.audio if "tempo" in work.rates else None)  # fmt: skip
+    stored = {name: [v for r in results for v in r["telemetry"].get(name, [])]
+              for name in TELEMETRY_LAWS}  # fmt: skip
+    if any(stored.values()):  # the devices' samples as the target stored them, vs the laws
+        summary["drift"] = drift_block(telemetry_drift(stored, TELEMETRY_LAWS), "population")
     write_summary(options.out / "summary.json", summary)
     say(f"measured {measured.total} requests, {measured.errors} errors; {_tracked(tracked)}")
     if measured.errors >= measured.total:
@@ -403,7 +444,8 @@ def _finish(
     frame = timeline([r["measured"] for r in results], [r["lag_series"] for r in results],
                      work.duration_s)  # fmt: skip
     write_timeseries(options.out / "timeseries.csv", frame)
-    _predict_and_report(options, scenario, compiled, work, summary, say, (frame, series))
+    _predict_and_report(options, scenario, compiled, work, summary, say, (frame, series),
+                        (measured, baseline))  # fmt: skip
     return summary
 
 
@@ -463,11 +505,13 @@ def _worst_lag(results: list[dict[str, Any]]) -> dict[str, float] | None:
 def _predict_and_report(
     options: DrillOptions, scenario: Any, compiled: Any, work: DrillWorkload,
     summary: dict[str, Any], say: Callable[[str], None], series: tuple[Any, Any],
+    measured: tuple[Any, Any],
 ) -> None:  # fmt: skip
-    """`predicted.json` on the architecture modelling the target, then `report.html`."""
+    """`predicted.json` on the architecture modelling the target, the drift checks of the
+    measured latencies against it (`summary.json`'s `drift`), then `report.html`."""
 
     name = options.architecture or (LOCAL_ARCHITECTURE if options.target else None)
-    predicted = None
+    predicted, hists = None, None
     if name is None:
         say("no --architecture names a model of the host: report without a prediction")
     else:
@@ -476,9 +520,13 @@ def _predict_and_report(
         if speed is not None:
             say(f"this machine ran at {speed:.2f}x the calibration's CPU time per request: "
                 "the model's service times are scaled by it")  # fmt: skip
-        predicted = predict(scenario, architecture, work, seed=scenario.seed,
-                            replications=PREDICTION_REPLICATIONS, speed=speed)  # fmt: skip
+        predicted, hists = predict_latency(
+            scenario, architecture, work, seed=scenario.seed,
+            replications=PREDICTION_REPLICATIONS, speed=speed,
+        )  # fmt: skip
         write_summary(options.out / "predicted.json", predicted)
+    curves = _add_drift(options, summary, measured, hists if predicted is not None else None,
+                        say, sorted(work.rates))  # fmt: skip
     x = work.speedup
     windows = [
         {**w, "start_s": (w.get("start_s") or 0.0) / x,
@@ -487,7 +535,30 @@ def _predict_and_report(
     ]  # fmt: skip
     frame, tracked = series  # the drill's timeline; the tracking series of its worst run
     render_drill_report(options.out, summary, predicted, incidents=windows, series=tracked,
-                        timeseries=frame)  # fmt: skip
+                        timeseries=frame, drift_curves=curves)  # fmt: skip
+
+
+def _add_drift(
+    options: DrillOptions, summary: dict[str, Any], measured: tuple[Any, Any],
+    predicted: dict[str, Any] | None, say: Callable[[str], None], types: list[str],
+) -> dict[str, Any]:  # fmt: skip
+    """`summary.json` again, with each driven type's drift check (`twin.drill.drift`) against
+    the baseline drill when one was given, else the prediction (none without either); the
+    report's curves (ms, measured and reference counts per type)."""
+    now, baseline = measured
+    against = "baseline" if baseline is not None else "predicted"
+    reference = baseline_latency(baseline) if baseline is not None else predicted
+    if reference is None:
+        return {}
+    checks = latency_drift(now, reference, types)
+    summary["drift"] = {**summary.get("drift", {}), **drift_block(checks, against)}
+    write_summary(options.out / "summary.json", summary)
+    drifted = [name for name, c in checks.items() if c.drifted]
+    if drifted:
+        what = "the baseline drill" if baseline is not None else "the prediction"
+        say(f"drift: measured latency departs from {what} for {', '.join(drifted)}")
+    return {name: (BIN_VALUES_MS, hdr_on_sketch(now.types[name].intended), reference[name])
+            for name in checks}  # fmt: skip
 
 
 def _slos(scenario: Any, not_driven: list[str]) -> list[Any]:

@@ -104,6 +104,15 @@ class Target:
     def clear_faults(self, admin_token: str) -> None:
         self._json("DELETE", "/v1/admin/faults", admin_token)
 
+    def device_samples(self, device_id: str, token: str) -> list[dict[str, Any]]:
+        """The telemetry samples the host stored for a device (`GET /v1/devices/{id}/samples`,
+        the reference API's); an empty list when it answers none."""
+        status, raw = self.call("GET", f"/v1/devices/{device_id}/samples", token)
+        if status != 200:
+            return []
+        samples = json.loads(raw or b"{}").get("samples")
+        return samples if isinstance(samples, list) else []
+
     def metrics(self) -> str | None:
         """The Prometheus text of `/metrics`, or None when the host has none."""
         try:
@@ -133,8 +142,12 @@ def _epoch(iso: str) -> float:
 class LocalPlatform:
     """`twin serve` as a child process: `start()` returns its URL, `stop()` ends it."""
 
-    def __init__(self, folder: Path, *, riders: int, seed: int = 0, consumers: int = 4) -> None:
+    def __init__(
+        self, folder: Path, *, riders: int, seed: int = 0, consumers: int = 4,
+        serve_args: tuple[str, ...] = (),
+    ) -> None:  # fmt: skip
         self.folder = Path(folder)
+        self.serve_args = tuple(serve_args)  # more `twin serve` options (an A/B drill's variant)
         self.riders = riders
         self.seed = seed
         self.consumers = consumers
@@ -147,6 +160,7 @@ class LocalPlatform:
             sys.executable, "-m", "twin.cli.app", "serve", "--port", "0",
             "--data-dir", str(self.folder / "serve-data"), "--riders", str(self.riders),
             "--seed", str(self.seed), "--consumers", str(self.consumers), "--admin",
+            *self.serve_args,
         ]  # fmt: skip
 
     def start(self, timeout_s: float = 180.0) -> str:

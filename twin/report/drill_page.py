@@ -4,7 +4,8 @@ The page is `drill.html.j2`, which extends the run report's template (`report.ht
 fills its `lead` block, above the findings, with two sections: "Measured against predicted"
 (`twin.report.drill_predicted`: per request type, the measured and predicted figures and a
 link to `vs-predicted/compare.html`, the full comparison of the two summaries by
-`twin.report.compare_page`) and "Load shape" (`twin.report.drill_tracking`: how closely the
+`twin.report.compare_page`), "Drift" (`twin.report.drill_drift`: each type's KS and KL
+against the prediction) and "Load shape" (`twin.report.drill_tracking`: how closely the
 drill followed its plan). It takes plain data (the measured and predicted summaries, the
 tracking series, the timeline), so `twin.report` stays below `twin.drill`. Every file is
 written atomically, the page last.
@@ -23,6 +24,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from twin.report.compare_page import render_compare
+from twin.report.drill_drift import FIGURE as DRIFT_FIGURE
+from twin.report.drill_drift import drift_figure, drift_table
 from twin.report.drill_predicted import FIGURE as PREDICTED_FIGURE
 from twin.report.drill_predicted import predicted_figure, predicted_tables, side_by_side
 from twin.report.drill_tracking import FIGURE as TRACKING_FIGURE
@@ -138,6 +141,7 @@ def render_drill_report(
     incidents: Iterable[Mapping[str, object]] = (),
     series: Mapping[str, np.ndarray] | None = None,
     timeseries: pd.DataFrame | None = None,
+    drift_curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
 ) -> Path:
     """Write `report.html` (and `vs-predicted/compare.html` with a prediction) into `out_dir`.
 
@@ -145,7 +149,9 @@ def render_drill_report(
     `series` is the per-second tracking series (the columns of `tracking.csv`) of the run the
     summary's tracking speaks for; the "Load shape" section plots it. `timeseries` is the
     drill's timeline (`timeseries.csv`): the run report's time plots draw it; `incidents` are
-    the windows they mark (as `twin.report.render_report` takes them).
+    the windows they mark (as `twin.report.render_report` takes them). `drift_curves` are
+    the latency distributions the drift checks compared (per type: bin values in ms, measured
+    and reference counts): the "Drift" section draws their CDFs.
     """
     out_dir = Path(out_dir)
     frame = pd.DataFrame() if timeseries is None else timeseries
@@ -156,6 +162,9 @@ def render_drill_report(
     context["load_shape"] = _load_shape(out_dir, tracked, series, runs)
     drill = measured.get("drill") or {}
     context["profile"] = {"name": drill.get("profile"), "not_driven": drill.get("not_driven") or []}
+    context["drift"] = drift_table(measured)
+    figure = drift_figure(drift_curves, measured.get("drift") or {}) if drift_curves else None
+    context["drift_image"] = _write_png(out_dir, DRIFT_FIGURE, figure)
     context["vs_predicted"] = (
         None if predicted is None else _vs_predicted(out_dir, measured, predicted, runs)
     )

@@ -134,6 +134,12 @@ class Drill(Block):
         description="Request types the profile does not drive: not planned, not predicted.",
     )
     runs: Omittable[list[DrillRun]] = Field(None, description="Each run, when `repeat` > 1.")
+    variant: Omittable[Literal["control", "treatment"]] = Field(
+        None, description="An A/B drill's variant (`--ab`): only the riders hashed into it."
+    )
+    split: Omittable[int] = Field(
+        None, description="An A/B drill's per cent of riders in the control (`--split`)."
+    )
     requests_total: int = Field(description="Requests sent, all runs.")
     errors_total: int = Field(description="Requests failed, all runs.")
     error_ratio: Number | None = Field(description="`errors_total / requests_total`.")

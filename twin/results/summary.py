@@ -20,6 +20,7 @@ from pydantic import Field
 
 from twin.results.base import Block, Number, Omittable, keys
 from twin.results.blocks import Analytic, Cost, Experience, Incident, Precision, SloVerdict, Usage
+from twin.results.drift_blocks import DriftEntry
 from twin.results.drill_blocks import Drill, Prediction
 from twin.results.stats import RequestStats, ServiceStats
 
@@ -125,6 +126,12 @@ class Summary(Block):
     drill: Omittable[Drill] = Field(None, description="Drills: how the load was made.")
     prediction: Omittable[Prediction] = Field(
         None, description="A drill's `predicted.json`: how the twin predicted the drill."
+    )
+    drift: Omittable[dict[str, DriftEntry]] = Field(
+        None,
+        description="Drills: each request type's measured latency against the prediction, "
+        "each telemetry field against the population's law.",
+        json_schema_extra=keys("type"),
     )
 
     @classmethod

@@ -99,6 +99,8 @@ def check_key(key: str, summaries: Iterable[Mapping[str, Any]] = (), *, source: 
     summaries = list(summaries)
     parts = key.split(".")
     fits = [p for p in numeric_patterns() if _matches(p, parts)]
+    if fits and parts[0] == "drift" and summaries:
+        _check_drifted(key, parts[1], summaries, source)
     if fits and not _misspelt_name(parts, summaries):
         return key
     near = difflib.get_close_matches(key, _candidates(summaries), n=3, cutoff=0.6)
@@ -109,6 +111,20 @@ def check_key(key: str, summaries: Iterable[Mapping[str, Any]] = (), *, source: 
         else "names no such " + ("service" if parts[0] == "services" else "request type")
     )
     raise InputError(source, key, f"{what} (see `twin schema summary`){hint}")
+
+
+def _check_drifted(
+    key: str, name: str, summaries: list[Mapping[str, Any]], source: str
+) -> None:  # fmt: skip
+    """A `drift.<type>` key must name a type the drill drove and checked: a gate on one it
+    did not drive would only ever fail for a missing value, so it is refused as bad input."""
+    checked = [set(_data_names(s, "drift")) for s in summaries]
+    if all(name in names for names in checked):
+        return
+    known = sorted(set().union(*checked))
+    why = (f"the drill did not drive {name!r} (drift checks: {', '.join(known)})" if known
+           else "no drift checks in this summary (only `twin drill` writes them)")  # fmt: skip
+    raise InputError(source, key, why)
 
 
 def _misspelt_name(parts: list[str], summaries: list[Mapping[str, Any]]) -> bool:

@@ -25,6 +25,7 @@ __all__ = [
     "mean_ci",
     "pooled_mean_ci",
     "rank_bottlenecks",
+    "source_histograms",
     "summarize",
     "timeseries",
     "warmup_index",
@@ -203,6 +204,14 @@ def summarize(records: Sequence[ReplicationRecord], w: int, meta: dict[str, Any]
         "services": services,
         "requests": requests,
         "bottlenecks": ranked,
+    }
+
+
+def source_histograms(records: Sequence[ReplicationRecord], w: int) -> dict[str, np.ndarray]:
+    """Each source's latency histogram from report interval `w` on, over every replication."""
+    return {
+        name: np.sum([r.sources[name].latency_hist[w:].sum(axis=0) for r in records], axis=0)
+        for name in records[0].sources
     }
 
 

@@ -21,7 +21,7 @@ from twin.sim.exact.work import check_exact_work
 from twin.sim.fanout import Fanout
 from twin.sim.records import Grid, ReplicationRecord
 from twin.sim.result import RunResult
-from twin.sim.summary import summarize, timeseries, warmup_index
+from twin.sim.summary import source_histograms, summarize, timeseries, warmup_index
 
 __all__ = [
     "MIN_PRECISION_REPLICATIONS",
@@ -109,7 +109,8 @@ def run_model(
             "target": precision,
             "reached": precision_reached(summary, precision),
         }
-    return RunResult(summary=summary, timeseries=timeseries(records))
+    hists = source_histograms(records, warmup_index(records, model.warmup_s))
+    return RunResult(summary=summary, timeseries=timeseries(records), latency_hist=hists)
 
 
 def replicate(model: ExactModel, grid: Grid, replication: int) -> ReplicationRecord:

@@ -32,7 +32,7 @@ from twin.sim.fanout import Fanout
 from twin.sim.records import Grid
 from twin.sim.result import RunResult
 from twin.sim.rider_columns import add_rider_columns
-from twin.sim.summary import timeseries
+from twin.sim.summary import source_histograms, timeseries, warmup_index
 from twin.sim.tempo import tempo_experience
 from twin.sim.usage import platform_usage
 
@@ -66,7 +66,8 @@ def run_exact_platform(
     summary["requests"] = {
         name: block for name, block in summary["requests"].items() if not name.startswith("ingest:")
     }
-    return RunResult(summary=summary, timeseries=result.timeseries)
+    hists = {k: v for k, v in result.latency_hist.items() if not k.startswith("ingest:")}
+    return RunResult(summary=summary, timeseries=result.timeseries, latency_hist=hists)
 
 
 def _instances(reps: list[RiderReplication], compiled: Any) -> dict[str, np.ndarray]:
@@ -128,7 +129,8 @@ def _run_riders(
         series.lag,
         stale=series.stale,
     )
-    return RunResult(summary=summary, timeseries=frame)
+    hists = source_histograms(records, warmup_index(records, model.warmup_s))
+    return RunResult(summary=summary, timeseries=frame, latency_hist=hists)
 
 
 def ride(model: Any, compiled: Any, grid: Grid, replication: int) -> RiderReplication:
