@@ -5,7 +5,10 @@ with 50 ms added to the `recommend` route by its fault-injection API and the fir
 `--drift-baseline`. About two minutes on a busy 2-core machine. A machine shared with other
 work moves a light type's latency between two drills a minute apart by up to 2x (KS D up to
 0.5 seen): when a type other than the slowed one drifts, the pair is drilled once more (as
-`test_drill_calibrated` does on a busy hour), and the second pair is judged.
+`test_drill_calibrated` does on a busy hour), and the second pair is judged. Behind `slow`
+(`make validate`): two to four minutes, and at a load average of 10 even the second pair saw
+join, leaderboard and playlist move past the line; the statistics themselves are checked in
+`make test` by tests/results/test_drift.py.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import pytest
 from twin.cli.app import main
 from twin.drill.target import LocalPlatform, Target
 from twin.serve.tokens import sign
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 SLOWED = "recommend"
