@@ -57,6 +57,7 @@ from twin.drill.fit import (
     targets_from_summary,
 )
 from twin.drill.measure import pinned
+from twin.drill.out_of_sample import check_disjoint, error_rows, totals
 from twin.drill.predict import (
     compile_target,
     drill_platform,
@@ -323,15 +324,20 @@ def _header(drills: Sequence[_Drill], cv: float | None, share: float,
 
 
 def run_calibration(
-    drill_dirs: Sequence[Path], architecture: str, out_file: Path, *, seed: int = 0
+    drill_dirs: Sequence[Path], architecture: str, out_file: Path, *, seed: int = 0,
+    validate: Sequence[Path] = (),
 ) -> dict[str, Any]:
-    """Fit, write `out_file`, and return the errors before and after and the fits."""
+    """Fit, write `out_file`, and return the errors before and after and the fits; with
+    `validate`, drills the fit does not see, predicted with the fitted file (out of sample:
+    `twin.drill.out_of_sample`)."""
+    check_disjoint(drill_dirs, validate)
 
     first = Path(drill_dirs[0]) / "summary.json"
     scenario_file = Path(json.loads(first.read_text(encoding="utf-8"))["drill"]["scenario_file"]
                          ) if first.is_file() else Path("scenarios/x.yaml")  # fmt: skip
     base = target_architecture(architecture, scenario_file)
     drills = [_load(Path(f), base) for f in drill_dirs]
+    checks = [_load(Path(f), base) for f in validate]  # a bad folder fails before the fit
     start = _fits_of(base)
     measured = loop_costs([d.measured for d in drills])
     drills = [replace(d, speed=_speed(d, base.load_cpu)) for d in drills]
@@ -365,7 +371,16 @@ def run_calibration(
                         load_cpu=reference),
         encoding="utf-8",
     )  # fmt: skip
+    reference_cpu = reference if reference is not None else base.load_cpu
+    checked = [_predict(replace(d, speed=_speed(d, reference_cpu)), fits, costs, cv, seed)
+               for d in checks]  # fmt: skip
+    in_sample = [r for d, a in zip(drills, after, strict=True)
+                 for r in error_rows(str(d.folder), d.measured, a)]  # fmt: skip
+    out_sample = [r for d, p in zip(checks, checked, strict=True)
+                  for r in error_rows(str(d.folder), d.measured, p)]  # fmt: skip
     return {
+        "in_sample": {"rows": in_sample, **totals(in_sample)},
+        "out_of_sample": {"rows": out_sample, **totals(out_sample)} if checks else None,
         "drills": [
             {"folder": str(d.folder), "measured": d.measured, "before": b, "after": a,
              "errors_before": prediction_errors(d.measured, b, _MIN_COUNT),
