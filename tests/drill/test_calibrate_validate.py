@@ -110,8 +110,9 @@ def test_calibrate_out_of_sample(tmp_path, monkeypatch):
     out = tmp_path / "ref.yaml"
     printed = io.StringIO()
     with redirect_stdout(printed):
-        code = main(["calibrate", *map(str, sorted(CALIBRATION.iterdir())), "--validate",
-                     *map(str, sorted(VALIDATION.iterdir())), "-o", str(out), "--json"])  # fmt: skip
+        fit, check = sorted(CALIBRATION.iterdir()), sorted(VALIDATION.iterdir())
+        code = main(["calibrate", *map(str, fit), "--validate", *map(str, check), "-o",
+                     str(out), "--json"])  # fmt: skip
     assert code == 0
     result = json.loads(printed.getvalue())
     oos = result["out_of_sample"]
