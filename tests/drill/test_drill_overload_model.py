@@ -120,3 +120,25 @@ def test_shards_are_shared_as_the_server_hashes_devices():
     for k in range(4):
         assert shares[k] == pytest.approx(sum(shard_of(d, 4) == k for d in devices) / 50)
     assert shard_shares([], 4).tolist() == [0.25] * 4
+
+
+def test_a_capped_origin_delays_the_segments_and_what_waits_behind_them():
+    from twin.drill.predict_timeline import _Egress
+
+    egress = _Egress(wait_s=np.array([0.0, 8.0, 2.0]), refused=np.array([0.0, 0.5, 0.0]),
+                     segment_s=4.0)  # fmt: skip
+    assert egress.delay_ms("segment", 0, 0.95) == 0.0  # no cap, no wait
+    # half refused at once: the p50 is a refusal's, the p95 an admitted segment's 8 s
+    assert egress.delay_ms("segment", 1, 0.5) == 0.0
+    assert egress.delay_ms("segment", 1, 0.95) == 8000.0
+    # the admitted half keeps the player busy 4 s of each 4 s: every telemetry batch waits,
+    # evenly over 0 .. 8 s
+    assert egress.delay_ms("telemetry", 1, 0.5) == pytest.approx(4000.0)
+    assert egress.delay_ms("leaderboard", 1, 0.95) == pytest.approx(7600.0)
+    # a 2 s wait keeps it busy half the time: the lower half of batches do not wait
+    assert egress.delay_ms("telemetry", 2, 0.4) == 0.0
+    assert egress.delay_ms("telemetry", 2, 0.75) == pytest.approx(1000.0)
+    # a live reload comes a segment after the last: late by what the wait runs over 4 s
+    assert egress.delay_ms("playlist", 1, 0.95) == 4000.0
+    assert egress.delay_ms("playlist", 2, 0.95) == 0.0
+    assert egress.delay_ms("join", 1, 0.95) == 0.0  # sent before the player starts

@@ -184,6 +184,8 @@ def predicted_timeline(
         lag = stream_lag(rates["telemetry"] * max(1, round(stream.batch_s)), faults.paused,
                          stream.shares, drain_per_shard_s=stream.drain_per_shard_s,
                          batch_s=stream.batch_s, width_s=width_s, n=n)  # fmt: skip
-        frame["leaderboard_lag_s"] = np.tile(lag.lag_p99_s, len(frames))
+        # a batch sent late (its rider's player waiting on the origin) is that much older
+        late = np.array([egress.delay_ms("telemetry", k, 0.99) / 1e3 for k in range(n)])
+        frame["leaderboard_lag_s"] = np.tile(lag.lag_p99_s + late, len(frames))
         frame["ingest_backlog"] = np.tile(lag.backlog, len(frames))
     return frame
