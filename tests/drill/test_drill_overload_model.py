@@ -142,3 +142,21 @@ def test_a_capped_origin_delays_the_segments_and_what_waits_behind_them():
     assert egress.delay_ms("playlist", 1, 0.95) == 4000.0
     assert egress.delay_ms("playlist", 2, 0.95) == 0.0
     assert egress.delay_ms("join", 1, 0.95) == 0.0  # sent before the player starts
+
+
+def test_the_whole_drills_figures_take_the_faults_in():
+    from twin.drill.predict_timeline import with_faults
+
+    predicted = {"replications": 3, "requests": {
+        "segment": {"count": 300, "errors": 0, "latency_ms": {"mean": 20.0, "p50": 10.0,
+                                                               "p95": 30.0, "p99": 50.0}},
+        "join": {"count": 30, "errors": 3, "latency_ms": {"p50": 2.0, "p95": 5.0}},
+    }}  # fmt: skip
+    whole = {"segment": {"errors": 40.0, "latency_ms": {"p50": 12.0, "p95": 8000.0,
+                                                        "p99": 8100.0}}}  # fmt: skip
+    out = with_faults(predicted, whole)
+    seg = out["requests"]["segment"]
+    assert seg["errors"] == 120  # 40 a replication, over the summary's three
+    assert seg["latency_ms"] == {"mean": 20.0, "p50": 12.0, "p95": 8000.0, "p99": 8100.0}
+    assert out["requests"]["join"] == predicted["requests"]["join"]
+    assert predicted["requests"]["segment"]["errors"] == 0  # the input is left as it was

@@ -34,7 +34,14 @@ from twin.sim.exact.replication import run_replication
 from twin.sim.records import Grid
 from twin.sim.sketch import hist_quantile
 
-__all__ = ["PREDICTED_SERIES", "StreamSetup", "predicted_timeline", "stream_setup"]
+__all__ = [
+    "PREDICTED_SERIES",
+    "StreamSetup",
+    "TimelinePrediction",
+    "predicted_timeline",
+    "stream_setup",
+    "with_faults",
+]
 
 PREDICTED_SERIES = "predicted-timeseries.csv"
 _BLOCKED = frozenset({"telemetry", "leaderboard"})  # due while the player's loop waits
@@ -154,10 +161,48 @@ def _type_frame(
     return frame
 
 
+@dataclass(frozen=True)
+class TimelinePrediction:
+    """The predicted timeline, and per request type the whole drill's figures with the faults:
+    `{type: {"errors": n, "latency_ms": {"p50", "p95", "p99"}}}` (per replication)."""
+
+    frame: pd.DataFrame
+    whole: dict[str, dict[str, Any]]
+
+
+_DRAWS = 64  # latencies drawn per interval and type to pool the drill's percentiles
+
+
+def _pooled(
+    rtype: str, engine: Mapping[str, np.ndarray], egress: _Egress, n: int,
+    rng: np.random.Generator,
+) -> dict[str, float]:  # fmt: skip
+    """The drill's p50/p95/p99 of `rtype` with the faults' delays: each interval's engine
+    latencies (its histogram at stratified quantiles) plus its delay at independent
+    quantiles, weighted by the interval's requests."""
+    hist, sent = np.asarray(engine["hist"]), np.asarray(engine["arrivals"], dtype=float)
+    values, weights = [], []
+    u = (np.arange(_DRAWS) + 0.5) / _DRAWS
+    for k in range(min(n, len(sent))):
+        if sent[k] <= 0:
+            continue
+        base = np.array([hist_quantile(hist[k], q) * 1e3 for q in u])
+        delay = np.array([egress.delay_ms(rtype, k, q) for q in rng.permutation(u)])
+        values.append(base + delay)
+        weights.append(np.full(_DRAWS, sent[k] / _DRAWS))
+    if not values:
+        return {}
+    v, w = np.concatenate(values), np.concatenate(weights)
+    order = np.argsort(v)
+    cum = np.cumsum(w[order])
+    return {key: round(float(v[order][np.searchsorted(cum, q * cum[-1])]), 3)
+            for key, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))}  # fmt: skip
+
+
 def predicted_timeline(
     platform: Any, work: DrillWorkload, faults: FaultSeries, stream: StreamSetup, *,
     name: str, seed: int, replications: int, width_s: float,
-) -> pd.DataFrame:  # fmt: skip
+) -> TimelinePrediction:  # fmt: skip
     """The predicted timeline on intervals of `width_s` over the drill's seconds."""
     seconds = work.duration_s
     n = max(1, int(np.ceil(seconds / width_s - 1e-9)))
@@ -180,6 +225,10 @@ def predicted_timeline(
         for t in rates if t in engine
     ]  # fmt: skip
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    rng = np.random.default_rng([seed, 0x0E1])
+    whole = {t: {"errors": round(float(failed.get(t, np.zeros(n)).sum()), 1),
+                 "latency_ms": _pooled(t, engine[t], egress, n, rng)}
+             for t in rates if t in engine}  # fmt: skip
     if "telemetry" in rates and not frame.empty:
         lag = stream_lag(rates["telemetry"] * max(1, round(stream.batch_s)), faults.paused,
                          stream.shares, drain_per_shard_s=stream.drain_per_shard_s,
@@ -188,4 +237,22 @@ def predicted_timeline(
         late = np.array([egress.delay_ms("telemetry", k, 0.99) / 1e3 for k in range(n)])
         frame["leaderboard_lag_s"] = np.tile(lag.lag_p99_s + late, len(frames))
         frame["ingest_backlog"] = np.tile(lag.backlog, len(frames))
-    return frame
+    return TimelinePrediction(frame, whole)
+
+
+def with_faults(predicted: Mapping[str, Any], whole: Mapping[str, Mapping[str, Any]]) -> dict:
+    """`predicted.json` with each type's p50/p95/p99 and errors as the faults make them (the
+    exact engine alone does not replay the drill's incident); counts are per replication in
+    `whole`, over every replication in the summary."""
+    reps = max(1, int(predicted.get("replications") or 1))
+    out = dict(predicted)
+    requests = {}
+    for rtype, block in (predicted.get("requests") or {}).items():
+        found = whole.get(rtype)
+        if found:
+            block = {**block, "errors": round(float(block.get("errors") or 0)
+                                              + found["errors"] * reps)}  # fmt: skip
+            block["latency_ms"] = {**(block.get("latency_ms") or {}), **found["latency_ms"]}
+        requests[rtype] = block
+    out["requests"] = requests
+    return out

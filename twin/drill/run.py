@@ -42,10 +42,16 @@ from twin.drill.measure import (
     pool_measured,
     sampled_users,
 )
-from twin.drill.overload import fault_series
+from twin.drill.overload import FaultSeries, fault_series
 from twin.drill.plan import DrillWorkload, drill_duration, drill_workload, od_lengths, plan_document
 from twin.drill.predict import predict, prediction_platform, speed_index, target_architecture
-from twin.drill.predict_timeline import PREDICTED_SERIES, predicted_timeline, stream_setup
+from twin.drill.predict_timeline import (
+    PREDICTED_SERIES,
+    TimelinePrediction,
+    predicted_timeline,
+    stream_setup,
+    with_faults,
+)
 from twin.drill.profile import TargetProfile, apply_auth, load_profile
 from twin.drill.rider_pool import rider_pool
 from twin.drill.summary import drill_summary
@@ -492,9 +498,12 @@ def _predict_and_report(
                 "the model's service times are scaled by it")  # fmt: skip
         predicted = predict(scenario, architecture, work, seed=scenario.seed,
                             replications=PREDICTION_REPLICATIONS, speed=speed)  # fmt: skip
-        over_time = _over_time(options, (scenario, compiled, work), architecture, speed,
-                               series[0], devices)  # fmt: skip
+        faults = fault_series(_faults(options, compiled, work), work.duration_s)
+        timeline_ = _over_time((scenario, work), faults, architecture, speed, series[0], devices)
+        over_time = timeline_.frame
         write_timeseries(options.out / PREDICTED_SERIES, over_time)
+        if faults.any:  # the incident's 503s and waits in the whole drill's figures too
+            predicted = with_faults(predicted, timeline_.whole)
         write_summary(options.out / "predicted.json", predicted)
     x = work.speedup
     windows = [
@@ -508,13 +517,12 @@ def _predict_and_report(
 
 
 def _over_time(
-    options: DrillOptions, drill: tuple[Any, Any, DrillWorkload], architecture: Any,
+    drill: tuple[Any, DrillWorkload], faults: FaultSeries, architecture: Any,
     speed: float | None, frame: Any, devices: list[str],
-) -> Any:  # fmt: skip
+) -> TimelinePrediction:  # fmt: skip
     """The prediction on the measured timeline's intervals: the exact engine per interval,
     and the replayed faults' 503s, egress waits, backlog and lag (`twin.drill.overload`)."""
-    scenario, compiled, work = drill
-    faults = fault_series(_faults(options, compiled, work), work.duration_s)
+    scenario, work = drill
     width = float(frame["interval_s"].iloc[0]) if len(frame) else 1.0
     platform = prediction_platform(scenario, architecture, work, speed)
     return predicted_timeline(
