@@ -226,8 +226,9 @@ def predicted_timeline(
     ]  # fmt: skip
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     rng = np.random.default_rng([seed, 0x0E1])
+    delayed = bool(np.any(egress.wait_s > 0))  # else the engine's own percentiles stand
     whole = {t: {"errors": round(float(failed.get(t, np.zeros(n)).sum()), 1),
-                 "latency_ms": _pooled(t, engine[t], egress, n, rng)}
+                 "latency_ms": _pooled(t, engine[t], egress, n, rng) if delayed else {}}
              for t in rates if t in engine}  # fmt: skip
     if "telemetry" in rates and not frame.empty:
         lag = stream_lag(rates["telemetry"] * max(1, round(stream.batch_s)), faults.paused,
