@@ -66,7 +66,7 @@ class FaultSeries:
 def fault_series(timeline: Iterable[tuple[float, Mapping[str, Any]]], seconds: int) -> FaultSeries:
     """The faults per drill second of `fault_timeline`'s `(drill second, PATCH document)`s."""
     paused, down = np.zeros(seconds), np.zeros(seconds, dtype=bool)
-    egress, ratios = np.full(seconds, np.nan), {}
+    egress, ratios = np.full(seconds, np.nan), dict[str, np.ndarray]()
     for tau, doc in sorted(timeline, key=lambda e: e[0]):
         k = max(0, int(tau))
         if "paused_consumers" in doc:

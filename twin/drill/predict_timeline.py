@@ -93,7 +93,9 @@ def _engine(platform: Any, name: str, seed: int, replications: int, width_s: flo
         for rtype, src in record.sources.items():
             if rtype.startswith("ingest:"):
                 continue
-            into = out.setdefault(rtype, {"arrivals": 0.0, "errors": 0.0, "hist": 0.0})
+            zero = np.zeros_like(src.arrivals, dtype=float)
+            into = out.setdefault(rtype, {"arrivals": zero, "errors": zero,
+                                          "hist": np.zeros_like(src.latency_hist)})  # fmt: skip
             into["arrivals"] = into["arrivals"] + src.arrivals
             into["errors"] = into["errors"] + src.errors
             into["hist"] = into["hist"] + src.latency_hist
