@@ -194,7 +194,10 @@ def test_calibrated_on_two_loads_the_twin_predicts_three_others(tmp_path_factory
     assert {Path(r["drill"]).name for r in oos["rows"]} == {Path(c).name for c in check}
     assert {r["request"] for r in oos["rows"]} == {"playlist", "segment"}
     # a coarse bound, not the accuracy target (the README gives the measured table): a busy
-    # 2-core machine moves a sub-millisecond playlist p50 2x between identical runs
-    for row in oos["rows"]:
-        if row["counts"]:
-            assert 1 / 3 < 1 + row["error"] < 3.0, row
+    # 2-core machine moves a sub-millisecond playlist p50 2x between identical runs, and
+    # widens a 30 s drill's intervals past 25 %, so that no figure may count; the bound holds
+    # every figure of 100 requests or more, and there are some
+    held = [row for row in oos["rows"] if row["count"] >= 100]
+    assert held, oos["rows"]
+    for row in held:
+        assert 1 / 3 < 1 + row["error"] < 3.0, row
