@@ -113,8 +113,10 @@ class _Egress:
     telemetry batches and leaderboard polls fall due and wait too (timed from their intended
     send time), so telemetry and leaderboard get a delay spread evenly over 0 .. the wait, for
     the share of their requests that fall due while the rider is blocked: the wait over the
-    rider's cycle (a segment's length, or the wait when longer). A live playlist is reloaded a
-    segment's length after the last: it is late by what the wait runs over that.
+    rider's cycle (a segment's length, or the wait when longer). Live playlist reloads are left
+    as the engine has them: by the same reasoning the one after an admitted segment would be
+    late by what the wait runs over a segment's length (4 s at the p95), but two drills of the
+    surge's capped origin measured a playlist p95 of 34-41 ms (p99 0.2-4 s).
     """
 
     wait_s: np.ndarray
@@ -127,9 +129,6 @@ class _Egress:
             return 0.0
         if rtype == "segment":
             return wait * 1e3 if q > refused else 0.0
-        if rtype == "playlist":  # a live player's next reload, due a segment after the last
-            late = max(0.0, wait - self.segment_s)
-            return late * 1e3 if q > refused else 0.0
         if rtype not in _BLOCKED:
             return 0.0
         busy = (1.0 - refused) * wait
