@@ -69,6 +69,14 @@ def test_the_prediction_over_time_foresaw_the_waits_and_the_503s(drill):
     assert {"ingest_backlog", "leaderboard_lag_s"} <= set(drill["predicted"].columns)
 
 
+def test_the_whole_drills_prediction_has_the_overload_too(drill):
+    predicted = json.loads((drill["out"] / "predicted.json").read_text())
+    segment, reps = predicted["requests"]["segment"], predicted["replications"]
+    measured = drill["summary"]["requests"]["segment"]
+    assert 0.4 < segment["errors"] / reps / measured["errors"] < 2.5
+    assert segment["latency_ms"]["p99"] > 4000
+
+
 def test_the_report_shows_the_overload_over_time(drill):
     page = (drill["out"] / "report.html").read_text()
     assert 'id="over-time"' in page
