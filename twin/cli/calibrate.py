@@ -13,6 +13,7 @@ drills' own, per request type and percentile, and which figures count.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,10 @@ def _print(result: dict[str, Any], before: float, after: float, out: Path) -> No
         for rtype in drill["errors_after"]:
             if rtype in drill["errors_before"]:
                 typer.echo(_row(rtype, drill))
-    typer.echo(f"mean |error| of p50 and p95: before {before:.1%}, after {after:.1%}")
+    def pct(value: float) -> str:  # no pinned figure: nothing to average (inf)
+        return f"{value:.1%}" if math.isfinite(value) else "- (no percentile pinned)"
+
+    typer.echo(f"mean |error| of p50 and p95: before {pct(before)}, after {pct(after)}")
     _oos_table("in sample", result["in_sample"])
     if result.get("out_of_sample"):
         _oos_table("out of sample", result["out_of_sample"])
