@@ -8,8 +8,8 @@ a segment more slowly than it plays and downshifts (ABR). nginx's own access log
 code here writes, checks the drill's counts and bytes.
 
 The short drill (about 40 s in all) runs in `make test`; the slow test (`make validate`)
-drills the origin at two loads, calibrates `nginx-origin` on them (`twin calibrate`) and sets
-the prediction for a third drill at another load beside its measurement.
+drills the origin at two loads, calibrates `nginx-origin` on them (`twin calibrate`) and
+checks the fitted file on three drills at other loads (`--validate`: out of sample).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from twin.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[2]
 TOP_RATE = 1_500_000  # bytes/s: a 4 s top segment (8 MB) takes 5.4 s, longer than it plays
-API_TYPES = ["recommend", "join", "telemetry", "leaderboard", "workout", "feedback"]
+# the API types, and the tempo path (the profile predates it): an HLS origin serves none
+API_TYPES = ["recommend", "join", "telemetry", "leaderboard", "workout", "feedback", "tempo"]
 # nginx's default `combined` log line: request, status, bytes sent, referer, user agent
 _LOG = re.compile(r'"GET (\S+) HTTP/1\.1" (\d{3}) (\d+) "[^"]*" "([^"]*)"')
 _LOCUST_AGENT = "gevent-http-client"  # FastHttpUser's; twin's own checks come as Python-urllib
@@ -150,12 +151,14 @@ def test_an_hls_url_answering_html_is_one_line_naming_the_field(origin, tmp_path
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1800)  # three 30 s drills and a calibration: ~5 min on a quiet machine
-def test_calibrated_on_two_loads_the_twin_predicts_a_third(tmp_path_factory):
-    """Drill nginx (no slowed rendition) at two loads, `twin calibrate` nginx-origin on them,
-    then drill a third load with the calibrated file and set its prediction beside it.
+@pytest.mark.timeout(2400)  # five 30 s drills and a calibration: ~8 min on a quiet machine
+def test_calibrated_on_two_loads_the_twin_predicts_three_others(tmp_path_factory):
+    """Drill nginx (no slowed rendition) at two loads, `twin calibrate` nginx-origin on them
+    with three drills at other loads to check (`--validate`): the out-of-sample error of each
+    counted p50 and p95, beside the in-sample one. Each check drill also carries the shipped
+    model's prediction (predicted.json), set beside its measurement.
 
-    The loads stay light (13-33 riders moving 1.5-8 MB segments): at 1e-3 (65 riders, ~60 MB/s
+    The loads stay light (7-46 riders moving 1.5-8 MB segments): at 1e-3 (65 riders, ~60 MB/s
     through one Locust process) the load generator itself saturated on a busy 2-core machine
     (segment p50 114 ms against 20 ms at 3e-4), and a fit to that drill misled the model.
     `TWIN_NGINX_CALIBRATION=DIR` keeps the drills and the calibrated file there."""
@@ -165,35 +168,37 @@ def test_calibrated_on_two_loads_the_twin_predicts_a_third(tmp_path_factory):
     folder = Path(os.environ.get("TWIN_NGINX_CALIBRATION") or tmp_path_factory.mktemp("nginx"))
     hls = HlsOrigin(folder / "origin")
     hls.start()
+    loads = (("fit-low", "2e-4"), ("fit-high", "5e-4"), ("check-1e-4", "1e-4"),
+             ("check-3.5e-4", "3.5e-4"), ("check-7e-4", "7e-4"))  # fmt: skip
     try:
-        runs = {}
-        for name, scale in (("low", "2e-4"), ("high", "5e-4"), ("check", "3.5e-4")):
-            arch = ["--architecture", str(folder / "nginx-calibrated.yaml")] if name == "check" \
-                else ["--architecture", "nginx-origin"]  # fmt: skip
-            code, _, errors = _drill(folder / name, hls.url, "--scale", scale, "--speedup", "120",
-                                     "--duration", "30", *arch)  # fmt: skip
+        for name, scale in loads:
+            load = ["--scale", scale, "--speedup", "120", "--duration", "30"]
+            code, _, errors = _drill(folder / name, hls.url, *load,
+                                     "--architecture", "nginx-origin")  # fmt: skip
             assert code == 0, errors
-            runs[name] = folder / name
-            if name == "high":
-                printed = io.StringIO()
-                with redirect_stdout(printed):
-                    code = main(["calibrate", str(runs["low"]), str(runs["high"]),
-                                 "--architecture", "nginx-origin",
-                                 "-o", str(folder / "nginx-calibrated.yaml")])  # fmt: skip
-                assert code == 0
-                print(printed.getvalue())
     finally:
         hls.stop()
-    measured = json.loads((runs["check"] / "summary.json").read_text())["requests"]
-    predicted = json.loads((runs["check"] / "predicted.json").read_text())["requests"]
-    for rtype in ("playlist", "segment"):
-        m, p = measured[rtype]["latency_ms"], predicted[rtype]["latency_ms"]
-        print(
-            f"{rtype}: p50 measured {m['p50']:.2f} predicted {p['p50']:.2f}; "
-            f"p95 measured {m['p95']:.2f} predicted {p['p95']:.2f}"
-        )
-        # out of sample (a load neither calibration drill had): a coarse bound, not the
-        # accuracy target (one run on a busy 2-core machine: playlist p50 1.73 ms measured,
-        # 0.71 predicted; p95 6.0 / 4.8; segment p50 9.7 / 7.0; p95 35.8 / 34.4)
-        for q in ("p50", "p95"):
-            assert 1 / 3 < m[q] / p[q] < 3.0, (rtype, q)
+    fit = [str(folder / n) for n, _ in loads if n.startswith("fit")]
+    check = [str(folder / n) for n, _ in loads if n.startswith("check")]
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        code = main(["calibrate", *fit, "--validate", *check, "--architecture", "nginx-origin",
+                     "-o", str(folder / "nginx-calibrated.yaml"), "--json"])  # fmt: skip
+    assert code == 0
+    result = json.loads(printed.getvalue())
+    oos = result["out_of_sample"]
+    for row in oos["rows"]:
+        print(f"{Path(row['drill']).name:<14} {row['request']:<9} {row['q']} "
+              f"measured {row['measured_ms']:8.2f} predicted {row['predicted_ms']:8.2f} "
+              f"{row['error']:+.0%}{' *' if row['counts'] else ''}")  # fmt: skip
+    print({k: v for k, v in oos.items() if k != "rows"}, result["in_sample"]["mean_abs_error"])
+    assert {Path(r["drill"]).name for r in oos["rows"]} == {Path(c).name for c in check}
+    assert {r["request"] for r in oos["rows"]} == {"playlist", "segment"}
+    # a coarse bound, not the accuracy target (the README gives the measured table): a busy
+    # 2-core machine moves a sub-millisecond playlist p50 2x between identical runs, and
+    # widens a 30 s drill's intervals past 25 %, so that no figure may count; the bound holds
+    # every figure of 100 requests or more, and there are some
+    held = [row for row in oos["rows"] if row["count"] >= 100]
+    assert held, oos["rows"]
+    for row in held:
+        assert 1 / 3 < 1 + row["error"] < 3.0, row

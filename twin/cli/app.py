@@ -62,8 +62,11 @@ _register_commands()
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; every TwinError becomes one line and exit code 2."""
     skip_collection_at_exit()  # the interpreter's own walks at exit find nothing to free
+    from twin.cli.calibrate import spread_validate
+
+    args = spread_validate(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=argv, prog_name="twin")  # standalone: click prints usage errors (exit 2)
+        app(args=args, prog_name="twin")  # standalone: click prints usage errors (exit 2)
     except TwinError as exc:
         print(f"twin: {exc}", file=sys.stderr)
         return 2

@@ -5,18 +5,57 @@ measured, searches their cv across the drills' loads (two drills or more) and fi
 service time to every other service the drills' request types crossed
 (`twin.drill.calibration`); writes the calibrated architecture to FILE (the original's
 comments kept, a header saying from which drills and when), and prints, per drill, the exact
-engine's p50/p95 error before and after.
+engine's p50/p95 error before and after. `--validate DIR...` names drills the fit does not
+see (`twin.drill.out_of_sample`): it prints their error with the fitted file beside the
+drills' own, per request type and percentile, and which figures count.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import typer
 
-__all__ = ["register"]
+__all__ = ["register", "spread_validate"]
+
+
+def spread_validate(argv: list[str]) -> list[str]:
+    """`calibrate ... --validate A B C` as click reads it (`--validate A --validate B ...`):
+    every word after `--validate` up to the next option is a validation drill, so a shell
+    glob (`--validate drills/check-*`) never slips a drill into the fitted set."""
+    if not argv or argv[0] != "calibrate":
+        return argv
+    out, spreading = [], False
+    for word in argv:
+        if word == "--validate":
+            spreading = True
+            continue
+        if word.startswith("-"):
+            spreading = False
+        out.extend(["--validate", word] if spreading else [word])
+    return out
+
+
+def _oos_table(title: str, block: dict[str, Any]) -> None:
+    """Per drill, type and percentile: measured, predicted, error; `*` marks what counts."""
+    typer.echo(f"{title} (* counts: >= 20 requests and the percentile pinned within 25 %)")
+    typer.echo(f"{'request':<12} {'q':<4} {'n':>6} {'measured':>9} {'predicted':>9} {'error':>7}")
+    drill = None
+    for row in block["rows"]:
+        if row["drill"] != drill:
+            drill = row["drill"]
+            typer.echo(f"drill {drill}")
+        mark = "*" if row["counts"] else " "
+        typer.echo(f"{row['request']:<12} {row['q']:<4} {row['count']:>6} "
+                   f"{row['measured_ms']:>9.2f} {row['predicted_ms']:>9.2f} "
+                   f"{row['error']:>+7.0%} {mark}")  # fmt: skip
+    mean = block["mean_abs_error"]
+    typer.echo(f"{title}: {block['counted']} figures count, mean |error| "
+               + ("-" if mean is None else f"{mean:.1%}")
+               + f", {block['within_target']} within {block['target']:.0%}")  # fmt: skip
 
 
 def _row(rtype: str, result: dict[str, Any]) -> str:
@@ -51,7 +90,13 @@ def _print(result: dict[str, Any], before: float, after: float, out: Path) -> No
         for rtype in drill["errors_after"]:
             if rtype in drill["errors_before"]:
                 typer.echo(_row(rtype, drill))
-    typer.echo(f"mean |error| of p50 and p95: before {before:.1%}, after {after:.1%}")
+    def pct(value: float) -> str:  # no pinned figure: nothing to average (inf)
+        return f"{value:.1%}" if math.isfinite(value) else "- (no percentile pinned)"
+
+    typer.echo(f"mean |error| of p50 and p95: before {pct(before)}, after {pct(after)}")
+    _oos_table("in sample", result["in_sample"])
+    if result.get("out_of_sample"):
+        _oos_table("out of sample", result["out_of_sample"])
     typer.echo(f"twin calibrate: wrote {out}")
 
 
@@ -68,6 +113,11 @@ def register(app: typer.Typer) -> None:
         ),
         out: Path = typer.Option(..., "-o", "--out", help="The calibrated architecture file."),
         seed: int = typer.Option(0, "--seed", help="Seed of the fit and the engine runs."),
+        validate: list[Path] = typer.Option(
+            [], "--validate",
+            help="Drill folders to check the fit on, not fitted (out of sample); "
+            "`--validate A B C` takes every folder up to the next option.",
+        ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the file written."),
         as_json: bool = typer.Option(False, "--json", help="Print fits and errors as JSON."),
     ) -> None:
@@ -75,7 +125,7 @@ def register(app: typer.Typer) -> None:
         # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
         from twin.drill.calibration import run_calibration
 
-        result = run_calibration(drill_dirs, architecture, out, seed=seed)
+        result = run_calibration(drill_dirs, architecture, out, seed=seed, validate=validate)
         drills = result["drills"]
         before, after = result["mean_abs_error_before"], result["mean_abs_error_after"]
         if as_json:
@@ -87,6 +137,7 @@ def register(app: typer.Typer) -> None:
                 "drills": [{k: d[k] for k in ("folder", "errors_before", "errors_after")}
                            for d in drills],
                 "mean_abs_error_before": before, "mean_abs_error_after": after,
+                "in_sample": result["in_sample"], "out_of_sample": result["out_of_sample"],
             }, indent=2))  # fmt: skip
             return
         if quiet:

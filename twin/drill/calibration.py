@@ -34,6 +34,7 @@ The errors before and after are the exact engine's predictions of each drill's o
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -56,7 +57,10 @@ from twin.drill.fit import (
     prediction_errors,
     targets_from_summary,
 )
+from twin.drill.incidents import fault_timeline
 from twin.drill.measure import pinned
+from twin.drill.out_of_sample import check_disjoint, error_rows, totals
+from twin.drill.overload import fault_series
 from twin.drill.predict import (
     compile_target,
     drill_platform,
@@ -66,6 +70,8 @@ from twin.drill.predict import (
     speed_index,
     target_architecture,
 )
+from twin.drill.predict_timeline import predicted_timeline, stream_setup, with_faults
+from twin.drill.run import CONSUMERS as _CONSUMERS
 from twin.drill.run import DrillOptions, compile_drill
 from twin.errors import InputError
 from twin.runs.compile import segment_mb
@@ -126,6 +132,8 @@ class _Drill:
     scenario: Any
     platform: Any  # the drill's CompiledPlatform on the architecture being calibrated
     speed: float = 1.0  # its machine's speed against the fitted CPU costs (`speed_index`)
+    work: Any = None  # its DrillWorkload
+    faults: Any = None  # the incident it replayed (`FaultSeries`), None without one
 
 
 def _load(folder: Path, base: Any) -> _Drill:
@@ -142,9 +150,40 @@ def _load(folder: Path, base: Any) -> _Drill:
         scenario=scenario_file, out=Path(folder), target="local", scale=d["scale"],
         speedup=d["speedup"], duration=d["duration_s"],
     )  # fmt: skip
-    scenario, _arch, _compiled, work = compile_drill(options)
+    scenario, _arch, compiled, work = compile_drill(options)
+    faults = None
+    if d.get("faults_applied"):  # the drill replayed its scenario's incident
+        faults = fault_series(fault_timeline(compiled, work, consumers=_CONSUMERS),
+                              work.duration_s)  # fmt: skip
     return _Drill(Path(folder), measured, scenario,
-                  drill_platform(compile_target(scenario, base), work))  # fmt: skip
+                  drill_platform(compile_target(scenario, base), work), work=work,
+                  faults=faults)  # fmt: skip
+
+
+def _riding_devices(drill: _Drill) -> list[str]:
+    """The devices of the riders the drill's plan gave its first Locust users (none without
+    the plan: the shards are then taken as even)."""
+    plan = drill.folder / "plan.json"
+    if not plan.is_file():
+        return []
+    riders = json.loads(plan.read_text(encoding="utf-8")).get("riders") or []
+    users = math.ceil(float(np.max(drill.work.users))) if drill.work is not None else 0
+    return [r["device_id"] for r in riders[:users] if r.get("device") != "app"]
+
+
+def _predict_checked(drill: _Drill, fits: Mapping[str, Fit], loops: Mapping[str, LoopCost],
+                     cv: Mapping[str, float], seed: int, base: Any) -> dict[str, Any]:  # fmt: skip
+    """A validation drill's prediction with the fitted file; one that replayed an incident
+    gets the faults' 503s and waits in its figures, as `twin drill`'s own prediction does."""
+    predicted = _predict(drill, fits, loops, cv, seed)
+    if drill.faults is None or not drill.faults.any:
+        return predicted
+    platform = scaled_services(_with_fits(drill.platform, fits, loops, cv), drill.speed)
+    setup = stream_setup(base, platform, _riding_devices(drill), _CONSUMERS)
+    timeline = predicted_timeline(platform, drill.work, drill.faults, setup,
+                                  name=drill.scenario.name, seed=seed,
+                                  replications=_REPLICATIONS, width_s=1.0)  # fmt: skip
+    return with_faults(predicted, timeline.whole)
 
 
 def loop_costs(measured: Sequence[Mapping[str, Any]]) -> dict[str, LoopCost]:
@@ -323,15 +362,20 @@ def _header(drills: Sequence[_Drill], cv: float | None, share: float,
 
 
 def run_calibration(
-    drill_dirs: Sequence[Path], architecture: str, out_file: Path, *, seed: int = 0
+    drill_dirs: Sequence[Path], architecture: str, out_file: Path, *, seed: int = 0,
+    validate: Sequence[Path] = (),
 ) -> dict[str, Any]:
-    """Fit, write `out_file`, and return the errors before and after and the fits."""
+    """Fit, write `out_file`, and return the errors before and after and the fits; with
+    `validate`, drills the fit does not see, predicted with the fitted file (out of sample:
+    `twin.drill.out_of_sample`)."""
+    check_disjoint(drill_dirs, validate)
 
     first = Path(drill_dirs[0]) / "summary.json"
     scenario_file = Path(json.loads(first.read_text(encoding="utf-8"))["drill"]["scenario_file"]
                          ) if first.is_file() else Path("scenarios/x.yaml")  # fmt: skip
     base = target_architecture(architecture, scenario_file)
     drills = [_load(Path(f), base) for f in drill_dirs]
+    checks = [_load(Path(f), base) for f in validate]  # a bad folder fails before the fit
     start = _fits_of(base)
     measured = loop_costs([d.measured for d in drills])
     drills = [replace(d, speed=_speed(d, base.load_cpu)) for d in drills]
@@ -365,7 +409,16 @@ def run_calibration(
                         load_cpu=reference),
         encoding="utf-8",
     )  # fmt: skip
+    reference_cpu = reference if reference is not None else base.load_cpu
+    checked = [_predict_checked(replace(d, speed=_speed(d, reference_cpu)), fits, costs, cv,
+                                seed, base) for d in checks]  # fmt: skip
+    in_sample = [r for d, a in zip(drills, after, strict=True)
+                 for r in error_rows(str(d.folder), d.measured, a)]  # fmt: skip
+    out_sample = [r for d, p in zip(checks, checked, strict=True)
+                  for r in error_rows(str(d.folder), d.measured, p)]  # fmt: skip
     return {
+        "in_sample": {"rows": in_sample, **totals(in_sample)},
+        "out_of_sample": {"rows": out_sample, **totals(out_sample)} if checks else None,
         "drills": [
             {"folder": str(d.folder), "measured": d.measured, "before": b, "after": a,
              "errors_before": prediction_errors(d.measured, b, _MIN_COUNT),

@@ -35,6 +35,7 @@ __all__ = [
     "drill_volume",
     "predict",
     "predict_latency",
+    "prediction_platform",
     "scaled_services",
     "speed_index",
     "target_architecture",
@@ -167,6 +168,15 @@ def scaled_services(platform: Any, k: float) -> Any:
     return replace(platform, services=services)
 
 
+def prediction_platform(
+    scenario: Any, architecture: Any, work: DrillWorkload, speed: float | None = None
+) -> Any:
+    """The drill's workload on `architecture`, service times scaled by `speed` (when known):
+    what `predict` runs, and `twin.drill.predict_timeline` over time."""
+    platform = drill_platform(compile_target(scenario, architecture), work)
+    return scaled_services(platform, speed or 1.0)
+
+
 def predict(
     scenario: Any, architecture: Any, work: DrillWorkload, *, seed: int | None = None,
     replications: int = 1, speed: float | None = None,
@@ -184,8 +194,7 @@ def predict_latency(
     """`predict`'s summary and each request type's predicted latency histogram (the exact
     engine's, on `twin.sim.sketch`'s bins: what the drift checks test against)."""
 
-    platform = drill_platform(compile_target(scenario, architecture), work)
-    platform = scaled_services(platform, speed or 1.0)
+    platform = prediction_platform(scenario, architecture, work, speed)
     result = simulate(
         platform, engine="exact", name=scenario.name,
         seed=scenario.seed if seed is None else seed, replications=replications,

@@ -54,8 +54,21 @@ from twin.drill.measure import (
     pool_measured,
     sampled_users,
 )
+from twin.drill.overload import FaultSeries, fault_series
 from twin.drill.plan import DrillWorkload, drill_duration, drill_workload, od_lengths, plan_document
-from twin.drill.predict import predict_latency, speed_index, target_architecture
+from twin.drill.predict import (
+    predict_latency,
+    prediction_platform,
+    speed_index,
+    target_architecture,
+)
+from twin.drill.predict_timeline import (
+    PREDICTED_SERIES,
+    TimelinePrediction,
+    predicted_timeline,
+    stream_setup,
+    with_faults,
+)
 from twin.drill.profile import TargetProfile, apply_auth, load_profile
 from twin.drill.rider_pool import rider_pool
 from twin.drill.summary import drill_summary
@@ -77,6 +90,7 @@ __all__ = ["DrillOptions", "compile_drill", "run_drill"]
 
 LOCAL_ARCHITECTURE = "reference-platform"
 PREDICTION_REPLICATIONS = 3  # a drill's few hundred requests per type: average three runs
+CONSUMERS = 4  # the local platform's stream consumers (`LocalPlatform`), one per shard
 _DRAIN_S = 20.0
 
 
@@ -310,7 +324,7 @@ def _drive(
                          music_share=scenario.demand.music_share)  # fmt: skip
     plan_path = folder / "plan.json"
     plan_path.write_text(json.dumps(plan.to_json()), encoding="utf-8")
-    timeline = fault_timeline(compiled, work, consumers=4) if options.replay_incidents else []
+    timeline = _faults(options, compiled, work)
     admin = sign("admin", "twin-drill", secret, 86_400.0)
     run = LocustRun(url, plan_path, load_dir, options.workers,
                     timeout_s=lead + work.duration_s + 120.0, ca_cert=options.ca_cert,
@@ -331,9 +345,19 @@ def _drive(
         (folder / "metrics.txt").write_text(text, encoding="utf-8")
     cpu1 = process_cpu_s(text)
     target_cpu = None if cpu0 is None or cpu1 is None else round(cpu1 - cpu0, 3)
+    # the devices riding (Locust's users take the pool's riders in order): their shards
+    riding = pool[: math.ceil(float(work.users.max()))]
     return {"url": url, "t0": t0, "wall": wall, "lag": lag.figures(), "load_dir": load_dir,
             "faults": replay.applied, "target_cpu_s": target_cpu,
-            "lag_series": lag.series(t0), "telemetry": stored}  # fmt: skip
+            "lag_series": lag.series(t0), "telemetry": stored,
+            "devices": [r["device_id"] for r in riding if r.get("device") != "app"]}  # fmt: skip
+
+
+def _faults(options: DrillOptions, compiled: Any, work: DrillWorkload) -> list:
+    """The incidents' faults on the drill's clock (none with --no-incidents)."""
+    if not options.replay_incidents:
+        return []
+    return fault_timeline(compiled, work, consumers=CONSUMERS)
 
 
 def _classes(
@@ -445,7 +469,7 @@ def _finish(
                      work.duration_s)  # fmt: skip
     write_timeseries(options.out / "timeseries.csv", frame)
     _predict_and_report(options, scenario, compiled, work, summary, say, (frame, series),
-                        (measured, baseline))  # fmt: skip
+                        (measured, baseline), first.get("devices") or [])  # fmt: skip
     return summary
 
 
@@ -505,13 +529,14 @@ def _worst_lag(results: list[dict[str, Any]]) -> dict[str, float] | None:
 def _predict_and_report(
     options: DrillOptions, scenario: Any, compiled: Any, work: DrillWorkload,
     summary: dict[str, Any], say: Callable[[str], None], series: tuple[Any, Any],
-    measured: tuple[Any, Any],
+    measured: tuple[Any, Any], devices: list[str],
 ) -> None:  # fmt: skip
-    """`predicted.json` on the architecture modelling the target, the drift checks of the
-    measured latencies against it (`summary.json`'s `drift`), then `report.html`."""
+    """`predicted.json` on the architecture modelling the target, its timeline
+    (`predicted-timeseries.csv`), the drift checks of the measured latencies against it
+    (`summary.json`'s `drift`), then `report.html`."""
 
     name = options.architecture or (LOCAL_ARCHITECTURE if options.target else None)
-    predicted, hists = None, None
+    predicted, hists, over_time = None, None, None
     if name is None:
         say("no --architecture names a model of the host: report without a prediction")
     else:
@@ -524,6 +549,12 @@ def _predict_and_report(
             scenario, architecture, work, seed=scenario.seed,
             replications=PREDICTION_REPLICATIONS, speed=speed,
         )  # fmt: skip
+        faults = fault_series(_faults(options, compiled, work), work.duration_s)
+        timeline_ = _over_time((scenario, work), faults, architecture, speed, series[0], devices)
+        over_time = timeline_.frame
+        write_timeseries(options.out / PREDICTED_SERIES, over_time)
+        if faults.any:  # the incident's 503s and waits in the whole drill's figures too
+            predicted = with_faults(predicted, timeline_.whole)
         write_summary(options.out / "predicted.json", predicted)
     curves = _add_drift(options, summary, measured, hists if predicted is not None else None,
                         say, sorted(work.rates))  # fmt: skip
@@ -535,7 +566,8 @@ def _predict_and_report(
     ]  # fmt: skip
     frame, tracked = series  # the drill's timeline; the tracking series of its worst run
     render_drill_report(options.out, summary, predicted, incidents=windows, series=tracked,
-                        timeseries=frame, drift_curves=curves)  # fmt: skip
+                        timeseries=frame, drift_curves=curves,
+                        predicted_timeseries=over_time)  # fmt: skip
 
 
 def _add_drift(
@@ -559,6 +591,22 @@ def _add_drift(
         say(f"drift: measured latency departs from {what} for {', '.join(drifted)}")
     return {name: (BIN_VALUES_MS, hdr_on_sketch(now.types[name].intended), reference[name])
             for name in checks}  # fmt: skip
+
+
+def _over_time(
+    drill: tuple[Any, DrillWorkload], faults: FaultSeries, architecture: Any,
+    speed: float | None, frame: Any, devices: list[str],
+) -> TimelinePrediction:  # fmt: skip
+    """The prediction on the measured timeline's intervals: the exact engine per interval,
+    and the replayed faults' 503s, egress waits, backlog and lag (`twin.drill.overload`)."""
+    scenario, work = drill
+    width = float(frame["interval_s"].iloc[0]) if len(frame) else 1.0
+    platform = prediction_platform(scenario, architecture, work, speed)
+    return predicted_timeline(
+        platform, work, faults, stream_setup(architecture, platform, devices, CONSUMERS),
+        name=scenario.name, seed=scenario.seed, replications=PREDICTION_REPLICATIONS,
+        width_s=width,
+    )  # fmt: skip
 
 
 def _slos(scenario: Any, not_driven: list[str]) -> list[Any]:

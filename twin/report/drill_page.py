@@ -26,6 +26,8 @@ from matplotlib.figure import Figure
 from twin.report.compare_page import render_compare
 from twin.report.drill_drift import FIGURE as DRIFT_FIGURE
 from twin.report.drill_drift import drift_figure, drift_table
+from twin.report.drill_over_time import FIGURES as OVER_TIME_FIGURES
+from twin.report.drill_over_time import over_time_figures
 from twin.report.drill_predicted import FIGURE as PREDICTED_FIGURE
 from twin.report.drill_predicted import predicted_figure, predicted_tables, side_by_side
 from twin.report.drill_tracking import FIGURE as TRACKING_FIGURE
@@ -120,6 +122,20 @@ def _load_shape(
     )
 
 
+def _over_time(
+    out_dir: Path, measured: pd.DataFrame, predicted: pd.DataFrame | None,
+    incidents: list[Mapping[str, object]],
+) -> list[dict[str, str]]:  # fmt: skip
+    """Write the "Over time" figures; (image, caption) per figure for the page."""
+    if predicted is None:
+        return []
+    shown = []
+    for fig in over_time_figures(measured, predicted, incidents):
+        name = _write_png(out_dir, OVER_TIME_FIGURES[fig.key], fig.figure)
+        shown.append({"image": str(name), "caption": fig.caption, "key": fig.key})
+    return shown
+
+
 def predicted_rates(predicted: Mapping[str, Any]) -> dict[str, float]:
     """Requests per drill second the prediction expects of each type, on average."""
     seconds = (predicted.get("prediction") or {}).get("duration_s")
@@ -142,6 +158,7 @@ def render_drill_report(
     series: Mapping[str, np.ndarray] | None = None,
     timeseries: pd.DataFrame | None = None,
     drift_curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
+    predicted_timeseries: pd.DataFrame | None = None,
 ) -> Path:
     """Write `report.html` (and `vs-predicted/compare.html` with a prediction) into `out_dir`.
 
@@ -151,7 +168,9 @@ def render_drill_report(
     drill's timeline (`timeseries.csv`): the run report's time plots draw it; `incidents` are
     the windows they mark (as `twin.report.render_report` takes them). `drift_curves` are
     the latency distributions the drift checks compared (per type: bin values in ms, measured
-    and reference counts): the "Drift" section draws their CDFs.
+    and reference counts): the "Drift" section draws their CDFs. `predicted_timeseries`
+    is the prediction on the same intervals (`predicted-timeseries.csv`): the "Over time"
+    section draws both (`twin.report.drill_over_time`).
     """
     out_dir = Path(out_dir)
     frame = pd.DataFrame() if timeseries is None else timeseries
@@ -168,5 +187,6 @@ def render_drill_report(
     context["vs_predicted"] = (
         None if predicted is None else _vs_predicted(out_dir, measured, predicted, runs)
     )
+    context["over_time"] = _over_time(out_dir, frame, predicted_timeseries, list(incidents))
     page = environment().get_template("drill.html.j2").render(context)
     return write_text(out_dir / REPORT_NAME, page)
