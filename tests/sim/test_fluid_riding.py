@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from twin.platform.class_weights import ClassWeights
 from twin.sim.fluid.reconnects import reconnect_rate
 from twin.sim.fluid.riding import Riding
 from twin.sim.sessions import LIVE, ON_DEMAND, SessionFlows
@@ -29,7 +30,7 @@ def _flows(*, live: float, od: float, class_end_s: float | None, pmf: list[float
         tick_s=1.0,
         starts=starts,
         active0=np.zeros((2, 1)),
-        class_weight=weight,
+        class_weight=ClassWeights.from_dense(weight),
         class_weight0=np.ones((1, classes)),
         class_end_s=np.array([class_end_s] if classes else []),
         od_pmf=np.asarray(pmf, float),

@@ -27,6 +27,7 @@ from scipy.special import ndtr
 from twin.config.platform import DemandSpec, Surge
 from twin.config.vocabulary import DEVICES
 from twin.platform.catalog import EQUIPMENT, LIVE_SLOT_S, Catalog, ClassInfo, live_duration_pmf
+from twin.platform.class_weights import ClassWeights
 from twin.platform.cohorts import Cohorts
 from twin.platform.population import ZONES, Population
 
@@ -136,18 +137,27 @@ def join_cdf(tau_s: np.ndarray) -> np.ndarray:
 
 def class_joiners(
     classes: Sequence[LiveClassLoad], t: np.ndarray, tick_s: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each live class's joiners per tick by device (devices x classes x ticks), its riders
-    already in class at t = 0 by device (devices x classes), and its end (s): the join curve
-    `_place_class` spreads the class's riders by."""
-    weights = np.zeros((N_DEVICES, len(classes), len(t)))
+) -> tuple[ClassWeights, np.ndarray, np.ndarray]:
+    """Each live class's joiners per tick by device (kept over the ticks it takes joiners:
+    `ClassWeights`), its riders already in class at t = 0 by device (devices x classes), and
+    its end (s): the join curve `_place_class` spreads the class's riders by."""
+    first, blocks = np.zeros(len(classes), np.int64), []
     at0, ends = np.zeros((N_DEVICES, len(classes))), np.zeros(len(classes))
+    lo_s, hi_s = _JOIN_WINDOW_S
     for c, x in enumerate(classes):
         riders = np.asarray(x.by_device or [x.riders / N_DEVICES] * N_DEVICES)[:, None]
         ends[c] = x.start_s + x.duration_s
-        weights[:, c] = riders * ((_joined(x, t + tick_s) - _joined(x, t)) * (t < ends[c]))
+        # only the ticks around the join window can hold joiners (a tick's margin each side)
+        a = int(np.searchsorted(t, x.start_s + lo_s - 2 * tick_s))
+        b = int(np.searchsorted(t, min(x.start_s + hi_s, ends[c]) + tick_s, side="right"))
+        span = t[a:b]
+        row = (_joined(x, span + tick_s) - _joined(x, span)) * (span < ends[c])
+        nonzero = np.flatnonzero(row)
+        lo, hi = (int(nonzero[0]), int(nonzero[-1]) + 1) if nonzero.size else (0, 0)
+        first[c] = a + lo
+        blocks.append(riders * row[lo:hi])
         at0[:, c] = riders[:, 0] * float(_joined(x, np.zeros(1))[0]) * (ends[c] > 0)
-    return weights, at0, ends
+    return ClassWeights(N_DEVICES, len(t), first, tuple(blocks)), at0, ends
 
 
 def _joined(x: LiveClassLoad, t: np.ndarray) -> np.ndarray:

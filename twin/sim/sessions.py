@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twin.platform.class_weights import ClassWeights
+
 __all__ = ["SessionFlows", "SessionTable", "draw_sessions"]
 
 LIVE, ON_DEMAND = 0, 1
@@ -28,9 +30,10 @@ class SessionFlows:
     """The demand as the exact engine draws riders from it (arrays over ticks `t`).
 
     `starts[m, d, k]`: sessions per second of mode m (0 live, 1 on demand) on device d at
-    tick k; `active0[m, d]`: riders in session at t = 0. `class_weight[d, c, k]`: class c's
-    share of device d's live joiners at tick k (any scale); `class_weight0[d, c]` the same
-    for riders already in class at t = 0; `class_end_s[c]` its end. `od_pmf[j]`: chance an on-demand
+    tick k; `active0[m, d]`: riders in session at t = 0. `class_weight` (devices x classes x
+    ticks, kept sparse): class c's share of device d's live joiners at tick k (any scale);
+    `class_weight0[d, c]` the same for riders already in class at t = 0; `class_end_s[c]` its
+    end. `od_pmf[j]`: chance an on-demand
     session lasts j minutes. `rendition_shares[d, r]`: device d's riders on rendition r;
     `telemetry[d]`: whether device d sends telemetry; `music_share`: the share of sessions
     playing music that follows cadence (they send `tempo` samples).
@@ -40,7 +43,7 @@ class SessionFlows:
     tick_s: float
     starts: np.ndarray
     active0: np.ndarray
-    class_weight: np.ndarray
+    class_weight: ClassWeights
     class_weight0: np.ndarray
     class_end_s: np.ndarray
     od_pmf: np.ndarray
@@ -135,7 +138,7 @@ def draw_sessions(flows: SessionFlows, rng: np.random.Generator) -> SessionTable
     start, mode, device, tick = _new_starts(flows, rng)
     live = mode == LIVE
     end = np.full(len(start), np.nan)
-    end[live] = _live_ends(flows, flows.class_weight[device[live], :, tick[live]], rng)
+    end[live] = _live_ends(flows, flows.class_weight.rows(device[live], tick[live]), rng)
     od = np.isnan(end)  # on demand, and live starts with no class taking joiners
     end[od] = start[od] + _od_lengths(flows, int(od.sum()), rng, biased=False)
     live &= ~od

@@ -132,9 +132,9 @@ class Riding:
     def _live_classes(self, live_starts: np.ndarray, k: int) -> np.ndarray:
         """Live starts per second at tick k by the class they join (device by device, as the
         sessions are drawn); starts with no class taking joiners ride on demand."""
-        weights = self.flows.class_weight[:, :, k] if self.flows.class_weight.size else None
-        if weights is None:
+        if self.flows.class_weight.classes == 0:
             return np.zeros(0)
+        weights = self.flows.class_weight.at(k)
         totals = weights.sum(axis=1, keepdims=True)
         shares = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
         return (live_starts[:, None] * shares).sum(axis=0)

@@ -81,8 +81,10 @@ def _spoiled(
 
 def _live_lengths(flows: SessionFlows, live_starts: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
     """(ticks to each class's end, live starters joining it) for starters at tick k."""
-    weights = flows.class_weight[:, :, k] if flows.class_weight.size else None
-    if weights is None or weights.shape[1] == 0:
+    if flows.class_weight.classes == 0:
+        return np.zeros(0), np.zeros(0)
+    weights = flows.class_weight.at(k)
+    if weights.shape[1] == 0:
         return np.zeros(0), np.zeros(0)
     totals = weights.sum(axis=1, keepdims=True)
     shares = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)

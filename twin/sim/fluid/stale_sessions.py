@@ -59,12 +59,17 @@ def _on_demand(clock: _StaleClock, flows: SessionFlows, starts: np.ndarray) -> f
 
 def _live(clock: _StaleClock, flows: SessionFlows) -> tuple[float, np.ndarray]:
     """(expected spoiled live sessions, live starts per tick with no class: on demand)."""
-    shares, any_class = _normalized(flows.class_weight, axis=1)  # (device, class, tick)
+    weights = flows.class_weight
     starts = flows.starts[LIVE] * flows.tick_s  # (device, tick)
+    totals = weights.totals()  # (device, tick): every class's joiners
     a = flows.t + flows.tick_s / 2
-    hit = clock.spoiled(a[None, :], flows.class_end_s[:, None])  # (class, tick)
-    spoiled = float(np.einsum("dck,ck,dk->", shares, hit, starts * any_class))
-    return spoiled, (starts * ~any_class).sum(axis=0)
+    spoiled = 0.0
+    for c, (lo, block) in enumerate(zip(weights.first, weights.blocks, strict=True)):
+        hi = lo + block.shape[1]
+        share = block / np.where(totals[:, lo:hi] > 0, totals[:, lo:hi], 1.0)
+        hit = clock.spoiled(a[lo:hi], np.full(hi - lo, flows.class_end_s[c]))
+        spoiled += float((share * starts[:, lo:hi]).sum(axis=0) @ hit)
+    return spoiled, (starts * (totals <= 0)).sum(axis=0)
 
 
 def _at_start(clock: _StaleClock, flows: SessionFlows) -> float:
