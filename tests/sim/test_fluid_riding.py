@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin.platform.class_weights import ClassWeights
+from twin.sim.class_weights import ClassWeights
 from twin.sim.fluid.reconnects import reconnect_rate
 from twin.sim.fluid.riding import Riding
 from twin.sim.sessions import LIVE, ON_DEMAND, SessionFlows

@@ -27,7 +27,6 @@ from scipy.special import ndtr
 from twin.config.platform import DemandSpec, Surge
 from twin.config.vocabulary import DEVICES
 from twin.platform.catalog import EQUIPMENT, LIVE_SLOT_S, Catalog, ClassInfo, live_duration_pmf
-from twin.platform.class_weights import ClassWeights
 from twin.platform.cohorts import Cohorts
 from twin.platform.population import ZONES, Population
 
@@ -137,10 +136,12 @@ def join_cdf(tau_s: np.ndarray) -> np.ndarray:
 
 def class_joiners(
     classes: Sequence[LiveClassLoad], t: np.ndarray, tick_s: float
-) -> tuple[ClassWeights, np.ndarray, np.ndarray]:
-    """Each live class's joiners per tick by device (kept over the ticks it takes joiners:
-    `ClassWeights`), its riders already in class at t = 0 by device (devices x classes), and
-    its end (s): the join curve `_place_class` spreads the class's riders by."""
+) -> tuple[np.ndarray, tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
+    """Each live class's joiners per tick by device, kept over the ticks it takes joiners
+    (the first of them, and the devices x ticks block from there: a dense devices x classes x
+    ticks array is gigabytes over weeks, `twin.sim.class_weights`), its riders already in
+    class at t = 0 by device (devices x classes), and its end (s): the join curve
+    `_place_class` spreads the class's riders by."""
     first, blocks = np.zeros(len(classes), np.int64), []
     at0, ends = np.zeros((N_DEVICES, len(classes))), np.zeros(len(classes))
     lo_s, hi_s = _JOIN_WINDOW_S
@@ -157,7 +158,7 @@ def class_joiners(
         first[c] = a + lo
         blocks.append(riders * row[lo:hi])
         at0[:, c] = riders[:, 0] * float(_joined(x, np.zeros(1))[0]) * (ends[c] > 0)
-    return ClassWeights(N_DEVICES, len(t), first, tuple(blocks)), at0, ends
+    return first, tuple(blocks), at0, ends
 
 
 def _joined(x: LiveClassLoad, t: np.ndarray) -> np.ndarray:

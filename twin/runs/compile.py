@@ -44,6 +44,7 @@ from twin.platform.workload import (
     rendition_shares,
 )
 from twin.runs.segment_service import plus_segment_mb, segment_mb_mix
+from twin.sim.class_weights import ClassWeights
 from twin.sim.platform_input import CompiledPlatform, Journey, ServiceSpec
 from twin.sim.sessions import SessionFlows
 
@@ -466,7 +467,8 @@ def session_flows(
     music_share: float = 0.0,
 ) -> SessionFlows:
     """The demand as the exact engine draws its riders from it (twin.sim.sessions)."""
-    weights, at0, ends = class_joiners(sessions.live_classes, sessions.t, sessions.tick_s)
+    first, blocks, at0, ends = class_joiners(sessions.live_classes, sessions.t, sessions.tick_s)
+    weights = ClassWeights(len(DEVICES), len(sessions.t), first, blocks)
     return SessionFlows(
         t=sessions.t,
         tick_s=sessions.tick_s,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.platform.class_weights import ClassWeights
+from twin.sim.class_weights import ClassWeights
 
 __all__ = ["SessionFlows", "SessionTable", "draw_sessions"]
 

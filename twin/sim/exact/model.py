@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from twin.config.network import NetworkScenario, RateSchedule, ServiceTime
+from twin.sim.caps import record_rate, request_cap
 from twin.sim.exact.autoscale import Scaling
 
 __all__ = [
@@ -55,9 +56,28 @@ class StationModel:
     gate_burst_s: float = 0.0  # the gate lets rate x this through at once (0: a pacer)
     scaling: Scaling | None = None  # reactive autoscaling (then no servers_schedule)
     pool: PoolModel | None = None  # connections to a database (twin.sim.exact.pool)
+    # the kind's cap in servers' worth per tick of `cap_tick_s` (twin.sim.caps), or None
+    cap_servers: Any = None
+    cap_tick_s: float = 1.0
 
     def capacity_area(self, start: float, end: float) -> float:
-        """Server-seconds available between `start` and `end`."""
+        """Server-seconds available between `start` and `end`: the servers', or fewer where
+        the kind's cap (a stream's shards, a database's writes) leaves less, as the fluid
+        engine reads capacity (`twin.sim.caps`)."""
+        if self.cap_servers is None:
+            return self._server_area(start, end)
+        tick = self.cap_tick_s
+        cap = np.asarray(self.cap_servers, dtype=float)
+        k0 = max(int(start // tick), 0)
+        k1 = min(int(np.ceil(end / tick - 1e-9)), len(cap))
+        area = 0.0
+        for k in range(k0, k1):
+            a, b = max(start, k * tick), min(end, (k + 1) * tick)
+            if b > a:
+                area += min(self._server_area(a, b), float(cap[k]) * (b - a))
+        return area
+
+    def _server_area(self, start: float, end: float) -> float:
         if not self.servers_schedule:
             return self.servers * (end - start)
         times = [t for t, _ in self.servers_schedule] + [np.inf]
@@ -174,21 +194,28 @@ def _gate(name: str, spec: Any, compiled: Any) -> dict[str, Any]:
             "gate_rate": spec.write_capacity_per_s,
             "gate_sources": tuple(sources),
             "gate_burst_s": float(compiled.tick_s),
+            **_cap(spec, compiled),
         }
     if spec.records_capacity_per_s is not None:
-        record_bytes = compiled.telemetry_bytes_per_s / np.maximum(
-            compiled.telemetry_records_per_s, 1e-9
-        )
-        rate = np.minimum(
-            spec.records_capacity_per_s, spec.bytes_capacity_per_s / np.maximum(record_bytes, 1.0)
-        )
+        rate = record_rate(spec, compiled)
         visiting = [t for t, hops in compiled.visits.items() if any(h == name for h, _ in hops)]
         return {
             "gate_rate": rate,
             "gate_sources": (*visiting, f"ingest:{name}"),
             "gate_burst_s": float(compiled.tick_s),
+            **_cap(spec, compiled),
         }
     return {}
+
+
+def _cap(spec: Any, compiled: Any) -> dict[str, Any]:
+    """The kind's cap in servers' worth per tick, as the station's capacity reads it."""
+    cap = request_cap(spec, compiled)
+    if cap is None:
+        return {}
+    mean = float((spec.own_service or spec.service).mean)
+    return {"cap_servers": np.asarray(cap, dtype=float) * mean,
+            "cap_tick_s": float(compiled.tick_s)}  # fmt: skip
 
 
 def _pool(spec: Any, compiled: Any) -> PoolModel | None:

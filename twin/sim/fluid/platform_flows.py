@@ -33,6 +33,7 @@ import simpy
 
 from twin.rng import component_rng
 from twin.sim.autoscaling import Autoscaler
+from twin.sim.caps import request_cap
 from twin.sim.fluid.autoscale import autoscaler_process
 from twin.sim.fluid.clients import FluidClient, client_process
 from twin.sim.fluid.flow import FluidStation, progress_process, station_process
@@ -95,20 +96,16 @@ class PlatformFlows:
 
 
 def _drain(spec: Any, compiled: Any) -> Callable[[int, float], float] | None:
-    """The kind's own cap on requests/s at tick k, or None when servers are the only limit."""
-    if spec.records_capacity_per_s is not None:
-        record_bytes = compiled.telemetry_bytes_per_s / np.maximum(
-            compiled.telemetry_records_per_s, 1e-9
-        )
-        cap = np.minimum(
-            spec.records_capacity_per_s, spec.bytes_capacity_per_s / np.maximum(record_bytes, 1.0)
-        )
-        return lambda k, _servers: float(cap[k])
-    if spec.write_capacity_per_s is not None and spec.writes_per_s is not None:
-        share = spec.writes_per_s / np.maximum(spec.arrivals, 1e-9)
-        cap = spec.write_capacity_per_s / np.maximum(share, 1e-9)
-        return lambda k, _servers: float(cap[k])
-    return None
+    """The kind's own cap on requests/s at tick k (`twin.sim.caps`), or None when servers
+    are the only limit."""
+    cap = request_cap(spec, compiled)
+    if cap is None:
+        return None
+    return partial(_capped, cap)
+
+
+def _capped(cap: np.ndarray, k: int, _servers: float) -> float:
+    return float(cap[k])
 
 
 def _instances(

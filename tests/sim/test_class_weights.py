@@ -11,8 +11,8 @@ import pytest
 
 from twin.config.platform import DemandSpec
 from twin.config.vocabulary import DEVICES
-from twin.platform.class_weights import ClassWeights
 from twin.platform.demand import _joined, class_joiners, compute_demand
+from twin.sim.class_weights import ClassWeights
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,8 @@ def _dense_reference(classes, t, tick_s):
 
 
 def test_the_kept_windows_hold_every_joiner_of_the_dense_array(evening):
-    weights, _at0, _ends = class_joiners(evening.live_classes, evening.t, evening.tick_s)
+    first, blocks, _at0, _ends = class_joiners(evening.live_classes, evening.t, evening.tick_s)
+    weights = ClassWeights(len(DEVICES), len(evening.t), first, blocks)
     dense = _dense_reference(evening.live_classes, evening.t, evening.tick_s)
     assert weights.classes == dense.shape[1] > 10
     np.testing.assert_array_equal(weights.dense(), dense)
