@@ -127,7 +127,7 @@ def station_record(
     rec.queue_area[:] = _sum_by(here, ticks.queue * tick_s, n)
     rec.busy_area[:] = _sum_by(here, ticks.busy * tick_s, n)
     rec.system_area[:] = rec.queue_area + rec.busy_area
-    rec.capacity_area[:] = _sum_by(here, ticks.servers * tick_s, n)
+    rec.capacity_area[:] = _sum_by(here, ticks.capacity * tick_s, n)
     ends = _last_tick_of_each(here, n)
     rec.in_system[1:] = np.where(ends >= 0, ticks.in_system_end[np.maximum(ends, 0)], 0.0)
     laws = (ticks.p, ticks.theta, ticks.d, ticks.ratio, ticks.rate)

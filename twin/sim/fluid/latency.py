@@ -37,7 +37,10 @@ class StationTicks:
     `wait_mean` and `latency_mean` are theirs; `queue` and `busy` are time averages over the
     tick, `in_system_end` the count at its end; `drop_fraction` is the chance an arrival at
     that tick is dropped. Where a finite queue's `room` truncates the wait, `ratio` holds its
-    r = load / c (0 elsewhere) and `rate` the drain rate c mu of the waiting line.
+    r = load / c (0 elsewhere) and `rate` the drain rate c mu of the waiting line. `servers`
+    are whole servers (at least one); `capacity` the servers' worth the station could serve,
+    fewer where a stream's or a database's cap binds (`twin.sim.caps`): utilization reads
+    against it, as the exact engine's does.
     """
 
     arrivals: np.ndarray
@@ -51,6 +54,7 @@ class StationTicks:
     queue: np.ndarray
     busy: np.ndarray
     servers: np.ndarray
+    capacity: np.ndarray
     in_system_end: np.ndarray
     drop_fraction: np.ndarray
     ratio: np.ndarray
@@ -168,6 +172,7 @@ def station_ticks(
         queue=queue_stat + backlog_mean,
         busy=busy,
         servers=c.astype(float),
+        capacity=np.where(log.servers > 0, np.minimum(log.servers, c), 0.0),
         in_system_end=queue_stat + log.backlog + busy,
         drop_fraction=drop_fraction,
         ratio=ratio,
