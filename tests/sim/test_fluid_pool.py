@@ -38,16 +38,19 @@ def _compiled() -> SimpleNamespace:
     )
 
 
-def _run(rate: float) -> tuple[FluidStation, FluidStation]:
-    compiled = _compiled()
+def _run(
+    rate: float, *, db_servers: float = 4.0, compiled: SimpleNamespace | None = None
+) -> tuple[FluidStation, FluidStation, list]:
+    compiled = compiled or _compiled()
     stations = {
         "api": FluidStation(
             ticks=TICKS, tick_s=1.0, mean_s=0.001, queue_capacity=None, servers=lambda k: 2.0
         ),
         "db": FluidStation(
-            ticks=TICKS, tick_s=1.0, mean_s=0.1, queue_capacity=None, servers=lambda k: 4.0
+            ticks=TICKS, tick_s=1.0, mean_s=0.1, queue_capacity=None,
+            servers=lambda k: db_servers,
         ),
-    }
+    }  # fmt: skip
     pools = pool_stations(compiled, stations, {"api": lambda k: 2.0, "db": lambda k: 1.0})
     legs = [
         (stations[h] if isinstance(h, str) else h.station, share)
@@ -59,7 +62,7 @@ def _run(rate: float) -> tuple[FluidStation, FluidStation]:
     for station in [*stations.values(), pools[0].station]:
         env.process(station_process(env, station, TICKS))
     env.run()
-    return pools[0].station, stations["db"]
+    return pools[0].station, stations["db"], pools
 
 
 def test_the_route_passes_the_pool_between_service_and_database() -> None:
@@ -77,7 +80,7 @@ def test_the_route_passes_the_pool_between_service_and_database() -> None:
 
 
 def test_the_pool_not_the_database_limits_throughput_in_overload() -> None:
-    pool, db = _run(30.0)
+    pool, db, _ = _run(30.0)
     late = slice(100, TICKS)
     assert pool.log.served[late].mean() == pytest.approx(20.0, rel=0.02)
     assert (pool.log.dropped[late].sum() / pool.log.arrivals[late].sum()) == pytest.approx(
@@ -87,7 +90,7 @@ def test_the_pool_not_the_database_limits_throughput_in_overload() -> None:
 
 
 def test_below_its_size_the_pool_refuses_nothing() -> None:
-    pool, db = _run(10.0)
+    pool, db, _ = _run(10.0)
     assert pool.log.dropped.sum() == 0.0
     assert db.log.served[50:].mean() == pytest.approx(10.0, rel=0.01)
 
@@ -101,26 +104,7 @@ def test_a_saturated_database_behind_its_pools_waits_as_a_closed_queue() -> None
     compiled.services["api"].connection_pool = ConnectionPool(
         to="db", size_per_instance=3, acquire_timeout_s=5.0
     )
-    stations = {
-        "api": FluidStation(
-            ticks=TICKS, tick_s=1.0, mean_s=0.001, queue_capacity=None, servers=lambda k: 2.0
-        ),
-        "db": FluidStation(
-            ticks=TICKS, tick_s=1.0, mean_s=0.1, queue_capacity=None, servers=lambda k: 2.0
-        ),
-    }
-    pools = pool_stations(compiled, stations, {"api": lambda k: 2.0, "db": lambda k: 1.0})
-    legs = [
-        (stations[h] if isinstance(h, str) else h.station, share)
-        for h, share in with_pools([("api", 1.0), ("db", 1.0)], pools)
-    ]
-    client = FluidClient("workout", np.full(TICKS, 30.0), legs, Clients(retries=0), 10.0, 1.0)
-    env = simpy.Environment()
-    env.process(client_process(env, client, TICKS, 1.0))
-    for station in [*stations.values(), pools[0].station]:
-        env.process(station_process(env, station, TICKS))
-    env.run()
-    db = stations["db"]
+    _pool, db, pools = _run(30.0, db_servers=2.0, compiled=compiled)
     shape = ServiceShape.of(ServiceTime(dist="deterministic", mean_s=0.1))
     bound = waiting_bound("db", db.log, pools)
     assert bound is not None
