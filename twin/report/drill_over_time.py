@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -111,13 +112,7 @@ def _failed(measured: pd.DataFrame, predicted: pd.DataFrame, shade: list, end: f
         total = frame.groupby("t_s", as_index=False).agg(dropped=("dropped", "sum"),
                                                          interval_s=("interval_s", "first"))
         _line(ax, total, "dropped", predicted=is_pred, label=f"all types, {name}")
-    ax.set_ylabel("failed requests per interval", fontsize=9)
-    ax.set_xlabel("drill second")
-    ax.set_ylim(bottom=0)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, "failed requests per interval")
 
 
 def _platform(measured: pd.DataFrame, predicted: pd.DataFrame, column: str, label: str,
@@ -131,7 +126,12 @@ def _platform(measured: pd.DataFrame, predicted: pd.DataFrame, column: str, labe
         if column in frame and len(frame):
             once = frame.drop_duplicates("t_s").sort_values("t_s")
             _line(ax, once, column, predicted=is_pred, label=name)
-    ax.set_ylabel(label, fontsize=9)
+    return _finish(fig, ax, label)
+
+
+def _finish(fig: Figure, ax: Any, ylabel: str) -> Figure:
+    """Label, ground at zero, grid and legend of a one-panel figure over drill seconds."""
+    ax.set_ylabel(ylabel, fontsize=9)
     ax.set_xlabel("drill second")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
