@@ -41,10 +41,12 @@ INCIDENTS: dict[str, set[str]] = {
         "leaderboard lag p99 under 8 s",
         "leaderboard lag never over a minute",
     },
-    # seed 001: "2 hours of missed live classes" (the joins that do not fail are fast)
+    # seed 001: "2 hours of missed live classes" (the joins that do not fail are fast). The
+    # riders who cannot join watch nothing, so over the evening the video stays within 1 %
+    # (0.9 %: the on-demand players whose cache misses reach the dead origin, and those who
+    # drop the stream and cannot join again); the worst moment shows it.
     "live-broadcast-failure": {
         "no failed joins",
-        "degraded video under 1%",
         "degraded video under 5% at every moment",
     },
     # The partner audience's 4K streams overrun the CDN for ~16 minutes at a class start: under

@@ -444,6 +444,7 @@ def _compile(
             feedback_share=FEEDBACK_SHARE,
             recommend_per_start=RECOMMEND_PER_START,
             tempo_s=architecture.audio.sample_every_s,
+            persist_s=architecture.ingest.persist_every_s,
         ),
         clients=scenario.clients,
         audio=architecture.audio if music > 0 else None,

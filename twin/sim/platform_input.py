@@ -30,7 +30,9 @@ class Journey:
     fetches a segment every `segment_s`; a bike or tread posts a batch every
     `telemetry_batch_s`; the leaderboard is polled every `leaderboard_live_s` (live) or
     `leaderboard_od_s`; the end saves the `workout` and `feedback_share` rate the class. A
-    session playing music that follows cadence sends a `tempo` sample every `tempo_s`."""
+    session playing music that follows cadence sends a `tempo` sample every `tempo_s`. The
+    stream's processor writes a riding device's metrics to the database every `persist_s`
+    (the architecture's `ingest.persist_every_s`)."""
 
     segment_s: float
     telemetry_batch_s: float
@@ -39,6 +41,7 @@ class Journey:
     feedback_share: float
     recommend_per_start: float
     tempo_s: float = 2.0
+    persist_s: float = 60.0
 
 
 @dataclass(frozen=True)

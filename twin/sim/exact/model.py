@@ -29,6 +29,7 @@ __all__ = [
     "chain_path",
     "from_network",
     "from_platform",
+    "persist_source",
     "schedule_of",
 ]
 
@@ -174,6 +175,12 @@ def _servers_schedule(t: np.ndarray, servers: np.ndarray) -> tuple[tuple[float, 
 CHAIN = "ingest:chain"  # a telemetry batch through the stream's consumer to the leaderboard
 
 
+def persist_source(service: str) -> str:
+    """The name of the source of the ingest flows left at `service` (with riders, at the
+    persistence target: the riding devices' metrics)."""
+    return f"ingest:{service}"
+
+
 def chain_path(compiled: Any) -> tuple[tuple[str, float], ...]:
     """The hops a telemetry batch takes after its route: the stream's processor, then the
     leaderboard store (each once; empty when the architecture has neither)."""
@@ -187,9 +194,8 @@ def _gate(name: str, spec: Any, compiled: Any) -> dict[str, Any]:
     that write there (and the persistence flow), a stream's records/s and bytes/s limit for
     every record; a tick's worth passes at once, as the fluid engine drains per tick."""
     if spec.write_capacity_per_s is not None:
-        sources = (
-            (*spec.writers, f"ingest:{name}") if compiled.ingest.persist == name else spec.writers
-        )
+        persists = compiled.ingest.persist == name
+        sources = (*spec.writers, persist_source(name)) if persists else spec.writers
         return {
             "gate_rate": spec.write_capacity_per_s,
             "gate_sources": tuple(sources),
@@ -201,7 +207,7 @@ def _gate(name: str, spec: Any, compiled: Any) -> dict[str, Any]:
         visiting = [t for t, hops in compiled.visits.items() if any(h == name for h, _ in hops)]
         return {
             "gate_rate": rate,
-            "gate_sources": (*visiting, f"ingest:{name}"),
+            "gate_sources": (*visiting, persist_source(name)),
             "gate_burst_s": float(compiled.tick_s),
             **_cap(spec, compiled),
         }
@@ -255,7 +261,9 @@ def from_platform(
 
     With `riders`, the request types are driven by riders (twin.sim.exact.riders) and each
     telemetry batch goes on through `chain_path` as a driven source of its own, so the
-    ingest sources keep only what is left (persistence)."""
+    ingest sources keep only what is left: persistence, which the riding devices drive too
+    (a device's metrics are written every `Journey.persist_s` while it rides, so riders who
+    never joined or lost the class write none, as in the fluid engine's `Riding`)."""
     t = compiled.t
     stations = tuple(
         StationModel(
@@ -289,7 +297,11 @@ def from_platform(
         extra = spec.arrivals - routed[service]
         if float(extra.max()) > 1e-6 * max(float(spec.arrivals.max()), 1.0):
             sched = schedule_of(t, np.where(extra > 1e-9, extra, 0.0))
-            sources.append(SourceModel(f"ingest:{service}", sched, service, ((service, 1.0),)))
+            # with riders, what is left at the persistence target is the devices' metrics,
+            # written while each device rides (`twin.sim.exact.riders`), not a Poisson stream
+            driven = riders and bool(chain) and service == compiled.ingest.persist
+            sources.append(SourceModel(persist_source(service), sched, service,
+                                       ((service, 1.0),), driven=driven))  # fmt: skip
     return ExactModel(
         name=name,
         kind="platform",

@@ -16,7 +16,7 @@ import simpy
 
 from twin.rng import component_rng
 from twin.sim.exact.clients import ClientPool
-from twin.sim.exact.model import CHAIN, ExactModel
+from twin.sim.exact.model import CHAIN, ExactModel, persist_source
 from twin.sim.exact.replication import Network, clock_process, empty_record
 from twin.sim.exact.riders import Outcomes, Riders
 from twin.sim.exact.station import Request
@@ -51,6 +51,15 @@ def _acknowledging(
         arrive(request)
 
     return take
+
+
+def _persist_emit(
+    model: ExactModel, net: Network, index: dict[str, int], compiled: CompiledPlatform
+) -> Callable[..., None] | None:
+    """The emitter of the riding devices' metrics writes (None when the model has none)."""
+    name = persist_source(compiled.ingest.persist)
+    i = index.get(name)
+    return net.emit[i] if i is not None and model.sources[i].driven else None
 
 
 def run_rider_replication(
@@ -91,6 +100,7 @@ def run_rider_replication(
             journey=compiled.journey,
             pool=pool,
             chain=net.emit[index[CHAIN]] if CHAIN in index else None,
+            persist=_persist_emit(model, net, index, compiled),
             rng=component_rng(seed, "riders", replication=replication),
             duration_s=grid.duration_s,
             origin_up=origin_up(compiled),

@@ -4,7 +4,8 @@ A session (a row of `twin.sim.sessions.SessionTable`) may start, is going to ope
 (`recommend`) and, once the app has its answer, join, and then rides: a live player reloads
 its playlist and fetches a segment every segment duration, an on-demand one loads its
 playlist once and fetches a segment every segment duration, a bike or tread posts a
-telemetry batch every batch period, the leaderboard is polled, a session playing music that
+telemetry batch every batch period (and the stream's processor writes its metrics to the
+database every `persist_s`), the leaderboard is polled, a session playing music that
 follows cadence sends a tempo sample every sample period; at the end the workout is
 saved and, once saved, some riders rate the class (`twin.sim.platform_input.Journey`).
 Periodic calls start at a random phase, so a session of length L makes L / period of them,
@@ -102,6 +103,7 @@ class Riders:
         pool: ClientPool,
         chain: Any,
         rng: np.random.Generator,
+        persist: Any = None,
         duration_s: float,
         origin_up: np.ndarray | None = None,
         tick_s: float = 1.0,
@@ -110,6 +112,7 @@ class Riders:
         self.origin_up, self.tick_s = origin_up, tick_s
         self.kind = {name: i for i, name in enumerate(pool.names)}
         self.chain = chain  # emit(token) of the chain source, or None
+        self.persist = persist  # emit() of the devices' metrics writes, or None
         self.rng = rng
         self.duration_s = duration_s
         self.out = Outcomes.empty(len(table))
@@ -201,6 +204,11 @@ class Riders:
             periods["tempo"] = j.tempo_s
         now = self.env.now
         due = {name: now + p * self.rng.random() for name, p in periods.items()}
+        if self.persist is not None and "telemetry" in due:
+            # the processor writes the device's metrics every `persist_s`, at the phase of its
+            # batches (uniform too, and no draw of its own: the riders' stream stays as it was)
+            periods["persist"] = j.persist_s
+            due["persist"] = now + (due["telemetry"] - now) / j.telemetry_batch_s * j.persist_s
         while True:
             name = min(due, key=due.__getitem__)
             if due[name] >= end:
@@ -233,6 +241,9 @@ class Riders:
         return up is not None and up[min(int(self.env.now / self.tick_s), len(up) - 1)] <= 0.0
 
     def _call(self, name: str, player: _Player) -> None:
+        if name == "persist":  # the processor writes the device's metrics (no client call)
+            self.persist()
+            return
         if self.table.live[player.row] and name in ("segment", "playlist") and self._origin_down():
             # a live stream has no new segments without its origin: the edge answers an error
             if name == "segment":

@@ -123,6 +123,16 @@ class FluidClient:
                 count *= 1.0 - share * min(float(station.log.dropped[k]) / arrived, 1.0)
         return count
 
+    def first_tick(self, k: int) -> int:
+        """The tick the calls whose last retry went out at tick k first went out: k less each
+        retry's mean wait (the timeout, when tick k's failures timed out, and half the
+        backoff ceiling with jitter, the whole without)."""
+        wait = self.timeout_s if self.timed_out[k] else 0.0
+        share = 0.5 if self.policy.jitter else 1.0
+        span = sum(wait + share * self.policy.backoff_ceiling(i)
+                   for i in range(1, self.max_generation + 1))  # fmt: skip
+        return max(k - round(span / self.tick_s), 0)
+
     def retry_delay(self, ticks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Seconds between the first attempt and the one sent at each of `ticks`, drawn: the
         attempt's generation in proportion to the tick's attempts by generation, then each

@@ -98,10 +98,12 @@ def join_failures(flows: PlatformFlows) -> int:
 
 
 def kept(flows: PlatformFlows) -> np.ndarray:
-    """Share of the compile's riders still riding per tick (1 without session flows)."""
+    """Share of the compile's riders riding per tick (1 without session flows): not gone,
+    not reconnecting, and not still trying their first join (a rider who has not joined yet
+    watches nothing, as the exact engine's players start when the join is answered)."""
     if flows.riding is None:
         return np.ones(flows.ticks)
-    away = flows.riding.away[: flows.ticks].copy()
+    away = flows.riding.away[: flows.ticks] + flows.riding.joining_at[: flows.ticks]
     if flows.reconnects is not None:
         away += flows.reconnects.away
     active = np.asarray(flows.compiled.active_riders, dtype=float)

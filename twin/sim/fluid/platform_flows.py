@@ -239,7 +239,7 @@ def _clients(
     with `riding`, the riding riders' types send only for those still riding, and the
     riders who give up joining leave."""
     segment_s = compiled.journey.segment_s if compiled.journey is not None else 4.0
-    return {
+    clients = {
         rtype: FluidClient(
             rtype,
             compiled.demand[rtype] * float(compiled.tick_s),
@@ -249,10 +249,19 @@ def _clients(
             float(compiled.tick_s),
             waits_for=acknowledged_hops(compiled, hops, pools),
             keep=riding.keep if riding is not None and rtype in RIDING else None,
-            on_give_up=riding.leave if riding is not None and rtype == "join" else None,
         )
         for rtype, hops in compiled.visits.items()
     }
+    join = clients.get("join")
+    if riding is not None and join is not None:
+        join.on_give_up = partial(_gave_up_joining, riding, join)
+    return clients
+
+
+def _gave_up_joining(riding: Riding, join: FluidClient, k: int, count: float) -> None:
+    """Riders who gave up joining at tick k leave what was left of the session they began
+    trying to join (`FluidClient.first_tick`)."""
+    riding.leave(k, count, started=join.first_tick(k))
 
 
 def _reconnects(

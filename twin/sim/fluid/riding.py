@@ -48,6 +48,7 @@ class Riding:
         self.left = 0.0
         self.reconnecting = 0.0  # riders joining again after losing the stream (not riding)
         self.joining = (0.0, 0.0)  # (live, on-demand) riders still trying their first join
+        self.joining_at = np.zeros(self.ticks)  # riders still trying their first join, per tick
         self._od = _od_survival(flows.od_pmf, self.tick_s)
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -80,14 +81,23 @@ class Riding:
         live, od = live + started * share, od + started * (1.0 - share)
         left = max(total - done, 0.0) / total if total > 0 else 0.0
         self.joining = (live * left, od * left)
+        if k < self.ticks:
+            self.joining_at[k] = sum(self.joining)
 
-    def leave(self, k: int, count: float, live_share: float | None = None) -> None:
+    def leave(
+        self, k: int, count: float, live_share: float | None = None, started: int | None = None
+    ) -> None:
         """`count` riders give up at tick k: out of the load from tick k + 1. They are live
-        riders in `live_share` (default: the share of the sessions starting at tick k)."""
+        riders in `live_share` (default: the share of the sessions starting at tick `started`,
+        itself k by default), for what is left at k + 1 of a session begun at `started` (a
+        rider who gave up joining started trying the patience before: the live class they
+        meant to join, not the one starting as they give up)."""
         if count <= 0.0 or k + 1 >= self.ticks:
             return
         self.left += count
-        live, od = self.survival_parts(k)
+        began = k if started is None else min(max(started, 0), k)
+        live, od = self.survival_parts(began)
+        live, od = live[k - began :], od[k - began :]
         if live_share is not None:
             total_live, total_od = _start_value(live), _start_value(od)
             live = live / total_live * live_share if total_live > 0 else live * 0.0
