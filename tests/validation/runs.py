@@ -4,9 +4,11 @@ A unit is (case, engine, seed): one run of the seam `twin run` calls, in its own
 with one replication and its own seed, so replications are independent runs that go to
 separate processes and are kept separately. Each unit's summary is stored under the cache
 folder by a key made of the case (scenario, scale, overrides), the engine, the seed and the
-code version (a hash of the engine-side sources and the built-in scenario files): rerunning
-after a change to the engines reruns every unit, rerunning after a change elsewhere
-(reports, CLI) reruns none, and an interrupted run resumes where it stopped.
+code version of its engine (a hash of the engine-side sources and the built-in scenario
+files, less the other engine's own package): rerunning after a change to one engine reruns
+that engine's units, after a change to what both share (the compile, the config, the
+summary) every unit, after a change elsewhere (reports, CLI) none; and an interrupted run
+resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -51,13 +53,21 @@ class Unit:
         return f"{self.case.scenario}-{self.engine}-s{self.seed}-{digest}"
 
 
-def code_version(root: Path = ROOT / "twin") -> str:
-    """A hash of every engine-side source file and built-in scenario (see the module)."""
+# Each engine's own package: a change to one does not rerun the other's units.
+_OWN = {"exact": "sim/exact", "fluid": "sim/fluid"}
+
+
+def code_version(root: Path = ROOT / "twin", engine: str | None = None) -> str:
+    """A hash of every engine-side source file and built-in scenario (see the module); for
+    `engine`, leaving out the other engine's own package."""
+    other = [root / own for name, own in _OWN.items() if engine is not None and name != engine]
     digest = hashlib.sha256()
     for part in _ENGINE_SIDE + _INPUTS:
         base = root / part
         files = [base] if base.is_file() else sorted(base.rglob("*"))
         for path in files:
+            if any(path.is_relative_to(o) for o in other):
+                continue
             if path.is_file() and path.suffix in {".py", ".yaml", ".json"}:
                 digest.update(str(path.relative_to(root)).encode())
                 digest.update(path.read_bytes())
@@ -114,18 +124,19 @@ def load_or_run(
 ) -> dict[Unit, dict[str, Any]]:
     """Every unit's summary: from the cache when there, else run (on `jobs` processes) and
     stored as each finishes."""
-    version = code_version()
+    version = {engine: code_version(engine=engine) for engine in _OWN}
     found: dict[Unit, dict[str, Any]] = {}
     todo = []
     for unit in units:
-        path = _path(unit, version, cache)
+        path = _path(unit, version[unit.engine], cache)
         if path.exists():
             found[unit] = json.loads(path.read_text(encoding="utf-8"))
         else:
             todo.append(unit)
-    say(f"{len(found)} units cached, {len(todo)} to run (code version {version})")
+    versions = ", ".join(f"{e} {v}" for e, v in version.items())
+    say(f"{len(found)} units cached, {len(todo)} to run (code versions {versions})")
     for unit, summary in run_units(todo, jobs=jobs):
-        _store(_path(unit, version, cache), summary)
+        _store(_path(unit, version[unit.engine], cache), summary)
         found[unit] = summary
         say(f"ran {unit.case.scenario} {unit.engine} seed {unit.seed}: "
             f"{summary['wall_seconds']:.0f} s")  # fmt: skip
