@@ -59,7 +59,7 @@ from twin.drill.plan import DrillWorkload, drill_duration, drill_workload, od_le
 from twin.drill.predict import (
     predict_latency,
     prediction_platform,
-    speed_index,
+    speed_parts,
     target_architecture,
 )
 from twin.drill.predict_timeline import (
@@ -71,6 +71,7 @@ from twin.drill.predict_timeline import (
 )
 from twin.drill.profile import TargetProfile, apply_auth, load_profile
 from twin.drill.rider_pool import rider_pool
+from twin.drill.schedstat import cpu_pressure_s, run_delay_s
 from twin.drill.summary import drill_summary
 from twin.drill.target import LocalPlatform, Target, hls_problem
 from twin.drill.timeline import LagPoint, timeline
@@ -286,8 +287,9 @@ def _run_once(
             say(f"target {url}; {work.duration_s} s at {options.speedup:g}x, "
                 f"{float(work.riders.mean()):.1f} riders on average{which}")  # fmt: skip
             secret = _secret(local, profile[0])
+            pid = local.process.pid if local is not None and local.process else None
             result = _drive(options, folder, scenario, compiled, work, url, secret, pool_size,
-                            profile)  # fmt: skip
+                            profile, pid)  # fmt: skip
         finally:
             if local is not None:
                 local.stop()
@@ -298,8 +300,10 @@ def _run_once(
 def _drive(
     options: DrillOptions, folder: Path, scenario: Any, compiled: Any, work: DrillWorkload,
     url: str, secret: str, pool_size: int, profile: tuple[TargetProfile, Path],
+    server_pid: int | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Everything that needs the target up: pool, plan, Locust, incidents, drain."""
+    """Everything that needs the target up: pool, plan, Locust, incidents, drain. With the
+    target's `server_pid` (a local platform), its wait for a CPU under load too."""
 
     target = Target(url, ca_cert=options.ca_cert)
     pool = variant_pool(
@@ -332,8 +336,10 @@ def _drive(
                     bind_host=options.master_bind_host,
                     bind_port=options.master_bind_port)  # fmt: skip
     cpu0 = process_cpu_s(target.metrics())
+    waits0 = _waits(server_pid)
     with _LagWatch(target) as lag, IncidentReplay(target, admin, timeline, t0) as replay:
         wall = run_locust(run)
+    waits = _since(waits0, _waits(server_pid))
     if timeline:
         _clear_quietly(target, admin)
     lag.drain()
@@ -349,8 +355,19 @@ def _drive(
     riding = pool[: math.ceil(float(work.users.max()))]
     return {"url": url, "t0": t0, "wall": wall, "lag": lag.figures(), "load_dir": load_dir,
             "faults": replay.applied, "target_cpu_s": target_cpu,
+            "target_wait_s": waits[0], "cpu_pressure_s": waits[1],
             "lag_series": lag.series(t0), "telemetry": stored,
             "devices": [r["device_id"] for r in riding if r.get("device") != "app"]}  # fmt: skip
+
+
+def _waits(pid: int | None) -> tuple[float | None, float | None]:
+    """(the target process's run-queue wait so far, PSI's CPU `some` total), from `/proc`."""
+    return (None if pid is None else run_delay_s(pid)), cpu_pressure_s()
+
+
+def _since(before: tuple[Any, ...], after: tuple[Any, ...]) -> tuple[float | None, ...]:
+    return tuple(None if a is None or b is None else round(a - b, 4)
+                 for b, a in zip(before, after, strict=True))  # fmt: skip
 
 
 def _faults(options: DrillOptions, compiled: Any, work: DrillWorkload) -> list:
@@ -430,6 +447,7 @@ def _finish(
         "wall_seconds": round(time.time() - started, 3),
     }
     target_cpu = [r["target_cpu_s"] for r in runs]
+    waited = {key: _summed([r[key] for r in runs]) for key in ("target_wait_s", "cpu_pressure_s")}
     drill = {
         "target": options.target or "host", "host": first["url"], "scale": work.scale,
         "speedup": work.speedup, "duration_s": work.duration_s,
@@ -440,6 +458,10 @@ def _finish(
         # (`process_cpu_seconds_total`, when it exports it): what `twin calibrate` fits.
         "load_cpu_s": measured.cpu_s,
         "target_cpu_s": None if None in target_cpu else round(sum(target_cpu), 3),
+        # ... and the time they waited, runnable, for a CPU (`/proc/<pid>/schedstat`; the
+        # target's when the drill started it), and the machine's (PSI `some`): what the
+        # prediction's stall factor reads (`twin.drill.starvation`)
+        "load_wait_s": measured.wait_s, **waited,
         "scenario_architecture": scenario.architecture,
         "scenario_file": str(Path(options.scenario).resolve()),
         "profile": profile.name,
@@ -510,11 +532,16 @@ def _run_figures(
         "folder": str(load_dir.parent), "t0": result["t0"],
         "locust_wall_s": round(result["wall"], 3), "requests_total": measured.total,
         "errors_total": measured.errors, "load_cpu_s": measured.cpu_s,
-        "target_cpu_s": result["target_cpu_s"],
+        "target_cpu_s": result["target_cpu_s"], "load_wait_s": measured.wait_s,
+        "target_wait_s": result["target_wait_s"], "cpu_pressure_s": result["cpu_pressure_s"],
         "tracking": tracking(work.riders, users, work.total_rate, rate,
                              window=window_s(seconds)),
         "locust": locust_stats(load_dir),
     }, series  # fmt: skip
+
+
+def _summed(values: list[Any]) -> float | None:
+    return None if None in values else round(sum(values), 3)
 
 
 def _worst_lag(results: list[dict[str, Any]]) -> dict[str, float] | None:
@@ -541,10 +568,12 @@ def _predict_and_report(
         say("no --architecture names a model of the host: report without a prediction")
     else:
         architecture = target_architecture(name, options.scenario)
-        speed = speed_index(summary, architecture.load_cpu)
+        parts = speed_parts(summary, architecture.load_cpu)
+        speed = parts["speed_index"]
         if speed is not None:
-            say(f"this machine ran at {speed:.2f}x the calibration's CPU time per request: "
-                "the model's service times are scaled by it")  # fmt: skip
+            say(f"speed index {speed:.2f} (CPU time per request {_x(parts['cpu_index'])} the "
+                f"calibration's, stall factor {_x(parts['stall_factor'])}): the model's "
+                "service times are scaled by it")  # fmt: skip
         predicted, hists = predict_latency(
             scenario, architecture, work, seed=scenario.seed,
             replications=PREDICTION_REPLICATIONS, speed=speed,
@@ -555,6 +584,8 @@ def _predict_and_report(
         write_timeseries(options.out / PREDICTED_SERIES, over_time)
         if faults.any:  # the incident's 503s and waits in the whole drill's figures too
             predicted = with_faults(predicted, timeline_.whole)
+        predicted["prediction"].update(
+            {k: None if v is None else round(v, 4) for k, v in parts.items()})
         write_summary(options.out / "predicted.json", predicted)
     curves = _add_drift(options, summary, measured, hists if predicted is not None else None,
                         say, sorted(work.rates))  # fmt: skip
@@ -568,6 +599,10 @@ def _predict_and_report(
     render_drill_report(options.out, summary, predicted, incidents=windows, series=tracked,
                         timeseries=frame, drift_curves=curves,
                         predicted_timeseries=over_time)  # fmt: skip
+
+
+def _x(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.2f}x"
 
 
 def _add_drift(
