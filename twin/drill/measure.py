@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from hdrh.histogram import HdrHistogram
 
-from twin.drill.wire import RECORD_GLOB, TypeRecord, read_records
+from twin.drill.wire import RECORD_GLOB, RecordFile, TypeRecord, read_records
 
 __all__ = [
     "Measured",
@@ -125,6 +125,8 @@ class Measured:
     # users running in the middle of each drill second, over every process of one run
     users: dict[int, int] = field(default_factory=dict)
     wait_s: float | None = None  # their time runnable but waiting for a CPU (None: unknown)
+    # each process's share: its records file's name, requests, errors, CPU and wait
+    shares: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -145,8 +147,10 @@ def merge_records(folder: Path) -> Measured:
     wait: list[float | None] = []
     window_s = None
     users: dict[int, int] = {}
+    shares = []
     for path in files:
         records = read_records(path)
+        shares.append(process_share(path.stem, records))
         cpu.append(records.cpu_s)
         wait.append(records.wait_s)
         window_s = records.window_s
@@ -157,7 +161,16 @@ def merge_records(folder: Path) -> Measured:
         for key, value in records.experience.items():
             experience[key] = experience.get(key, 0.0) + value
     return Measured(types, experience, len(files), _total(cpu), window_s, users=users,
-                    wait_s=_total(wait))  # fmt: skip
+                    wait_s=_total(wait), shares=shares)  # fmt: skip
+
+
+def process_share(name: str, records: RecordFile) -> dict[str, Any]:
+    """One load process's share of a drill (`drill.load_shares`): its records file's name
+    (`rec-<pid>`, or `rec-worker-<Locust client id>` for a remote worker), the requests and
+    errors it recorded, its CPU and its wait for a CPU (s; None: not measured)."""
+    return {"process": name, "requests": sum(r.count for r in records.names.values()),
+            "errors": sum(r.errors for r in records.names.values()),
+            "cpu_s": records.cpu_s, "wait_s": records.wait_s}  # fmt: skip
 
 
 def _total(values: list[float | None]) -> float | None:
@@ -190,7 +203,9 @@ def pool_measured(runs: list[Measured], block: int = BLOCK_WINDOWS) -> Measured:
     return Measured(types, experience, sum(r.processes for r in runs),
                     _total([r.cpu_s for r in runs]), runs[0].window_s,
                     runs=sum(r.runs for r in runs),
-                    wait_s=_total([r.wait_s for r in runs]))  # fmt: skip
+                    wait_s=_total([r.wait_s for r in runs]),
+                    shares=[{**p, "run": k + 1} for k, r in enumerate(runs)
+                            for p in r.shares])  # fmt: skip
 
 
 def latency_block(hist: HdrHistogram) -> dict[str, float | None]:

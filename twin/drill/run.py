@@ -44,7 +44,7 @@ from twin.drill.drift import (
     stored_telemetry,
     telemetry_drift,
 )
-from twin.drill.incidents import IncidentReplay, fault_timeline
+from twin.drill.incidents import IncidentReplay, fault_timeline, replayed_marks
 from twin.drill.lag import LagScrape, lag_figures, lag_since, parse_metrics, process_cpu_s
 from twin.drill.loadgen import LocustRun, run_locust, sigterm_as_interrupt
 from twin.drill.measure import (
@@ -462,6 +462,8 @@ def _finish(
         # target's when the drill started it), and the machine's (PSI `some`): what the
         # prediction's stall factor reads (`twin.drill.starvation`)
         "load_wait_s": measured.wait_s, **waited,
+        # each load process's share (a remote worker's records name its Locust client id)
+        "load_shares": measured.shares,
         "scenario_architecture": scenario.architecture,
         "scenario_file": str(Path(options.scenario).resolve()),
         "profile": profile.name,
@@ -590,11 +592,14 @@ def _predict_and_report(
     curves = _add_drift(options, summary, measured, hists if predicted is not None else None,
                         say, sorted(work.rates))  # fmt: skip
     x = work.speedup
+    # shaded: the surges the plan carried and the faults the target took (`replayed_marks`),
+    # not the scenario's declared incidents (a shortfall of provisioning declares none)
+    surges = [inc for inc in compiled.incidents if inc.get("type") == "surge"]
     windows = [
         {**w, "start_s": (w.get("start_s") or 0.0) / x,
          "end_s": None if w.get("end_s") is None else w["end_s"] / x}
-        for w in incident_marks(compiled.incidents)
-    ]  # fmt: skip
+        for w in incident_marks(surges)
+    ] + replayed_marks(summary["drill"].get("faults_applied") or [], work.duration_s)
     frame, tracked = series  # the drill's timeline; the tracking series of its worst run
     render_drill_report(options.out, summary, predicted, incidents=windows, series=tracked,
                         timeseries=frame, drift_curves=curves,

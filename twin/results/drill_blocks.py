@@ -109,6 +109,22 @@ class DrillRun(Block):
     )
 
 
+class LoadShare(Block):
+    """One load-generating process's share of a drill (a local Locust process or a remote
+    `twin drill-worker`)."""
+
+    process: str = Field(
+        description="Its records file: `rec-<pid>`, or `rec-worker-<Locust client id>`."
+    )
+    run: int = Field(description="The run it belongs to (1 unless `repeat` > 1).")
+    requests: int = Field(description="Requests it recorded.")
+    errors: int = Field(description="Of which failed.")
+    cpu_s: Number | None = Field(description="Its CPU time under load (s); null if unknown.")
+    wait_s: Number | None = Field(
+        description="Its time runnable but waiting for a CPU under load (s); null if unknown."
+    )
+
+
 class Drill(Block):
     """How the drill made its load, and how well it followed the plan."""
 
@@ -149,6 +165,9 @@ class Drill(Block):
         None,
         description="Time at least one task on the machine waited for a CPU while Locust ran, "
         "all runs (s, PSI `some` of /proc/pressure/cpu); null without PSI.",
+    )
+    load_shares: Omittable[list[LoadShare]] = Field(
+        None, description="Each load process's requests, errors, CPU and wait, all runs."
     )
     scenario_architecture: str = Field(description="The architecture the scenario names.")
     scenario_file: str = Field(description="The scenario file drilled.")
