@@ -72,8 +72,8 @@ from twin.drill.predict import (
     target_architecture,
 )
 from twin.drill.predict_timeline import predicted_timeline, stream_setup, with_faults
-from twin.drill.run import CONSUMERS as _CONSUMERS
 from twin.drill.run import DrillOptions, compile_drill
+from twin.drill.run_report import CONSUMERS as _CONSUMERS
 from twin.drill.starvation import pooled_wait_ratio
 from twin.errors import InputError
 from twin.runs.compile import segment_mb

@@ -35,16 +35,12 @@ from twin.config.platform import PlatformScenario
 from twin.drill.ab import meet, variant_pool
 from twin.drill.ab_run import run_ab
 from twin.drill.drift import (
-    BIN_VALUES_MS,
-    baseline_latency,
     drift_block,
-    hdr_on_sketch,
-    latency_drift,
     read_baseline,
     stored_telemetry,
     telemetry_drift,
 )
-from twin.drill.incidents import IncidentReplay, fault_timeline, replayed_marks
+from twin.drill.incidents import IncidentReplay
 from twin.drill.lag import LagScrape, lag_figures, lag_since, parse_metrics, process_cpu_s
 from twin.drill.loadgen import LocustRun, run_locust, sigterm_as_interrupt
 from twin.drill.measure import (
@@ -54,23 +50,10 @@ from twin.drill.measure import (
     pool_measured,
     sampled_users,
 )
-from twin.drill.overload import FaultSeries, fault_series
 from twin.drill.plan import DrillWorkload, drill_duration, drill_workload, od_lengths, plan_document
-from twin.drill.predict import (
-    predict_latency,
-    prediction_platform,
-    speed_parts,
-    target_architecture,
-)
-from twin.drill.predict_timeline import (
-    PREDICTED_SERIES,
-    TimelinePrediction,
-    predicted_timeline,
-    stream_setup,
-    with_faults,
-)
 from twin.drill.profile import TargetProfile, apply_auth, load_profile
 from twin.drill.rider_pool import rider_pool
+from twin.drill.run_report import LOCAL_ARCHITECTURE, drill_faults, predict_and_report
 from twin.drill.schedstat import cpu_pressure_s, run_delay_s
 from twin.drill.summary import drill_summary
 from twin.drill.target import LocalPlatform, Target, hls_problem
@@ -80,18 +63,13 @@ from twin.drill.wire import RECORD_GLOB
 from twin.errors import InputError, TargetError
 from twin.platform.scenario_riders import scenario_catalog
 from twin.platform.telemetry import TELEMETRY_LAWS
-from twin.report.drill_page import render_drill_report
 from twin.results.files import write_summary, write_timeseries
 from twin.results.slo import Slo
 from twin.runs.compile import build_platform
-from twin.runs.complete import incident_marks
 from twin.serve.tokens import check_secret, sign
 
 __all__ = ["DrillOptions", "compile_drill", "run_drill"]
 
-LOCAL_ARCHITECTURE = "reference-platform"
-PREDICTION_REPLICATIONS = 3  # a drill's few hundred requests per type: average three runs
-CONSUMERS = 4  # the local platform's stream consumers (`LocalPlatform`), one per shard
 _DRAIN_S = 20.0
 
 
@@ -174,8 +152,6 @@ def compile_drill(
         left_out = set(profile.not_driven(list(work.rates)))
         work = replace(work, rates={k: v for k, v in work.rates.items() if k not in left_out})
     return scenario, architecture, build.compiled, work
-
-
 
 
 class _LagWatch:
@@ -328,7 +304,7 @@ def _drive(
                          music_share=scenario.demand.music_share)  # fmt: skip
     plan_path = folder / "plan.json"
     plan_path.write_text(json.dumps(plan.to_json()), encoding="utf-8")
-    timeline = _faults(options, compiled, work)
+    timeline = drill_faults(options, compiled, work)
     admin = sign("admin", "twin-drill", secret, 86_400.0)
     run = LocustRun(url, plan_path, load_dir, options.workers,
                     timeout_s=lead + work.duration_s + 120.0, ca_cert=options.ca_cert,
@@ -368,13 +344,6 @@ def _waits(pid: int | None) -> tuple[float | None, float | None]:
 def _since(before: tuple[Any, ...], after: tuple[Any, ...]) -> tuple[float | None, ...]:
     return tuple(None if a is None or b is None else round(a - b, 4)
                  for b, a in zip(before, after, strict=True))  # fmt: skip
-
-
-def _faults(options: DrillOptions, compiled: Any, work: DrillWorkload) -> list:
-    """The incidents' faults on the drill's clock (none with --no-incidents)."""
-    if not options.replay_incidents:
-        return []
-    return fault_timeline(compiled, work, consumers=CONSUMERS)
 
 
 def _classes(
@@ -492,7 +461,7 @@ def _finish(
     frame = timeline([r["measured"] for r in results], [r["lag_series"] for r in results],
                      work.duration_s)  # fmt: skip
     write_timeseries(options.out / "timeseries.csv", frame)
-    _predict_and_report(options, scenario, compiled, work, summary, say, (frame, series),
+    predict_and_report(options, scenario, compiled, work, summary, say, (frame, series),
                         (measured, baseline), first.get("devices") or [])  # fmt: skip
     return summary
 
@@ -553,100 +522,6 @@ def _worst_lag(results: list[dict[str, Any]]) -> dict[str, float] | None:
         return lags[0] if lags else None
     out = {k: max(lag[k] for lag in lags) for k in ("p50", "p99", "max")}
     return {**out, "samples": sum(lag["samples"] for lag in lags)}
-
-
-def _predict_and_report(
-    options: DrillOptions, scenario: Any, compiled: Any, work: DrillWorkload,
-    summary: dict[str, Any], say: Callable[[str], None], series: tuple[Any, Any],
-    measured: tuple[Any, Any], devices: list[str],
-) -> None:  # fmt: skip
-    """`predicted.json` on the architecture modelling the target, its timeline
-    (`predicted-timeseries.csv`), the drift checks of the measured latencies against it
-    (`summary.json`'s `drift`), then `report.html`."""
-
-    name = options.architecture or (LOCAL_ARCHITECTURE if options.target else None)
-    predicted, hists, over_time = None, None, None
-    if name is None:
-        say("no --architecture names a model of the host: report without a prediction")
-    else:
-        architecture = target_architecture(name, options.scenario)
-        parts = speed_parts(summary, architecture.load_cpu)
-        speed = parts["speed_index"]
-        if speed is not None:
-            say(f"speed index {speed:.2f} (CPU time per request {_x(parts['cpu_index'])} the "
-                f"calibration's, stall factor {_x(parts['stall_factor'])}): the model's "
-                "service times are scaled by it")  # fmt: skip
-        predicted, hists = predict_latency(
-            scenario, architecture, work, seed=scenario.seed,
-            replications=PREDICTION_REPLICATIONS, speed=speed,
-        )  # fmt: skip
-        faults = fault_series(_faults(options, compiled, work), work.duration_s)
-        timeline_ = _over_time((scenario, work), faults, architecture, speed, series[0], devices)
-        over_time = timeline_.frame
-        write_timeseries(options.out / PREDICTED_SERIES, over_time)
-        if faults.any:  # the incident's 503s and waits in the whole drill's figures too
-            predicted = with_faults(predicted, timeline_.whole)
-        predicted["prediction"].update(
-            {k: None if v is None else round(v, 4) for k, v in parts.items()})
-        write_summary(options.out / "predicted.json", predicted)
-    curves = _add_drift(options, summary, measured, hists if predicted is not None else None,
-                        say, sorted(work.rates))  # fmt: skip
-    x = work.speedup
-    # shaded: the surges the plan carried and the faults the target took (`replayed_marks`),
-    # not the scenario's declared incidents (a shortfall of provisioning declares none)
-    surges = [inc for inc in compiled.incidents if inc.get("type") == "surge"]
-    windows = [
-        {**w, "start_s": (w.get("start_s") or 0.0) / x,
-         "end_s": None if w.get("end_s") is None else w["end_s"] / x}
-        for w in incident_marks(surges)
-    ] + replayed_marks(summary["drill"].get("faults_applied") or [], work.duration_s)
-    frame, tracked = series  # the drill's timeline; the tracking series of its worst run
-    render_drill_report(options.out, summary, predicted, incidents=windows, series=tracked,
-                        timeseries=frame, drift_curves=curves,
-                        predicted_timeseries=over_time)  # fmt: skip
-
-
-def _x(value: float | None) -> str:
-    return "unknown" if value is None else f"{value:.2f}x"
-
-
-def _add_drift(
-    options: DrillOptions, summary: dict[str, Any], measured: tuple[Any, Any],
-    predicted: dict[str, Any] | None, say: Callable[[str], None], types: list[str],
-) -> dict[str, Any]:  # fmt: skip
-    """`summary.json` again, with each driven type's drift check (`twin.drill.drift`) against
-    the baseline drill when one was given, else the prediction (none without either); the
-    report's curves (ms, measured and reference counts per type)."""
-    now, baseline = measured
-    against = "baseline" if baseline is not None else "predicted"
-    reference = baseline_latency(baseline) if baseline is not None else predicted
-    if reference is None:
-        return {}
-    checks = latency_drift(now, reference, types)
-    summary["drift"] = {**summary.get("drift", {}), **drift_block(checks, against)}
-    write_summary(options.out / "summary.json", summary)
-    drifted = [name for name, c in checks.items() if c.drifted]
-    if drifted:
-        what = "the baseline drill" if baseline is not None else "the prediction"
-        say(f"drift: measured latency departs from {what} for {', '.join(drifted)}")
-    return {name: (BIN_VALUES_MS, hdr_on_sketch(now.types[name].intended), reference[name])
-            for name in checks}  # fmt: skip
-
-
-def _over_time(
-    drill: tuple[Any, DrillWorkload], faults: FaultSeries, architecture: Any,
-    speed: float | None, frame: Any, devices: list[str],
-) -> TimelinePrediction:  # fmt: skip
-    """The prediction on the measured timeline's intervals: the exact engine per interval,
-    and the replayed faults' 503s, egress waits, backlog and lag (`twin.drill.overload`)."""
-    scenario, work = drill
-    width = float(frame["interval_s"].iloc[0]) if len(frame) else 1.0
-    platform = prediction_platform(scenario, architecture, work, speed)
-    return predicted_timeline(
-        platform, work, faults, stream_setup(architecture, platform, devices, CONSUMERS),
-        name=scenario.name, seed=scenario.seed, replications=PREDICTION_REPLICATIONS,
-        width_s=width,
-    )  # fmt: skip
 
 
 def _slos(scenario: Any, not_driven: list[str]) -> list[Any]:
