@@ -33,6 +33,8 @@ def test_two_remote_workers_each_get_a_row_with_their_share(tmp_path):
     assert len(section) == 1
     text = html.unescape(section[0])
     assert "2 remote worker(s) (twin drill-worker)" in text and "2 sent their records" in text
+    # the header says so too
+    assert "<dt>load generators</dt><dd>2 remote workers (Locust master/worker)</dd>" in page
     assert "speed index 1.50; CPU time per unit of work 0.75x" in text
     assert "stall factor 2.00 (waited 1.10 s for a CPU per CPU second, in calibration 0.05)" in text
     rows = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", text)]
