@@ -32,7 +32,7 @@ def test_two_remote_workers_each_get_a_row_with_their_share(tmp_path):
     section = re.findall(r'<section id="load-generation">.*?</section>', page, flags=re.S)
     assert len(section) == 1
     text = html.unescape(section[0])
-    assert "2 remote worker(s) (twin drill-worker)" in text and "2 sent their records" in text
+    assert "2 remote workers (twin drill-worker)" in text and "2 sent their records" in text
     # the header says so too
     assert "<dt>load generators</dt><dd>2 remote workers (Locust master/worker)</dd>" in page
     assert "speed index 1.50; CPU time per unit of work 0.75x" in text
@@ -49,5 +49,5 @@ def test_local_processes_and_no_prediction():
         {"process": "rec-123", "run": 1, "requests": 10, "errors": 0, "cpu_s": None,
          "wait_s": None}]}  # fmt: skip
     section = load_generation({**measured, "drill": drill}, None)
-    assert section is not None and section.who == "1 Locust worker process(es) on this machine."
+    assert section is not None and section.who == "1 Locust process on this machine."
     assert section.speed is None

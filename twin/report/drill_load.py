@@ -32,11 +32,12 @@ def _who(drill: Mapping[str, Any], processes: list[Mapping[str, Any]]) -> str:
     remote = [p for p in processes if str(p.get("process", "")).startswith("rec-worker-")]
     if remote:
         runs = {p.get("run") for p in processes}
-        return (f"{workers} remote worker(s) (twin drill-worker) connected to this drill's "
+        return (f"{workers} remote worker{'s' * (workers != 1)} (twin drill-worker) connected "
+                "to this drill's "
                 f"Locust master; {len(remote)} sent their records over Locust's messages"
                 + (f" in {len(runs)} runs" if len(runs) > 1 else "")
                 + "; the master merged them.")  # fmt: skip
-    return f"{workers} Locust worker process(es) on this machine."
+    return f"{workers} Locust process{'es' * (workers != 1)} on this machine."
 
 
 def _table(processes: list[Mapping[str, Any]]) -> Table:

@@ -105,8 +105,10 @@ def _drill_load(drill: Mapping[str, Any]) -> list[tuple[str, str]]:
         return []
     remote = any(str(s.get("process", "")).startswith("rec-worker-") for s in shares
                  if isinstance(s, Mapping))  # fmt: skip
-    where = "remote workers (Locust master/worker)" if remote else "Locust processes, local"
-    return [("load generators", f"{int(drill['workers'])} {where}")]
+    n = int(drill["workers"])
+    if remote:
+        return [("load generators", f"{n} remote worker{'s' * (n != 1)} (Locust master/worker)")]
+    return [("load generators", f"{n} local Locust process{'es' * (n != 1)}")]
 
 
 def header_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
