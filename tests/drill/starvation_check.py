@@ -19,6 +19,7 @@ from pathlib import Path
 from twin.config.architecture import load_architecture
 from twin.drill.out_of_sample import error_rows, totals
 from twin.drill.predict import predict, speed_parts
+from twin.drill.profile import load_profile
 from twin.drill.run import DrillOptions, compile_drill
 
 
@@ -28,7 +29,8 @@ def _check(architecture: object, folder: Path) -> None:
     options = DrillOptions(scenario=Path(d["scenario_file"]), out=folder, target="local",
                            scale=d["scale"], speedup=d["speedup"],
                            duration=d["duration_s"])  # fmt: skip
-    scenario, _arch, _compiled, work = compile_drill(options)
+    profile = load_profile(d.get("profile"))[0]  # the types the drill drove (nginx: two)
+    scenario, _arch, _compiled, work = compile_drill(options, profile)
     parts = speed_parts(measured, architecture.load_cpu)  # type: ignore[attr-defined]
     print(f"{folder}: wait/CPU {parts['wait_per_cpu']}, calibration's "
           f"{parts['calibration_wait_per_cpu']}, cpu index {parts['cpu_index']}, "
