@@ -14,8 +14,18 @@ def test_a_paused_consumer_is_shaded_from_when_the_target_took_it_until_cleared(
          "origin_egress_bps": None},
     ]  # fmt: skip
     assert replayed_marks(applied, 120) == [
-        {"name": "stream consumers paused (replayed)", "start_s": 24.013, "end_s": 86.02}
+        {"name": "stream consumers paused: 1 (replayed)", "start_s": 24.013, "end_s": 86.02}
     ]
+
+
+def test_the_iot_drills_replay_two_stretches_the_second_with_two_paused_at_most():
+    applied = [{"t_s": t, "at": t + 0.003, "paused_consumers": n, "origin_down": False,
+                "origin_egress_bps": None}
+               for t, n in ((24.0, 1), (27.0, 0), (29.0, 1), (46.0, 2), (49.0, 1), (86.0, 0))]
+    assert [(m["name"], m["start_s"], m["end_s"]) for m in replayed_marks(applied, 120)] == [
+        ("stream consumers paused: 1 (replayed)", 24.003, 27.003),
+        ("stream consumers paused: up to 2 (replayed)", 29.003, 86.003),
+    ]  # fmt: skip
 
 
 def test_each_kind_has_its_own_window_and_one_in_force_runs_to_the_end():

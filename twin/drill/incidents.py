@@ -169,13 +169,13 @@ def _fault_kinds(state: dict[str, Any]) -> dict[str, str]:
     """The faults in force in a replayed state, by kind: kind -> the report's name for it."""
     out = {}
     if state.get("paused_consumers"):
-        out["paused"] = "stream consumers paused (replayed)"
+        out["paused"] = "stream consumers paused"
     if state.get("origin_down"):
-        out["down"] = "origin down (replayed)"
+        out["down"] = "origin down"
     if state.get("origin_egress_bps") is not None:
-        out["egress"] = "origin egress capped (replayed)"
+        out["egress"] = "origin egress capped"
     for route in sorted(state.get("routes") or {}):
-        out[f"route:{route}"] = f"503s on {route} (replayed)"
+        out[f"route:{route}"] = f"503s on {route}"
     return out
 
 
@@ -201,16 +201,24 @@ def _replayed_states(applied: list[dict[str, Any]]) -> list[tuple[float, dict[st
 def replayed_marks(applied: list[dict[str, Any]], duration_s: float) -> list[dict[str, Any]]:
     """The faults a drill replayed (`drill.faults_applied`) as the windows its report shades
     (name, start_s, end_s in drill seconds): one per kind of fault and stretch it was in force,
-    from when the target took it; one still in force at the end runs to `duration_s`."""
-    open_: dict[str, tuple[str, float]] = {}
+    from when the target took it; one still in force at the end runs to `duration_s`. Paused
+    consumers are named with the most paused at once in the stretch."""
+    open_: dict[str, list[Any]] = {}  # kind -> [name, start, most consumers paused]
     marks = []
+
+    def close(kind: str, end: float) -> None:
+        name, start, most = open_.pop(kind)
+        if kind == "paused":
+            name = f"{name}: {'up to ' if most > 1 else ''}{most}"
+        marks.append({"name": f"{name} (replayed)", "start_s": start, "end_s": end})
+
     for t, state in _replayed_states(applied):
         kinds = _fault_kinds(state)
         for kind in [k for k in open_ if k not in kinds]:
-            name, start = open_.pop(kind)
-            marks.append({"name": name, "start_s": start, "end_s": t})
+            close(kind, t)
         for kind, name in kinds.items():
-            open_.setdefault(kind, (name, t))
-    for name, start in open_.values():
-        marks.append({"name": name, "start_s": start, "end_s": float(duration_s)})
+            entry = open_.setdefault(kind, [name, t, 0])
+            entry[2] = max(entry[2], int(state.get("paused_consumers") or 0))
+    for kind in list(open_):
+        close(kind, float(duration_s))
     return sorted(marks, key=lambda m: (m["start_s"], m["name"]))
