@@ -36,7 +36,8 @@ def test_two_remote_workers_each_get_a_row_with_their_share(tmp_path):
     # the header says so too
     assert "<dt>load generators</dt><dd>2 remote workers (Locust master/worker)</dd>" in page
     assert "speed index 1.50; CPU time per unit of work 0.75x" in text
-    assert "stall factor 2.00 (waited 1.10 s for a CPU per CPU second, in calibration 0.05)" in text
+    assert ("stall factor 2.00 (load generator and target waited 1.10 s for a CPU per CPU "
+            "second, in calibration 0.05)") in text
     rows = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", text)]
     assert rows[1] == ["rec-worker-hostA-1a2b", "1", "300", "75%", "0", "2.00", "0.50", "0.25"]
     assert rows[2] == ["rec-worker-hostB-3c4d", "1", "100", "25%", "2", "1.00", "-", "-"]

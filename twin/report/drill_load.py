@@ -66,11 +66,13 @@ def _speed(prediction: Mapping[str, Any] | None) -> str | None:
         parts.append(f"CPU time per unit of work {prediction['cpu_index']:.2f}x the calibration's")
     if is_number(prediction.get("stall_factor")):
         r, r_cal = prediction.get("wait_per_cpu", 0), prediction.get("calibration_wait_per_cpu", 0)
-        parts.append(f"stall factor {prediction['stall_factor']:.2f} (waited {r:.2f} s for a "
-                     f"CPU per CPU second, in calibration {r_cal:.2f})")  # fmt: skip
+        parts.append(f"stall factor {prediction['stall_factor']:.2f} (load generator and target "
+                     f"waited {r:.2f} s for a CPU per CPU second, in calibration "
+                     f"{r_cal:.2f})")  # fmt: skip
     elif is_number(prediction.get("wait_per_cpu")):
-        parts.append(f"waited {prediction['wait_per_cpu']:.2f} s for a CPU per CPU second "
-                     "(the model's file has no calibration figure to set it against)")  # fmt: skip
+        parts.append(f"load generator and target waited {prediction['wait_per_cpu']:.2f} s for "
+                     "a CPU per CPU second (the model's file has no calibration figure to set it "
+                     "against)")  # fmt: skip
     return "; ".join(parts) + "."
 
 
