@@ -26,6 +26,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from twin.drill.schedstat import run_delay_s
 from twin.drill.wire import RecordFile, TypeRecord, record_name
 
 __all__ = [
@@ -136,6 +137,7 @@ class Recorder:
         self.window_s = window_s
         self.clock = clock
         self.cpu0: float | None = None  # process CPU time when the load started
+        self.wait0: float | None = None  # its run-queue wait then (None: /proc lacks it)
         self.names: dict[str, NameRecord] = {}
         self.experience: dict[str, float] = {
             "sessions": 0,
@@ -172,15 +174,19 @@ class Recorder:
         self.users[second] = users
 
     def start_cpu(self) -> None:
-        """Mark the start of the load: `cpu_s` counts this process's CPU time from here."""
+        """Mark the start of the load: `cpu_s` counts this process's CPU time from here, and
+        `wait_s` its time runnable but waiting for a CPU (`twin.drill.schedstat`)."""
         self.cpu0 = time.process_time()
+        self.wait0 = run_delay_s(os.getpid())
 
     def snapshot(self) -> RecordFile:
         """Everything this process has recorded so far, as `rec-<pid>.json` carries it."""
         cpu = None if self.cpu0 is None else round(time.process_time() - self.cpu0, 4)
+        wait = None if self.wait0 is None else run_delay_s(os.getpid())
         return RecordFile(
             pid=os.getpid(),
             cpu_s=cpu,
+            wait_s=None if wait is None or self.wait0 is None else round(wait - self.wait0, 4),
             t0=self.t0,
             window_s=self.window_s,
             written_at=self.clock(),

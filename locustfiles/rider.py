@@ -135,6 +135,7 @@ def _on_test_start(environment: Any, **_kw: Any) -> None:
 def _on_test_stop(environment: Any, **_kw: Any) -> None:
     _dump()
     if isinstance(environment.runner, MasterRunner):
+        _stop_workers(environment.runner)
         _await_final_records()
     if _state["remote"] and DRILL.recorder is not None and DRILL.recorder.names:
         # Locust reports a stopped worker's statistics only when it quits, by when the master
@@ -161,6 +162,7 @@ def _on_init(environment: Any, **_kw: Any) -> None:
     elif isinstance(runner, WorkerRunner) and DRILL.plan is None:
         _state["remote"] = True
         runner.register_message("twin_plan", _take_plan(environment))  # before asking for it
+        runner.register_message("twin_stop", lambda *_a, **_k: gevent.spawn(runner.stop))
         environment.events.report_to_master.add_listener(_report_records)
         runner.send_message("twin_plan_request")
 
@@ -226,6 +228,17 @@ def _report_records(client_id: str, data: dict[str, Any], **_kw: Any) -> None:
 def _final_records(environment: Any, msg: Any, **_kw: Any) -> None:
     _write_worker_records(msg.node_id, {"twin_records": msg.data})
     _state["final"].add(msg.node_id)
+
+
+def _stop_workers(runner: MasterRunner) -> None:
+    """Tell every worker to stop its users now. Headless, Locust's master ends a shape by
+    `quit`, which stops without telling the workers to stop (`stop(send_stop_to_client=False)`)
+    and tells them to quit only after this event: until then they ride on past the plan's end
+    (a 40 s drill measured 14 s more of requests), and send their final records only when
+    they stop. Not Locust's `stop` message: a worker answers it by leaving the master's
+    clients and joining again, and a `quit` sent in between never reaches it (it then waits a
+    minute for the master's heartbeat)."""
+    runner.send_message("twin_stop")
 
 
 def _await_final_records() -> None:

@@ -104,6 +104,10 @@ def test_two_remote_workers_make_the_load_and_the_master_merges_it(distributed):
     # the merged counts are the sum of the workers', and Locust's own master saw as many
     assert drill["requests_total"] == sum(per_worker) == drill["locust"]["Aggregated"]["count"]
     assert drill["load_processes"] == 2 and drill["workers"] == 2
+    # each worker's share, as the report's "Load generation" table shows it
+    shares = drill["load_shares"]
+    assert sorted(s["requests"] for s in shares) == sorted(per_worker)
+    assert all(s["process"].startswith("rec-worker-") and s["cpu_s"] > 0 for s in shares)
     for name, block in distributed["summary"]["requests"].items():
         assert block["count"] == sum(r.names[name].count for r in records if name in r.names)
     # every second of the plan was ridden, by both workers (their final records came)

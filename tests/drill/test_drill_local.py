@@ -101,6 +101,25 @@ def test_both_sides_cpu_under_load_is_recorded(drill):
     assert 5e-5 < d["load_cpu_s"] / d["requests_total"] < 0.05
 
 
+@pytest.mark.skipif(not Path("/proc/self/schedstat").exists(), reason="no schedstat")
+def test_both_sides_wait_for_a_cpu_is_recorded_and_predicted_with(drill):
+    """The time each side spent runnable but waiting for a CPU (`/proc/<pid>/schedstat`):
+    non-negative, within the wall time of every process's threads, the processes' shares
+    adding up to the drill's; the prediction states the wait per CPU second it read."""
+    d = drill["summary"]["drill"]
+    wall = d["locust_wall_s"]
+    assert 0.0 <= d["load_wait_s"] < 2 * wall and 0.0 <= d["target_wait_s"] < 10 * wall
+    shares = d["load_shares"]
+    assert sum(s["wait_s"] for s in shares) == pytest.approx(d["load_wait_s"], abs=1e-3)
+    assert sum(s["requests"] for s in shares) == d["requests_total"]
+    predicted = json.loads((drill["out"] / "predicted.json").read_text())["prediction"]
+    r = (d["load_wait_s"] + d["target_wait_s"]) / (d["load_cpu_s"] + d["target_cpu_s"])
+    assert predicted["wait_per_cpu"] == pytest.approx(r, rel=1e-3)
+    # the shipped file was calibrated before drills recorded the wait: the CPU index alone
+    assert predicted["stall_factor"] is None
+    assert predicted["speed_index"] == predicted["cpu_index"]
+
+
 def test_gate_reads_a_drill_summary(drill):
     out, summary = drill["out"], drill["summary"]
     expected = 0 if all(v["passed"] for v in summary["slo"]) else 1

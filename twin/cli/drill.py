@@ -30,77 +30,104 @@ def _variant(name: str | None) -> str | None:
     return name
 
 
+# `twin drill`'s options, named here so that the command reads as its steps
+_SCENARIO = typer.Argument(..., help="A platform scenario file, or a built-in scenario's name.")
+_TARGET = typer.Option(None, "--target", help="'local': start twin serve.")
+_HOST = typer.Option(None, "--host", help="Drill this URL instead.")
+_CA_CERT = typer.Option(
+    None, "--ca-cert", help="PEM CA bundle to check an https:// --host's certificate."
+)
+_SCALE = typer.Option(1e-4, "--scale", help="Riders in the drill per scenario rider.")
+_SPEEDUP = typer.Option(60.0, "--speedup", help="Scenario seconds per drill second.")
+_DURATION = typer.Option(
+    None, "--duration", help="Drill seconds (default: the whole scenario, compressed)."
+)
+_WORKERS = typer.Option(1, "--workers", help="Locust worker processes.")
+_MASTER = typer.Option(
+    False,
+    "--master",
+    help="Run Locust's master alone; remote workers (`twin drill-worker`) make the load.",
+)
+_EXPECT_WORKERS = typer.Option(
+    1, "--expect-workers", help="With --master: the remote workers to wait for."
+)
+_MASTER_BIND_HOST = typer.Option(
+    "*", "--master-bind-host", help="With --master: the interface workers reach."
+)
+_MASTER_BIND_PORT = typer.Option(
+    5557, "--master-bind-port", help="With --master: the port workers reach."
+)
+_REPEAT = typer.Option(
+    1, "--repeat", help="Run the drill N times (run-1, run-2...) and pool the runs."
+)
+_OUT = typer.Option(None, "--out", help="Output folder.")
+_ARCHITECTURE = typer.Option(
+    None,
+    "--architecture",
+    help="The architecture modelling the target, for predicted.json "
+    "(default reference-platform with --target local).",
+)
+_PROFILE = typer.Option(
+    None,
+    "--profile",
+    help="The target's profile: a YAML file or a shipped one's name (reference-platform, "
+    "nginx-hls); default reference-platform. See `twin schema profile`.",
+)
+_DRIFT_BASELINE = typer.Option(
+    None,
+    "--drift-baseline",
+    help="An earlier drill's --out folder: test each type's latency against it "
+    "instead of the prediction (summary `drift.<type>`).",
+)
+_AB = typer.Option(
+    None,
+    "--ab",
+    help="A/B drill: the treatment (variant B). With --target local, its `twin serve` "
+    "options (e.g. '--cache-ttl 1'); with --host, its URL. Writes ab.json and one report.",
+)
+_SPLIT = typer.Option(
+    50, "--split", help="A/B: per cent of riders (by a stable hash of the id) in control."
+)
+_AB_VARIANT = typer.Option(None, "--ab-variant", hidden=True)
+_SERVE_ARGS = typer.Option(None, "--serve-args", hidden=True)
+_AB_SYNC = typer.Option(None, "--ab-sync", hidden=True)
+_INCIDENTS = typer.Option(
+    True, "--incidents/--no-incidents", help="Replay incidents on the admin API."
+)
+_QUIET = typer.Option(False, "--quiet", "-q", help="Print only the output folder.")
+_AS_JSON = typer.Option(
+    False, "--json", help="Print the measured summary.json (with --ab: ab.json)."
+)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("drill")
     def drill(
-        scenario: Path = typer.Argument(
-            ..., help="A platform scenario file, or a built-in scenario's name."
-        ),
-        target: str | None = typer.Option(None, "--target", help="'local': start twin serve."),
-        host: str | None = typer.Option(None, "--host", help="Drill this URL instead."),
-        ca_cert: Path | None = typer.Option(
-            None, "--ca-cert", help="PEM CA bundle to check an https:// --host's certificate."
-        ),
-        scale: float = typer.Option(
-            1e-4, "--scale", help="Riders in the drill per scenario rider."
-        ),
-        speedup: float = typer.Option(60.0, "--speedup", help="Scenario seconds per drill second."),
-        duration: float | None = typer.Option(
-            None, "--duration", help="Drill seconds (default: the whole scenario, compressed)."
-        ),
-        workers: int = typer.Option(1, "--workers", help="Locust worker processes."),
-        master: bool = typer.Option(
-            False, "--master",
-            help="Run Locust's master alone; remote workers (`twin drill-worker`) make the load.",
-        ),
-        expect_workers: int = typer.Option(
-            1, "--expect-workers", help="With --master: the remote workers to wait for."
-        ),
-        master_bind_host: str = typer.Option(
-            "*", "--master-bind-host", help="With --master: the interface workers reach."
-        ),
-        master_bind_port: int = typer.Option(
-            5557, "--master-bind-port", help="With --master: the port workers reach."
-        ),
-        repeat: int = typer.Option(
-            1, "--repeat", help="Run the drill N times (run-1, run-2...) and pool the runs."
-        ),
-        out: Path | None = typer.Option(None, "--out", help="Output folder."),
-        architecture: str | None = typer.Option(
-            None,
-            "--architecture",
-            help="The architecture modelling the target, for predicted.json "
-            "(default reference-platform with --target local).",
-        ),
-        profile: str | None = typer.Option(
-            None,
-            "--profile",
-            help="The target's profile: a YAML file or a shipped one's name (reference-platform, "
-            "nginx-hls); default reference-platform. See `twin schema profile`.",
-        ),
-        drift_baseline: Path | None = typer.Option(
-            None, "--drift-baseline",
-            help="An earlier drill's --out folder: test each type's latency against it "
-            "instead of the prediction (summary `drift.<type>`).",
-        ),
-        ab: str | None = typer.Option(
-            None, "--ab",
-            help="A/B drill: the treatment (variant B). With --target local, its `twin serve` "
-            "options (e.g. '--cache-ttl 1'); with --host, its URL. Writes ab.json and one report.",
-        ),
-        split: int = typer.Option(
-            50, "--split", help="A/B: per cent of riders (by a stable hash of the id) in control."
-        ),
-        ab_variant: str | None = typer.Option(None, "--ab-variant", hidden=True),
-        serve_args: str | None = typer.Option(None, "--serve-args", hidden=True),
-        ab_sync: Path | None = typer.Option(None, "--ab-sync", hidden=True),
-        incidents: bool = typer.Option(
-            True, "--incidents/--no-incidents", help="Replay incidents on the admin API."
-        ),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the output folder."),
-        as_json: bool = typer.Option(
-            False, "--json", help="Print the measured summary.json (with --ab: ab.json)."
-        ),
+        scenario: Path = _SCENARIO,
+        target: str | None = _TARGET,
+        host: str | None = _HOST,
+        ca_cert: Path | None = _CA_CERT,
+        scale: float = _SCALE,
+        speedup: float = _SPEEDUP,
+        duration: float | None = _DURATION,
+        workers: int = _WORKERS,
+        master: bool = _MASTER,
+        expect_workers: int = _EXPECT_WORKERS,
+        master_bind_host: str = _MASTER_BIND_HOST,
+        master_bind_port: int = _MASTER_BIND_PORT,
+        repeat: int = _REPEAT,
+        out: Path | None = _OUT,
+        architecture: str | None = _ARCHITECTURE,
+        profile: str | None = _PROFILE,
+        drift_baseline: Path | None = _DRIFT_BASELINE,
+        ab: str | None = _AB,
+        split: int = _SPLIT,
+        ab_variant: str | None = _AB_VARIANT,
+        serve_args: str | None = _SERVE_ARGS,
+        ab_sync: Path | None = _AB_SYNC,
+        incidents: bool = _INCIDENTS,
+        quiet: bool = _QUIET,
+        as_json: bool = _AS_JSON,
     ) -> None:
         """Drive a real platform with the scenario's workload and compare with the twin."""
         # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
@@ -125,13 +152,19 @@ def register(app: typer.Typer) -> None:
         chatty = not (quiet or as_json)
         say = (lambda line: typer.echo(f"twin drill: {line}")) if chatty else (lambda _line: None)
         run_drill(replace(options, out=folder), say)
-        if ab is not None and not as_json:
-            typer.echo(str(folder) if quiet else f"twin drill: wrote {folder}/ab.json, report.html")
-        elif ab is not None:
-            typer.echo((folder / "ab.json").read_text(encoding="utf-8").rstrip())
-        elif as_json:
-            typer.echo((folder / "summary.json").read_text(encoding="utf-8").rstrip())
-        elif quiet:
-            typer.echo(str(folder))
-        else:
-            typer.echo(f"twin drill: wrote {folder}/summary.json, predicted.json, report.html")
+        _print_result(folder, ab=ab is not None, quiet=quiet, as_json=as_json)
+
+
+def _print_result(folder: Path, *, ab: bool, quiet: bool, as_json: bool) -> None:
+    """What `twin drill` prints when done: the files it wrote, the folder (`--quiet`), or the
+    summary (`--json`; an A/B drill's ab.json)."""
+    if ab and not as_json:
+        typer.echo(str(folder) if quiet else f"twin drill: wrote {folder}/ab.json, report.html")
+    elif ab:
+        typer.echo((folder / "ab.json").read_text(encoding="utf-8").rstrip())
+    elif as_json:
+        typer.echo((folder / "summary.json").read_text(encoding="utf-8").rstrip())
+    elif quiet:
+        typer.echo(str(folder))
+    else:
+        typer.echo(f"twin drill: wrote {folder}/summary.json, predicted.json, report.html")

@@ -319,11 +319,17 @@ class LoadCpu(Frozen):
     background work, which a nearly idle drill would otherwise charge to its few requests;
     `twin calibrate` writes it). A drill measures the same on the machine it runs on; the
     ratio is that machine's speed against the calibration's, by which the prediction scales
-    the file's service times."""
+    the file's service times, times the stall factor of the wait for a CPU against
+    `wait_per_cpu` (`twin.drill.starvation`)."""
 
     per_request_s: NonNegative = Field(description="CPU per request (s).")
     per_mb_s: NonNegative = Field(default=0.0, description="CPU per MB received (s/MB).")
     per_s: NonNegative = Field(default=0.0, description="CPU per second of drill (s/s).")
+    wait_per_cpu: NonNegative | None = Field(
+        default=None,
+        description="Seconds the drills' measured processes waited for a CPU per CPU second "
+        "(`twin.drill.starvation`); null: not measured, no starvation correction.",
+    )
 
 
 class Architecture(Frozen):

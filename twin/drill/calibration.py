@@ -13,9 +13,10 @@ drill's latency grows with its load. The rest of each request type's path is its
    are charged each rendition's MB (`twin.runs.segment_service`). The split needs drills
    whose MB per request differ; without them, or for a side not measured, the file's stand.
 2. Each drill is put at the calibration's machine speed: its Locust CPU over what the fitted
-   costs say it should have spent (`twin.drill.predict.speed_index`); shared machines drift
-   by 20 %. The client's costs are written to the file as `load_cpu`, so a later drill can
-   scale the model to its own machine the same way.
+   costs say it should have spent, times its wait for a CPU per CPU second against the
+   drills' pooled one (`twin.drill.predict.speed_index`, `twin.drill.starvation`); shared
+   machines drift by 20 %. The client's costs and the pooled wait are written to the file as
+   `load_cpu`, so a later drill can scale the model to its own machine the same way.
 3. With two drills or more, a grid searches the share of the per-request CPU that is on a
    request's own path (`PATH_SHARE_GRID`: the rest is the processes' background work, e.g.
    Locust's statistics, the server's stream consumers) and the loops' cv (`CV_GRID`); for
@@ -71,8 +72,9 @@ from twin.drill.predict import (
     target_architecture,
 )
 from twin.drill.predict_timeline import predicted_timeline, stream_setup, with_faults
-from twin.drill.run import CONSUMERS as _CONSUMERS
 from twin.drill.run import DrillOptions, compile_drill
+from twin.drill.run_report import CONSUMERS as _CONSUMERS
+from twin.drill.starvation import pooled_wait_ratio
 from twin.errors import InputError
 from twin.runs.compile import segment_mb
 from twin.runs.engines import simulate
@@ -387,7 +389,9 @@ def run_calibration(
     if CLIENT in measured:  # each drill at its own machine speed against the fitted costs
         client = measured[CLIENT]
         reference = LoadCpu(
-            per_request_s=client.per_request_s, per_mb_s=client.per_mb_s, per_s=client.per_s
+            per_request_s=client.per_request_s, per_mb_s=client.per_mb_s, per_s=client.per_s,
+            # what the drills waited for a CPU per CPU second: the stall factor's reference
+            wait_per_cpu=pooled_wait_ratio([d.measured.get("drill") or {} for d in drills]),
         )
         drills = [replace(d, speed=_speed(d, reference)) for d in drills]
     costs = _measured_costs(file_costs, measured)

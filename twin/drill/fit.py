@@ -196,6 +196,11 @@ def _service_line(indent: str, fit: Fit, note: str) -> str:
             f"   # calibrated: {note}")  # fmt: skip
 
 
+def _wait(load_cpu: Any) -> str:
+    ratio = getattr(load_cpu, "wait_per_cpu", None)
+    return "" if ratio is None else f", wait_per_cpu: {ratio:.6g}"
+
+
 def calibrated_yaml(
     text: str, fits: Mapping[str, Fit], header: list[str], notes: Mapping[str, str],
     per_mb: Mapping[str, float] | None = None, load_cpu: Any = None,
@@ -230,7 +235,7 @@ def calibrated_yaml(
         out += [
             "",
             f"load_cpu: {{per_request_s: {load_cpu.per_request_s:.6g}, "
-            f"per_mb_s: {load_cpu.per_mb_s:.6g}, per_s: {load_cpu.per_s:.6g}}}"
+            f"per_mb_s: {load_cpu.per_mb_s:.6g}, per_s: {load_cpu.per_s:.6g}{_wait(load_cpu)}}}"
             "   # calibrated: the drills' Locust CPU, a drill's speed reference",
         ]
     stamp = [f"# CALIBRATED {h}" for h in header]

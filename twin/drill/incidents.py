@@ -14,6 +14,8 @@ many records the stream can take against how many arrive, and how many bytes the
 
 `IncidentReplay` applies each change at its compressed time through the admin API in a thread
 and records what it applied. A `-fixed` scenario yields no faults, since nothing falls short.
+`replayed_marks` turns what was applied into the windows a report shades (a shortfall that
+is the provisioning itself, as the IoT overload's, declares no incident but is replayed).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 from twin.drill.plan import DrillWorkload, compress
 from twin.errors import TargetError
 
-__all__ = ["IncidentReplay", "fault_timeline", "stream_backlog"]
+__all__ = ["IncidentReplay", "fault_timeline", "replayed_marks", "stream_backlog"]
 
 
 def stream_backlog(offered: np.ndarray, capacity: np.ndarray, tick_s: float) -> np.ndarray:
@@ -161,3 +163,62 @@ class IncidentReplay:
         self._stop.set()
         if self.timeline:
             self._thread.join(5)
+
+
+def _fault_kinds(state: dict[str, Any]) -> dict[str, str]:
+    """The faults in force in a replayed state, by kind: kind -> the report's name for it."""
+    out = {}
+    if state.get("paused_consumers"):
+        out["paused"] = "stream consumers paused"
+    if state.get("origin_down"):
+        out["down"] = "origin down"
+    if state.get("origin_egress_bps") is not None:
+        out["egress"] = "origin egress capped"
+    for route in sorted(state.get("routes") or {}):
+        out[f"route:{route}"] = f"503s on {route}"
+    return out
+
+
+def _replayed_states(applied: list[dict[str, Any]]) -> list[tuple[float, dict[str, Any]]]:
+    """(drill second, the faults in force from then) after each change the target took."""
+    state: dict[str, Any] = {"routes": {}}
+    out = []
+    for doc in applied:
+        if doc.get("error"):  # refused: nothing changed on the target
+            continue
+        routes = dict(state["routes"])
+        for route, fault in (doc.get("routes") or {}).items():
+            if fault is None:
+                routes.pop(route, None)
+            else:
+                routes[route] = fault
+        keep = ("paused_consumers", "origin_down", "origin_egress_bps")
+        state = {**state, **{k: doc[k] for k in keep if k in doc}, "routes": routes}
+        out.append((float(doc.get("at", doc.get("t_s", 0.0))), state))
+    return out
+
+
+def replayed_marks(applied: list[dict[str, Any]], duration_s: float) -> list[dict[str, Any]]:
+    """The faults a drill replayed (`drill.faults_applied`) as the windows its report shades
+    (name, start_s, end_s in drill seconds): one per kind of fault and stretch it was in force,
+    from when the target took it; one still in force at the end runs to `duration_s`. Paused
+    consumers are named with the most paused at once in the stretch."""
+    open_: dict[str, list[Any]] = {}  # kind -> [name, start, most consumers paused]
+    marks = []
+
+    def close(kind: str, end: float) -> None:
+        name, start, most = open_.pop(kind)
+        if kind == "paused":
+            name = f"{name}: {'up to ' if most > 1 else ''}{most}"
+        marks.append({"name": f"{name} (replayed)", "start_s": start, "end_s": end})
+
+    for t, state in _replayed_states(applied):
+        kinds = _fault_kinds(state)
+        for kind in [k for k in open_ if k not in kinds]:
+            close(kind, t)
+        for kind, name in kinds.items():
+            entry = open_.setdefault(kind, [name, t, 0])
+            entry[2] = max(entry[2], int(state.get("paused_consumers") or 0))
+    for kind in list(open_):
+        close(kind, float(duration_s))
+    return sorted(marks, key=lambda m: (m["start_s"], m["name"]))

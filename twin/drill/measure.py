@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from hdrh.histogram import HdrHistogram
 
-from twin.drill.wire import RECORD_GLOB, TypeRecord, read_records
+from twin.drill.wire import RECORD_GLOB, RecordFile, TypeRecord, read_records
 
 __all__ = [
     "Measured",
@@ -124,6 +124,9 @@ class Measured:
     runs: int = 1  # repeated drills pooled here (`pool_measured`); per-second series add up
     # users running in the middle of each drill second, over every process of one run
     users: dict[int, int] = field(default_factory=dict)
+    wait_s: float | None = None  # their time runnable but waiting for a CPU (None: unknown)
+    # each process's share: its records file's name, requests, errors, CPU and wait
+    shares: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -141,11 +144,15 @@ def merge_records(folder: Path) -> Measured:
     experience: dict[str, float] = {}
     files = sorted(Path(folder).glob(RECORD_GLOB))
     cpu: list[float | None] = []
+    wait: list[float | None] = []
     window_s = None
     users: dict[int, int] = {}
+    shares = []
     for path in files:
         records = read_records(path)
+        shares.append(process_share(path.stem, records))
         cpu.append(records.cpu_s)
+        wait.append(records.wait_s)
         window_s = records.window_s
         for second, n in records.users.items():
             users[second] = users.get(second, 0) + n
@@ -153,9 +160,23 @@ def merge_records(folder: Path) -> Measured:
             types.setdefault(name, TypeMeasure()).add(record)
         for key, value in records.experience.items():
             experience[key] = experience.get(key, 0.0) + value
-    known = [c for c in cpu if c is not None]
-    cpu_s = round(sum(known), 4) if known and len(known) == len(cpu) else None
-    return Measured(types, experience, len(files), cpu_s, window_s, users=users)
+    return Measured(types, experience, len(files), _total(cpu), window_s, users=users,
+                    wait_s=_total(wait), shares=shares)  # fmt: skip
+
+
+def process_share(name: str, records: RecordFile) -> dict[str, Any]:
+    """One load process's share of a drill (`drill.load_shares`): its records file's name
+    (`rec-<pid>`, or `rec-worker-<Locust client id>` for a remote worker), the requests and
+    errors it recorded, its CPU and its wait for a CPU (s; None: not measured)."""
+    return {"process": name, "requests": sum(r.count for r in records.names.values()),
+            "errors": sum(r.errors for r in records.names.values()),
+            "cpu_s": records.cpu_s, "wait_s": records.wait_s}  # fmt: skip
+
+
+def _total(values: list[float | None]) -> float | None:
+    """The sum of every process's figure; None when any process lacks it (or none ran)."""
+    known = [v for v in values if v is not None]
+    return round(sum(known), 4) if known and len(known) == len(values) else None
 
 
 def pool_measured(runs: list[Measured], block: int = BLOCK_WINDOWS) -> Measured:
@@ -179,10 +200,12 @@ def pool_measured(runs: list[Measured], block: int = BLOCK_WINDOWS) -> Measured:
         offset += -(-top // block) * block
         for key, value in run.experience.items():
             experience[key] = experience.get(key, 0.0) + value
-    cpu = [r.cpu_s for r in runs]
-    cpu_s = None if any(c is None for c in cpu) else round(sum(cpu), 4)  # type: ignore[arg-type]
-    return Measured(types, experience, sum(r.processes for r in runs), cpu_s, runs[0].window_s,
-                    runs=sum(r.runs for r in runs))  # fmt: skip
+    return Measured(types, experience, sum(r.processes for r in runs),
+                    _total([r.cpu_s for r in runs]), runs[0].window_s,
+                    runs=sum(r.runs for r in runs),
+                    wait_s=_total([r.wait_s for r in runs]),
+                    shares=[{**p, "run": k + 1} for k, r in enumerate(runs)
+                            for p in r.shares])  # fmt: skip
 
 
 def latency_block(hist: HdrHistogram) -> dict[str, float | None]:

@@ -25,11 +25,13 @@ from twin.config.architecture import load_architecture
 from twin.config.builtin import find_architecture
 from twin.config.network import ServiceTime
 from twin.drill.plan import DrillWorkload, compress
+from twin.drill.starvation import stall_factor, wait_ratio
 from twin.runs.compile import build_platform
 from twin.runs.engines import simulate
 
 __all__ = [
     "compile_target",
+    "cpu_index",
     "drill_platform",
     "drill_seconds",
     "drill_volume",
@@ -38,6 +40,7 @@ __all__ = [
     "prediction_platform",
     "scaled_services",
     "speed_index",
+    "speed_parts",
     "target_architecture",
 ]
 
@@ -124,15 +127,16 @@ def drill_seconds(measured: Any) -> float:
     return length * max(1, int(measured.get("replications") or 1))
 
 
-def speed_index(measured: Any, load_cpu: Any) -> float | None:
-    """How slow the drilled machine ran against the calibration's: the load generator's CPU
-    seconds in this drill over what the calibration drills spent for as many requests, MB and
-    seconds (`architecture.load_cpu`). 0.8 is a machine 25 % faster. None when either is missing.
+def cpu_index(measured: Any, load_cpu: Any) -> float | None:
+    """How slow the drilled machine's processor ran against the calibration's: the load
+    generator's CPU seconds in this drill over what the calibration drills spent for as many
+    requests, MB and seconds (`architecture.load_cpu`). 0.8 is a processor 25 % faster. None
+    when either is missing.
 
     Service times scale with the processor that serves them (capacity planning scales a
     service demand by the ratio of processor speeds); this measures that ratio on the spot,
-    from CPU time, not from the latencies being predicted. Shared machines drift by 20 %
-    within an hour; without it a calibrated file is only right on the hour it was made.
+    from CPU time, not from the latencies being predicted. It does not see a processor the
+    process waits for (`twin.drill.starvation`).
     """
     if load_cpu is None or not measured:
         return None
@@ -144,6 +148,28 @@ def speed_index(measured: Any, load_cpu: Any) -> float | None:
     if not cpu or expected <= 0:
         return None
     return float(cpu) / expected
+
+
+def speed_parts(measured: Any, load_cpu: Any) -> dict[str, float | None]:
+    """The speed index and its two factors: `cpu_index` (CPU time per unit of work against
+    the calibration's) and `stall_factor` (`(1 + r) / (1 + r_cal)`, the wait for a CPU per
+    CPU second against the calibration's, `twin.drill.starvation`), with `wait_per_cpu` (`r`)
+    and the file's `r_cal`. `speed_index` is their product, a factor unknown counting 1
+    (None when neither is known)."""
+    cpu = cpu_index(measured, load_cpu)
+    ratio = wait_ratio((measured or {}).get("drill") or {})
+    reference = getattr(load_cpu, "wait_per_cpu", None)
+    stall = stall_factor(ratio, reference)
+    speed = None if cpu is None and stall is None else (cpu or 1.0) * (stall or 1.0)
+    return {"speed_index": speed, "cpu_index": cpu, "stall_factor": stall,
+            "wait_per_cpu": ratio, "calibration_wait_per_cpu": reference}  # fmt: skip
+
+
+def speed_index(measured: Any, load_cpu: Any) -> float | None:
+    """How much longer the drilled machine makes every service time than the calibration's:
+    the CPU index times the stall factor (`speed_parts`). Shared machines drift by 20 % within
+    an hour; without it a calibrated file is only right on the hour it was made."""
+    return speed_parts(measured, load_cpu)["speed_index"]
 
 
 def _scaled(service: Any, k: float) -> Any:

@@ -35,16 +35,12 @@ from twin.config.platform import PlatformScenario
 from twin.drill.ab import meet, variant_pool
 from twin.drill.ab_run import run_ab
 from twin.drill.drift import (
-    BIN_VALUES_MS,
-    baseline_latency,
     drift_block,
-    hdr_on_sketch,
-    latency_drift,
     read_baseline,
     stored_telemetry,
     telemetry_drift,
 )
-from twin.drill.incidents import IncidentReplay, fault_timeline
+from twin.drill.incidents import IncidentReplay
 from twin.drill.lag import LagScrape, lag_figures, lag_since, parse_metrics, process_cpu_s
 from twin.drill.loadgen import LocustRun, run_locust, sigterm_as_interrupt
 from twin.drill.measure import (
@@ -54,23 +50,11 @@ from twin.drill.measure import (
     pool_measured,
     sampled_users,
 )
-from twin.drill.overload import FaultSeries, fault_series
 from twin.drill.plan import DrillWorkload, drill_duration, drill_workload, od_lengths, plan_document
-from twin.drill.predict import (
-    predict_latency,
-    prediction_platform,
-    speed_index,
-    target_architecture,
-)
-from twin.drill.predict_timeline import (
-    PREDICTED_SERIES,
-    TimelinePrediction,
-    predicted_timeline,
-    stream_setup,
-    with_faults,
-)
 from twin.drill.profile import TargetProfile, apply_auth, load_profile
 from twin.drill.rider_pool import rider_pool
+from twin.drill.run_report import LOCAL_ARCHITECTURE, drill_faults, predict_and_report
+from twin.drill.schedstat import cpu_pressure_s, run_delay_s
 from twin.drill.summary import drill_summary
 from twin.drill.target import LocalPlatform, Target, hls_problem
 from twin.drill.timeline import LagPoint, timeline
@@ -79,18 +63,13 @@ from twin.drill.wire import RECORD_GLOB
 from twin.errors import InputError, TargetError
 from twin.platform.scenario_riders import scenario_catalog
 from twin.platform.telemetry import TELEMETRY_LAWS
-from twin.report.drill_page import render_drill_report
 from twin.results.files import write_summary, write_timeseries
 from twin.results.slo import Slo
 from twin.runs.compile import build_platform
-from twin.runs.complete import incident_marks
 from twin.serve.tokens import check_secret, sign
 
 __all__ = ["DrillOptions", "compile_drill", "run_drill"]
 
-LOCAL_ARCHITECTURE = "reference-platform"
-PREDICTION_REPLICATIONS = 3  # a drill's few hundred requests per type: average three runs
-CONSUMERS = 4  # the local platform's stream consumers (`LocalPlatform`), one per shard
 _DRAIN_S = 20.0
 
 
@@ -173,8 +152,6 @@ def compile_drill(
         left_out = set(profile.not_driven(list(work.rates)))
         work = replace(work, rates={k: v for k, v in work.rates.items() if k not in left_out})
     return scenario, architecture, build.compiled, work
-
-
 
 
 class _LagWatch:
@@ -286,8 +263,9 @@ def _run_once(
             say(f"target {url}; {work.duration_s} s at {options.speedup:g}x, "
                 f"{float(work.riders.mean()):.1f} riders on average{which}")  # fmt: skip
             secret = _secret(local, profile[0])
+            pid = local.process.pid if local is not None and local.process else None
             result = _drive(options, folder, scenario, compiled, work, url, secret, pool_size,
-                            profile)  # fmt: skip
+                            profile, pid)  # fmt: skip
         finally:
             if local is not None:
                 local.stop()
@@ -298,8 +276,10 @@ def _run_once(
 def _drive(
     options: DrillOptions, folder: Path, scenario: Any, compiled: Any, work: DrillWorkload,
     url: str, secret: str, pool_size: int, profile: tuple[TargetProfile, Path],
+    server_pid: int | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Everything that needs the target up: pool, plan, Locust, incidents, drain."""
+    """Everything that needs the target up: pool, plan, Locust, incidents, drain. With the
+    target's `server_pid` (a local platform), its wait for a CPU under load too."""
 
     target = Target(url, ca_cert=options.ca_cert)
     pool = variant_pool(
@@ -324,7 +304,7 @@ def _drive(
                          music_share=scenario.demand.music_share)  # fmt: skip
     plan_path = folder / "plan.json"
     plan_path.write_text(json.dumps(plan.to_json()), encoding="utf-8")
-    timeline = _faults(options, compiled, work)
+    timeline = drill_faults(options, compiled, work)
     admin = sign("admin", "twin-drill", secret, 86_400.0)
     run = LocustRun(url, plan_path, load_dir, options.workers,
                     timeout_s=lead + work.duration_s + 120.0, ca_cert=options.ca_cert,
@@ -332,8 +312,10 @@ def _drive(
                     bind_host=options.master_bind_host,
                     bind_port=options.master_bind_port)  # fmt: skip
     cpu0 = process_cpu_s(target.metrics())
+    waits0 = _waits(server_pid)
     with _LagWatch(target) as lag, IncidentReplay(target, admin, timeline, t0) as replay:
         wall = run_locust(run)
+    waits = _since(waits0, _waits(server_pid))
     if timeline:
         _clear_quietly(target, admin)
     lag.drain()
@@ -349,15 +331,19 @@ def _drive(
     riding = pool[: math.ceil(float(work.users.max()))]
     return {"url": url, "t0": t0, "wall": wall, "lag": lag.figures(), "load_dir": load_dir,
             "faults": replay.applied, "target_cpu_s": target_cpu,
+            "target_wait_s": waits[0], "cpu_pressure_s": waits[1],
             "lag_series": lag.series(t0), "telemetry": stored,
             "devices": [r["device_id"] for r in riding if r.get("device") != "app"]}  # fmt: skip
 
 
-def _faults(options: DrillOptions, compiled: Any, work: DrillWorkload) -> list:
-    """The incidents' faults on the drill's clock (none with --no-incidents)."""
-    if not options.replay_incidents:
-        return []
-    return fault_timeline(compiled, work, consumers=CONSUMERS)
+def _waits(pid: int | None) -> tuple[float | None, float | None]:
+    """(the target process's run-queue wait so far, PSI's CPU `some` total), from `/proc`."""
+    return (None if pid is None else run_delay_s(pid)), cpu_pressure_s()
+
+
+def _since(before: tuple[Any, ...], after: tuple[Any, ...]) -> tuple[float | None, ...]:
+    return tuple(None if a is None or b is None else round(a - b, 4)
+                 for b, a in zip(before, after, strict=True))  # fmt: skip
 
 
 def _classes(
@@ -430,6 +416,7 @@ def _finish(
         "wall_seconds": round(time.time() - started, 3),
     }
     target_cpu = [r["target_cpu_s"] for r in runs]
+    waited = {key: _summed([r[key] for r in runs]) for key in ("target_wait_s", "cpu_pressure_s")}
     drill = {
         "target": options.target or "host", "host": first["url"], "scale": work.scale,
         "speedup": work.speedup, "duration_s": work.duration_s,
@@ -440,6 +427,12 @@ def _finish(
         # (`process_cpu_seconds_total`, when it exports it): what `twin calibrate` fits.
         "load_cpu_s": measured.cpu_s,
         "target_cpu_s": None if None in target_cpu else round(sum(target_cpu), 3),
+        # ... and the time they waited, runnable, for a CPU (`/proc/<pid>/schedstat`; the
+        # target's when the drill started it), and the machine's (PSI `some`): what the
+        # prediction's stall factor reads (`twin.drill.starvation`)
+        "load_wait_s": measured.wait_s, **waited,
+        # each load process's share (a remote worker's records name its Locust client id)
+        "load_shares": measured.shares,
         "scenario_architecture": scenario.architecture,
         "scenario_file": str(Path(options.scenario).resolve()),
         "profile": profile.name,
@@ -468,7 +461,7 @@ def _finish(
     frame = timeline([r["measured"] for r in results], [r["lag_series"] for r in results],
                      work.duration_s)  # fmt: skip
     write_timeseries(options.out / "timeseries.csv", frame)
-    _predict_and_report(options, scenario, compiled, work, summary, say, (frame, series),
+    predict_and_report(options, scenario, compiled, work, summary, say, (frame, series),
                         (measured, baseline), first.get("devices") or [])  # fmt: skip
     return summary
 
@@ -510,11 +503,16 @@ def _run_figures(
         "folder": str(load_dir.parent), "t0": result["t0"],
         "locust_wall_s": round(result["wall"], 3), "requests_total": measured.total,
         "errors_total": measured.errors, "load_cpu_s": measured.cpu_s,
-        "target_cpu_s": result["target_cpu_s"],
+        "target_cpu_s": result["target_cpu_s"], "load_wait_s": measured.wait_s,
+        "target_wait_s": result["target_wait_s"], "cpu_pressure_s": result["cpu_pressure_s"],
         "tracking": tracking(work.riders, users, work.total_rate, rate,
                              window=window_s(seconds)),
         "locust": locust_stats(load_dir),
     }, series  # fmt: skip
+
+
+def _summed(values: list[Any]) -> float | None:
+    return None if None in values else round(sum(values), 3)
 
 
 def _worst_lag(results: list[dict[str, Any]]) -> dict[str, float] | None:
@@ -526,93 +524,12 @@ def _worst_lag(results: list[dict[str, Any]]) -> dict[str, float] | None:
     return {**out, "samples": sum(lag["samples"] for lag in lags)}
 
 
-def _predict_and_report(
-    options: DrillOptions, scenario: Any, compiled: Any, work: DrillWorkload,
-    summary: dict[str, Any], say: Callable[[str], None], series: tuple[Any, Any],
-    measured: tuple[Any, Any], devices: list[str],
-) -> None:  # fmt: skip
-    """`predicted.json` on the architecture modelling the target, its timeline
-    (`predicted-timeseries.csv`), the drift checks of the measured latencies against it
-    (`summary.json`'s `drift`), then `report.html`."""
-
-    name = options.architecture or (LOCAL_ARCHITECTURE if options.target else None)
-    predicted, hists, over_time = None, None, None
-    if name is None:
-        say("no --architecture names a model of the host: report without a prediction")
-    else:
-        architecture = target_architecture(name, options.scenario)
-        speed = speed_index(summary, architecture.load_cpu)
-        if speed is not None:
-            say(f"this machine ran at {speed:.2f}x the calibration's CPU time per request: "
-                "the model's service times are scaled by it")  # fmt: skip
-        predicted, hists = predict_latency(
-            scenario, architecture, work, seed=scenario.seed,
-            replications=PREDICTION_REPLICATIONS, speed=speed,
-        )  # fmt: skip
-        faults = fault_series(_faults(options, compiled, work), work.duration_s)
-        timeline_ = _over_time((scenario, work), faults, architecture, speed, series[0], devices)
-        over_time = timeline_.frame
-        write_timeseries(options.out / PREDICTED_SERIES, over_time)
-        if faults.any:  # the incident's 503s and waits in the whole drill's figures too
-            predicted = with_faults(predicted, timeline_.whole)
-        write_summary(options.out / "predicted.json", predicted)
-    curves = _add_drift(options, summary, measured, hists if predicted is not None else None,
-                        say, sorted(work.rates))  # fmt: skip
-    x = work.speedup
-    windows = [
-        {**w, "start_s": (w.get("start_s") or 0.0) / x,
-         "end_s": None if w.get("end_s") is None else w["end_s"] / x}
-        for w in incident_marks(compiled.incidents)
-    ]  # fmt: skip
-    frame, tracked = series  # the drill's timeline; the tracking series of its worst run
-    render_drill_report(options.out, summary, predicted, incidents=windows, series=tracked,
-                        timeseries=frame, drift_curves=curves,
-                        predicted_timeseries=over_time)  # fmt: skip
-
-
-def _add_drift(
-    options: DrillOptions, summary: dict[str, Any], measured: tuple[Any, Any],
-    predicted: dict[str, Any] | None, say: Callable[[str], None], types: list[str],
-) -> dict[str, Any]:  # fmt: skip
-    """`summary.json` again, with each driven type's drift check (`twin.drill.drift`) against
-    the baseline drill when one was given, else the prediction (none without either); the
-    report's curves (ms, measured and reference counts per type)."""
-    now, baseline = measured
-    against = "baseline" if baseline is not None else "predicted"
-    reference = baseline_latency(baseline) if baseline is not None else predicted
-    if reference is None:
-        return {}
-    checks = latency_drift(now, reference, types)
-    summary["drift"] = {**summary.get("drift", {}), **drift_block(checks, against)}
-    write_summary(options.out / "summary.json", summary)
-    drifted = [name for name, c in checks.items() if c.drifted]
-    if drifted:
-        what = "the baseline drill" if baseline is not None else "the prediction"
-        say(f"drift: measured latency departs from {what} for {', '.join(drifted)}")
-    return {name: (BIN_VALUES_MS, hdr_on_sketch(now.types[name].intended), reference[name])
-            for name in checks}  # fmt: skip
-
-
-def _over_time(
-    drill: tuple[Any, DrillWorkload], faults: FaultSeries, architecture: Any,
-    speed: float | None, frame: Any, devices: list[str],
-) -> TimelinePrediction:  # fmt: skip
-    """The prediction on the measured timeline's intervals: the exact engine per interval,
-    and the replayed faults' 503s, egress waits, backlog and lag (`twin.drill.overload`)."""
-    scenario, work = drill
-    width = float(frame["interval_s"].iloc[0]) if len(frame) else 1.0
-    platform = prediction_platform(scenario, architecture, work, speed)
-    return predicted_timeline(
-        platform, work, faults, stream_setup(architecture, platform, devices, CONSUMERS),
-        name=scenario.name, seed=scenario.seed, replications=PREDICTION_REPLICATIONS,
-        width_s=width,
-    )  # fmt: skip
-
-
 def _slos(scenario: Any, not_driven: list[str]) -> list[Any]:
     """The scenario's SLOs, but those about request types the profile does not drive (and the
-    leaderboard lag, without telemetry): nothing the drill measured could meet them."""
-    skip = tuple(f"requests.{t}." for t in not_driven)
+    leaderboard lag, without telemetry) or about a service inside the target (a drill times
+    requests end to end; its summary has no `services`): nothing the drill measured could meet
+    them, and judged on a missing figure they read as failed."""
+    skip = ("services.", *(f"requests.{t}." for t in not_driven))
     if "telemetry" in not_driven:
         skip += ("experience.leaderboard_lag_s",)
     if "tempo" in not_driven:

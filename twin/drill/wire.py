@@ -50,7 +50,7 @@ __all__ = [
 # with (`twin drill --ca-cert`), read by the Locust processes.
 CA_CERT_ENV = "TWIN_DRILL_CA_CERT"
 
-FORMAT = 3  # the `format` of plan.json and rec-<pid>.json; a reader refuses any other
+FORMAT = 4  # the `format` of plan.json and rec-<pid>.json; a reader refuses any other
 RECORD_GLOB = "rec-*.json"
 _CONSTANTS = (
     "segment_s",
@@ -533,6 +533,8 @@ class RecordFile:
     """`rec-<pid>.json`: what one load-generating process recorded, as of `written_at`.
 
     `cpu_s` is the process's CPU time since the load started (None: it had not started);
+    `wait_s` its time runnable but waiting for a CPU since then (None: not started, or no
+    `/proc/<pid>/schedstat`);
     `t0` and `window_s` are the plan's start and the latency windows' width, so that the files
     of every process line up. `users` is the process's Locust users in the middle of each drill
     second (sampled there: Locust's own history stamps whole seconds at an arbitrary phase).
@@ -546,12 +548,14 @@ class RecordFile:
     names: dict[str, TypeRecord]  # by request type
     experience: dict[str, float]  # rider-experience counters (sessions, segments_degraded...)
     users: dict[int, int]  # drill second -> users running in its middle
+    wait_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
             "pid": self.pid,
             "cpu_s": self.cpu_s,
+            "wait_s": self.wait_s,
             "t0": self.t0,
             "window_s": self.window_s,
             "written_at": self.written_at,
@@ -566,10 +570,11 @@ class RecordFile:
         f = _versioned(doc, at, [spec.name for spec in fields(cls)])
         names = _object(f["names"], at / "names")
         experience = _object(f["experience"], at / "experience")
-        cpu = f["cpu_s"]
+        cpu, wait = f["cpu_s"], f["wait_s"]
         return cls(
             pid=_int(f["pid"], at / "pid"),
             cpu_s=None if cpu is None else _float(cpu, at / "cpu_s"),
+            wait_s=None if wait is None else _float(wait, at / "wait_s"),
             t0=_float(f["t0"], at / "t0"),
             window_s=_float(f["window_s"], at / "window_s"),
             written_at=_float(f["written_at"], at / "written_at"),

@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 from twin.report.compare_page import render_compare
 from twin.report.drill_drift import FIGURE as DRIFT_FIGURE
 from twin.report.drill_drift import drift_figure, drift_table
+from twin.report.drill_load import load_generation
 from twin.report.drill_over_time import FIGURES as OVER_TIME_FIGURES
 from twin.report.drill_over_time import over_time_figures
 from twin.report.drill_predicted import FIGURE as PREDICTED_FIGURE
@@ -188,5 +189,6 @@ def render_drill_report(
         None if predicted is None else _vs_predicted(out_dir, measured, predicted, runs)
     )
     context["over_time"] = _over_time(out_dir, frame, predicted_timeseries, list(incidents))
+    context["load_generation"] = load_generation(measured, predicted)
     page = environment().get_template("drill.html.j2").render(context)
     return write_text(out_dir / REPORT_NAME, page)

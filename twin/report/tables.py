@@ -97,6 +97,20 @@ def _drill_riders(drill: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [("riders at once (mean / busiest window)", f"{mean:,.1f} / {peak:,.1f}")]
 
 
+def _drill_load(drill: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Who made a drill's load: remote `twin drill-worker`s (their records came over Locust's
+    messages) or Locust processes on the drilling machine."""
+    shares = drill.get("load_shares")
+    if not is_number(drill.get("workers")) or not isinstance(shares, Sequence):
+        return []
+    remote = any(str(s.get("process", "")).startswith("rec-worker-") for s in shares
+                 if isinstance(s, Mapping))  # fmt: skip
+    n = int(drill["workers"])
+    if remote:
+        return [("load generators", f"{n} remote worker{'s' * (n != 1)} (Locust master/worker)")]
+    return [("load generators", f"{n} local Locust process{'es' * (n != 1)}")]
+
+
 def header_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The at-a-glance facts of a run, in reading order; absent keys are left out."""
     facts = [
@@ -114,7 +128,7 @@ def header_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         label = "scenario time played" if isinstance(drill, Mapping) else "simulated time"
         facts.append((label, f"{fmt_count(simulated)} s ({fmt_duration_s(simulated)})"))
     if isinstance(drill, Mapping):
-        facts += _drill_riders(drill)
+        facts += _drill_riders(drill) + _drill_load(drill)
     if isinstance(drill, Mapping) and is_number(drill.get("duration_s")):
         runs = int(summary.get("replications") or 1)
         seconds = fmt_count(drill["duration_s"])

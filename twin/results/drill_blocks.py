@@ -93,10 +93,35 @@ class DrillRun(Block):
     errors_total: int = Field(description="Requests failed.")
     load_cpu_s: Number | None = Field(description="CPU time of the load processes (s).")
     target_cpu_s: Number | None = Field(description="CPU time of the target (s), if it exports it.")
+    load_wait_s: Number | None = Field(
+        None, description="Time the load processes waited, runnable, for a CPU (s)."
+    )
+    target_wait_s: Number | None = Field(
+        None, description="Time the target waited, runnable, for a CPU (s); local target only."
+    )
+    cpu_pressure_s: Number | None = Field(
+        None, description="Time some task on the machine waited for a CPU (PSI, s)."
+    )
     tracking: Tracking = Field(description="How closely this run followed the plan.")
     locust: dict[str, LocustStats] = Field(
         description="Locust's statistics by request name (and `Aggregated`).",
         json_schema_extra=keys("name"),
+    )
+
+
+class LoadShare(Block):
+    """One load-generating process's share of a drill (a local Locust process or a remote
+    `twin drill-worker`)."""
+
+    process: str = Field(
+        description="Its records file: `rec-<pid>`, or `rec-worker-<Locust client id>`."
+    )
+    run: int = Field(description="The run it belongs to (1 unless `repeat` > 1).")
+    requests: int = Field(description="Requests it recorded.")
+    errors: int = Field(description="Of which failed.")
+    cpu_s: Number | None = Field(description="Its CPU time under load (s); null if unknown.")
+    wait_s: Number | None = Field(
+        description="Its time runnable but waiting for a CPU under load (s); null if unknown."
     )
 
 
@@ -125,6 +150,24 @@ class Drill(Block):
     )
     target_cpu_s: Number | None = Field(
         description="CPU time of the target under load, all runs (s); null if not exported."
+    )
+    load_wait_s: Number | None = Field(
+        None,
+        description="Time the load processes waited, runnable, for a CPU under load, all runs "
+        "(s, `/proc/<pid>/schedstat`); null where /proc lacks it.",
+    )
+    target_wait_s: Number | None = Field(
+        None,
+        description="Time the target process waited, runnable, for a CPU under load, all runs "
+        "(s); null unless the drill started it (`--target local`).",
+    )
+    cpu_pressure_s: Number | None = Field(
+        None,
+        description="Time at least one task on the machine waited for a CPU while Locust ran, "
+        "all runs (s, PSI `some` of /proc/pressure/cpu); null without PSI.",
+    )
+    load_shares: Omittable[list[LoadShare]] = Field(
+        None, description="Each load process's requests, errors, CPU and wait, all runs."
     )
     scenario_architecture: str = Field(description="The architecture the scenario names.")
     scenario_file: str = Field(description="The scenario file drilled.")
@@ -163,4 +206,16 @@ class Prediction(Block):
     )
     speed_index: Number | None = Field(
         description="The drilled machine's speed against the calibration's; null if unknown."
+    )
+    cpu_index: Number | None = Field(
+        None, description="Its factor from CPU time per unit of work; null if unknown."
+    )
+    stall_factor: Number | None = Field(
+        None, description="Its factor from the wait for a CPU, (1 + r) / (1 + r_cal)."
+    )
+    wait_per_cpu: Number | None = Field(
+        None, description="r: seconds the drill's processes waited for a CPU per CPU second."
+    )
+    calibration_wait_per_cpu: Number | None = Field(
+        None, description="r_cal: the same in the calibration drills (`load_cpu.wait_per_cpu`)."
     )
