@@ -96,11 +96,12 @@ def test_serve_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
 def test_bad_options_are_one_line_and_exit_2(
     args: list[str],
     message: str,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TWIN_SECRET", SECRET)
-    assert main(["serve", "--port", "0", *args]) == 2
+    assert main(["serve", "--port", "0", "--data-dir", str(tmp_path), *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith(message) and err.count("\n") == 1
 
