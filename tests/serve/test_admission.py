@@ -8,6 +8,7 @@ figures (goodput and p99 at 1x/2x/4x the sustainable rate) are `benchmarks/bench
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,11 +22,14 @@ from tests.serve.helpers import SECRET, Client, ThreadServer, wait_for
 from twin.cli.app import main
 from twin.serve.admission import (
     TARGET_S,
+    TOTAL_TARGET_S,
     WINDOW_S,
     AdaptiveLimit,
     quantile,
     redis_pool_size,
 )
+from twin.serve.backends import commit_wait
+from twin.serve.backends.commit_wait import CommitWait
 
 LIMIT = 3
 
@@ -235,3 +239,86 @@ def test_the_limit_stays_within_its_bounds_and_is_never_exceeded(
     for ticket in running:
         limit.done(ticket, now)
     assert limit.inflight == 0
+
+
+def test_a_wait_for_a_group_commit_is_not_time_in_the_server() -> None:
+    """A request that spent 80 ms of its 90 in a commit (Redis' fsync) took 10 ms of the
+    server's own: no cut. Without the commit wait, the same 90 ms would be a cut by 44 %."""
+    for waited, expected in ((0.08, 32), (0.0, 17)):  # 32 * 0.05 / 0.09 = 17.8
+        limit = AdaptiveLimit(128)
+        wait = CommitWait()
+        ticket = limit.admit(0.0, wait=wait)
+        wait.begin(0.005)
+        wait.end(0.005 + waited)
+        limit.done(ticket, 0.09)  # type: ignore[arg-type]
+        limit.tick(WINDOW_S)
+        assert limit.current == expected
+
+
+def test_a_commit_wait_in_progress_is_left_out_of_a_running_request_s_age() -> None:
+    limit, wait = AdaptiveLimit(128), CommitWait()
+    running = limit.admit(0.0, wait=wait)
+    wait.begin(0.01)  # still waiting for its commit at the end of the window
+    limit.tick(0.12)  # 120 ms old, 10 ms of it its own: no cut
+    assert limit.current == 32 and running is not None
+    assert wait.total(0.12) == pytest.approx(0.11)
+
+
+def test_commits_slow_enough_to_endanger_the_p99_still_cut() -> None:
+    """Past `TOTAL_TARGET_S` the commit itself queues (a starved Redis): fewer writes in flight
+    then shorten it, and the limit is cut in proportion, as for time in the server."""
+    limit, wait = AdaptiveLimit(128), CommitWait()
+    ticket = limit.admit(0.0, wait=wait)
+    wait.begin(0.0)
+    wait.end(2 * TOTAL_TARGET_S)
+    limit.done(ticket, 2 * TOTAL_TARGET_S)  # type: ignore[arg-type]
+    limit.tick(2 * TOTAL_TARGET_S)
+    assert limit.current == 16  # twice the deadline: cut by half
+
+
+def test_commit_waits_are_recorded_only_inside_a_request() -> None:
+    async def ingest_like(wait: CommitWait | None) -> float:
+        token = commit_wait.CURRENT.set(wait)
+        try:
+            with commit_wait.waiting_for_commit():
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.02)  # not a commit: not counted
+        finally:
+            commit_wait.CURRENT.reset(token)
+        return 0.0 if wait is None else wait.total(0.0)
+
+    waited = asyncio.run(ingest_like(CommitWait()))
+    assert 0.02 <= waited < 0.035
+    assert asyncio.run(ingest_like(None)) == 0.0  # the stream processor's calls: nothing kept
+
+
+@pytest.mark.redis
+def test_the_redis_backend_times_its_ingest_as_a_commit_wait(redis_url: str) -> None:
+    """On a real Redis (AOF, fsync always), the ingest's round trip is recorded as the wait."""
+    import time
+
+    from tests.serve.helpers import batch
+    from twin.serve.backends.redis import RedisBackend
+    from twin.serve.validation import parse_telemetry
+
+    async def run() -> tuple[float, float]:
+        backend = RedisBackend(redis_url, shards=1)
+        await backend.start()
+        wait = CommitWait()
+        token = commit_wait.CURRENT.set(wait)
+        try:
+            doc = batch(f"commit-wait-{time.time_ns()}", "c1", range(50))
+            raw = json.dumps(doc).encode()
+            parsed = parse_telemetry(raw, now=time.time(), max_batch=500, max_future_s=60,
+                                     max_age_s=86_400)  # fmt: skip
+            began = time.perf_counter()
+            result = await backend.ingest(parsed)
+            elapsed = time.perf_counter() - began
+            assert result.accepted == 50
+            return wait.total(0.0), elapsed
+        finally:
+            commit_wait.CURRENT.reset(token)
+            await backend.close()
+
+    waited, elapsed = asyncio.run(run())
+    assert 0 < waited <= elapsed
