@@ -5,9 +5,10 @@ after one fsync of the AOF: every write waits for a commit whose length is the d
 ms on a shared disk), however few requests the server admits. That wait is not a queue the
 server's admission limit could shorten; fewer writes in flight only means fewer in each fsync.
 So the Redis backend times its round trips under `waiting_for_commit()`, and the admission
-middleware (`twin.serve.admission`) subtracts the time from what its limit reads: the limit
-then answers to the time spent in the server itself (waiting for the event loop, parsing,
-sealing), which its number of requests in progress does drive.
+limit (`twin.serve.admission`) leaves the fsync out of what it reads: the shortest of a
+window's commit waits, what every write paid. The rest of a round trip (Redis' own queue,
+and our event loop's delay in resuming the request once Redis answered) is queueing that
+the number of requests in progress does drive, and stays in.
 
 The accumulator travels in a context variable set by the middleware for its request's task
 (aiohttp runs a request's middlewares and handler in one task), so a backend needs no handle
