@@ -126,6 +126,8 @@ class ThreadServer:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(30)
+        if self._thread.is_alive():  # its background tasks would poll on after the test
+            raise RuntimeError(f"the test server at {self.url} still runs 30 s after stop()")
 
     def call(self, coro: Any, timeout_s: float = 30.0) -> Any:
         """Run a coroutine on the server's loop (to reach the backend directly)."""
