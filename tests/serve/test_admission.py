@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.serve.helpers import SECRET, Client, ThreadServer, wait_for
+from tests.serve.helpers import SECRET, Client, ThreadServer, batch, live_class, wait_for
 from twin.cli.app import main
 from twin.serve.admission import (
     TARGET_S,
@@ -318,7 +318,6 @@ def test_the_redis_backend_times_its_ingest_as_a_commit_wait(redis_url: str) -> 
     """On a real Redis (AOF, fsync always), the ingest's round trip is recorded as the wait."""
     import time
 
-    from tests.serve.helpers import batch
     from twin.serve.backends.redis import RedisBackend
     from twin.serve.validation import parse_telemetry
 
@@ -343,3 +342,22 @@ def test_the_redis_backend_times_its_ingest_as_a_commit_wait(redis_url: str) -> 
 
     waited, elapsed = asyncio.run(run())
     assert 0 < waited <= elapsed
+
+
+def test_the_wait_for_redis_commit_is_in_the_metrics(
+    server: ThreadServer, client: Client, backend_name: str
+) -> None:
+    """On Redis each accepted batch's wait for the group commit is observed (and at most its
+    time in the server); the embedded backend has none."""
+    device = f"commit-metric-{backend_name}"
+    body = batch(device, live_class(server.state.catalog).id, range(1, 11))
+    name = 'twin_commit_wait_seconds_count{route="telemetry"}'
+    before = _metric(client, name)
+    reply = client.post("/v1/telemetry", json=body, token=client.token("device", device))
+    assert reply.status_code == 202, reply.text
+    counted = _metric(client, name) - before
+    assert counted == (1 if backend_name == "redis" else 0)
+    if backend_name == "redis":
+        waited = _metric(client, 'twin_commit_wait_seconds_sum{route="telemetry"}')
+        latency = 'twin_http_request_duration_seconds_sum{route="telemetry",status="202"}'
+        assert 0 < waited <= _metric(client, latency)

@@ -21,8 +21,9 @@ server's own latency beside the client's.
 
 Exempt: `/healthz`, `/metrics`, `/openapi.json` (a balancer and Prometheus must always get an
 answer) and the admin API (a drill must always be able to clear the fault it injected).
-`twin_inflight_requests`, `twin_admission_limit` (the limit in force) and
-`twin_shed_total{route}` are in `/metrics`. On Redis the client's connection pool is sized from
+`twin_inflight_requests`, `twin_admission_limit` (the limit in force),
+`twin_shed_total{route}` and `twin_commit_wait_seconds{route}` (on Redis: each request's wait
+for the group commit) are in `/metrics`. On Redis the client's connection pool is sized from
 the ceiling (`redis_pool_size`), so the pool can never be what fails first.
 """
 
@@ -33,10 +34,11 @@ import time
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from twin.serve.backends import commit_wait
 from twin.serve.backends.commit_wait import CommitWait
+from twin.serve.metrics import LATENCY_BUCKETS
 
 __all__ = [
     "ADMISSION",
@@ -225,6 +227,11 @@ class Admission:
             "twin_admission_limit", "Requests allowed in progress at once now, per process",
             registry=registry,
         ).set_function(lambda: self.adaptive.current)  # fmt: skip
+        self.commit_wait = Histogram(
+            "twin_commit_wait_seconds",
+            "Time admitted requests waited for the store's group commit (Redis), by route",
+            ["route"], buckets=LATENCY_BUCKETS, registry=registry,
+        )  # fmt: skip
 
     @property
     def inflight(self) -> int:
@@ -254,3 +261,5 @@ async def admission(request: web.Request, handler: Handler) -> web.StreamRespons
     finally:
         commit_wait.CURRENT.reset(context)
         limit.done(ticket, time.perf_counter())
+        if wait.spent_s:
+            request.app[ADMISSION].commit_wait.labels(route).observe(wait.spent_s)
