@@ -22,7 +22,6 @@ from tests.serve.helpers import SECRET, Client, ThreadServer, batch, live_class,
 from twin.cli.app import main
 from twin.serve.admission import (
     TARGET_S,
-    TOTAL_TARGET_S,
     WINDOW_S,
     AdaptiveLimit,
     quantile,
@@ -239,62 +238,6 @@ def test_the_limit_stays_within_its_bounds_and_is_never_exceeded(
     for ticket in running:
         limit.done(ticket, now)
     assert limit.inflight == 0
-
-
-def _window_of_commits(limit: AdaptiveLimit, start: float, waits: list[float],
-                       local: float) -> None:  # fmt: skip
-    """One window of requests, each `local` s of its own then its commit wait, all ended."""
-    for wait_s in waits:
-        wait = CommitWait()
-        ticket = limit.admit(start, wait=wait)
-        wait.begin(start + local)
-        wait.end(start + local + wait_s)
-        limit.done(ticket, start + local + wait_s)  # type: ignore[arg-type]
-    limit.tick(start + WINDOW_S)
-
-
-def test_the_fsync_every_write_waits_for_is_no_queue_to_cut() -> None:
-    """Group commits of a 40 ms fsync: each write waits one fsync or two (40 to 80 ms), 5 ms
-    its own. Median 67 ms: the rule before commit waits cut 32 to 23; now it holds."""
-    waits = [0.04 + 0.04 * i / 9 for i in range(10)]
-    limit = AdaptiveLimit(128)
-    _window_of_commits(limit, 0.0, waits, local=0.005)
-    assert limit.current == 32
-    plain = AdaptiveLimit(128)  # the same times without commit waits (the embedded backend)
-    for wait_s in waits:
-        ticket = plain.admit(0.0)
-        plain.done(ticket, 0.005 + wait_s)  # type: ignore[arg-type]
-    plain.tick(WINDOW_S)
-    assert plain.current == 23  # 32 x 50 / 67 ms (the nearest-rank median)
-
-
-def test_commit_waits_that_vary_beyond_the_fsync_are_counted_as_queueing() -> None:
-    """A starved event loop resumes requests late after Redis answered: their commit waits
-    spread from 10 ms to 200 ms. Only the shortest is left out of each, and the limit is cut."""
-    limit = AdaptiveLimit(128)
-    _window_of_commits(limit, 0.0, [0.01 + 0.19 * i / 9 for i in range(10)], local=0.005)
-    assert limit.current == 16  # median own 111 ms: cut by half, the most one window cuts
-
-
-def test_commits_slow_enough_to_endanger_the_p99_still_cut() -> None:
-    """Past `TOTAL_TARGET_S` the commit itself queues (a starved Redis): fewer writes in flight
-    then shorten it, and the limit is cut in proportion, as for time in the server."""
-    limit = AdaptiveLimit(128)
-    _window_of_commits(limit, 0.0, [2 * TOTAL_TARGET_S] * 10, local=0.0)
-    assert limit.current == 16  # twice the deadline: cut by half
-
-
-def test_a_commit_wait_in_progress_counts_as_the_window_s_others() -> None:
-    """A request still waiting for its commit at the end of a window has the window's fsync
-    (the shortest commit wait of those ended) left out of its age, no more."""
-    limit, waits = AdaptiveLimit(128), [CommitWait(), CommitWait()]
-    running = [limit.admit(0.0, wait=wait) for wait in waits]
-    for wait in waits:
-        wait.begin(0.005)  # 195 ms into their commit at the window's end
-    _window_of_commits(limit, 0.0, [0.04] * 2, local=0.005)  # two ended: 45 ms, 40 of it fsync
-    # Own times 5, 5, 160, 160 ms (the running ones: 200 ms old, less the window's 40 ms
-    # fsync): median 160 ms, cut by half. Had their whole wait been left out: 5 ms, no cut.
-    assert None not in running and limit.current == 16
 
 
 def test_commit_waits_are_recorded_only_inside_a_request() -> None:

@@ -1,14 +1,12 @@
-"""The time a request spends waiting for a store's group commit, kept apart from the rest.
+"""The time a request spends waiting for a store's group commit, timed apart from the rest.
 
 A Redis with `appendfsync always` answers the commands it read in one pass of its event loop
 after one fsync of the AOF: every write waits for a commit whose length is the disk's (4 to 60
-ms on a shared disk), however few requests the server admits. That wait is not a queue the
-server's admission limit could shorten; fewer writes in flight only means fewer in each fsync.
-So the Redis backend times its round trips under `waiting_for_commit()`, and the admission
-limit (`twin.serve.admission`) leaves the fsync out of what it reads: the shortest of a
-window's commit waits, what every write paid. The rest of a round trip (Redis' own queue,
-and our event loop's delay in resuming the request once Redis answered) is queueing that
-the number of requests in progress does drive, and stays in.
+ms on a shared disk, more when it is busy). The Redis backend times its writes' round trips
+under `waiting_for_commit()`; the admission middleware (`twin.serve.admission`) gives each
+request a `CommitWait` and reports it in `/metrics` (`twin_commit_wait_seconds{route}`), so
+an operator, and `benchmarks/bench_overload.py`, can see how much of the time in the server
+is Redis' fsync. (The admission limit does not leave it out: tried, README "Overload".)
 
 The accumulator travels in a context variable set by the middleware for its request's task
 (aiohttp runs a request's middlewares and handler in one task), so a backend needs no handle

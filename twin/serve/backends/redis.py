@@ -29,8 +29,8 @@ bucket and the device's, `twin.serve.backends.redis_limiter`), so a telemetry re
 round trip.
 Concurrent requests use separate connections, and Redis answers all the commands it read in
 one event-loop pass after one AOF fsync: the group commit is Redis' own. The writes' round
-trips are timed as waits for that commit (`twin.serve.backends.commit_wait`), which the
-admission limit does not count as time in the server.
+trips are timed as waits for that commit (`twin.serve.backends.commit_wait`), reported in
+`/metrics` as `twin_commit_wait_seconds`.
 `COMMIT` XACKs each entry and adds its output to the leaderboard only if the XACK acknowledged
 it (a redelivered entry already applied is skipped), then XDELs the entries, so the stream
 holds exactly the backlog. The 202 is sent after Redis answered; with `appendonly yes` and
