@@ -14,7 +14,9 @@ One `twin serve` process (embedded backend; and on a private durable Redis when 
     1x / 2x / 4x  open loop at that multiple of the sustainable rate for S seconds, requests
                   at constant spacing, each request's latency from its scheduled time (no
                   coordinated omission): goodput (202s per second), p99 of the accepted (as the
-                  client saw it, and the server's own from its histogram's buckets), 503s
+                  client saw it, and the server's own from its histogram's buckets), the
+                  server's median and, on Redis, the median wait for the group commit in it
+                  (`twin_commit_wait_seconds`: how much of the time is Redis' fsync), 503s
     lost          after each backend's runs: every device's stored sample count against the
                   samples its 202s acknowledged (lost = acknowledged and not stored)
 
@@ -134,26 +136,33 @@ def settle(base: str, timeout_s: float = 120.0) -> None:
         time.sleep(0.25)
 
 
-def server_buckets(base: str) -> dict[float, float]:
-    """The server's own latency histogram of accepted telemetry: {upper bound s: count}."""
+def server_buckets(base: str) -> dict[str, dict[float, float]]:
+    """The server's own histograms for telemetry: {"latency" (of the accepted), "commit" (their
+    waits for Redis' group commit; empty on the embedded backend): {upper bound s: count}}."""
     import requests
 
     text = requests.get(f"{base}/metrics", timeout=30).text
-    out = {}
+    out: dict[str, dict[float, float]] = {"latency": {}, "commit": {}}
     for line in text.splitlines():
         if line.startswith("twin_http_request_duration_seconds_bucket{") and (
             'route="telemetry"' in line and 'status="202"' in line
         ):
-            out[float(line.split('le="')[1].split('"')[0])] = float(line.split()[-1])
+            out["latency"][_bound(line)] = float(line.split()[-1])
+        elif line.startswith("twin_commit_wait_seconds_bucket{") and 'route="telemetry"' in line:
+            out["commit"][_bound(line)] = float(line.split()[-1])
     return out
 
 
-def server_p99_ms(before: dict[float, float], after: dict[float, float]) -> float:
-    """The bucket bound under which 99 % of the run's accepted requests finished (server side)."""
+def _bound(line: str) -> float:
+    return float(line.split('le="')[1].split('"')[0])
+
+
+def server_quantile_ms(before: dict[float, float], after: dict[float, float], q: float) -> float:
+    """The bucket bound under which a share `q` of the run's observations fell (server side)."""
     counts = {k: after[k] - before.get(k, 0.0) for k in sorted(after)}
     total = counts.get(float("inf"), 0.0)
     for bound, count in counts.items():
-        if total and count >= 0.99 * total:
+        if total and count >= q * total:
             return 1000 * bound
     return float("nan")
 
@@ -191,7 +200,10 @@ def measure(base: str, seconds: float) -> dict[str, Any]:
         settle(base)
         before = server_buckets(base)
         run = asyncio.run(overload(base, posters, multiple * rate, seconds))
-        run["server_p99_ms"] = server_p99_ms(before, server_buckets(base))
+        after = server_buckets(base)
+        run["server_p99_ms"] = server_quantile_ms(before["latency"], after["latency"], 0.99)
+        run["server_p50_ms"] = server_quantile_ms(before["latency"], after["latency"], 0.5)
+        run["commit_p50_ms"] = server_quantile_ms(before["commit"], after["commit"], 0.5)
         runs[f"{multiple}x"] = run
     client_cpu = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
     return {"saturation_per_s": saturation, "sustainable_per_s": rate, "probes": probes,
@@ -221,13 +233,15 @@ def report(backend: str, r: dict[str, Any]) -> bool:
         + ")"
     )
     print(f"[{backend}] {'load':>5} {'offered/s':>10} {'goodput/s':>10} {'of sust.':>9} "
-          f"{'p99 ms':>8} {'server p99 <=':>13} {'503s':>7} {'other':>6}")  # fmt: skip
+          f"{'p99 ms':>8} {'server p99 <=':>13} {'p50 <=':>9} {'commit p50 <=':>13} "
+          f"{'503s':>7} {'other':>6}")  # fmt: skip
     for name, run in r["runs"].items():
         statuses = run["statuses"]
         other = sum(v for k, v in statuses.items() if k not in ("202", "503"))
         good = run["goodput_per_s"]
         print(f"[{backend}] {name:>5} {run['offered_per_s']:>10,.0f} {good:>10,.0f} "
               f"{100 * good / rate:>8.0f}% {run['p99_ms']:>8.1f} {run['server_p99_ms']:>10.0f} ms "
+              f"{run['server_p50_ms']:>6.0f} ms {run['commit_p50_ms']:>10.0f} ms "
               f"{statuses.get('503', 0):>7,} {other:>6,}")  # fmt: skip
     d = r["data"]
     print(f"[{backend}] acknowledged {d['acknowledged']:,} samples, stored {d['stored']:,}, "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,3 +78,13 @@ def client(server: ThreadServer) -> Client:
 def uid() -> str:
     """A fresh id suffix, so tests sharing a server never share riders or devices."""
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(autouse=True)
+def no_state_in_the_working_directory() -> Iterator[None]:
+    """A test passes `--data-dir` (a tmp dir): `twin serve`'s default `.twin-serve/` in the
+    folder pytest runs from would be left behind, and shared between tests."""
+    default = Path(".twin-serve")
+    there = default.exists()
+    yield
+    assert there or not default.exists(), "a test wrote .twin-serve/ in the working directory"

@@ -8,6 +8,7 @@ import importlib.util
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -59,6 +60,7 @@ def free_port() -> int:
 
 DURABLE = ("--appendonly", "yes", "--appendfsync", "always")
 VOLATILE = ("--appendonly", "no")  # nothing survives a restart
+STOP_S = 30.0  # stop() waits this long for the graceful shutdown, then cancels what runs
 SHUTDOWN_S = 5.0  # a test server waits this long for handlers still running when stopped
 
 
@@ -92,6 +94,22 @@ def flush_redis(url: str) -> None:
     client.close()
 
 
+def _awaiting(coro: Any) -> str:
+    """Where a suspended coroutine waits: its chain of awaits, `function:line` each."""
+    places = []
+    while coro is not None and getattr(coro, "cr_frame", None) is not None:
+        frame = coro.cr_frame
+        places.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
+        coro = coro.cr_await
+    return " > ".join(places)
+
+
+def _cancel_all_tasks() -> None:
+    """Cancel every task of the running loop (called in the loop's own thread)."""
+    for task in asyncio.all_tasks():
+        task.cancel()
+
+
 class ThreadServer:
     """The app served on a free port by an event loop in a background thread.
 
@@ -122,10 +140,27 @@ class ThreadServer:
             raise self._error
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = STOP_S) -> None:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(30)
+        self._thread.join(timeout_s)
+        if not self._thread.is_alive():
+            return
+        # Still running (once seen: a Redis server of test_recommend's module, its consumers,
+        # fault sync and recommender then polling the session's stopped Redis after pytest's
+        # summary, "Error 111 connecting"): say where it was stuck, on the terminal (pytest
+        # turns warnings into errors and keeps captured output to itself), then cancel every
+        # task of its loop, so nothing outlives the test.
+        assert self._loop is not None
+        # read from this thread: a diagnosis, not a synchronised view
+        tasks = asyncio.all_tasks(self._loop)
+        waiting = [f"{task.get_name()}: {_awaiting(task.get_coro())}" for task in tasks]
+        print(f"\ntest server {self.url} still running {timeout_s:g} s after stop(); its tasks:\n"
+              + "\n".join(waiting), file=sys.__stderr__, flush=True)  # fmt: skip
+        self._loop.call_soon_threadsafe(_cancel_all_tasks)
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            raise RuntimeError(f"the test server at {self.url} runs on after its tasks' cancel")
 
     def call(self, coro: Any, timeout_s: float = 30.0) -> Any:
         """Run a coroutine on the server's loop (to reach the backend directly)."""

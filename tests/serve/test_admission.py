@@ -8,6 +8,7 @@ figures (goodput and p99 at 1x/2x/4x the sustainable rate) are `benchmarks/bench
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.serve.helpers import SECRET, Client, ThreadServer, wait_for
+from tests.serve.helpers import SECRET, Client, ThreadServer, batch, live_class, wait_for
 from twin.cli.app import main
 from twin.serve.admission import (
     TARGET_S,
@@ -26,6 +27,8 @@ from twin.serve.admission import (
     quantile,
     redis_pool_size,
 )
+from twin.serve.backends import commit_wait
+from twin.serve.backends.commit_wait import CommitWait
 
 LIMIT = 3
 
@@ -235,3 +238,69 @@ def test_the_limit_stays_within_its_bounds_and_is_never_exceeded(
     for ticket in running:
         limit.done(ticket, now)
     assert limit.inflight == 0
+
+
+def test_commit_waits_are_recorded_only_inside_a_request() -> None:
+    async def ingest_like(wait: CommitWait | None) -> float:
+        token = commit_wait.CURRENT.set(wait)
+        try:
+            with commit_wait.waiting_for_commit():
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.02)  # not a commit: not counted
+        finally:
+            commit_wait.CURRENT.reset(token)
+        return 0.0 if wait is None else wait.total(0.0)
+
+    waited = asyncio.run(ingest_like(CommitWait()))
+    assert 0.02 <= waited < 0.035
+    assert asyncio.run(ingest_like(None)) == 0.0  # the stream processor's calls: nothing kept
+
+
+@pytest.mark.redis
+def test_the_redis_backend_times_its_ingest_as_a_commit_wait(redis_url: str) -> None:
+    """On a real Redis (AOF, fsync always), the ingest's round trip is recorded as the wait."""
+    import time
+
+    from twin.serve.backends.redis import RedisBackend
+    from twin.serve.validation import parse_telemetry
+
+    async def run() -> tuple[float, float]:
+        backend = RedisBackend(redis_url, shards=1)
+        await backend.start()
+        wait = CommitWait()
+        token = commit_wait.CURRENT.set(wait)
+        try:
+            doc = batch(f"commit-wait-{time.time_ns()}", "c1", range(50))
+            raw = json.dumps(doc).encode()
+            parsed = parse_telemetry(raw, now=time.time(), max_batch=500, max_future_s=60,
+                                     max_age_s=86_400)  # fmt: skip
+            began = time.perf_counter()
+            result = await backend.ingest(parsed)
+            elapsed = time.perf_counter() - began
+            assert result.accepted == 50
+            return wait.total(0.0), elapsed
+        finally:
+            commit_wait.CURRENT.reset(token)
+            await backend.close()
+
+    waited, elapsed = asyncio.run(run())
+    assert 0 < waited <= elapsed
+
+
+def test_the_wait_for_redis_commit_is_in_the_metrics(
+    server: ThreadServer, client: Client, backend_name: str
+) -> None:
+    """On Redis each accepted batch's wait for the group commit is observed (and at most its
+    time in the server); the embedded backend has none."""
+    device = f"commit-metric-{backend_name}"
+    body = batch(device, live_class(server.state.catalog).id, range(1, 11))
+    name = 'twin_commit_wait_seconds_count{route="telemetry"}'
+    before = _metric(client, name)
+    reply = client.post("/v1/telemetry", json=body, token=client.token("device", device))
+    assert reply.status_code == 202, reply.text
+    counted = _metric(client, name) - before
+    assert counted == (1 if backend_name == "redis" else 0)
+    if backend_name == "redis":
+        waited = _metric(client, 'twin_commit_wait_seconds_sum{route="telemetry"}')
+        latency = 'twin_http_request_duration_seconds_sum{route="telemetry",status="202"}'
+        assert 0 < waited <= _metric(client, latency)

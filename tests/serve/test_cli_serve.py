@@ -96,11 +96,12 @@ def test_serve_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
 def test_bad_options_are_one_line_and_exit_2(
     args: list[str],
     message: str,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TWIN_SECRET", SECRET)
-    assert main(["serve", "--port", "0", *args]) == 2
+    assert main(["serve", "--port", "0", "--data-dir", str(tmp_path), *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith(message) and err.count("\n") == 1
 
@@ -174,3 +175,22 @@ def test_a_burst_of_connections_is_held_for_accept_not_dropped(tmp_path: Path) -
             sock.close()
         code, _, err = finish(proc, signal.SIGTERM)
     assert code == 0 and "Traceback" not in err
+
+
+def test_a_test_server_stuck_in_its_shutdown_is_cancelled_not_left_running(
+    tmp_path: Path,
+) -> None:
+    """`ThreadServer.stop()` past its wait cancels the loop's tasks: no thread outlives a test
+    to poll a Redis the session has stopped (the "Error 111" lines after pytest's summary)."""
+    import asyncio
+
+    from tests.serve.helpers import ThreadServer, settings_for
+
+    server = ThreadServer(settings_for(tmp_path, "embedded", None)).start()
+
+    async def hang(grace_s: float = 5.0) -> None:
+        await asyncio.sleep(3600)  # a close that never ends
+
+    server.state.backend.close = hang  # type: ignore[method-assign]
+    server.stop(timeout_s=1.0)
+    assert not server._thread.is_alive()

@@ -107,7 +107,8 @@ def test_sigkill_loses_no_acknowledged_sample(tmp_path: Path, victim: str) -> No
     redis_dir.mkdir()
     redis_procs = [start_redis(redis_dir, redis_port)]
     args = ["--redis", f"redis://127.0.0.1:{redis_port}/0", "--riders", "100",
-            "--rate", "10000", "--burst", "10000", "--device-rate", "100000"]  # fmt: skip
+            "--rate", "10000", "--burst", "10000", "--device-rate", "100000",
+            "--data-dir", str(tmp_path / "serve")]  # fmt: skip
     server = ServeProcess(port, args)
     server.start()
     url = f"http://127.0.0.1:{port}"

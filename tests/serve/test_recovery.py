@@ -116,8 +116,9 @@ def test_a_shard_stalled_on_a_backlog_makes_healthz_degraded(tmp_path: Path) -> 
         server.stop()
 
 
-def _serve_args(url: str, *extra: str) -> list[str]:
-    return ["serve", "--port", "0", "--riders", "100", "--redis", url, *extra]
+def _serve_args(url: str, data_dir: Path, *extra: str) -> list[str]:
+    return ["serve", "--port", "0", "--riders", "100", "--redis", url,
+            "--data-dir", str(data_dir), *extra]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -139,12 +140,13 @@ def test_serve_refuses_a_redis_that_would_lose_acknowledged_samples(
     try:
         url = f"redis://127.0.0.1:{port}/0"
         monkeypatch.setenv("TWIN_SECRET", SECRET)
-        assert main(_serve_args(url)) == 2
+        assert main(_serve_args(url, tmp_path / "serve")) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"twin: --redis '{url}': {found}") and err.count("\n") == 1
         assert "--allow-data-loss" in err
         env = {**os.environ, "TWIN_SECRET": SECRET}
-        cmd = [sys.executable, "-m", "twin.cli.app", *_serve_args(url, "--allow-data-loss")]
+        serve = _serve_args(url, tmp_path / "serve", "--allow-data-loss")
+        cmd = [sys.executable, "-m", "twin.cli.app", *serve]
         served = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
         assert served.stdout is not None and "ready at" in served.stdout.readline()
         served.send_signal(signal.SIGTERM)
@@ -174,7 +176,7 @@ def test_a_killed_worker_is_restarted_and_says_why(redis_url: str, tmp_path: Pat
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "twin.cli.app", "serve", "--riders", "100", "--port", str(port),
-           "--redis", redis_url, "--workers", "2"]  # fmt: skip
+           "--redis", redis_url, "--workers", "2", "--data-dir", str(tmp_path)]  # fmt: skip
     log = tmp_path / "stderr.log"
     with log.open("w") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True,

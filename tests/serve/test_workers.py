@@ -64,12 +64,12 @@ def one_session_per_worker(url: str, workers: int) -> dict[int, requests.Session
 
 
 @pytest.fixture(scope="module")
-def workers(redis_url: str) -> Iterator[Workers]:
+def workers(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workers]:
     flush_redis(redis_url)
     port = free_port()
     cmd = [sys.executable, "-m", "twin.cli.app", "serve", "--riders", "100", "--port", str(port),
            "--redis", redis_url, "--workers", "2", "--rate", "0.5", "--burst", "4",
-           "--admin"]  # fmt: skip
+           "--admin", "--data-dir", str(tmp_path_factory.mktemp("workers"))]  # fmt: skip
     env = {**os.environ, "TWIN_SECRET": SECRET}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:

@@ -5,7 +5,9 @@
 `metrics` times and counts every request by route name and final status. `errors` is the
 promise that nothing a client sends earns a 500: `ApiError`s and aiohttp's own HTTP errors
 (404 for no route, 405, 413) become `{"error": "..."}` with their status, storage that is down
-is a 503 with `Retry-After` (nothing was acknowledged), and only a genuine bug is a logged 500.
+is a 503 with `Retry-After` (nothing was acknowledged), a client that left mid-request is one
+line at info level and a 499 in the metrics (`ClientGone`), and only a genuine bug is a logged
+500.
 `body_limit` refuses an announced body over `max_body_bytes` before reading it (aiohttp's
 `client_max_size` catches unannounced ones). `auth` verifies a bearer token when one is sent
 (a bad, expired or revoked one is a 401; a missing one is left to `require` in the handler); an
@@ -38,8 +40,10 @@ from twin.serve.tokens import SUBJECT, TokenError, bearer
 
 __all__ = [
     "CHARGED_BY_HANDLER",
+    "CLIENT_GONE",
     "PENDING_CHARGE",
     "PUBLIC_ROUTES",
+    "ClientGone",
     "auth",
     "body_limit",
     "error_response",
@@ -58,6 +62,7 @@ PUBLIC_ROUTES = frozenset({"healthz", "metrics", "openapi"})
 # Routes whose handler spends the token's charge itself, with the backend's write (telemetry:
 # on Redis the token's bucket, the device's bucket and the write are one Lua call).
 CHARGED_BY_HANDLER = frozenset({"telemetry"})
+CLIENT_GONE = 499  # the status the metrics count for a request whose client left
 PENDING_CHARGE = web.RequestKey("twin_pending_charge", Charge)
 _KEPT_HEADERS = ("Retry-After", "Allow", "WWW-Authenticate")
 # Storage that is down or restarting: the client should retry, and nothing was acknowledged.
@@ -102,6 +107,21 @@ def _http_error_message(request: web.Request, exc: web.HTTPException) -> str:
     return text if text and not text.startswith(f"{exc.status}:") else exc.reason
 
 
+class ClientGone(web.Response):
+    """What a handler whose client left answers: nothing is sent (the connection is closed).
+
+    Counted in the metrics as 499 (nginx's "client closed request"), neither a 5xx of ours nor
+    a 4xx we sent. Raised out of the handler instead, the reset reached aiohttp as an
+    unhandled error: a traceback in the log for every player that closed its connection.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(status=CLIENT_GONE)
+
+    async def prepare(self, request: web.BaseRequest) -> None:
+        raise ConnectionResetError("the client closed the connection")
+
+
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -116,8 +136,9 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except _UNAVAILABLE as exc:
         log.warning("storage unavailable on %s %s: %s", request.method, request.path, exc)
         return error_response(503, "storage unavailable, retry", {"Retry-After": "1"})
-    except ConnectionResetError:  # the client left mid-body: no one to answer, not a bug
-        raise
+    except ConnectionResetError as exc:  # the client left: no one to answer, not a bug
+        log.info("client left mid-request: %s %s (%s)", request.method, request.path, exc)
+        return ClientGone()
     except Exception:  # a bug of ours, not the client's: log it, answer 500 without details
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal server error")

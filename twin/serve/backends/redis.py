@@ -28,7 +28,9 @@ twice nor be streamed twice. It first spends the request's rate-limit charges (t
 bucket and the device's, `twin.serve.backends.redis_limiter`), so a telemetry request is one
 round trip.
 Concurrent requests use separate connections, and Redis answers all the commands it read in
-one event-loop pass after one AOF fsync: the group commit is Redis' own.
+one event-loop pass after one AOF fsync: the group commit is Redis' own. The writes' round
+trips are timed as waits for that commit (`twin.serve.backends.commit_wait`), reported in
+`/metrics` as `twin_commit_wait_seconds`.
 `COMMIT` XACKs each entry and adds its output to the leaderboard only if the XACK acknowledged
 it (a redelivered entry already applied is skipped), then XDELs the entries, so the stream
 holds exactly the backlog. The 202 is sent after Redis answered; with `appendonly yes` and
@@ -58,6 +60,7 @@ from twin.serve.backends.base import (
     output_kj,
     shard_of,
 )
+from twin.serve.backends.commit_wait import waiting_for_commit
 from twin.serve.backends.redis_limiter import BUCKET_FUNCTION, RedisLimiter
 from twin.serve.ratelimit import Charge
 from twin.serve.revocation import REDIS_KEY as REVOKED_KEY
@@ -310,7 +313,8 @@ class RedisBackend:
             limiter: RedisLimiter = charge.limiter  # type: ignore[assignment]
             keys.append(limiter.redis_key(charge.key))
             args += (limiter.rate, limiter.burst, charge.cost, limiter.expire_ms)
-        refused, value, *stored = await self._ingest(keys=keys, args=args)
+        with waiting_for_commit():
+            refused, value, *stored = await self._ingest(keys=keys, args=args)
         if int(refused) < 0:
             return IngestResult(0, 0, conflict=Conflict(int(value), stored[0]))
         if refused:
@@ -326,7 +330,8 @@ class RedisBackend:
             pipe.sadd(f"{P}riders:{class_id}", rider_id)
             if device_id is not None:
                 pipe.hset(f"{P}rider_of", device_id, rider_id)
-            added, *_ = await pipe.execute()
+            with waiting_for_commit():
+                added, *_ = await pipe.execute()
         return bool(added)
 
     async def read_shard(
@@ -431,7 +436,8 @@ class RedisBackend:
             pipe.zremrangebyscore(key, "-inf", f"({since!r}")
             pipe.zrangebyscore(key, since, "+inf")
             pipe.expire(key, max(1, math.ceil(2 * window_s)))
-            _, _, members, _ = await pipe.execute()
+            with waiting_for_commit():
+                _, _, members, _ = await pipe.execute()
         return [_cadence_sample(m) for m in members]
 
     async def leaderboard(self, class_id: str, n: int) -> tuple[list[tuple[str, float]], int]:
@@ -461,7 +467,8 @@ class RedisBackend:
                 f"{workout.rider_id}\t{workout.class_id}", repr(weight)]  # fmt: skip
         args += chain.from_iterable(fields.items())
         keys = [f"{P}workout_keys", f"{P}workout_seq", f"{P}interactions"]
-        workout_id, replayed, earlier = await self._add_workout(keys=keys, args=args)
+        with waiting_for_commit():
+            workout_id, replayed, earlier = await self._add_workout(keys=keys, args=args)
         return workout_id, earlier if int(replayed) else None
 
     async def workout(self, workout_id: str) -> dict[str, Any] | None:
@@ -486,9 +493,10 @@ class RedisBackend:
         self, workout_id: str, rating: int, completion_pct: float, weight: float
     ) -> float | None:
         keys = [f"{P}workout:{workout_id}", f"{P}interactions"]
-        previous = await self._feedback(
-            keys=keys, args=[rating, repr(completion_pct), repr(weight)]
-        )
+        with waiting_for_commit():
+            previous = await self._feedback(
+                keys=keys, args=[rating, repr(completion_pct), repr(weight)]
+            )
         return None if previous is None else float(previous)
 
     async def revoked_ids(self) -> set[str]:
