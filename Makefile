@@ -19,10 +19,13 @@ $(VENV)/.dev: $(VENV)/.base
 demo: $(VENV)/.base
 	$(TWIN) run scenarios/new-year-surge.yaml --engine fluid
 
+# The suite on TEST_JOBS processes (pytest-xdist), a test file per process at a time so that
+# a module's fixtures run once; the drills spend most of their time waiting on the clock.
+TEST_JOBS ?= 2
 test: $(VENV)/.dev
 	$(PY) -m ruff check twin tests benchmarks locustfiles
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_JOBS) --dist loadfile
 
 # The long statistical checks (`slow` marker): engines against theory at tight intervals,
 # and the scenarios too long for `make test` (covid-growth's six weeks). First the engines'

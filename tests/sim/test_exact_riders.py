@@ -68,11 +68,10 @@ def test_calls_per_type_follow_the_journey_of_the_drawn_sessions(evening) -> Non
     assert len(rep.outcomes.lag_s) == pytest.approx(sent["telemetry"], abs=50)
 
 
-def test_riders_wait_as_the_fluid_engine_says_on_a_loaded_steady_evening(scenarios_dir) -> None:
-    overrides = ["population.riders=20000", "architecture=phase1-monolith", "duration_s=900"]
-    path = scenarios_dir / "daily-peak.yaml"
-    exact = run_file(path, overrides, engine="exact", replications=2).summary
-    fluid = run_file(path, overrides, engine="fluid").summary
+def test_riders_wait_as_the_fluid_engine_says_on_a_loaded_steady_evening(phase1_evening) -> None:
+    # daily-peak at 20,000 riders on phase 1 for ten minutes, the exact engine's riders over
+    # four replications (tests/conftest.py: the same runs tests/cli reads)
+    exact, fluid = phase1_evening["exact"], phase1_evening["fluid"]
     api_e, api_f = exact["services"]["api"], fluid["services"]["api"]
     assert 0.6 < api_f["utilization_mean"] < 0.95  # loaded: where the waiting shows
     assert api_e["utilization_mean"] == pytest.approx(api_f["utilization_mean"], rel=0.05)
