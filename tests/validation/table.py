@@ -107,7 +107,8 @@ def readme_markdown(rows: Sequence[Row], meta: Mapping[str, Any]) -> str:
         "",
         _case_summary(rows, meta),
         "",
-        f"The {len(out)} rows outside their target (every row: "
+        ("The 1 row outside its target" if len(out) == 1
+         else f"The {len(out)} rows outside their target") + " (every row: "
         "[docs/validation/engines.md](docs/validation/engines.md), "
         "`docs/validation/engines.csv`, `docs/validation/engines.json`):",
         "",
