@@ -211,11 +211,13 @@ def measure(base: str, seconds: float) -> dict[str, Any]:
             "load_generator_cpu": client_cpu}  # fmt: skip
 
 
-def bench_backend(backend: str, seconds: float, extra: tuple[str, ...]) -> dict[str, Any]:
+def bench_backend(
+    backend: str, seconds: float, extra: tuple[str, ...], fsync: str = "always"
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         if backend == "redis":
             with (
-                redis_server(Path(tmp)) as url,
+                redis_server(Path(tmp), fsync) as url,
                 twin_server(Path(tmp) / "data", url, extra=extra) as base,
             ):
                 return measure(base, seconds)
@@ -262,6 +264,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--backend", choices=("embedded", "redis", "both"), default="both")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--max-inflight", type=int, help="twin serve's admission limit")
+    parser.add_argument("--appendfsync", choices=("always", "everysec"), default="always",
+                        help="the Redis backend's AOF fsync policy (both keep what was "
+                        "acknowledged across a kill; always also across a power loss)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args(argv)
     extra = () if args.max_inflight is None else ("--max-inflight", str(args.max_inflight))
@@ -271,7 +276,7 @@ def main(argv: list[str]) -> int:
         backends.remove("redis")
     results, met = {}, True
     for backend in backends:
-        results[backend] = bench_backend(backend, args.seconds, extra)
+        results[backend] = bench_backend(backend, args.seconds, extra, args.appendfsync)
         met = report(backend, results[backend]) and met
     if args.json:
         print(json.dumps(results, indent=2))
