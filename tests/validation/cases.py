@@ -7,7 +7,7 @@ ordinary daily peak at 2.5e-3 (7,500 riders). Where writes meet a database's wri
 the scale must leave that capacity many writes a second: the exact engine's gate is a token
 bucket (`twin.sim.exact.gate`) that Poisson bursts overrun when the scaled capacity is a few
 writes a second (the surge's fix at 3e-4: ~10 writes/s at 77 % load, and one replication in
-five met a minute of 500 ms waits, workout p99 106 +-260 ms over five), where the fluid
+five met a minute of waits up to 500 ms, workout p99 106 +-260 ms over five), where the fluid
 engine, which drains a tick's worth, sees none; so the surge's fix runs at 1e-3 and the
 broadcast failure, whose feedback writes were as few, at 3e-3. The IoT overload runs at 5e-3
 (15,000 riders, about two minutes a replication): its backlog is convex in a load that sits
