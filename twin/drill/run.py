@@ -415,30 +415,7 @@ def _finish(
         "seed": scenario.seed,
         "wall_seconds": round(time.time() - started, 3),
     }
-    target_cpu = [r["target_cpu_s"] for r in runs]
-    waited = {key: _summed([r[key] for r in runs]) for key in ("target_wait_s", "cpu_pressure_s")}
-    drill = {
-        "target": options.target or "host", "host": first["url"], "scale": work.scale,
-        "speedup": work.speedup, "duration_s": work.duration_s,
-        "workers": options.expect_workers if options.master else options.workers,
-        "repeat": options.repeat, "t0": first["t0"], "locust_wall_s": runs[0]["locust_wall_s"],
-        "tracking": tracked, "locust": runs[0]["locust"], "faults_applied": first["faults"],
-        # CPU seconds under load (all runs): the load processes' (Locust) and the target's own
-        # (`process_cpu_seconds_total`, when it exports it): what `twin calibrate` fits.
-        "load_cpu_s": measured.cpu_s,
-        "target_cpu_s": None if None in target_cpu else round(sum(target_cpu), 3),
-        # ... and the time they waited, runnable, for a CPU (`/proc/<pid>/schedstat`; the
-        # target's when the drill started it), and the machine's (PSI `some`): what the
-        # prediction's stall factor reads (`twin.drill.starvation`)
-        "load_wait_s": measured.wait_s, **waited,
-        # each load process's share (a remote worker's records name its Locust client id)
-        "load_shares": measured.shares,
-        "scenario_architecture": scenario.architecture,
-        "scenario_file": str(Path(options.scenario).resolve()),
-        "profile": profile.name,
-        # the model's request types this target is not driven with: not planned, not predicted
-        "not_driven": profile.not_driven(REQUEST_TYPES),
-    }  # fmt: skip
+    drill = _drill_block(options, work, first, runs, measured, tracked, scenario, profile)
     if options.variant is not None:  # one variant of an A/B drill (`twin.drill.ab_run`)
         drill.update(variant=options.variant, split=options.split)
     if options.repeat > 1:
@@ -464,6 +441,40 @@ def _finish(
     predict_and_report(options, scenario, compiled, work, summary, say, (frame, series),
                         (measured, baseline), first.get("devices") or [])  # fmt: skip
     return summary
+
+
+def _drill_block(
+    options: DrillOptions, work: DrillWorkload, first: dict[str, Any],
+    runs: list[dict[str, Any]], measured: Any, tracked: dict[str, Any], scenario: Any,
+    profile: TargetProfile,
+) -> dict[str, Any]:  # fmt: skip
+    """The summary's `drill` block: how the drill ran, what it cost the load processes and the
+    target, and which of the model's request types it drove."""
+    target_cpu = [r["target_cpu_s"] for r in runs]
+    waited = {key: _summed([r[key] for r in runs]) for key in ("target_wait_s", "cpu_pressure_s")}
+    drill = {
+        "target": options.target or "host", "host": first["url"], "scale": work.scale,
+        "speedup": work.speedup, "duration_s": work.duration_s,
+        "workers": options.expect_workers if options.master else options.workers,
+        "repeat": options.repeat, "t0": first["t0"], "locust_wall_s": runs[0]["locust_wall_s"],
+        "tracking": tracked, "locust": runs[0]["locust"], "faults_applied": first["faults"],
+        # CPU seconds under load (all runs): the load processes' (Locust) and the target's own
+        # (`process_cpu_seconds_total`, when it exports it): what `twin calibrate` fits.
+        "load_cpu_s": measured.cpu_s,
+        "target_cpu_s": None if None in target_cpu else round(sum(target_cpu), 3),
+        # ... and the time they waited, runnable, for a CPU (`/proc/<pid>/schedstat`; the
+        # target's when the drill started it), and the machine's (PSI `some`): what the
+        # prediction's stall factor reads (`twin.drill.starvation`)
+        "load_wait_s": measured.wait_s, **waited,
+        # each load process's share (a remote worker's records name its Locust client id)
+        "load_shares": measured.shares,
+        "scenario_architecture": scenario.architecture,
+        "scenario_file": str(Path(options.scenario).resolve()),
+        "profile": profile.name,
+        # the model's request types this target is not driven with: not planned, not predicted
+        "not_driven": profile.not_driven(REQUEST_TYPES),
+    }  # fmt: skip
+    return drill
 
 
 def _worst_error(tracked: dict[str, Any]) -> float:
