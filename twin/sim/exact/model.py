@@ -29,7 +29,7 @@ __all__ = [
     "chain_path",
     "from_network",
     "from_platform",
-    "persist_source",
+    "ingest_source",
     "schedule_of",
 ]
 
@@ -175,9 +175,9 @@ def _servers_schedule(t: np.ndarray, servers: np.ndarray) -> tuple[tuple[float, 
 CHAIN = "ingest:chain"  # a telemetry batch through the stream's consumer to the leaderboard
 
 
-def persist_source(service: str) -> str:
-    """The name of the source of the ingest flows left at `service` (with riders, at the
-    persistence target: the riding devices' metrics)."""
+def ingest_source(service: str) -> str:
+    """The name of the source of the ingest flows the routes leave at `service` (a stream's
+    records, a database's persistence writes)."""
     return f"ingest:{service}"
 
 
@@ -189,13 +189,30 @@ def chain_path(compiled: Any) -> tuple[tuple[str, float], ...]:
     return tuple((n, 1.0) for n in hops)
 
 
+def _ingest_sources(
+    compiled: Any, routed: dict[str, np.ndarray], *, riders_persist: bool
+) -> list[SourceModel]:
+    """A source per service for what its offered load has beyond `routed` (the routes and the
+    chain). With `riders_persist`, what is left at the persistence target is the devices'
+    metrics, written while each device rides (`twin.sim.exact.riders`), not a Poisson stream."""
+    t, out = compiled.t, []
+    for service, spec in compiled.services.items():
+        extra = spec.arrivals - routed[service]
+        if float(extra.max()) > 1e-6 * max(float(spec.arrivals.max()), 1.0):
+            sched = schedule_of(t, np.where(extra > 1e-9, extra, 0.0))
+            driven = riders_persist and service == compiled.ingest.persist
+            out.append(SourceModel(ingest_source(service), sched, service, ((service, 1.0),),
+                                   driven=driven))  # fmt: skip
+    return out
+
+
 def _gate(name: str, spec: Any, compiled: Any) -> dict[str, Any]:
     """A service kind's own rate limit as a gate: a database's write capacity for the types
     that write there (and the persistence flow), a stream's records/s and bytes/s limit for
     every record; a tick's worth passes at once, as the fluid engine drains per tick."""
     if spec.write_capacity_per_s is not None:
         persists = compiled.ingest.persist == name
-        sources = (*spec.writers, persist_source(name)) if persists else spec.writers
+        sources = (*spec.writers, ingest_source(name)) if persists else spec.writers
         return {
             "gate_rate": spec.write_capacity_per_s,
             "gate_sources": tuple(sources),
@@ -207,7 +224,7 @@ def _gate(name: str, spec: Any, compiled: Any) -> dict[str, Any]:
         visiting = [t for t, hops in compiled.visits.items() if any(h == name for h, _ in hops)]
         return {
             "gate_rate": rate,
-            "gate_sources": (*visiting, persist_source(name)),
+            "gate_sources": (*visiting, ingest_source(name)),
             "gate_burst_s": float(compiled.tick_s),
             **_cap(spec, compiled),
         }
@@ -293,15 +310,7 @@ def from_platform(
             routed[hop] += compiled.telemetry_records_per_s
         schedule = schedule_of(t, compiled.telemetry_records_per_s)
         sources.append(SourceModel(CHAIN, schedule, chain[0][0], chain, driven=True))
-    for service, spec in compiled.services.items():  # not `name`: that is the model's
-        extra = spec.arrivals - routed[service]
-        if float(extra.max()) > 1e-6 * max(float(spec.arrivals.max()), 1.0):
-            sched = schedule_of(t, np.where(extra > 1e-9, extra, 0.0))
-            # with riders, what is left at the persistence target is the devices' metrics,
-            # written while each device rides (`twin.sim.exact.riders`), not a Poisson stream
-            driven = riders and bool(chain) and service == compiled.ingest.persist
-            sources.append(SourceModel(persist_source(service), sched, service,
-                                       ((service, 1.0),), driven=driven))  # fmt: skip
+    sources += _ingest_sources(compiled, routed, riders_persist=bool(chain))
     return ExactModel(
         name=name,
         kind="platform",

@@ -16,7 +16,7 @@ import simpy
 
 from twin.rng import component_rng
 from twin.sim.exact.clients import ClientPool
-from twin.sim.exact.model import CHAIN, ExactModel, persist_source
+from twin.sim.exact.model import CHAIN, ExactModel, ingest_source
 from twin.sim.exact.replication import Network, clock_process, empty_record
 from twin.sim.exact.riders import Outcomes, Riders
 from twin.sim.exact.station import Request
@@ -57,7 +57,7 @@ def _persist_emit(
     model: ExactModel, net: Network, index: dict[str, int], compiled: CompiledPlatform
 ) -> Callable[..., None] | None:
     """The emitter of the riding devices' metrics writes (None when the model has none)."""
-    name = persist_source(compiled.ingest.persist)
+    name = ingest_source(compiled.ingest.persist)
     i = index.get(name)
     return net.emit[i] if i is not None and model.sources[i].driven else None
 
