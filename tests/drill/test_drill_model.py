@@ -38,10 +38,14 @@ def test_the_drill_platform_carries_the_drills_own_workload(drill_model):
     _scenario, arch, work, platform = drill_model
     assert platform.tick_s == 1.0 and platform.t.size == work.duration_s == 20
     for rtype, rate in work.rates.items():
-        assert platform.demand[rtype] == pytest.approx(rate)
+        if rtype in ("recommend", "join"):  # a class end's restarts move to it: same totals
+            assert platform.demand[rtype].sum() == pytest.approx(rate.sum())
+        else:
+            assert platform.demand[rtype] == pytest.approx(rate)
     # every request crosses the event loop once; the ingest path adds nothing to it
     api = platform.services["api"]
-    assert api.arrivals == pytest.approx(work.total_rate)
+    assert api.arrivals == pytest.approx(np.sum(list(platform.demand.values()), axis=0))
+    assert api.arrivals.sum() == pytest.approx(work.total_rate.sum())
     assert api.servers == pytest.approx(np.ones(20))  # the target's one loop, not scaled
     # the stream's consumers take the drill's telemetry records (one per batch)
     records = platform.services["processor"].arrivals

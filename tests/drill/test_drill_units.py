@@ -200,6 +200,7 @@ def test_on_demand_playlist_loads_speed_up_with_the_sessions():
     sessions = SimpleNamespace(
         starts_live=np.full((1, n), 1.0), starts_od=starts_od[None, :],
         active_live=live[None, :], active_od=np.full((1, n), 600.0),
+        ends_live=np.full((1, n), 1.0),
     )  # fmt: skip
     cp = SimpleNamespace(
         tick_s=1.0, active_riders=np.full(n, 1000.0),

@@ -46,7 +46,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from twin.config.architecture import LoadCpu
-from twin.config.builtin import find_architecture
+from twin.config.builtin import find_architecture, find_scenario
 from twin.config.network import ServiceTime
 from twin.drill.fit import (
     API,
@@ -147,7 +147,7 @@ def _load(folder: Path, base: Any) -> _Drill:
     if measured.get("engine") != "drill":
         raise InputError(str(path), "engine", "not a drill's summary")
     d = measured["drill"]
-    scenario_file = Path(d.get("scenario_file") or f"scenarios/{measured['scenario']}.yaml")
+    scenario_file = _scenario_file(d.get("scenario_file"), measured["scenario"])
     options = DrillOptions(
         scenario=scenario_file, out=Path(folder), target="local", scale=d["scale"],
         speedup=d["speedup"], duration=d["duration_s"],
@@ -160,6 +160,14 @@ def _load(folder: Path, base: Any) -> _Drill:
     return _Drill(Path(folder), measured, scenario,
                   drill_platform(compile_target(scenario, base), work), work=work,
                   faults=faults)  # fmt: skip
+
+
+def _scenario_file(recorded: str | None, name: str) -> Path:
+    """The drill's scenario: the file it recorded, else (a drill made on another machine or
+    checkout) the built-in scenario of that name."""
+    if recorded and Path(recorded).is_file():
+        return Path(recorded)
+    return find_scenario(name)
 
 
 def _riding_devices(drill: _Drill) -> list[str]:

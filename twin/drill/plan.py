@@ -68,6 +68,7 @@ class DrillWorkload:
     active_live_share: np.ndarray
     device_share: float  # share of active riders on a bike or tread (telemetry senders)
     live_classes: tuple[Any, ...] = ()  # the scenario's live classes (`LiveClassLoad`)
+    live_ends: np.ndarray | None = None  # live sessions ending per drill second (requests)
 
     @property
     def total_rate(self) -> np.ndarray:
@@ -179,6 +180,7 @@ def drill_workload(
         active_live_share=_share(live_active, active),
         device_share=float(device_riders.sum() / max(active.sum(), 1e-12)),
         live_classes=tuple(sessions.live_classes),
+        live_ends=squeeze(sessions.ends_live.sum(axis=0)) * factor * speedup,
     )
 
 

@@ -25,6 +25,7 @@ from twin.config.architecture import load_architecture
 from twin.config.builtin import find_architecture
 from twin.config.network import ServiceTime
 from twin.drill.plan import DrillWorkload, compress
+from twin.drill.stampede import class_end_bursts, moved_demand
 from twin.drill.starvation import stall_factor, wait_ratio
 from twin.runs.compile import build_platform
 from twin.runs.engines import simulate
@@ -72,8 +73,10 @@ def drill_platform(compiled: Any, work: DrillWorkload) -> Any:
     seconds = work.duration_s
     factor = float(work.riders.sum() / max(_squeeze(compiled.active_riders, compiled, work).sum(),
                                            1e-12))  # fmt: skip
-    demand = {name: np.asarray(work.rates[name], dtype=float) for name in compiled.demand
-              if name in work.rates}  # fmt: skip
+    rates = {name: np.asarray(work.rates[name], dtype=float) for name in compiled.demand
+             if name in work.rates}  # fmt: skip
+    # a live class's end sends its riders' workouts, ratings and next app opens at once
+    demand, bursts = moved_demand(rates, class_end_bursts(work))
     old = _routed(compiled.demand, compiled.visits, compiled.services)
     new = _routed(demand, compiled.visits, compiled.services)
     # the ingest flows behind the routes come from telemetry: none when it is not driven
@@ -105,7 +108,7 @@ def drill_platform(compiled: Any, work: DrillWorkload) -> Any:
                                       for r in compiled.riders_by_rendition]),
         # the drill's offered load is per drill second: the exact engine runs it as request
         # streams, not as the scenario's riders (whose sessions are on the scenario's clock)
-        incidents=(), session_flows=None, **scaled,
+        incidents=(), session_flows=None, bursts=bursts, **scaled,
     )  # fmt: skip
 
 

@@ -123,6 +123,13 @@ class CompiledPlatform:
     clients: Clients = field(default_factory=lambda: Clients())
     # The music that follows cadence (twin.config.audio); None when no session plays it.
     audio: Audio | None = None
+    # The part of `demand` that arrives at instants rather than spread over its tick, per
+    # request type: (seconds from t = 0, expected requests). A live class's riders all finish
+    # at its end and start their next session at once (`twin.drill.stampede`). `demand`
+    # includes them (the fluid engine, per tick, needs no more); the exact engine sends them
+    # at their instant and the rest of the tick's rate as a Poisson stream. At one instant,
+    # requests arrive in this mapping's order of types.
+    bursts: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
 
 
 def origin_up(compiled: CompiledPlatform) -> np.ndarray | None:

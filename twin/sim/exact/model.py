@@ -105,13 +105,17 @@ class SourceModel:
     """Poisson arrivals; with `path`, each hop is (station, share of requests reaching it).
 
     A `driven` source has no arrivals of its own: riders (twin.sim.exact.riders) send its
-    requests, and hear back when each is answered or lost."""
+    requests, and hear back when each is answered or lost. `bursts` are arrivals on top of
+    the schedule at instants: (seconds, expected count), a Poisson number at each; at one
+    instant, sources' bursts arrive in `burst_rank` order."""
 
     name: str
     schedule: RateSchedule
     entry: str
     path: tuple[tuple[str, float], ...] = ()
     driven: bool = False
+    bursts: tuple[tuple[float, float], ...] = ()
+    burst_rank: int = 0
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,17 @@ def schedule_of(t: np.ndarray, values: np.ndarray) -> RateSchedule:
     keep = np.concatenate(([True], values[1:] != values[:-1]))
     points = tuple((float(a), float(b)) for a, b in zip(t[keep] - t[0], values[keep], strict=True))
     return RateSchedule(points=points)
+
+
+def spread_rate(t: np.ndarray, tick_s: float, rate: np.ndarray,
+                bursts: tuple[tuple[float, float], ...]) -> np.ndarray:  # fmt: skip
+    """A tick's rate less what its `bursts` bring at their instants (never below 0)."""
+    out = np.asarray(rate, dtype=float).copy()
+    for at, count in bursts:
+        k = int(np.searchsorted(t - t[0], at, side="right")) - 1
+        if 0 <= k < out.size:
+            out[k] -= count / tick_s
+    return np.maximum(out, 0.0)
 
 
 def _servers_schedule(t: np.ndarray, servers: np.ndarray) -> tuple[tuple[float, int], ...]:
@@ -302,8 +317,11 @@ def from_platform(
     for rtype, hops in compiled.visits.items():
         for hop, share in hops:
             routed[hop] += compiled.demand[rtype] * share
-        schedule = schedule_of(t, compiled.demand[rtype])
-        sources.append(SourceModel(rtype, schedule, hops[0][0], tuple(hops), driven=riders))
+        bursts = () if riders else tuple(compiled.bursts.get(rtype, ()))
+        rate = spread_rate(t, float(compiled.tick_s), compiled.demand[rtype], bursts)
+        rank = list(compiled.bursts).index(rtype) if bursts else 0
+        sources.append(SourceModel(rtype, schedule_of(t, rate), hops[0][0], tuple(hops),
+                                   driven=riders, bursts=bursts, burst_rank=rank))  # fmt: skip
     chain = chain_path(compiled) if riders else ()
     if chain:
         for hop, _ in chain:

@@ -21,7 +21,7 @@ from twin.sim.exact.gate import RateGate
 from twin.sim.exact.model import ExactModel, SourceModel, StationModel
 from twin.sim.exact.pool import ConnectionPool
 from twin.sim.exact.routing import EXIT_INDEX, router
-from twin.sim.exact.source import poisson_source
+from twin.sim.exact.source import burst_source, poisson_source
 from twin.sim.exact.station import DROPPED, MulticlassStation, Request, Station
 from twin.sim.records import Grid, ReplicationRecord, SourceRecord, StationRecord
 from twin.sim.sketch import histogram_of
@@ -57,6 +57,10 @@ class _Path:
         self.uniform = BlockSampler(lambda n: rng.random(n))
 
 
+def _continue(request: Request, ok: bool) -> None:
+    request[4](ok)
+
+
 class Network:
     """Stations and sources wired together for one replication.
 
@@ -68,7 +72,8 @@ class Network:
     ) -> None:
         self.env = env
         self.model = model
-        self.settle = settle
+        # without riders, a request's token is what to do when it ends (`burst_source`)
+        self.settle = settle if settle is not None else _continue
         seed = model.seed
         index = {st.name: i for i, st in enumerate(model.stations)}
         self.names = [st.name for st in model.stations]
@@ -101,6 +106,7 @@ class Network:
                 continue
             rng = component_rng(seed, "source", src.name, replication=rep)
             env.process(poisson_source(env, src.schedule, rng, self.emit[i]))
+        self._bursts(rep)
         self.scalers: dict[str, Autoscaler] = {}
         for st, station in zip(model.stations, self.stations, strict=True):
             if st.scaling is not None:
@@ -108,6 +114,22 @@ class Network:
                 env.process(scaler_process(env, station, st.scaling, self.scalers[st.name]))
             elif st.servers_schedule:
                 env.process(_server_changes(env, station, st.servers_schedule))
+
+    def _bursts(self, rep: int) -> None:
+        """One process sends every source's bursts, as riders who send a burst's types one
+        after another in the sources' burst order (a ride's save, its rating, the next
+        session's app open, its join)."""
+        sources = self.model.sources
+        by_time: dict[float, list[tuple[int, int, float]]] = {}
+        for i, src in enumerate(sources):
+            for at, mean in src.bursts:
+                by_time.setdefault(at, []).append((src.burst_rank, i, mean))
+        if not by_time:
+            return
+        instants = [(at, [(i, mean) for _, i, mean in sorted(steps)])
+                    for at, steps in sorted(by_time.items())]  # fmt: skip
+        rng = component_rng(self.model.seed, "burst", "riders", replication=rep)
+        self.env.process(burst_source(self.env, instants, rng, self.emit))
 
     def _station(
         self, st: StationModel, i: int, rng: Any, sources: tuple[SourceModel, ...]
