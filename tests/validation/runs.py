@@ -33,7 +33,9 @@ CACHE = Path(os.environ.get("TWIN_VALIDATION_CACHE", ROOT / "reports" / ".valida
 # What a run's numbers depend on: the model, the engines and the built-in inputs. Reports,
 # CLI, drills and the reference platform do not change a summary's figures.
 _ENGINE_SIDE = ("errors.py", "rng.py", "analytic", "config", "platform", "sim", "runs", "results")
-_INPUTS = ("scenarios",)
+# The built-in scenarios and architectures: not the stored drills' folders, the target
+# profiles or the schema files under scenarios/, which no engine reads.
+_INPUTS = ("scenarios/*.yaml", "scenarios/architectures")
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,10 @@ def code_version(root: Path = ROOT / "twin", engine: str | None = None) -> str:
     digest = hashlib.sha256()
     for part in _ENGINE_SIDE + _INPUTS:
         base = root / part
-        files = [base] if base.is_file() else sorted(base.rglob("*"))
+        if "*" in part:
+            files = sorted(root.glob(part))
+        else:
+            files = [base] if base.is_file() else sorted(base.rglob("*"))
         for path in files:
             if any(path.is_relative_to(o) for o in other):
                 continue

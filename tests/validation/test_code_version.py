@@ -39,3 +39,17 @@ def test_what_both_engines_share_changes_both(tmp_path: Path) -> None:
         after = {e: code_version(tmp_path, e) for e in ("exact", "fluid")}
         assert after["exact"] != before["exact"] and after["fluid"] != before["fluid"], shared
         before = after
+
+
+def test_stored_drills_profiles_and_schemas_change_no_version(tmp_path: Path) -> None:
+    _tree(tmp_path)
+    before = {e: code_version(tmp_path, e) for e in ("exact", "fluid", None)}
+    for name in ("scenarios/calibration/d1/summary.json", "scenarios/profiles/nginx.yaml",
+                 "scenarios/schema/summary.schema.json"):  # fmt: skip
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}\n", encoding="utf-8")
+    assert {e: code_version(tmp_path, e) for e in ("exact", "fluid", None)} == before
+    (tmp_path / "scenarios/architectures").mkdir()
+    (tmp_path / "scenarios/architectures/a.yaml").write_text("f: 1\n", encoding="utf-8")
+    assert code_version(tmp_path, "exact") != before["exact"]  # an architecture is an input
