@@ -393,14 +393,8 @@ def run_calibration(
                   if n in start}  # fmt: skip
     file_cv = {n: start[n].cv for n in file_costs}
     before = [_predict(d, start, file_costs, file_cv, seed) for d in drills]
-    reference = None
-    if CLIENT in measured:  # each drill at its own machine speed against the fitted costs
-        client = measured[CLIENT]
-        reference = LoadCpu(
-            per_request_s=client.per_request_s, per_mb_s=client.per_mb_s, per_s=client.per_s,
-            # what the drills waited for a CPU per CPU second: the stall factor's reference
-            wait_per_cpu=pooled_wait_ratio([d.measured.get("drill") or {} for d in drills]),
-        )
+    reference = _load_cpu(drills, measured)
+    if reference is not None:  # each drill at its own machine speed against the fitted costs
         drills = [replace(d, speed=_speed(d, reference)) for d in drills]
     costs = _measured_costs(file_costs, measured)
     fixed = frozenset(n for n in start if n in MEASURED or n not in _crossed(drills))
@@ -412,10 +406,9 @@ def run_calibration(
         fits[n] = Fit(round(max(cost.per_request_s, _TINY_S), 7), round(cv[n], 4))
     fitted = (_crossed(drills) - set(MEASURED)) & set(fits) | set(costs)
     source = find_architecture(architecture, scenario_file, where=("--architecture", None))
-    text = source.read_text(encoding="utf-8")
-    header = _header(drills, value, share, sorted(measured))
     out_file.write_text(
-        calibrated_yaml(text, {n: fits[n] for n in fitted}, header,
+        calibrated_yaml(source.read_text(encoding="utf-8"), {n: fits[n] for n in fitted},
+                        _header(drills, value, share, sorted(measured)),
                         {n: "see header" for n in fitted},
                         per_mb={n: round(c.per_mb_s, 7) for n, c in costs.items()},
                         load_cpu=reference),
@@ -424,13 +417,9 @@ def run_calibration(
     reference_cpu = reference if reference is not None else base.load_cpu
     checked = [_predict_checked(replace(d, speed=_speed(d, reference_cpu)), fits, costs, cv,
                                 seed, base) for d in checks]  # fmt: skip
-    in_sample = [r for d, a in zip(drills, after, strict=True)
-                 for r in error_rows(str(d.folder), d.measured, a)]  # fmt: skip
-    out_sample = [r for d, p in zip(checks, checked, strict=True)
-                  for r in error_rows(str(d.folder), d.measured, p)]  # fmt: skip
     return {
-        "in_sample": {"rows": in_sample, **totals(in_sample)},
-        "out_of_sample": {"rows": out_sample, **totals(out_sample)} if checks else None,
+        "in_sample": _errors(drills, after),
+        "out_of_sample": _errors(checks, checked) if checks else None,
         "drills": [
             {"folder": str(d.folder), "measured": d.measured, "before": b, "after": a,
              "errors_before": prediction_errors(d.measured, b, _MIN_COUNT),
@@ -445,6 +434,25 @@ def run_calibration(
         "loops_measured": sorted(measured), "out": out_file,
         "speeds": {str(d.folder): round(d.speed, 4) for d in drills},
     }  # fmt: skip
+
+
+def _errors(drills: Sequence[_Drill], predicted: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Every drill's error rows against its prediction, and their totals."""
+    rows = [r for d, p in zip(drills, predicted, strict=True)
+            for r in error_rows(str(d.folder), d.measured, p)]  # fmt: skip
+    return {"rows": rows, **totals(rows)}
+
+
+def _load_cpu(drills: Sequence[_Drill], measured: Mapping[str, LoopCost]) -> LoadCpu | None:
+    """The calibration drills' Locust CPU per request, MB and second, and what they waited for
+    a CPU per CPU second (the stall factor's reference); None when the client loop's CPU was
+    not measured."""
+    if CLIENT not in measured:
+        return None
+    client = measured[CLIENT]
+    wait = pooled_wait_ratio([d.measured.get("drill") or {} for d in drills])
+    return LoadCpu(per_request_s=client.per_request_s, per_mb_s=client.per_mb_s,
+                   per_s=client.per_s, wait_per_cpu=wait)  # fmt: skip
 
 
 # (score, (path share, loop cv), fits, each drill's prediction, the loops' costs at that share)

@@ -290,20 +290,8 @@ def _drive(
     pool = apply_auth(profile[0], profile[1], pool)
     # Locust's start-up on a busy machine; remote workers must also connect and get the plan
     lead = 6.0 + options.workers + (15.0 + options.expect_workers if options.master else 0.0)
-    hours = max(1, math.ceil((work.duration_s + lead + 60) / 3600) + 1)
-    live, on_demand = _classes(target, profile[0], pool[0], hours)
-    _check_streams(target, profile, pool[0], live, on_demand)
-    load_dir = folder / "load"
-    for stale in load_dir.glob(RECORD_GLOB):
-        stale.unlink()
-    t0 = (time.time() if options.ab_sync is None else meet(options.ab_sync, options.variant)) + lead
-    plan = plan_document(work, t0=t0, pool=pool, live=live, on_demand=on_demand,
-                         out_dir=load_dir, seed=scenario.seed, segment_s=4.0,
-                         od=od_lengths(scenario_catalog(scenario)),
-                         profile=profile[0].to_wire(), tempo_s=compiled.journey.tempo_s,
-                         music_share=scenario.demand.music_share)  # fmt: skip
-    plan_path = folder / "plan.json"
-    plan_path.write_text(json.dumps(plan.to_json()), encoding="utf-8")
+    t0, load_dir, plan_path = _write_plan(options, folder, scenario, compiled, work, target,
+                                          profile, pool, lead)  # fmt: skip
     timeline = drill_faults(options, compiled, work)
     admin = sign("admin", "twin-drill", secret, 86_400.0)
     run = LocustRun(url, plan_path, load_dir, options.workers,
@@ -334,6 +322,29 @@ def _drive(
             "target_wait_s": waits[0], "cpu_pressure_s": waits[1],
             "lag_series": lag.series(t0), "telemetry": stored,
             "devices": [r["device_id"] for r in riding if r.get("device") != "app"]}  # fmt: skip
+
+
+def _write_plan(
+    options: DrillOptions, folder: Path, scenario: Any, compiled: Any, work: DrillWorkload,
+    target: Target, profile: tuple[TargetProfile, Path], pool: Any, lead: float,
+) -> tuple[float, Path, Path]:  # fmt: skip
+    """The target's classes checked, the plan written: (its start t0, the records' folder,
+    the plan's file). Records of an earlier drill in the folder are removed."""
+    hours = max(1, math.ceil((work.duration_s + lead + 60) / 3600) + 1)
+    live, on_demand = _classes(target, profile[0], pool[0], hours)
+    _check_streams(target, profile, pool[0], live, on_demand)
+    load_dir = folder / "load"
+    for stale in load_dir.glob(RECORD_GLOB):
+        stale.unlink()
+    t0 = (time.time() if options.ab_sync is None else meet(options.ab_sync, options.variant)) + lead
+    plan = plan_document(work, t0=t0, pool=pool, live=live, on_demand=on_demand,
+                         out_dir=load_dir, seed=scenario.seed, segment_s=4.0,
+                         od=od_lengths(scenario_catalog(scenario)),
+                         profile=profile[0].to_wire(), tempo_s=compiled.journey.tempo_s,
+                         music_share=scenario.demand.music_share)  # fmt: skip
+    plan_path = folder / "plan.json"
+    plan_path.write_text(json.dumps(plan.to_json()), encoding="utf-8")
+    return t0, load_dir, plan_path
 
 
 def _waits(pid: int | None) -> tuple[float | None, float | None]:
