@@ -189,8 +189,10 @@ def _ingest_schemas() -> dict[str, Schema]:
         "Tempo": _obj(
             {
                 "device_id": {"type": "string"},
-                "bpm": {**_number(BPM_RANGE[0], BPM_RANGE[1], nullable=True),
-                        "description": "the music's tempo; null: the rider stopped"},
+                "bpm": {
+                    **_number(BPM_RANGE[0], BPM_RANGE[1], nullable=True),
+                    "description": "the music's tempo; null: the rider stopped",
+                },
                 "cadence_rpm": _number(*SAMPLE_BOUNDS["cadence_rpm"]),
                 "samples": {"type": "integer", "minimum": 1},
                 "window_s": {"type": "number", "exclusiveMinimum": 0},
@@ -235,32 +237,36 @@ def _rider_schemas() -> dict[str, Schema]:
                 "previous_weight": _number(-1, 1),
             }
         ),
-        "Recommendations": _obj(
-            {
-                "source": {
-                    "enum": ["model", "popular"],
-                    "description": "`model`: the rider's ALS ranking, scores are ALS scores. "
-                    "`popular`: cold start, a rider the model has not seen: the most popular "
-                    "classes of `region` and `device`, scores are shares of that segment's rides",
-                },
-                "region": {
-                    "enum": [*REGION_CODES, None],
-                    "description": "popular: the region ranked (null: all regions, also when "
-                    "the region had too few rides)",
-                },
-                "device": {
-                    "enum": [*DEVICES, None],
-                    "description": "popular: the device ranked (null: all)",
-                },
-                "recommendations": {
-                    "type": "array",
-                    "maxItems": 100,
-                    "items": _obj({"class_id": {"type": "string"}, "score": {"type": "number"}}),
-                },
-            },
-            required=["source", "recommendations"],
-        ),
+        "Recommendations": _recommendations_schema(),
     }
+
+
+def _recommendations_schema() -> Schema:
+    return _obj(
+        {
+            "source": {
+                "enum": ["model", "popular"],
+                "description": "`model`: the rider's ALS ranking, scores are ALS scores. "
+                "`popular`: cold start, a rider the model has not seen: the most popular "
+                "classes of `region` and `device`, scores are shares of that segment's rides",
+            },
+            "region": {
+                "enum": [*REGION_CODES, None],
+                "description": "popular: the region ranked (null: all regions, also when "
+                "the region had too few rides)",
+            },
+            "device": {
+                "enum": [*DEVICES, None],
+                "description": "popular: the device ranked (null: all)",
+            },
+            "recommendations": {
+                "type": "array",
+                "maxItems": 100,
+                "items": _obj({"class_id": {"type": "string"}, "score": {"type": "number"}}),
+            },
+        },
+        required=["source", "recommendations"],
+    )
 
 
 def _admin_schemas() -> dict[str, Schema]:
