@@ -73,7 +73,7 @@ def _print(report: dict[str, Any], out_dir: Path) -> None:
             + " with replications"
         )
     console.print(_binding_line(report.get("binding_slo"), knob), highlight=False)
-    console.print(f"capacity.html, capacity.png and capacity.json in {out_dir}")
+    console.print(f"capacity.html, capacity.png and capacity.json in {out_dir}", soft_wrap=True)
 
 
 def _binding_line(binding: dict[str, Any] | None, knob: str) -> str:

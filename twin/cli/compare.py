@@ -152,4 +152,7 @@ def _print(comparison: Any, out_dir: Path) -> None:
     console.print(table)
     if comparison.requests:
         console.print(_requests_rich(comparison))
-    console.print(f"Comparison: {out_dir / COMPARE_NAME}  (compare.json and the PNGs beside it)")
+    console.print(
+        f"Comparison: {out_dir / COMPARE_NAME}  (compare.json and the PNGs beside it)",
+        soft_wrap=True,
+    )

@@ -98,4 +98,6 @@ def _print(plan: Any, summaries: list[dict[str, Any]], page: Path) -> None:
         else:
             cost = answer.per_user_month_usd
             console.print(f"{load} {answer.load}: [bold]{answer.design}[/] at ${cost:,.4f} a user")
-    console.print(f"sweep.html, sweep.csv and sweep.parquet in {page.parent}", highlight=False)
+    console.print(
+        f"sweep.html, sweep.csv and sweep.parquet in {page.parent}", highlight=False, soft_wrap=True
+    )

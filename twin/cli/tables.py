@@ -183,4 +183,7 @@ def print_run(summary: dict[str, Any], out_dir: Path, console: Console | None = 
         console.print(_requests_table(summary))
     for line in _platform_lines(summary):
         console.print(line)
-    console.print(f"Report: {out_dir / 'report.html'}  (summary.json, timeseries.csv beside it)")
+    console.print(
+        f"Report: {out_dir / 'report.html'}  (summary.json, timeseries.csv beside it)",
+        soft_wrap=True,
+    )
