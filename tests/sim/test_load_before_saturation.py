@@ -26,6 +26,12 @@ Measured on seeds 1-4 (180 s; `_api` below): at rho 0.25-0.6 every error is with
 5 % (mean) and 8 % (p99), above it to 12 % and 25 %. The slow version runs four points for
 the whole flat five minutes on four seeds each under the same targets, checking growth in
 the order of the load the station saw.
+
+The fast version's top point averages three seeds' errors (each against the law at its own
+rate). One seed there is a draw with a standard deviation of ~5 % on the mean (seeds 1-8 at
+22,000 riders, 180 s: -9.3 % to +3.6 %, mean -3.0 %; p99 -18.8 % to +17.7 %), so any change
+to the riders' random stream could move it past 12 % (one such change gave -14.7 %); three
+seeds bring it to ~2.7 %.
 """
 
 from __future__ import annotations
@@ -93,9 +99,24 @@ def _check_sweep(points: list[dict], engine: str) -> None:
     assert points[-1]["law_p99"] > 1.4 * points[0]["law_p99"]
 
 
+def _averaged(points: list[dict]) -> dict:
+    """One point for several seeds at the same riders: each seed's mean and p99 relative to
+    the law at its own rate, averaged, applied to the first seed's law."""
+    first = points[0]
+
+    def error(key: str) -> float:
+        return sum(p[key] / p[f"law_{key}"] - 1.0 for p in points) / len(points)
+
+    return {**first, "mean": first["law_mean"] * (1.0 + error("mean")),
+            "p99": first["law_p99"] * (1.0 + error("p99"))}  # fmt: skip
+
+
 @pytest.mark.parametrize("engine", ["exact", "fluid"])
 def test_api_latency_grows_with_riders_as_mmc_says(engine: str) -> None:
     points = [_api(engine, riders, 180, seed=1) for riders in FAST_RIDERS]
+    if engine == "exact":  # the top point's sampling error: three seeds (see the module)
+        more = [_api(engine, FAST_RIDERS[-1], 180, seed=seed) for seed in (2, 3)]
+        points[-1] = _averaged([points[-1], *more])
     _check_sweep(points, engine)
 
 
