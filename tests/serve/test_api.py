@@ -486,3 +486,7 @@ def test_metrics_count_requests_samples_and_lag(client: Client, cls: Any, uid: s
     assert metric(after, low) == metric(before, low)
     assert 'twin_ingest_backlog{shard="3"} 0.0' in after
     assert "twin_http_request_duration_seconds_bucket" in after
+    # the event loop's lag sampler runs (100 samples a second)
+    loop = "twin_event_loop_lag_seconds_count"
+    assert metric(wait_for(lambda: client.get("/metrics").text,
+                           lambda t: metric(t, loop) > metric(after, loop)), loop) > 0  # fmt: skip

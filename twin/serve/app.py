@@ -34,6 +34,7 @@ from twin.serve.backends.base import Backend
 from twin.serve.backends.redis_limiter import RedisLimiter
 from twin.serve.fault_sync import FaultSync
 from twin.serve.faults import Faults
+from twin.serve.loop_lag import LoopLag
 from twin.serve.metrics import Metrics
 from twin.serve.processor import PROCESSOR_KEY, StreamProcessor
 from twin.serve.ratelimit import Limiter, LocalLimiter
@@ -133,8 +134,11 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
     )
     await processor.start()
     state.extras[PROCESSOR_KEY] = processor
+    loop_lag = LoopLag(state.metrics.loop_lag)
+    await loop_lag.start()
     state.mark_ready(_CORE)
     yield
+    await loop_lag.stop()
     await processor.stop()
     await revocations.stop()
     if state.fault_sync is not None:

@@ -20,6 +20,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from twin.serve.loop_lag import LAG_BUCKETS as LOOP_LAG_BUCKETS
+
 __all__ = ["CONTENT_TYPE", "LAG_BUCKETS", "LATENCY_BUCKETS", "BulkHistogram", "Metrics"]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -110,6 +112,11 @@ class Metrics:
         self.rate_limited = Counter(
             "twin_rate_limited_total", "Requests refused with 429, by limit",
             ["limit"], registry=r,
+        )  # fmt: skip
+        self.loop_lag = Histogram(
+            "twin_event_loop_lag_seconds",
+            "How late a 10 ms timer fires on this process's event loop (time the loop was busy)",
+            buckets=LOOP_LAG_BUCKETS, registry=r,
         )  # fmt: skip
         # process_cpu_seconds_total & co. (Linux /proc): a drill reads the CPU the target spent
         # under its load, the event loop's busy time that `twin calibrate` fits.
