@@ -39,7 +39,7 @@ def class_ends(work: Any) -> dict[int, list[tuple[float, float]]]:
     out: dict[int, list[tuple[float, float]]] = {}
     for c in work.live_classes:
         end = float(c.start_s + c.duration_s) / float(work.speedup)
-        if 0.0 <= end < work.duration_s:
+        if 0.0 < end < work.duration_s:  # a class ending at the start has no drill riders
             out.setdefault(int(end), []).append((end, max(float(c.riders), 1e-12)))
     return out
 
