@@ -67,6 +67,7 @@ def _result(late_ms: float = 2.0, cpu: float = 0.2, closed_ms: float = 40.0,
         ({}, "met"),
         ({"p99_ms": 300.0}, "missed"),
         ({"p99_ms": 300.0, "late_ms": 40.0}, "not judged"),  # the client fell behind
+        ({"late_ms": 40.0}, "not judged"),  # ... met or not: it offered less than asked
         ({"p99_ms": 300.0, "cpu": 0.95}, "not judged"),
         ({"p99_ms": 300.0, "closed_ms": 900.0}, "not judged"),  # stalled before overload
         ({"p99_ms": 300.0, "commit_ms": 500.0}, "not judged"),
