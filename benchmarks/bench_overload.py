@@ -301,7 +301,8 @@ def client_table(backend: str, runs: dict[str, dict]) -> None:
     the CPU shares of the load generator, the server and Redis."""
     print(f"[{backend}] {'load':>5} {'late p50/p99':>14} {'pool p99':>9} {'connect p99':>12} "
           f"{'rest p50/p99':>14} {'loop lag p99':>13} {'CPU client':>11} {'server':>7} "
-          f"{'redis':>6} {'AOF rewrites':>12} {'CPU wait server/redis/machine':>30}")  # fmt: skip
+          f"{'redis':>6} {'AOF rewrites':>12} {'CPU wait server/redis/machine':>30} "
+          f"{'new conns: share, rest p99':>27} {'reused: rest p99':>17}")  # fmt: skip
     for name, run in runs.items():
         c = run["client"]
         print(f"[{backend}] {name:>5} {c['late']['p50_ms']:>6.1f}/{c['late']['p99_ms']:<7.1f} "
@@ -310,7 +311,15 @@ def client_table(backend: str, runs: dict[str, dict]) -> None:
               f"{c['loop_lag']['p99_ms']:>13.1f} {100 * c['cpu']:>10.0f}% "
               f"{100 * run['server_cpu']:>6.0f}% {100 * run['redis_cpu']:>5.0f}% "
               f"{run['aof_rewrites']:>12} {100 * run['server_wait']:>13.0f}%/"
-              f"{100 * run['redis_wait']:.0f}%/{100 * run['cpu_pressure']:.0f}%")  # fmt: skip
+              f"{100 * run['redis_wait']:.0f}%/{100 * run['cpu_pressure']:.0f}% "
+              f"{_new_share(c):>19.0%}, {c['rest_new']['p99_ms']:>6.0f} ms "
+              f"{c['rest_reused']['p99_ms']:>14.0f} ms")  # fmt: skip
+
+
+def _new_share(client: dict[str, Any]) -> float:
+    """The share of a run's requests that opened a new connection."""
+    new, reused = client["rest_new"]["requests"], client["rest_reused"]["requests"]
+    return new / (new + reused) if new + reused else 0.0
 
 
 def main(argv: list[str]) -> int:

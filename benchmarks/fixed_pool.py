@@ -93,7 +93,8 @@ async def _connection(conns: list, k: int, host: str, port: int, posters: list[A
         done = time.perf_counter()
         run.statuses[answer.status] = run.statuses.get(answer.status, 0) + 1
         run.parts.append({"pool": max(0.0, free - due), "late": sent - max(due, free),
-                          "connect": connect, "rest": done - sent - connect})  # fmt: skip
+                          "connect": connect, "rest": done - sent - connect,
+                          "new": float(connect > 0)})  # fmt: skip
         if answer.status == 202:
             run.latencies.append(done - due)
             poster.acknowledged += int(json.loads(answer.body)["accepted"])

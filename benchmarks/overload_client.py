@@ -7,7 +7,9 @@ A request's latency is taken from its scheduled time (no coordinated omission). 
     pool      waiting for a connection from aiohttp's pool (`on_connection_queued_*`)
     connect   opening a new TCP connection (`on_connection_create_*`)
     rest      from there to the whole answer read: the server, the network, and the client's
-              loop reading the answer
+              loop reading the answer; apart for the requests that opened a new connection
+              (its handshake is the kernel's; the server then has to `accept()` it from its
+              listen queue, which a busy event loop does late: in `rest`, not in `connect`)
 
 plus, per run, the event loop's lag (a ticker asks to wake every `LAG_TICK_S` and records how
 late it woke: the load generator's own saturation as it happens) and this process's CPU share.
@@ -50,7 +52,8 @@ def split(times: dict[str, float]) -> dict[str, float]:
     connect = times.get("create_end", 0.0) - times.get("create_start", 0.0)
     total = times["done"] - times["started"]
     return {"late": max(0.0, times["started"] - times["due"]), "pool": pool,
-            "connect": connect, "rest": max(0.0, total - pool - connect)}  # fmt: skip
+            "connect": connect, "rest": max(0.0, total - pool - connect),
+            "new": float("create_start" in times)}  # fmt: skip
 
 
 class LoopLag:
@@ -96,6 +99,10 @@ def summarise(parts: list[dict[str, float]], lag: LoopLag, cpu: CpuShare) -> dic
     for name in PARTS:
         p = _percentiles([x[name] for x in parts] or [0.0])
         out[name] = {"p50_ms": p["p50_ms"], "p99_ms": p["p99_ms"]}
+    for kind, new in (("rest_new", 1.0), ("rest_reused", 0.0)):  # on a new connection or not
+        rests = [x["rest"] for x in parts if x.get("new", 0.0) == new]
+        p = _percentiles(rests or [0.0])
+        out[kind] = {"p50_ms": p["p50_ms"], "p99_ms": p["p99_ms"], "requests": len(rests)}
     p = _percentiles(lag.lags or [0.0])
     out["loop_lag"] = {"p50_ms": p["p50_ms"], "p99_ms": p["p99_ms"]}
     out["cpu"] = cpu.share

@@ -48,7 +48,8 @@ def test_the_fixed_pool_is_acknowledged_what_the_server_stored(server: Any) -> N
         token = client.token("device", poster.device)
         stored = client.get(f"/v1/devices/{poster.device}/samples", token=token).json()
         assert poster.acknowledged == stored["count"] == 30 * bench_serve.BATCH
-    assert all(set(p) == {"pool", "late", "connect", "rest"} for p in run.parts)
+    assert all(set(p) == {"pool", "late", "connect", "rest", "new"} for p in run.parts)
+    assert not any(p["new"] for p in run.parts)  # its 8 connections were opened before the run
 
 
 def _result(late_ms: float = 2.0, cpu: float = 0.2, closed_ms: float = 40.0,
