@@ -206,7 +206,8 @@ def measure(base: str, redis_url: str | None, seconds: float) -> dict[str, Any]:
 
 
 def bench_backend(backend: str, seconds: float, extra: tuple[str, ...], fsync: str = "always",
-                  redis_dir: Path | None = None) -> dict[str, Any]:  # fmt: skip
+                  redis_dir: Path | None = None,
+                  redis_extra: tuple[str, ...] = ()) -> dict[str, Any]:  # fmt: skip
     """One backend's figures; Redis keeps its AOF in `redis_dir` (a fresh folder in it) when
     given, else in a temporary folder on the disk."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -214,7 +215,7 @@ def bench_backend(backend: str, seconds: float, extra: tuple[str, ...], fsync: s
             aof = Path(tempfile.mkdtemp(dir=redis_dir)) if redis_dir else Path(tmp)
             try:
                 with (
-                    redis_server(aof, fsync) as url,
+                    redis_server(aof, fsync, redis_extra) as url,
                     twin_server(Path(tmp) / "data", url, extra=extra) as base,
                 ):
                     return measure(base, url, seconds)
@@ -247,6 +248,10 @@ def report(backend: str, r: dict[str, Any]) -> str:
               f"{run['commit_p99_ms']:<6.0f} ms {statuses.get('503', 0):>7,} "
               f"{other:>6,}")  # fmt: skip
     client_table(backend, r["runs"])
+    print(f"[{backend}] machine-wide TCP per run ({'/'.join(r['runs'])}): listen-queue overflows "
+          + "/".join(f"{run['listen_overflows']:.0f}" for run in r["runs"].values())
+          + ", SYN retransmits "
+          + "/".join(f"{run['syn_retrans']:.0f}" for run in r["runs"].values()))
     d = r["data"]
     print(f"[{backend}] acknowledged {d['acknowledged']:,} samples, stored {d['stored']:,}, "
           f"lost {d['lost']:,}")  # fmt: skip
@@ -337,6 +342,9 @@ def main(argv: list[str]) -> int:
                         help="the pool's connections (--client pool)")
     parser.add_argument("--redis-dir", type=Path, help="where Redis keeps its AOF (a fresh "
                         "folder in it; e.g. /dev/shm, whose fsync returns at once)")
+    parser.add_argument("--no-aof-rewrite", action="store_true", help="a diagnostic: Redis "
+                        "never rewrites its AOF (each rewrite forks a child that writes the "
+                        "whole data set, which the bench grows by hundreds of MB a minute)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args(argv)
     CLIENT.update(name=args.client, connections=args.connections)
@@ -348,7 +356,8 @@ def main(argv: list[str]) -> int:
     results, outcomes = {}, set()
     for backend in backends:
         results[backend] = bench_backend(
-            backend, args.seconds, extra, args.appendfsync, args.redis_dir
+            backend, args.seconds, extra, args.appendfsync, args.redis_dir,
+            ("--auto-aof-rewrite-percentage", "0") if args.no_aof_rewrite else (),
         )
         outcomes.add(report(backend, results[backend]))
     if args.json:

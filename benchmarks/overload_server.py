@@ -13,6 +13,7 @@ bounds ("at most").
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from twin.drill.schedstat import cpu_pressure_s, run_delay_s
@@ -56,8 +57,22 @@ def snapshot(base: str, redis_url: str | None) -> dict[str, Any]:
     pid = int(requests.get(f"{base}/healthz", timeout=30).json()["pid"])
     out["server_wait"] = run_delay_s(pid) or 0.0
     out["cpu_pressure"] = cpu_pressure_s() or 0.0
+    out |= tcp_counters()
     out |= redis_info(redis_url) if redis_url else NO_REDIS
     return out
+
+
+def tcp_counters(path: Path = Path("/proc/net/netstat")) -> dict[str, float]:
+    """The machine's count of connections dropped from a full listen queue and of SYNs sent
+    again (a dropped handshake is retried after 1 s, then 3 s); zeros where unreadable."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return {"listen_overflows": 0.0, "syn_retrans": 0.0}
+    heads, values = lines[0].split(), lines[1].split()  # the TcpExt: pair comes first
+    ext = dict(zip(heads, values, strict=True))
+    return {"listen_overflows": float(ext.get("ListenOverflows", 0)),
+            "syn_retrans": float(ext.get("TCPSynRetrans", 0))}  # fmt: skip
 
 
 def redis_info(url: str) -> dict[str, float]:
@@ -94,6 +109,9 @@ def figures(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
         "server_wait": (after["server_wait"] - before["server_wait"]) / wall,
         "redis_wait": (after["redis_wait"] - before["redis_wait"]) / wall,
         "cpu_pressure": (after["cpu_pressure"] - before["cpu_pressure"]) / wall,
+        # machine-wide, so other processes' count too
+        "listen_overflows": after["listen_overflows"] - before["listen_overflows"],
+        "syn_retrans": after["syn_retrans"] - before["syn_retrans"],
         # rewrites that ended in the run, and the one still going at its end
         "aof_rewrites": after["aof_rewrites"] - before["aof_rewrites"] + after["aof_rewriting"],
     }
