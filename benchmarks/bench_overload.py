@@ -66,7 +66,7 @@ NOT_JUDGED = 4  # exit code: ran, and could not judge the target (benchmarks/run
 # the load generator (--client, --connections): 1,024 connections, not 256, because at 4x one
 # accepted request of ~130 ms held up the next ones on its connection (pool wait p99 190-290
 # ms with 256; 0 with 1,024, client CPU 53 % against 46 %, 2 runs each)
-CLIENT = {"name": "pool", "connections": 1024}
+CLIENT: dict[str, Any] = {"name": "pool", "connections": 1024}
 
 
 async def overload(base: str, posters: list[Poster], rate: float, seconds: float) -> dict:

@@ -113,7 +113,8 @@ async def _send(conns: list, k: int, host: str, port: int, poster: Any) -> tuple
             conns[k] = await asyncio.open_connection(host, port)
             connect = time.perf_counter() - began
         async with asyncio.timeout(TIMEOUT_S):
-            answer = await exchange(*conns[k], head.encode() + body)
+            reader, writer = conns[k]
+            answer = await exchange(reader, writer, head.encode() + body)
     except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
         answer = Answer(0, b"", True)  # no answer: never acknowledged
     if answer.close:
