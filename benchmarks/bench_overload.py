@@ -21,10 +21,15 @@ One `twin serve` process (embedded backend; and on a private durable Redis when 
                   samples its 202s acknowledged (lost = acknowledged and not stored)
 
 Target at 2x: accepted p99 < 250 ms, goodput >= 90 % of the sustainable rate, nothing lost.
-The load generator (this process, asyncio + aiohttp) prints its CPU share: near 100 % of a
-core means the offered load fell short of the multiple asked, which the table shows (offered).
+The open-loop runs come from this process on a fixed pool of keep-alive connections
+(`fixed_pool.py`, as wrk2; `--client aiohttp`: one aiohttp coroutine per request, as before).
+Each run also prints where the client-side time went (`overload_client.py`) and what the
+server and Redis did meanwhile (`overload_server.py`). The 2x target is judged only on a valid
+run (`verdict`): NOT JUDGED (exit 4) when the load generator fell behind its schedule or the
+store stalled before any overload, each said with its figure; a loss is a miss on any run.
 
     python benchmarks/bench_overload.py [--backend embedded|redis|both] [--seconds S] [--json]
+        [--client pool|aiohttp] [--connections N] [--redis-dir DIR] [--no-aof-rewrite]
 """
 
 from __future__ import annotations
