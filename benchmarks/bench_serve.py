@@ -80,15 +80,17 @@ def redis_binary() -> str | None:
 
 
 @contextmanager
-def redis_server(directory: Path, fsync: str = "always"):  # type: ignore[no-untyped-def]
+def redis_server(  # type: ignore[no-untyped-def]
+    directory: Path, fsync: str = "always", extra: tuple[str, ...] = ()
+):
     """A private durable redis-server (AOF, `appendfsync` always by default; everysec also
     keeps every acknowledged write across a kill of Redis or of twin serve, not across a
-    power loss) for the Redis backend."""
+    power loss) for the Redis backend; `extra`: more of its options (`--name value`)."""
     port = free_port()
     proc = subprocess.Popen(
         [redis_binary() or "redis-server", "--port", str(port), "--bind", "127.0.0.1",
          "--dir", str(directory),
-         "--appendonly", "yes", "--appendfsync", fsync, "--save", ""],
+         "--appendonly", "yes", "--appendfsync", fsync, "--save", "", *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

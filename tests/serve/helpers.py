@@ -263,3 +263,18 @@ def wait_for(fn: Callable[[], T], ok: Callable[[T], bool], timeout_s: float = 10
         time.sleep(0.02)
         value = fn()
     return value
+
+
+def worker_pid(url: str, worker: int, timeout_s: float = 30.0) -> int | None:
+    """The pid of `twin serve --workers N`'s `worker`, from `/healthz` on fresh connections
+    (the kernel spreads them between workers); None if it did not answer in time."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with requests.get(f"{url}/healthz", timeout=5) as resp:
+                doc = resp.json()
+        except requests.RequestException:
+            continue
+        if doc["worker"] == worker:
+            return int(doc["pid"])
+    return None

@@ -32,6 +32,7 @@ from tests.serve.helpers import (
     settings_for,
     start_redis,
     wait_for,
+    worker_pid,
 )
 from twin.cli.app import main
 
@@ -157,20 +158,6 @@ def test_serve_refuses_a_redis_that_would_lose_acknowledged_samples(
         proc.wait(10)
 
 
-def _pid_of(url: str, worker: int, timeout_s: float = 30.0) -> int | None:
-    """The pid of `worker`, from fresh connections (the kernel spreads them between workers)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with requests.get(f"{url}/healthz", timeout=5) as resp:
-                doc = resp.json()
-        except requests.RequestException:
-            continue
-        if doc["worker"] == worker:
-            return int(doc["pid"])
-    return None
-
-
 def test_a_killed_worker_is_restarted_and_says_why(redis_url: str, tmp_path: Path) -> None:
     flush_redis(redis_url)
     port = free_port()
@@ -183,10 +170,10 @@ def test_a_killed_worker_is_restarted_and_says_why(redis_url: str, tmp_path: Pat
                                 env={**os.environ, "TWIN_SECRET": SECRET})  # fmt: skip
     try:
         assert proc.stdout is not None and "ready at" in proc.stdout.readline()
-        victim = _pid_of(url, 1)
+        victim = worker_pid(url, 1)
         assert victim is not None
         os.kill(victim, signal.SIGKILL)
-        reborn = wait_for(lambda: _pid_of(url, 1, 2.0), lambda p: p not in (None, victim), 60.0)
+        reborn = wait_for(lambda: worker_pid(url, 1, 2.0), lambda p: p not in (None, victim), 60.0)
         assert reborn not in (None, victim)
         said = log.read_text()
         assert (
