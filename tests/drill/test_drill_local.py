@@ -115,9 +115,13 @@ def test_both_sides_wait_for_a_cpu_is_recorded_and_predicted_with(drill):
     predicted = json.loads((drill["out"] / "predicted.json").read_text())["prediction"]
     r = (d["load_wait_s"] + d["target_wait_s"]) / (d["load_cpu_s"] + d["target_cpu_s"])
     assert predicted["wait_per_cpu"] == pytest.approx(r, rel=1e-3)
-    # the shipped file was calibrated before drills recorded the wait: the CPU index alone
-    assert predicted["stall_factor"] is None
-    assert predicted["speed_index"] == predicted["cpu_index"]
+    # the shipped file carries its calibration drills' wait: the stall factor is on, (1 + r) /
+    # (1 + r_cal), and the speed index is the CPU index times it
+    r_cal = predicted["calibration_wait_per_cpu"]
+    assert r_cal == pytest.approx(0.29321, abs=1e-4)
+    assert predicted["stall_factor"] == pytest.approx((1 + r) / (1 + r_cal), rel=1e-3)
+    assert predicted["speed_index"] == pytest.approx(
+        predicted["cpu_index"] * predicted["stall_factor"], rel=1e-3)
 
 
 def test_gate_reads_a_drill_summary(drill):

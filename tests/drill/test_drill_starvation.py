@@ -106,3 +106,12 @@ def test_speed_index_is_the_cpu_index_times_the_stall_factor():
     no_wait = LoadCpu(per_request_s=0.001, per_s=0.01)
     assert speed_index(_measured(1.2, 1.2), no_wait) == pytest.approx(0.75)
     assert speed_index(_measured(1.2, 1.2), None) is None
+
+
+def test_each_load_process_adds_its_own_background_work_to_the_cpu_index():
+    # two Locust processes: 1 ms x 1000 requests + 2 x 10 ms x 60 s = 2.2 s expected
+    ref = LoadCpu(per_request_s=0.001, per_s=0.01)
+    two = _measured(2.2, None)
+    two["drill"]["load_processes"] = 2
+    assert speed_parts(two, ref)["cpu_index"] == pytest.approx(1.0)
+    assert speed_parts(_measured(2.2, None), ref)["cpu_index"] == pytest.approx(2.2 / 1.6)

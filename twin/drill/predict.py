@@ -134,7 +134,7 @@ def cpu_index(measured: Any, load_cpu: Any) -> float | None:
     """How slow the drilled machine's processor ran against the calibration's: the load
     generator's CPU seconds in this drill over what the calibration drills spent for as many
     requests, MB and seconds (`architecture.load_cpu`). 0.8 is a processor 25 % faster. None
-    when either is missing.
+    when either is missing. Each load process has its own per-second background work.
 
     Service times scale with the processor that serves them (capacity planning scales a
     service demand by the ratio of processor speeds); this measures that ratio on the spot,
@@ -147,7 +147,9 @@ def cpu_index(measured: Any, load_cpu: Any) -> float | None:
     requests, mb = drill_volume(measured)
     seconds = drill_seconds(measured)
     expected = load_cpu.per_request_s * requests + load_cpu.per_mb_s * mb
-    expected += load_cpu.per_s * seconds
+    # each Locust process has its own background work (statistics, timers)
+    processes = max(1, int((measured.get("drill") or {}).get("load_processes") or 1))
+    expected += load_cpu.per_s * seconds * processes
     if not cpu or expected <= 0:
         return None
     return float(cpu) / expected
