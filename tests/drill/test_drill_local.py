@@ -118,7 +118,7 @@ def test_both_sides_wait_for_a_cpu_is_recorded_and_predicted_with(drill):
     # the shipped file carries its calibration drills' wait: the stall factor is on, (1 + r) /
     # (1 + r_cal), and the speed index is the CPU index times it
     r_cal = predicted["calibration_wait_per_cpu"]
-    assert r_cal == pytest.approx(0.29321, abs=1e-4)
+    assert r_cal == pytest.approx(0.296916, abs=1e-4)
     assert predicted["stall_factor"] == pytest.approx((1 + r) / (1 + r_cal), rel=1e-3)
     assert predicted["speed_index"] == pytest.approx(
         predicted["cpu_index"] * predicted["stall_factor"], rel=1e-3)

@@ -61,6 +61,7 @@ def drill(origin: HlsOrigin, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     out = tmp_path_factory.mktemp("nginx-drill")
     log = origin.folder / "nginx" / "access.log"
     before = len(log.read_text().splitlines()) if log.exists() else 0
+    first = _live_sequence(origin)
     # 20 s: ffmpeg writes a 4 s segment in real time, so the live window slides by about five
     # (10 s left it two, and one when the encoder fell a little behind on a busy machine)
     load = ["--scale", "3e-4", "--speedup", "180", "--duration", "20"]
@@ -68,9 +69,16 @@ def drill(origin: HlsOrigin, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     assert code == 0, errors
     lines = log.read_text().splitlines()[before:]
     return {"out": out, "summary": json.loads((out / "summary.json").read_text()),
+            "written": _live_sequence(origin) - first,  # segments ffmpeg wrote meanwhile
             "predicted": json.loads((out / "predicted.json").read_text()),
             "access": [m.groups()[:3] for m in map(_LOG.search, lines)
                        if m and _LOCUST_AGENT in m.group(4)], "printed": printed}  # fmt: skip
+
+
+def _live_sequence(origin: HlsOrigin) -> int:
+    """The newest segment's number in the live stream's playlist now (its first rendition)."""
+    text = (origin.root / "hls/live/v0/index.m3u8").read_text()
+    return max((int(n) for n in re.findall(r"^seg(\d+)\.ts$", text, re.M)), default=0)
 
 
 def test_the_player_plays_nginx_end_to_end_without_an_error(drill):
@@ -108,8 +116,11 @@ def test_the_live_window_slides_and_both_streams_are_played(drill):
     vod = [p for p in access if re.search(r"/vod/v\d/seg\d+\.ts$", p)]
     assert live and vod
     # the window holds 5 segments: players that reload it fetch the segments it newly lists,
-    # from numbers the first window did not hold, and never one ffmpeg already deleted
-    assert max(live) - min(live) >= 2
+    # from numbers the first window did not hold, and never one ffmpeg already deleted. ffmpeg
+    # writes in real time, about five in 20 s, fewer when a busy machine starves it (two in a
+    # whole parallel `make test`): the players follow what it wrote
+    assert drill["written"] >= 1
+    assert max(live) - min(live) >= min(2, drill["written"])
     variants = Counter(re.search(r"/(live|vod)/(v\d)/", p).group(2) for p in access
                        if p.endswith(".ts"))  # fmt: skip
     assert len(variants) >= 2  # riders' screens and bandwidths pick different renditions
