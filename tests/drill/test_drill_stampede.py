@@ -86,3 +86,30 @@ def test_the_prediction_sends_a_class_ends_requests_at_once():
     # what is left to the Poisson stream in second 45 is the on-demand ends
     assert 0 <= at_45 < 0.5 * platform.demand["workout"][45]
     assert at_45 == pytest.approx(platform.demand["workout"][45] - at_end)
+
+
+def test_two_classes_ending_at_one_instant_are_one_stampede_of_their_riders():
+    import simpy
+
+    from twin.config.network import RateSchedule, ServiceTime
+    from twin.sim.exact.model import ExactModel, SourceModel, StationModel
+    from twin.sim.exact.replication import Network
+
+    # two bursts of one source at the same instant (two classes ending together): 11 + 39
+    # riders on average, each sending one save, never two
+    src = SourceModel("workout", RateSchedule(points=((0.0, 0.0),)), "s",
+                      bursts=((5.0, 11.0), (5.0, 39.0)))  # fmt: skip
+    station = StationModel(name="s", servers=1000,
+                           service=ServiceTime(dist="deterministic", mean_s=0.001))  # fmt: skip
+    model = ExactModel(name="x", kind="platform", duration_s=10.0, interval_s=1.0,
+                       warmup_s=0.0, seed=1, stations=(station,), sources=(src,))  # fmt: skip
+    counts = []
+    for rep in range(300):
+        env = simpy.Environment()
+        net = Network(env, model, rep)
+        env.run(until=10.0)
+        counts.append(net.sources[0].arrivals)
+    # one Poisson(50): mean and variance 50 (a rider per larger burst sending both would
+    # give a variance of ~72)
+    assert np.mean(counts) == pytest.approx(50.0, rel=0.05)
+    assert np.var(counts) == pytest.approx(50.0, rel=0.3)

@@ -120,13 +120,14 @@ class Network:
         after another in the sources' burst order (a ride's save, its rating, the next
         session's app open, its join)."""
         sources = self.model.sources
-        by_time: dict[float, list[tuple[int, int, float]]] = {}
+        by_time: dict[float, dict[tuple[int, int], float]] = {}
         for i, src in enumerate(sources):
-            for at, mean in src.bursts:
-                by_time.setdefault(at, []).append((src.burst_rank, i, mean))
+            for at, mean in src.bursts:  # two bursts of a source at one instant: one step
+                steps = by_time.setdefault(at, {})
+                steps[(src.burst_rank, i)] = steps.get((src.burst_rank, i), 0.0) + mean
         if not by_time:
             return
-        instants = [(at, [(i, mean) for _, i, mean in sorted(steps)])
+        instants = [(at, [(i, mean) for (_, i), mean in sorted(steps.items())])
                     for at, steps in sorted(by_time.items())]  # fmt: skip
         rng = component_rng(self.model.seed, "burst", "riders", replication=rep)
         self.env.process(burst_source(self.env, instants, rng, self.emit))
