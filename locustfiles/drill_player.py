@@ -10,6 +10,14 @@ first load: it joins at the live edge). On demand: it reads the media playlist o
 slowly than it plays downshifts it (ABR). `Playlists` holds what the players of one process
 have loaded, for players already running when the drill starts (see `drill_journey`).
 
+What the player spends on its own processor stays small, as a real player's does: the load
+process's one event loop serves every rider, so a player that spends milliseconds there
+delays every other rider's request (a class end, when dozens of riders start a session in one
+second, stalled the loop ~100 ms when each new on-demand player resolved its class's 675
+segment URIs at once: 4 ms each). So a segment URI is resolved when it is fetched, and an
+on-demand playlist's text already parsed in this process is not parsed again (its bytes are
+still fetched: the request is the workload).
+
 `Player` is the rider's half that plays; `drill_journey.Rider` is the rest (it sends, records
 and schedules). Imports neither locust nor twin.
 """
@@ -31,6 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Player", "Playlists", "Session"]
 
+_PARSED_MAX = 256  # distinct on-demand playlists a process keeps parsed (a few per class)
+
 
 @dataclass
 class Playlists:
@@ -39,6 +49,18 @@ class Playlists:
 
     masters: dict[str, tuple[str, ...]] = field(default_factory=dict)
     vod: dict[str, MediaPlaylist] = field(default_factory=dict)
+    # ended (VOD) playlists by their text: identical bytes parse to the same playlist
+    parsed: dict[str, MediaPlaylist] = field(default_factory=dict)
+
+    def parse(self, text: str, default_target_s: float) -> MediaPlaylist:
+        """`text` parsed (raises ValueError when it is not an HLS playlist); an ended one
+        parsed before is not parsed again."""
+        media = self.parsed.get(text)
+        if media is None:
+            media = parse_media_playlist(text, default_target_s)
+            if media.ended and len(self.parsed) < _PARSED_MAX:
+                self.parsed[text] = media
+        return media
 
 
 @dataclass
@@ -54,7 +76,8 @@ class Session:
     last_seq: int | None = None
     next_seq: int = 0
     variants: tuple[str, ...] = ()  # media playlist URLs, lowest bandwidth first
-    vod: tuple[tuple[float, str], ...] = ()  # (duration, URL) of each on-demand segment
+    vod: tuple[tuple[int, float, str], ...] = ()  # (seq, duration, URI) of each on-demand segment
+    vod_base: str = ""  # the media playlist's URL, which `vod`'s URIs are relative to
     vod_variant: int | None = None  # the variant `vod` was read from
 
 
@@ -121,7 +144,7 @@ class Player:
             if media is None:
                 return
             self.playlists.vod[url] = media
-        s.vod = tuple((d, resolve(url, uri)) for _, d, uri in media.segments)
+        s.vod, s.vod_base = media.segments, url  # resolved one by one, when fetched
         if s.in_progress and s.vod_variant is None and s.vod:
             s.next_seq = self.rng.randrange(len(s.vod))
         s.vod_variant = k
@@ -131,7 +154,7 @@ class Player:
         if not reply.ok:
             return None
         try:
-            return parse_media_playlist(reply.text, self.plan.segment_s)
+            return self.playlists.parse(reply.text, self.plan.segment_s)
         except ValueError:
             self.rec.note_error(name, "unparseable playlist")
             return None
@@ -164,8 +187,8 @@ class Player:
         # The session lasts what the twin's length distribution says; a rider who outlasts
         # the target's class goes on with the library (the same class again).
         s.next_seq %= len(s.vod)
-        duration, url = s.vod[s.next_seq]
-        self.fetch_segment(s, duration, url, due)
+        _, duration, uri = s.vod[s.next_seq]
+        self.fetch_segment(s, duration, resolve(s.vod_base, uri), due)
         s.next_seq += 1
         return due + max(duration, 0.5)
 

@@ -353,3 +353,20 @@ def test_the_master_and_media_parsers_read_rfc_8216():
     ]  # a media playlist given as the master
     with pytest.raises(ValueError, match="no #EXTM3U"):
         parse_master_playlist("<!doctype html><title>x</title>")
+
+
+def test_an_ended_playlist_is_parsed_once_per_process_and_a_live_one_every_time():
+    """A class end starts dozens of on-demand players in one second on the load process's one
+    loop: identical VOD bytes are parsed once, and segment URIs are resolved when fetched."""
+    from drill_player import Playlists
+
+    vod = "#EXTM3U\n#EXT-X-PLAYLIST-TYPE:VOD\n" + "#EXTINF:4.0,\nseg.ts\n" * 675
+    vod += "#EXT-X-ENDLIST\n"
+    live = "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:7\n#EXTINF:4.0,\ns7.ts\n"
+    playlists = Playlists()
+    first = playlists.parse(vod, 4.0)
+    assert playlists.parse(vod, 4.0) is first and len(first.segments) == 675
+    assert playlists.parse(live, 4.0) is not playlists.parse(live, 4.0)
+    assert list(playlists.parsed) == [vod]
+    with pytest.raises(ValueError):
+        playlists.parse("<html>", 4.0)

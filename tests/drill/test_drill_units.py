@@ -310,7 +310,8 @@ def test_a_resumed_session_does_not_open_the_app_again():
     r = _rider(_journey_plan(), clock, sent)
     r.current = r.choose(10.0, False)
     r.current.variants = ("/v1/live/od-1/720p/index.m3u8",)
-    r.current.vod = ((4.0, "/v1/live/od-1/720p/0.ts"),) * 150
+    r.current.vod = ((0, 4.0, "0.ts"),) * 150
+    r.current.vod_base = "/v1/live/od-1/720p/index.m3u8"
     r.current.vod_variant = 0
     clock.now = 15.0  # a new user takes the rider over five seconds into the session
     r.session()
