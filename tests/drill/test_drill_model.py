@@ -130,6 +130,37 @@ def test_fit_recovers_known_service_times():
         assert got[name].cv == pytest.approx(truth[name].cv, rel=0.3), name
 
 
+def test_loose_p95s_still_set_a_services_spread():
+    """A service whose types' p95s no drill pinned down takes its cv from them, weakly, rather
+    than keeping its first guess (the busiest drill's p95, a class-end stampede's included)."""
+    from twin.drill.fit import LOOSE_P95_WEIGHT, P95_WEIGHT, targets_from_summary
+
+    truth = {"api": Fit(0.0005, 0.3), "rec": Fit(0.002, 0.4)}
+    hops = (("api", 1.0), ("rec", 1.0))
+    (p50, p95), = no_wait_quantiles(truth, {"r": FitTarget(hops, 1, 1, 1)},
+                                    np.random.default_rng(3)).values()  # fmt: skip
+    # three quiet drills measured the truth; the busiest's p95 is a stampede's, 4x
+    targets = {f"{i}:r": FitTarget(hops, p50, p95, 60, LOOSE_P95_WEIGHT) for i in range(3)}
+    targets["3:r"] = FitTarget(hops, p50, 4 * p95, 200, LOOSE_P95_WEIGHT)
+    start = {"api": truth["api"], "rec": Fit(0.002, 2.0)}  # the busiest drill's guess
+    got = fit_services(start, targets, np.random.default_rng(5), fixed=frozenset({"api"}))
+    assert got["rec"].cv < 1.0  # from 2.0: the quiet drills' spread outvotes the one stampede
+    assert got["rec"].mean_s == pytest.approx(0.002, rel=0.3)
+    # unweighted, the p95s say nothing and the guess stands
+    flat = {k: FitTarget(hops, t.p50, t.p95, t.count, 0.0) for k, t in targets.items()}
+    kept = fit_services(start, flat, np.random.default_rng(5), fixed=frozenset({"api"}))
+    assert kept["rec"].cv > 1.5
+    # which weight a drill's p95 gets: pinned down or not
+    def weight(ci95: list[float]) -> float:
+        block = {"count": 400, "latency_ms": {"p50": 2.0, "p95": 9.0},
+                 "latency_ci95_ms": {"p50": [1.9, 2.1], "p95": ci95}}  # fmt: skip
+        found = targets_from_summary({"requests": {"r": block}}, {"r": list(hops)})
+        return found["r"].p95_weight
+
+    assert weight([8.0, 10.0]) == P95_WEIGHT
+    assert weight([6.0, 14.0]) == LOOSE_P95_WEIGHT < P95_WEIGHT
+
+
 def test_calibrated_yaml_rewrites_service_lines_and_keeps_the_file_valid(tmp_path):
     from twin.config.architecture import load_architecture
 

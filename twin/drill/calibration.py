@@ -24,10 +24,11 @@ drill's latency grows with its load. The rest of each request type's path is its
    file's loops stand.
 4. Every other service on the drills' routes is fitted (`fit_services`) to the measured p50
    and p95 of the types crossing it, pooled over the drills, then again against those figures
-   divided by the queueing the exact engine adds at each drill's load (`_queueing`). A p95
-   the drill did not pin down (its 95 % interval wider than 25 %, `measure.pinned`) is not
-   fitted to, and pinned ones weigh a quarter of a p50 (`P95_WEIGHT`): identical drills move
-   a light request's p95 by 2x.
+   divided by the queueing the exact engine adds at each drill's load (`_queueing`). A pinned
+   p95 weighs a quarter of a p50 (`P95_WEIGHT`): identical drills move a light request's p95
+   by 2x. A p95 the drill did not pin down (its 95 % interval wider than 25 %,
+   `measure.pinned`) weighs a fifth of that (`LOOSE_P95_WEIGHT`): without it a service whose
+   types' p95s are all loose kept the cv of its first guess, the busiest drill's p95.
 
 The errors before and after are the exact engine's predictions of each drill's own workload.
 """

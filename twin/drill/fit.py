@@ -42,6 +42,10 @@ __all__ = [
 _Z95 = 1.6448536269514722  # standard normal 95th percentile
 _DRAWS = 20_000
 P95_WEIGHT = 0.25  # a pinned p95 still moves more between identical drills than a p50
+# A p95 the drill did not pin down still says something of a service's spread: without it, a
+# service whose types' p95s are all loose (the event types of light drills) keeps the cv of its
+# first guess, which is the busiest drill's p95, stampede and all.
+LOOSE_P95_WEIGHT = 0.05
 _MAX_CV = 2.0  # a lognormal with a larger cv is a median near 0 and a few huge values: no delay
 API = "api"
 
@@ -170,7 +174,7 @@ def targets_from_summary(
             continue
         out[rtype] = FitTarget(tuple((h, float(s)) for h, s in visits[rtype]),
                             lat["p50"] / 1e3, lat["p95"] / 1e3, int(block["count"]),
-                            P95_WEIGHT if pinned(block, "p95") else 0.0)  # fmt: skip
+                            P95_WEIGHT if pinned(block, "p95") else LOOSE_P95_WEIGHT)  # fmt: skip
     return out
 
 
