@@ -1,5 +1,5 @@
-"""Drift checks of a real drill: a target slowed on one route drifts on that type alone (and on
-the join, which waits behind it).
+"""Drift checks of a real drill: a target slowed on one route drifts on that type alone (and,
+by little, on the join that follows it).
 
 One `twin serve` (started here, admin API on) is drilled twice, 20 s each: as it is, then
 with 50 ms added to the `recommend` route by its fault-injection API and the first drill as
@@ -60,10 +60,12 @@ def drills(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"root": root, "base": base, "slowed": slowed, "attempts": attempt}
 
 
-# A rider joins when its recommendations come back (locustfiles/drill_journey.py), and a
-# request's latency counts from its intended send time (the drill's correction for a rider
-# that falls behind): a slowed `recommend` makes every `join` late by as much. So the join is
-# the one other type that may drift, and then by about the time added.
+# A rider joins right after its recommendations come back, on the connection the app open
+# made (locustfiles/drill_journey.py `open_app`). The join is timed from its own send, so the
+# added 50 ms is not in it, but a join that follows a 50 ms wait is measurably slower: its
+# median moved 2.07 -> 2.66 ms (KS D 0.53 on 41 joins), the same on two pairs of a quiet
+# machine. So the join is the one other type that may drift, and then by little: the fault
+# itself must not reach it.
 WAITS_BEHIND = "join"
 
 
@@ -81,8 +83,8 @@ def test_the_slowed_type_drifts_and_no_other(drills):
     assert hit["ks_d"] >= 0.6 and hit["ks_p"] < 1e-4, hit
     assert hit["median_measured"] - hit["median_reference"] >= 30.0, hit  # 50 ms were added
     behind = drift[WAITS_BEHIND]
-    if behind["verdict"] == "drift":  # late by the added 50 ms, not by anything of its own
-        assert 30.0 <= behind["median_measured"] - behind["median_reference"] <= 80.0, behind
+    if behind["verdict"] == "drift":  # after a wait, not by the added 50 ms
+        assert abs(behind["median_measured"] - behind["median_reference"]) < 10.0, behind
     others = {name: e["verdict"] for name, e in drift.items()
               if name not in (SLOWED, WAITS_BEHIND)}  # fmt: skip
     assert others and all(v in ("agrees", "too few") for v in others.values()), others
