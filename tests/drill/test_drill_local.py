@@ -99,6 +99,11 @@ def test_both_sides_cpu_under_load_is_recorded(drill):
         assert 0.0 < d[key] < 1.2 * wall, key
     # each request costs both sides some CPU: more than 50 us, less than 50 ms
     assert 5e-5 < d["load_cpu_s"] / d["requests_total"] < 0.05
+    # the recommendation cache's lookups during the drill: one per answered recommendation
+    counters = d["target_counters"]
+    answered = drill["summary"]["requests"]["recommend"]
+    lookups = counters["recommendation_cache_hit"] + counters["recommendation_cache_miss"]
+    assert lookups == answered["count"] - answered["errors"] > 0
 
 
 @pytest.mark.skipif(not Path("/proc/self/schedstat").exists(), reason="no schedstat")

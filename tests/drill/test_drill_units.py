@@ -497,3 +497,21 @@ def test_a_drill_of_another_host_needs_its_secret(monkeypatch: pytest.MonkeyPatc
     assert len(_secret(None, nginx)) >= 32  # a profile without signed tokens needs none
     monkeypatch.setenv("TWIN_SECRET", "k" * 32)
     assert _secret(None, reference) == "k" * 32
+
+
+def test_the_targets_cache_counters_are_read_and_differenced():
+    from twin.drill.lag import counters_since, target_counters
+
+    page = (
+        "# HELP recommendation_cache_total Recommendation cache lookups\n"
+        'recommendation_cache_total{result="miss"} 34.0\n'
+        'recommendation_cache_total{result="hit"} 209.0\n'
+        'recommendation_cache_created{result="hit"} 1.79e+09\n'
+        'twin_http_requests_total{method="GET",route="recommend",status="200"} 243.0\n'
+    )
+    before = target_counters('recommendation_cache_total{result="hit"} 9.0\n')
+    assert before == {"recommendation_cache_hit": 9.0}
+    assert counters_since(before, target_counters(page)) == {
+        "recommendation_cache_miss": 34.0, "recommendation_cache_hit": 200.0}  # fmt: skip
+    assert target_counters("process_cpu_seconds_total 3.0\n") == {}
+    assert counters_since({}, target_counters(None)) is None  # a target that exports none

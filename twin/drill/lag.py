@@ -16,12 +16,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
+    "TARGET_COUNTERS",
     "LagScrape",
     "bucket_quantile",
+    "counters_since",
     "lag_figures",
     "lag_since",
     "parse_metrics",
     "process_cpu_s",
+    "target_counters",
 ]
 
 _LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})?\s+([-+0-9.eEinfINFNa]+)")
@@ -75,6 +78,36 @@ def process_cpu_s(text: str | None) -> float | None:
     """`process_cpu_seconds_total` of a Prometheus text page (None when it has none)."""
     found = _CPU.search(text or "")
     return float(found.group(1)) if found else None
+
+
+# Counters of the target's /metrics a drill keeps (their change across the drill), by the key
+# the summary gives them: what explains a type's latency that its route does not (a cache).
+TARGET_COUNTERS = {
+    "recommendation_cache_hit": ("recommendation_cache_total", ("result", "hit")),
+    "recommendation_cache_miss": ("recommendation_cache_total", ("result", "miss")),
+}
+
+
+def target_counters(text: str | None) -> dict[str, float]:
+    """The `TARGET_COUNTERS` a Prometheus text page has (the others are left out)."""
+    wanted = {(name, label): key for key, (name, label) in TARGET_COUNTERS.items()}
+    out = {}
+    for line in (text or "").splitlines():
+        match = _LINE.match(line)
+        if not match or match.group(1) not in {name for name, _ in wanted}:
+            continue
+        for label in _LABEL.findall(match.group(2) or ""):
+            key = wanted.get((match.group(1), label))
+            if key is not None:
+                out[key] = float(match.group(3))
+    return out
+
+
+def counters_since(first: dict[str, float], last: dict[str, float]) -> dict[str, float] | None:
+    """How much each counter of `last` grew since `first` (None when `last` has none)."""
+    if not last:
+        return None
+    return {key: round(value - first.get(key, 0.0), 6) for key, value in last.items()}
 
 
 def bucket_quantile(bounds: Sequence[float], counts: Sequence[float], q: float) -> float:

@@ -41,7 +41,15 @@ from twin.drill.drift import (
     telemetry_drift,
 )
 from twin.drill.incidents import IncidentReplay
-from twin.drill.lag import LagScrape, lag_figures, lag_since, parse_metrics, process_cpu_s
+from twin.drill.lag import (
+    LagScrape,
+    counters_since,
+    lag_figures,
+    lag_since,
+    parse_metrics,
+    process_cpu_s,
+    target_counters,
+)
 from twin.drill.loadgen import LocustRun, run_locust, sigterm_as_interrupt
 from twin.drill.measure import (
     achieved_users,
@@ -299,7 +307,8 @@ def _drive(
                     remote_workers=options.expect_workers if options.master else 0,
                     bind_host=options.master_bind_host,
                     bind_port=options.master_bind_port)  # fmt: skip
-    cpu0 = process_cpu_s(target.metrics())
+    text0 = target.metrics()
+    cpu0 = process_cpu_s(text0)
     waits0 = _waits(server_pid)
     with _LagWatch(target) as lag, IncidentReplay(target, admin, timeline, t0) as replay:
         wall = run_locust(run)
@@ -315,10 +324,11 @@ def _drive(
         (folder / "metrics.txt").write_text(text, encoding="utf-8")
     cpu1 = process_cpu_s(text)
     target_cpu = None if cpu0 is None or cpu1 is None else round(cpu1 - cpu0, 3)
+    counters = counters_since(target_counters(text0), target_counters(text))
     # the devices riding (Locust's users take the pool's riders in order): their shards
     riding = pool[: math.ceil(float(work.users.max()))]
     return {"url": url, "t0": t0, "wall": wall, "lag": lag.figures(), "load_dir": load_dir,
-            "faults": replay.applied, "target_cpu_s": target_cpu,
+            "faults": replay.applied, "target_cpu_s": target_cpu, "target_counters": counters,
             "target_wait_s": waits[0], "cpu_pressure_s": waits[1],
             "lag_series": lag.series(t0), "telemetry": stored,
             "devices": [r["device_id"] for r in riding if r.get("device") != "app"]}  # fmt: skip
@@ -473,6 +483,8 @@ def _drill_block(
         # (`process_cpu_seconds_total`, when it exports it): what `twin calibrate` fits.
         "load_cpu_s": measured.cpu_s,
         "target_cpu_s": None if None in target_cpu else round(sum(target_cpu), 3),
+        # the target's counters that explain a type's latency (its recommendation cache)
+        "target_counters": _summed_counters([r.get("target_counters") for r in runs]),
         # ... and the time they waited, runnable, for a CPU (`/proc/<pid>/schedstat`; the
         # target's when the drill started it), and the machine's (PSI `some`): what the
         # prediction's stall factor reads (`twin.drill.starvation`)
@@ -525,7 +537,8 @@ def _run_figures(
         "folder": str(load_dir.parent), "t0": result["t0"],
         "locust_wall_s": round(result["wall"], 3), "requests_total": measured.total,
         "errors_total": measured.errors, "load_cpu_s": measured.cpu_s,
-        "target_cpu_s": result["target_cpu_s"], "load_wait_s": measured.wait_s,
+        "target_cpu_s": result["target_cpu_s"], "target_counters": result["target_counters"],
+        "load_wait_s": measured.wait_s,
         "target_wait_s": result["target_wait_s"], "cpu_pressure_s": result["cpu_pressure_s"],
         "tracking": tracking(work.riders, users, work.total_rate, rate,
                              window=window_s(seconds)),
@@ -535,6 +548,14 @@ def _run_figures(
 
 def _summed(values: list[Any]) -> float | None:
     return None if None in values else round(sum(values), 3)
+
+
+def _summed_counters(values: list[dict[str, float] | None]) -> dict[str, float] | None:
+    """Each counter over the runs; None when a run's target did not export them."""
+    if not values or any(v is None for v in values):
+        return None
+    keys = sorted({k for v in values if v for k in v})
+    return {k: round(sum((v or {}).get(k, 0.0) for v in values), 6) for k in keys}
 
 
 def _worst_lag(results: list[dict[str, Any]]) -> dict[str, float] | None:

@@ -93,6 +93,12 @@ class DrillRun(Block):
     errors_total: int = Field(description="Requests failed.")
     load_cpu_s: Number | None = Field(description="CPU time of the load processes (s).")
     target_cpu_s: Number | None = Field(description="CPU time of the target (s), if it exports it.")
+    target_counters: dict[str, Number] | None = Field(
+        None,
+        description="How much the target's counters that explain a type's latency grew over "
+        "the run (`recommendation_cache_hit`, `recommendation_cache_miss`); null if it "
+        "exports none.",
+    )
     load_wait_s: Number | None = Field(
         None, description="Time the load processes waited, runnable, for a CPU (s)."
     )
@@ -150,6 +156,13 @@ class Drill(Block):
     )
     target_cpu_s: Number | None = Field(
         description="CPU time of the target under load, all runs (s); null if not exported."
+    )
+    target_counters: dict[str, Number] | None = Field(
+        None,
+        description="How much the target's counters that explain a type's latency grew over "
+        "the drill, all runs: its recommendation cache's hits and misses "
+        "(`recommendation_cache_hit`, `recommendation_cache_miss`; `twin serve` exports "
+        "them); null if it exports none.",
     )
     load_wait_s: Number | None = Field(
         None,
