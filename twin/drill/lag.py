@@ -91,10 +91,11 @@ TARGET_COUNTERS = {
 def target_counters(text: str | None) -> dict[str, float]:
     """The `TARGET_COUNTERS` a Prometheus text page has (the others are left out)."""
     wanted = {(name, label): key for key, (name, label) in TARGET_COUNTERS.items()}
+    names = {name for name, _ in wanted}
     out = {}
     for line in (text or "").splitlines():
         match = _LINE.match(line)
-        if not match or match.group(1) not in {name for name, _ in wanted}:
+        if not match or match.group(1) not in names:
             continue
         for label in _LABEL.findall(match.group(2) or ""):
             key = wanted.get((match.group(1), label))

@@ -552,10 +552,11 @@ def _summed(values: list[Any]) -> float | None:
 
 def _summed_counters(values: list[dict[str, float] | None]) -> dict[str, float] | None:
     """Each counter over the runs; None when a run's target did not export them."""
-    if not values or any(v is None for v in values):
+    runs = [v for v in values if v is not None]
+    if not runs or len(runs) < len(values):
         return None
-    keys = sorted({k for v in values if v for k in v})
-    return {k: round(sum((v or {}).get(k, 0.0) for v in values), 6) for k in keys}
+    keys = sorted({k for v in runs for k in v})
+    return {k: round(sum(v.get(k, 0.0) for v in runs), 6) for k in keys}
 
 
 def _worst_lag(results: list[dict[str, Any]]) -> dict[str, float] | None:
