@@ -69,6 +69,21 @@ def _request_keys() -> dict[str, Any]:
     return {"propertyNames": {"title": "type", "enum": list(REQUEST_TYPES)}}
 
 
+class Wake(Frozen):
+    """What waking an idle process costs: a request that finds every server idle, for `g`
+    seconds since the last one left, takes `penalty_s * (1 - exp(-g / tau_s))` longer.
+
+    An event loop that has nothing to do sleeps in `epoll_wait`, and its core drops into an
+    idle state; the next request waits for both to wake (the processor's exit latency, the
+    scheduler). The longer the idle, the deeper the sleep, up to `penalty_s`. A request sent
+    right behind another finds the loop awake; at higher load fewer requests find it asleep,
+    which is why a light request's latency falls as the load grows.
+    """
+
+    penalty_s: Positive = Field(description="Added by waking from a long idle (s).")
+    tau_s: Positive = Field(description="Idle time constant: after tau_s idle, 63 % of it (s).")
+
+
 class StationSpec(Frozen):
     """How a service queues: FIFO servers per instance, a service time, a bounded queue.
 
@@ -101,6 +116,11 @@ class StationSpec(Frozen):
     timeout_s: Positive | None = Field(
         default=None,
         description="A request waiting longer is dropped (s); null: none waits too long.",
+    )
+    wake: Wake | None = Field(
+        default=None,
+        description="A process that sleeps while idle: what waking it adds to a request that "
+        "finds every server idle; null: nothing.",
     )
 
 

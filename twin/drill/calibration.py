@@ -23,8 +23,11 @@ drill's latency grows with its load. The rest of each request type's path is its
    each, step 4 runs and the pair whose predictions miss least is kept. With one drill, the
    file's loops stand.
 4. Every other service on the drills' routes is fitted (`fit_services`) to the measured p50
-   and p95 of the types crossing it, pooled over the drills, then again against those figures
-   divided by the queueing the exact engine adds at each drill's load (`_queueing`). A pinned
+   and p95 of the types crossing it, pooled over the drills, then again (`_ROUNDS` times)
+   against those figures less what the exact engine adds to them at each drill's load beyond
+   the sum of the services (`_queueing`: the waits at the loops, and waking a loop that
+   slept, `wake`). The amount is subtracted, not divided out: a wake-up is the same ~1 ms
+   on a 1 ms request and a 10 ms one, and a ratio took a dozen rounds to settle. A pinned
    p95 weighs a quarter of a p50 (`P95_WEIGHT`): identical drills move a light request's p95
    by 2x. A p95 the drill did not pin down (its 95 % interval wider than 25 %,
    `measure.pinned`) weighs a fifth of that (`LOOSE_P95_WEIGHT`): without it a service whose
@@ -88,6 +91,7 @@ __all__ = [
     "MEASURED",
     "PATH_SHARE_GRID",
     "TRANSFER",
+    "WAKE_GRID",
     "LoopCost",
     "loop_costs",
     "run_calibration",
@@ -106,11 +110,19 @@ _TINY_S = 1e-6
 CV_GRID = (0.5, 1.0, 2.0)
 # the share of a loop's CPU per request that is on the request's own path
 PATH_SHARE_GRID = (0.35, 0.5, 0.75, 1.0)
+# waking the target's loop from idle (penalty_s, tau_s), searched after the pair above: none, or
+# about what a request after a pause pays on a VM (`twin.config.architecture.Wake`)
+WAKE_GRID: tuple[tuple[float, float] | None, ...] = (
+    None, (0.001, 0.01), (0.0015, 0.02), (0.002, 0.02),
+)
 _CPU_KEYS = {CLIENT: "load_cpu_s", API: "target_cpu_s"}
 _REPLICATIONS = 3
 _MIN_COUNT = 20  # types with fewer requests in a drill are not fitted to (their p95 is noise)
 _MB = 1e6
 _MIN_SPREAD = 0.1  # MB per request must differ by 10 % across drills to tell the two costs apart
+# step 4's rounds: fit the delays to the measured percentiles less what the model adds there
+_ROUNDS = 2
+_FLOOR = 0.2
 
 
 @dataclass(frozen=True)
@@ -276,13 +288,19 @@ def _predict(drill: _Drill, fits: Mapping[str, Fit], loops: Mapping[str, LoopCos
 
 
 def _queueing(predicted: Mapping[str, Any], bare: Mapping[str, tuple[float, float]]) -> dict:
-    """Each type's p50 and p95 in the model over their no-wait values (>= 1)."""
+    """What the model adds to each type's p50 and p95 beyond their no-wait values (s, >= 0):
+    the waits at the loops and the stations that sleep while idle (`wake`)."""
     out = {}
     for rtype, (p50, p95) in bare.items():
         lat = (predicted.get("requests", {}).get(rtype) or {}).get("latency_ms") or {}
-        if lat.get("p50") and p50 > 0:
-            out[rtype] = (max(1.0, lat["p50"] / 1e3 / p50), max(1.0, lat["p95"] / 1e3 / p95))
+        if lat.get("p50"):
+            out[rtype] = (max(0.0, lat["p50"] / 1e3 - p50), max(0.0, lat["p95"] / 1e3 - p95))
     return out
+
+
+def _less(measured: float, added: float) -> float:
+    """A measured percentile less what the model adds to it, kept above a fifth of it."""
+    return max(measured - added, _FLOOR * measured)
 
 
 def _score(drills: Sequence[_Drill], predicted: Sequence[Mapping[str, Any]]) -> float:
@@ -334,14 +352,15 @@ def _fit_delays(
     }
     fixed = fixed | {n for n in fits if "@" in n}
     fits = fit_services(fits, pooled, rng, fixed=fixed)
-    mid = [_predict(d, fits, loops, cv, seed) for d in drills]
-    bare = no_wait_quantiles(fits, pooled, rng)
-    lifted = {}
-    for key, tg in pooled.items():
-        i, t = key.split(":", 1)
-        up = _queueing(mid[int(i)], {t: bare[key]}).get(t, (1.0, 1.0))
-        lifted[key] = replace(tg, p50=tg.p50 / up[0], p95=tg.p95 / up[1])
-    fits = fit_services(fits, lifted, rng, fixed=fixed)
+    for _ in range(_ROUNDS):
+        mid = [_predict(d, fits, loops, cv, seed) for d in drills]
+        bare = no_wait_quantiles(fits, pooled, rng)
+        less = {}
+        for key, tg in pooled.items():
+            i, t = key.split(":", 1)
+            added = _queueing(mid[int(i)], {t: bare[key]}).get(t, (0.0, 0.0))
+            less[key] = replace(tg, p50=_less(tg.p50, added[0]), p95=_less(tg.p95, added[1]))
+        fits = fit_services(fits, less, rng, fixed=fixed)
     fits = {n: f for n, f in fits.items() if "@" not in n}
     return fits, [_predict(d, fits, loops, cv, seed) for d in drills]
 
@@ -353,7 +372,8 @@ def _length(measured: dict) -> str:
 
 
 def _header(drills: Sequence[_Drill], cv: float | None, share: float,
-            measured_loops: Sequence[str]) -> list:  # fmt: skip
+            measured_loops: Sequence[str], wake: tuple[float, float] | None = None,
+            ) -> list:  # fmt: skip
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     out = [f"by `twin calibrate` on {when} from {len(drills)} drill(s):"]
     for d in drills:
@@ -369,6 +389,10 @@ def _header(drills: Sequence[_Drill], cv: float | None, share: float,
     out.append("their cv " + ("searched across the drills' loads" if cv is not None
                               else "kept from the file (one drill)") + "; every other service"
                " was fitted to its types' p50/p95 (lognormal).")  # fmt: skip
+    if len(drills) >= 2:
+        out.append("The api loop's wake-up from idle searched: " + (
+            "none" if wake is None else
+            f"{wake[0] * 1e3:g} ms after a long idle, time constant {wake[1] * 1e3:g} ms") + ".")
     return out
 
 
@@ -402,6 +426,14 @@ def run_calibration(
     score_after, (share, value), fits, after, costs = _search(
         drills, start, costs, file_cv, frozenset(measured), fixed, seed
     )
+    wake = _file_wake(base)
+    if len(drills) >= 2:
+        score_after, wake, fits, after = _search_wake(
+            drills, start, costs, _cvs(file_cv, value), fixed, seed,
+            (score_after, wake, fits, after),
+        )  # fmt: skip
+    drills = [replace(d, platform=_woken(d.platform, wake)) for d in drills]
+    checks = [replace(d, platform=_woken(d.platform, wake)) for d in checks]
     cv = _cvs(file_cv, value)
     for n, cost in costs.items():
         fits[n] = Fit(round(max(cost.per_request_s, _TINY_S), 7), round(cv[n], 4))
@@ -409,10 +441,10 @@ def run_calibration(
     source = find_architecture(architecture, scenario_file, where=("--architecture", None))
     out_file.write_text(
         calibrated_yaml(source.read_text(encoding="utf-8"), {n: fits[n] for n in fitted},
-                        _header(drills, value, share, sorted(measured)),
+                        _header(drills, value, share, sorted(measured), wake),
                         {n: "see header" for n in fitted},
                         per_mb={n: round(c.per_mb_s, 7) for n, c in costs.items()},
-                        load_cpu=reference),
+                        load_cpu=reference, wake={API: wake}),
         encoding="utf-8",
     )  # fmt: skip
     reference_cpu = reference if reference is not None else base.load_cpu
@@ -428,7 +460,7 @@ def run_calibration(
             for d, b, a in zip(drills, before, after, strict=True)
         ],
         "mean_abs_error_before": _score(drills, before), "mean_abs_error_after": score_after,
-        "fits": {n: fits[n] for n in sorted(fitted)}, "loop_cv": value,
+        "fits": {n: fits[n] for n in sorted(fitted)}, "loop_cv": value, "wake": wake,
         "path_share": share,
         "costs": {n: {"per_request_s": c.per_request_s, "per_mb_s": c.per_mb_s}
                   for n, c in costs.items()},
@@ -492,6 +524,39 @@ def _search(
             best = (score, (share, value), fits, after, trial)
     assert best is not None
     return best
+
+
+def _search_wake(
+    drills: Sequence[_Drill], start: dict[str, Fit], costs: Mapping[str, LoopCost],
+    cv: Mapping[str, float], fixed: frozenset[str], seed: int,
+    best: tuple[float, tuple[float, float] | None, dict[str, Fit], list],
+) -> tuple[float, tuple[float, float] | None, dict[str, Fit], list]:  # fmt: skip
+    """Step 3, last: the target loop's wake-up (`WAKE_GRID`) at the pair found, fitted like
+    the pair: each value's delays refitted, the one whose predictions miss least kept
+    (`best`, the file's own, stands unless one does better)."""
+    for wake in WAKE_GRID:
+        if wake == best[1]:
+            continue
+        woken = [replace(d, platform=_woken(d.platform, wake)) for d in drills]
+        fits, after = _fit_delays(woken, start, costs, cv, fixed, seed)
+        score = _score(woken, after)
+        if score < best[0]:
+            best = (score, wake, fits, after)
+    return best
+
+
+def _woken(platform: Any, wake: tuple[float, float] | None) -> Any:
+    """The drill platform with the target's loop waking as `wake` says (None: no wake-up)."""
+    if API not in platform.services or platform.services[API].wake == wake:
+        return platform
+    services = {**platform.services, API: replace(platform.services[API], wake=wake)}
+    return replace(platform, services=services)
+
+
+def _file_wake(architecture: Any) -> tuple[float, float] | None:
+    station = architecture.components[API].station if API in architecture.components else None
+    wake = getattr(station, "wake", None)
+    return None if wake is None else (wake.penalty_s, wake.tau_s)
 
 
 def _speed(drill: _Drill, load_cpu: Any) -> float:

@@ -208,10 +208,12 @@ def _wait(load_cpu: Any) -> str:
 def calibrated_yaml(
     text: str, fits: Mapping[str, Fit], header: list[str], notes: Mapping[str, str],
     per_mb: Mapping[str, float] | None = None, load_cpu: Any = None,
+    wake: Mapping[str, tuple[float, float] | None] | None = None,
 ) -> str:  # fmt: skip
     """The architecture file with each fitted service's `service:` line replaced (and, for the
-    services in `per_mb`, a `service_per_mb_s:` line after it), headed by `header`."""
-    per_mb = per_mb or {}
+    services in `per_mb`, a `service_per_mb_s:` line after it; for those in `wake`, its
+    `wake:` line, or none when it is None), headed by `header`."""
+    per_mb, wake = per_mb or {}, wake or {}
     # An editor's schema line stays the first line; the previous calibration's header goes.
     modeline = [ln for ln in text.splitlines()[:1] if ln.startswith("# yaml-language-server:")]
     lines = [ln for ln in text.splitlines()[len(modeline) :] if not ln.startswith("# CALIBRATED")]
@@ -225,6 +227,8 @@ def calibrated_yaml(
             current = None
         if current in per_mb and re.match(r"^\s+service_per_mb_s:", line):
             continue  # written again after the service line
+        if current in wake and re.match(r"^\s+wake:", line):
+            continue  # written again after the service line (or gone)
         match = _SERVICE.match(line)
         if match and current is not None and current in fits:
             line = _service_line(match.group(1), fits[current], notes.get(current, ""))
@@ -232,6 +236,10 @@ def calibrated_yaml(
         if match and current is not None and current in per_mb:
             out.append(f"{match.group(1)}service_per_mb_s: {per_mb[current]:.6g}"
                        "   # calibrated: CPU per MB moved, see header")  # fmt: skip
+        if match and current is not None and wake.get(current) is not None:
+            penalty, tau = wake[current]  # type: ignore[misc]
+            out.append(f"{match.group(1)}wake: {{penalty_s: {penalty:.6g}, tau_s: {tau:.6g}}}"
+                       "   # calibrated: waking from idle, see header")  # fmt: skip
     if load_cpu is not None:
         out = [ln for ln in out if not ln.startswith("load_cpu:")]
         while out and not out[-1].strip():

@@ -31,6 +31,7 @@ from twin.runs.compile import build_platform
 from twin.runs.engines import simulate
 
 __all__ = [
+    "awake_shares",
     "compile_target",
     "cpu_index",
     "drill_platform",
@@ -102,14 +103,54 @@ def drill_platform(compiled: Any, work: DrillWorkload) -> Any:
         demand=demand, active_riders=np.asarray(work.riders, dtype=float),
         # a type the target's profile does not drive is neither sent nor predicted
         visits={k: v for k, v in compiled.visits.items() if k in demand},
-        live_segment_share=_squeeze(compiled.live_segment_share, compiled, work),
-        live_playlist_share=_squeeze(compiled.live_playlist_share, compiled, work),
+        **_live_shares(compiled, work),
         riders_by_rendition=np.stack([_squeeze(r, compiled, work) * factor
                                       for r in compiled.riders_by_rendition]),
         # the drill's offered load is per drill second: the exact engine runs it as request
         # streams, not as the scenario's riders (whose sessions are on the scenario's clock)
-        incidents=(), session_flows=None, bursts=bursts, **scaled,
+        incidents=(), session_flows=None, bursts=bursts, awake=awake_shares(compiled, work),
+        **scaled,
     )  # fmt: skip
+
+
+def _live_shares(compiled: Any, work: DrillWorkload) -> dict[str, np.ndarray]:
+    """Per drill second, the share of segment and playlist requests from live sessions.
+
+    A live player reloads its playlist and fetches a segment every segment length on the
+    wall clock, which a drill does not speed up, while on-demand sessions start (each loading
+    its playlist) `--speedup` times as often: so the scenario's shares do not hold in a drill
+    (the IoT check at 240x: 94 % of its playlists live by the scenario's share, 40 % in the
+    drill). They follow from the drill's own live riders and rates."""
+    live = np.asarray(work.riders * work.active_live_share, dtype=float)
+    per_s = live / float(compiled.journey.segment_s)
+    out = {}
+    for key, rtype in (("live_segment_share", "segment"), ("live_playlist_share", "playlist")):
+        rate = np.asarray(work.rates.get(rtype, np.zeros_like(per_s)), dtype=float)
+        out[key] = np.minimum(np.divide(per_s, rate, out=np.zeros_like(per_s), where=rate > 0),
+                              1.0)  # fmt: skip
+    return out
+
+
+def awake_shares(compiled: Any, work: DrillWorkload) -> dict[str, float]:
+    """The share of each request type's requests the drill's journey sends right behind a
+    response to the same rider (`locustfiles/drill_journey.py`), which find the processes
+    awake: `join` follows `recommend`, `feedback` its `workout`, a live segment the reload
+    that listed it, and an on-demand session's playlist its master playlist at the session's
+    start (the other playlists are a live player's timed reloads). The rest are sent when a
+    timer fires."""
+    live = _live_shares(compiled, work)
+    rates = work.rates
+    shares = {"join": 1.0, "feedback": 1.0,
+              "playlist": _weighted(1.0 - live["live_playlist_share"], rates.get("playlist")),
+              "segment": _weighted(live["live_segment_share"], rates.get("segment"))}  # fmt: skip
+    return {k: v for k, v in shares.items() if k in rates}
+
+
+def _weighted(share: np.ndarray, rate: Any) -> float:
+    """A per-second share averaged over the drill by that second's requests."""
+    rate = np.asarray(rate if rate is not None else np.ones_like(share), dtype=float)
+    total = float(rate.sum())
+    return float((share * rate).sum() / total) if total > 0 else float(np.mean(share))
 
 
 def _squeeze(series: Any, compiled: Any, work: DrillWorkload) -> np.ndarray:

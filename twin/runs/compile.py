@@ -292,6 +292,7 @@ def _service_spec(
         own_service=own_service,
         queue_capacity=station.queue_capacity,
         timeout_s=station.timeout_s,
+        wake=(station.wake.penalty_s, station.wake.tau_s) if station.wake else None,
         autoscaling=scaling,
         connection_pool=comp.connection_pool,
         up=up,

@@ -85,6 +85,8 @@ class ServiceSpec:
     service_by_request: Mapping[str, ServiceTime] = field(default_factory=dict)
     own_service: ServiceTime | None = None
     writers: tuple[str, ...] = ()  # a database's request types that write there
+    # (penalty_s, tau_s): waking the idle station (twin.config.architecture.Wake), or None
+    wake: tuple[float, float] | None = None
 
     @property
     def capacity_per_s(self) -> np.ndarray:
@@ -130,6 +132,10 @@ class CompiledPlatform:
     # at their instant and the rest of the tick's rate as a Poisson stream. At one instant,
     # requests arrive in this mapping's order of types.
     bursts: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    # share of each request type's requests sent right behind a response to the same rider:
+    # they find the processes awake, so a station's `wake` adds nothing to them (a drill's
+    # journey chains them: twin.drill.predict.awake_shares); types not listed: none
+    awake: Mapping[str, float] = field(default_factory=dict)
 
 
 def origin_up(compiled: CompiledPlatform) -> np.ndarray | None:

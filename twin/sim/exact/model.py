@@ -60,6 +60,7 @@ class StationModel:
     # the kind's cap in servers' worth per tick of `cap_tick_s` (twin.sim.caps), or None
     cap_servers: Any = None
     cap_tick_s: float = 1.0
+    wake: tuple[float, float] | None = None  # (penalty_s, tau_s): twin.sim.exact.station
 
     def capacity_area(self, start: float, end: float) -> float:
         """Server-seconds available between `start` and `end`: the servers', or fewer where
@@ -116,6 +117,7 @@ class SourceModel:
     driven: bool = False
     bursts: tuple[tuple[float, float], ...] = ()
     burst_rank: int = 0
+    awake: float = 0.0  # share of its requests that find the processes awake (no wake-up)
 
 
 @dataclass(frozen=True)
@@ -306,6 +308,7 @@ def from_platform(
             servers_schedule=() if spec.autoscaling else _servers_schedule(t, spec.servers),
             service_by_source=tuple(spec.service_by_request.items()),
             timeout_s=spec.timeout_s if riders else None,
+            wake=spec.wake,
             scaling=_scaling(spec, float(compiled.tick_s)),
             pool=_pool(spec, compiled) if riders else None,
             **(_gate(service, spec, compiled) if riders else {}),
@@ -321,7 +324,8 @@ def from_platform(
         rate = spread_rate(t, float(compiled.tick_s), compiled.demand[rtype], bursts)
         rank = list(compiled.bursts).index(rtype) if bursts else 0
         sources.append(SourceModel(rtype, schedule_of(t, rate), hops[0][0], tuple(hops),
-                                   driven=riders, bursts=bursts, burst_rank=rank))  # fmt: skip
+                                   driven=riders, bursts=bursts, burst_rank=rank,
+                                   awake=float(compiled.awake.get(rtype, 0.0))))  # fmt: skip
     chain = chain_path(compiled) if riders else ()
     if chain:
         for hop, _ in chain:

@@ -145,6 +145,9 @@ class Network:
                 index=i,
                 on_leave=self.leave,
                 timeout_s=st.timeout_s,
+                wake=st.wake,
+                awake=_awake(st, sources),
+                rng=rng,
             )
         own = {name: service_sampler(service, rng) for name, service in st.service_by_source}
         return MulticlassStation(
@@ -156,6 +159,9 @@ class Network:
             index=i,
             on_leave=self.leave,
             timeout_s=st.timeout_s,
+            wake=st.wake,
+            awake=_awake(st, sources),
+            rng=rng,
         )
 
     def _pools(self, index: dict[str, int]) -> dict[tuple[int, int], ConnectionPool]:
@@ -338,3 +344,10 @@ def run_replication(
     env.process(clock_process(env, net, record, progress))
     env.run(until=grid.duration_s + grid.fine_width_s * 1e-6)
     return record
+
+
+def _awake(st: StationModel, sources: tuple[SourceModel, ...]) -> list[float] | None:
+    """Each source's share of requests that find a waking station awake (None: no wake)."""
+    if st.wake is None or not any(src.awake for src in sources):
+        return None
+    return [src.awake for src in sources]

@@ -9,10 +9,17 @@ the network. Each
 service is one SimPy `Timeout`; the station keeps running sums and buffers latencies for the
 histogram, so memory does not grow with the number of requests. A `MulticlassStation` draws
 each request's service time by its source (per-class service demands in one FIFO queue).
+
+A station with `wake` (penalty_s, tau_s) is a process that sleeps while idle: a request that
+finds every server idle, `g` seconds after the last one left, is served `penalty_s * (1 -
+exp(-g / tau_s))` longer (`twin.config.architecture.Wake`). With Poisson arrivals at rate
+`lam` the idle period is exponential whatever the service law, so a request that finds one
+server idle adds `penalty_s / (1 + lam * tau_s)` on average.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, cast
@@ -42,8 +49,15 @@ class Station:
         index: int,
         on_leave: Callable[[Request, int], None],
         timeout_s: float | None = None,
+        wake: tuple[float, float] | None = None,
+        awake: Sequence[float] | None = None,
+        rng: Any = None,
     ) -> None:
         self.env = env
+        self._wake = wake
+        self._awake = awake
+        self._rng = rng
+        self._idle_since = -math.inf  # asleep before the run
         self._timeout = timeout_s
         self.servers = servers
         self.index = index
@@ -94,7 +108,7 @@ class Station:
         request[2] = now if since is None else since
         if self.busy < self.servers:
             self.busy += 1
-            self._serve(request, now)
+            self._serve(request, now, self._woken(request, now) if self.busy == 1 else 0.0)
         elif (self._capacity is not None and len(self.queue) >= self._capacity) or (
             self.servers == 0 and self._timeout is not None
         ):  # a full queue; or a component down, which refuses (its timeout would pass)
@@ -103,9 +117,19 @@ class Station:
         else:
             self.queue.append(request)
 
-    def _serve(self, request: Request, now: float) -> None:
+    def _woken(self, request: Request, now: float) -> float:
+        """What waking the idle station adds to `request`, arriving `now`: nothing when it
+        was sent right behind a response (a share `awake` of its source's)."""
+        if self._wake is None:
+            return 0.0
+        if self._awake is not None and self._rng.random() < self._awake[request[0]]:
+            return 0.0
+        penalty, tau = self._wake
+        return penalty * -math.expm1(-(now - self._idle_since) / tau)
+
+    def _serve(self, request: Request, now: float, extra: float = 0.0) -> None:
         self.wait_sum += now - request[2]
-        done = self.env.timeout(self._draw(), value=request)
+        done = self.env.timeout(self._draw() + extra, value=request)
         done.callbacks.append(self._finish)
 
     def _finish(self, event: simpy.Event) -> None:
@@ -122,6 +146,8 @@ class Station:
             self._serve(self.queue.popleft(), now)
         else:
             self.busy -= 1
+            if self.busy == 0:
+                self._idle_since = now
         self._on_leave(request, self.index)
 
     def _renege(self, now: float) -> None:
@@ -167,6 +193,9 @@ class MulticlassStation(Station):
         index: int,
         on_leave: Callable[[Request, int], None],
         timeout_s: float | None = None,
+        wake: tuple[float, float] | None = None,
+        awake: Sequence[float] | None = None,
+        rng: Any = None,
     ) -> None:
         super().__init__(
             env,
@@ -176,10 +205,13 @@ class MulticlassStation(Station):
             index=index,
             on_leave=on_leave,
             timeout_s=timeout_s,
+            wake=wake,
+            awake=awake,
+            rng=rng,
         )
         self._draws = list(draws)
 
-    def _serve(self, request: Request, now: float) -> None:
+    def _serve(self, request: Request, now: float, extra: float = 0.0) -> None:
         self.wait_sum += now - request[2]
-        done = self.env.timeout(self._draws[request[0]](), value=request)
+        done = self.env.timeout(self._draws[request[0]]() + extra, value=request)
         done.callbacks.append(self._finish)

@@ -10,6 +10,13 @@ so the formulas stay finite (`RHO_CAP`); the mean wait is the larger of the two,
 sum (both describe the one queue: a standing backlog is what the stationary law would build),
 and never more than a full finite queue's. A finite queue below saturation follows M/M/c/K:
 its blocking drops arrivals (twin.sim.fluid.flow) and its wait is the truncated one.
+
+A station that sleeps while idle (`wake`: penalty W, time constant tau) adds, to every
+request, the mean of what waking it costs: an arrival finds its one server idle with chance
+1 - rho, after an idle period that Poisson arrivals make exponential at rate lam, so it waits
+W / (1 + lam tau) on average (with c servers, (1 - rho)^c stands for all of them idle). The
+exact engine draws it per request (`twin.sim.exact.station`); the fluid engine shifts the
+tick's latency by the mean, as it does the backlog's delay.
 """
 
 from __future__ import annotations
@@ -119,12 +126,23 @@ def _within_room(p: np.ndarray, theta: np.ndarray, d: np.ndarray, most: np.ndarr
         return np.where(wait > limit, p * np.where(wait > 0, limit / wait, 0.0), p)
 
 
+def _woken(
+    wake: tuple[float, float] | None, lam: np.ndarray, rho: np.ndarray, c: np.ndarray
+) -> np.ndarray | float:
+    """The mean time waking the idle station adds to a request at each tick."""
+    if wake is None:
+        return 0.0
+    penalty, tau = wake
+    return (1.0 - rho) ** c * penalty / (1.0 + lam * tau)
+
+
 def station_ticks(
     log: TickLog,
     shape: ServiceShape,
     tick_s: float,
     queue_capacity: int | None = None,
     waiting_most: np.ndarray | None = None,
+    wake: tuple[float, float] | None = None,
 ) -> StationTicks:
     """The per-tick latency law of one station from its `TickLog`; `waiting_most` bounds the
     requests that can wait there per tick (a database behind connection pools)."""
@@ -156,6 +174,7 @@ def station_ticks(
     if waiting_most is not None:
         p = _within_room(p, theta, d, waiting_most / drain)
     stationary_wait = p / theta
+    woken = _woken(wake, admitted / tick_s, rho, c)
     busy = np.minimum(log.served / (mu * tick_s), c)
     queue_stat = rho * c * mu * stationary_wait
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -165,10 +184,10 @@ def station_ticks(
         dropped=log.dropped,
         p=p,
         theta=theta,
-        d=d,
+        d=d + woken,
         admitted=admitted,
         wait_mean=d + stationary_wait,
-        latency_mean=d + stationary_wait + shape.mean,
+        latency_mean=d + woken + stationary_wait + shape.mean,
         queue=queue_stat + backlog_mean,
         busy=busy,
         servers=c.astype(float),

@@ -346,7 +346,7 @@ def platform_flows(compiled: Any, progress: Callable[[float], None] | None = Non
     flows.laws = [
         station_ticks(
             stations[n].log, shape, tick_s, compiled.services[n].queue_capacity,
-            waiting_bound(n, stations[n].log, flows.pools),
+            waiting_bound(n, stations[n].log, flows.pools), _wake(compiled, n),
         )
         for n, shape in zip(flows.names, flows.shapes, strict=True)
     ]  # fmt: skip
@@ -391,3 +391,19 @@ def drawn_sampler(draw: Callable[[int], np.ndarray], _rng: Any, n: int) -> np.nd
 
 def _no_service(_rng: Any, n: int) -> np.ndarray:
     return np.zeros(n)
+
+
+def _wake(compiled: Any, name: str) -> tuple[float, float] | None:
+    """A station's wake-up (penalty, tau), its penalty lowered by the share of its requests
+    that find it awake (`CompiledPlatform.awake`), weighted by each type's requests there."""
+    wake = compiled.services[name].wake
+    if wake is None or not compiled.awake:
+        return wake
+    total = awake = 0.0
+    for rtype, hops in compiled.visits.items():
+        for hop, share in hops:
+            if hop == name:
+                n = float(np.sum(compiled.demand[rtype])) * share
+                total += n
+                awake += n * compiled.awake.get(rtype, 0.0)
+    return (wake[0] * (1.0 - awake / total), wake[1]) if total > 0 else wake
