@@ -102,6 +102,7 @@ def test_a_validation_folder_that_is_not_a_drill_is_one_line_and_exit_2(tmp_path
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # six drills, the share/cv grid and the wake-up grid: 7 min quiet
 def test_calibrate_out_of_sample(tmp_path, monkeypatch):
     """Fit on the four stored calibration drills, predict the two stored validation drills
     (about twice their load): every figure is reported, in and out of sample, and the

@@ -108,7 +108,8 @@ class Station:
         request[2] = now if since is None else since
         if self.busy < self.servers:
             self.busy += 1
-            self._serve(request, now, self._woken(request, now) if self.busy == 1 else 0.0)
+            woken = self._wake is not None and self.busy == 1  # it was idle, and sleeps
+            self._serve(request, now, self._woken(request, now) if woken else 0.0)
         elif (self._capacity is not None and len(self.queue) >= self._capacity) or (
             self.servers == 0 and self._timeout is not None
         ):  # a full queue; or a component down, which refuses (its timeout would pass)
@@ -120,8 +121,7 @@ class Station:
     def _woken(self, request: Request, now: float) -> float:
         """What waking the idle station adds to `request`, arriving `now`: nothing when it
         was sent right behind a response (a share `awake` of its source's)."""
-        if self._wake is None:
-            return 0.0
+        assert self._wake is not None
         if self._awake is not None and self._rng.random() < self._awake[request[0]]:
             return 0.0
         penalty, tau = self._wake
