@@ -426,12 +426,10 @@ def run_calibration(
     score_after, (share, value), fits, after, costs = _search(
         drills, start, costs, file_cv, frozenset(measured), fixed, seed
     )
-    wake = _file_wake(base)
-    if len(drills) >= 2:
-        score_after, wake, fits, after = _search_wake(
-            drills, start, costs, _cvs(file_cv, value), fixed, seed,
-            (score_after, wake, fits, after),
-        )  # fmt: skip
+    score_after, wake, fits, after = _search_wake(
+        drills, start, costs, _cvs(file_cv, value), fixed, seed,
+        (score_after, _file_wake(base), fits, after),
+    )  # fmt: skip
     drills = [replace(d, platform=_woken(d.platform, wake)) for d in drills]
     checks = [replace(d, platform=_woken(d.platform, wake)) for d in checks]
     cv = _cvs(file_cv, value)
@@ -439,14 +437,8 @@ def run_calibration(
         fits[n] = Fit(round(max(cost.per_request_s, _TINY_S), 7), round(cv[n], 4))
     fitted = (_crossed(drills) - set(MEASURED)) & set(fits) | set(costs)
     source = find_architecture(architecture, scenario_file, where=("--architecture", None))
-    out_file.write_text(
-        calibrated_yaml(source.read_text(encoding="utf-8"), {n: fits[n] for n in fitted},
-                        _header(drills, value, share, sorted(measured), wake),
-                        {n: "see header" for n in fitted},
-                        per_mb={n: round(c.per_mb_s, 7) for n, c in costs.items()},
-                        load_cpu=reference, wake={API: wake}),
-        encoding="utf-8",
-    )  # fmt: skip
+    _write(out_file, source, {n: fits[n] for n in fitted},
+           _header(drills, value, share, sorted(measured), wake), costs, reference, wake)
     reference_cpu = reference if reference is not None else base.load_cpu
     checked = [_predict_checked(replace(d, speed=_speed(d, reference_cpu)), fits, costs, cv,
                                 seed, base) for d in checks]  # fmt: skip
@@ -467,6 +459,19 @@ def run_calibration(
         "loops_measured": sorted(measured), "out": out_file,
         "speeds": {str(d.folder): round(d.speed, 4) for d in drills},
     }  # fmt: skip
+
+
+def _write(out_file: Path, source: Path, fits: Mapping[str, Fit], header: list[str],
+           costs: Mapping[str, LoopCost], load_cpu: Any, wake: tuple[float, float] | None,
+           ) -> None:  # fmt: skip
+    """The calibrated architecture file: `source` with the fits, costs and wake-up in it."""
+    out_file.write_text(
+        calibrated_yaml(source.read_text(encoding="utf-8"), fits, header,
+                        {n: "see header" for n in fits},
+                        per_mb={n: round(c.per_mb_s, 7) for n, c in costs.items()},
+                        load_cpu=load_cpu, wake={API: wake}),
+        encoding="utf-8",
+    )  # fmt: skip
 
 
 def _errors(drills: Sequence[_Drill], predicted: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -533,8 +538,8 @@ def _search_wake(
 ) -> tuple[float, tuple[float, float] | None, dict[str, Fit], list]:  # fmt: skip
     """Step 3, last: the target loop's wake-up (`WAKE_GRID`) at the pair found, fitted like
     the pair: each value's delays refitted, the one whose predictions miss least kept
-    (`best`, the file's own, stands unless one does better)."""
-    for wake in WAKE_GRID:
+    (`best`, the file's own, stands unless one does better; with one drill, it stands)."""
+    for wake in WAKE_GRID if len(drills) >= 2 else ():
         if wake == best[1]:
             continue
         woken = [replace(d, platform=_woken(d.platform, wake)) for d in drills]
