@@ -98,17 +98,18 @@ def drill_platform(compiled: Any, work: DrillWorkload) -> Any:
         for key in ("bytes_per_s", "telemetry_records_per_s", "telemetry_bytes_per_s",
                     "telemetry_samples_per_s", "riders")
     }  # fmt: skip
+    live = _live_shares(compiled, work)
     return replace(
         compiled, t=np.arange(seconds, dtype=float), tick_s=1.0, services=services,
         demand=demand, active_riders=np.asarray(work.riders, dtype=float),
         # a type the target's profile does not drive is neither sent nor predicted
         visits={k: v for k, v in compiled.visits.items() if k in demand},
-        **_live_shares(compiled, work),
+        **live,
         riders_by_rendition=np.stack([_squeeze(r, compiled, work) * factor
                                       for r in compiled.riders_by_rendition]),
         # the drill's offered load is per drill second: the exact engine runs it as request
         # streams, not as the scenario's riders (whose sessions are on the scenario's clock)
-        incidents=(), session_flows=None, bursts=bursts, awake=awake_shares(compiled, work),
+        incidents=(), session_flows=None, bursts=bursts, awake=awake_shares(live, work.rates),
         **scaled,
     )  # fmt: skip
 
@@ -131,15 +132,13 @@ def _live_shares(compiled: Any, work: DrillWorkload) -> dict[str, np.ndarray]:
     return out
 
 
-def awake_shares(compiled: Any, work: DrillWorkload) -> dict[str, float]:
+def awake_shares(live: dict[str, np.ndarray], rates: dict[str, np.ndarray]) -> dict[str, float]:
     """The share of each request type's requests the drill's journey sends right behind a
     response to the same rider (`locustfiles/drill_journey.py`), which find the processes
     awake: `join` follows `recommend`, `feedback` its `workout`, a live segment the reload
     that listed it, and an on-demand session's playlist its master playlist at the session's
     start (the other playlists are a live player's timed reloads). The rest are sent when a
-    timer fires."""
-    live = _live_shares(compiled, work)
-    rates = work.rates
+    timer fires. `live` is `_live_shares`, `rates` the drill's requests/s per type."""
     shares = {"join": 1.0, "feedback": 1.0,
               "playlist": _weighted(1.0 - live["live_playlist_share"], rates.get("playlist")),
               "segment": _weighted(live["live_segment_share"], rates.get("segment"))}  # fmt: skip
