@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from twin.drill.wire import LiveClass, Plan, Profile, RequestSpec, read_plan
+from twin.drill.wire import IN_PROGRESS_S, LiveClass, Plan, Profile, RequestSpec, read_plan
 
-__all__ = ["ENV_PLAN", "LiveClass", "Plan", "Profile", "RequestSpec", "load_plan"]
+__all__ = ["ENV_PLAN", "IN_PROGRESS_S", "LiveClass", "Plan", "Profile", "RequestSpec",
+           "load_plan"]  # fmt: skip
 
 ENV_PLAN = "TWIN_DRILL_PLAN"
 

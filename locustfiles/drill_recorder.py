@@ -11,12 +11,17 @@ a JSON file (`twin.drill.wire.RecordFile`) that `twin.drill.measure` merges acro
 It also keeps the intended latency of each `window_s` of the drill in a histogram of its own:
 requests sent close together are not independent samples (a class-start burst, a hiccup of the
 machine), and the windows let `twin.drill.measure` say how well a percentile was measured
-without assuming they are. It imports neither locust nor any of twin but its wire format
-(`twin.drill.wire`, standard library only), so tests use it directly.
+without assuming they are. With `log` (`twin drill --request-log`) it also keeps one row per
+request (`twin.drill.wire.REQUEST_LOG_COLUMNS`) and each dump appends the new ones to
+`requests-<pid>.csv`: what a question about single requests needs (which waited behind what,
+how latency follows the gap before a request), which no histogram keeps. It imports neither
+locust nor any of twin but its wire format (`twin.drill.wire`, standard library only), so
+tests use it directly.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import time
@@ -27,7 +32,13 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from twin.drill.schedstat import run_delay_s
-from twin.drill.wire import RecordFile, TypeRecord, record_name
+from twin.drill.wire import (
+    REQUEST_LOG_COLUMNS,
+    RecordFile,
+    TypeRecord,
+    record_name,
+    request_log_name,
+)
 
 __all__ = [
     "HIGHEST_US",
@@ -132,8 +143,12 @@ class Recorder:
     per-second counts and latency windows (`window_s` wide) from different processes line up.
     """
 
-    def __init__(self, t0: float, *, window_s: float = 1.0, clock: Any = time.time) -> None:
+    def __init__(
+        self, t0: float, *, window_s: float = 1.0, clock: Any = time.time, log: bool = False
+    ) -> None:
         self.t0 = t0
+        # `log`: every request's row, kept until a dump appends it to the request log
+        self.rows: list[tuple[Any, ...]] | None = [] if log else None
         self.window_s = window_s
         self.clock = clock
         self.cpu0: float | None = None  # process CPU time when the load started
@@ -149,14 +164,20 @@ class Recorder:
         self.users: dict[int, int] = {}  # drill second -> users running in its middle
 
     def record(
-        self, name: str, intended: float, sent: float, done: float, ok: bool, nbytes: int = 0
-    ) -> None:
-        """One finished request: when it was meant to go, went, and was answered."""
+        self, name: str, intended: float, sent: float, done: float, ok: bool, nbytes: int = 0,
+        status: int = 0, rider: str = "",
+    ) -> None:  # fmt: skip
+        """One finished request: when it was meant to go, went, and was answered (`status`
+        and `rider` go to the request log only)."""
         rec = self.names.get(name)
         if rec is None:
             rec = self.names[name] = NameRecord()
         rec.add(intended, sent, done, ok, self.t0, self.window_s)
         rec.bytes += nbytes
+        if self.rows is not None:
+            self.rows.append((f"{sent - self.t0:.6f}", name,
+                              f"{(done - min(intended, sent)) * 1e3:.3f}",
+                              f"{(done - sent) * 1e3:.3f}", status, int(ok), nbytes, rider))
 
     def note_error(self, name: str, message: str) -> None:
         """Remember a few distinct error messages per name (for the one-line diagnosis)."""
@@ -203,4 +224,17 @@ class Recorder:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.snapshot().to_json()), encoding="utf-8")
         tmp.replace(path)
+        if self.rows:
+            self._append_rows(folder / request_log_name(os.getpid()))
         return path
+
+    def _append_rows(self, path: Path) -> None:
+        """Append the rows recorded since the last dump to the request log (its header first
+        when the file is new); a row is written once."""
+        rows, self.rows = self.rows or [], []
+        new = not path.exists()
+        with path.open("a", encoding="utf-8", newline="") as f:
+            out = csv.writer(f)
+            if new:
+                out.writerow(REQUEST_LOG_COLUMNS)
+            out.writerows(rows)

@@ -35,7 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers beside this file
 
 import gevent
-from drill_journey import Playlists, Reply, Rider
+from drill_journey import Playlists, Reply, Rider, Riding
 from drill_plan import ENV_PLAN, Plan, load_plan
 from drill_recorder import Recorder, window_seconds
 from gevent.event import Event
@@ -44,12 +44,13 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.runners import MasterRunner, WorkerRunner
 from shape import DrillShape
 
-from twin.drill.wire import CA_CERT_ENV, RECORD_GLOB, RecordFile
+from twin.drill.wire import CA_CERT_ENV, PARK_S, RECORD_GLOB, REQUEST_LOG_ENV, RecordFile
 from twin.errors import InputError
 
 __all__ = ["DrillShape", "RiderUser"]
 
 PLAYLISTS = Playlists()  # the master and VOD playlists this process's players have loaded
+RIDING = Riding()  # the sessions this process's riders are in (live riders follow the plan)
 _FLUSH_S = 5.0
 _PLAN_WAIT_S = 60.0  # a remote worker's users wait this long for the master's plan
 _FINAL_WAIT_S = 15.0  # how long a master waits for its remote workers' final records
@@ -68,7 +69,8 @@ class _Drill:
 
     def adopt(self, plan: Plan) -> None:
         self.plan = plan
-        self.recorder = Recorder(plan.t0, window_s=window_seconds(plan.duration_s))
+        self.recorder = Recorder(plan.t0, window_s=window_seconds(plan.duration_s),
+                                 log=os.environ.get(REQUEST_LOG_ENV) == "1")  # fmt: skip
         self.ready.set()
 
 
@@ -79,7 +81,6 @@ if os.environ.get(ENV_PLAN):
 # resumes its session (the planned users wavered by one); one nobody takes over by then ended
 # its session when its user stopped, and saves its workout.
 PARKED: list[Rider] = []
-PARK_S = 5.0  # longer than the plan's dither hold (twin.drill.plan.DITHER_HOLD_S = 3)
 
 
 def _plan() -> Plan:
@@ -320,7 +321,8 @@ class RiderUser(FastHttpUser):
         plan = _plan()
         rng = random.Random(plan.seed * 1_000_003 + slot * 7919 + os.getpid())
         self.rider = Rider(plan, rider, self._http, _recorder(), rng, gevent.sleep,
-                           reconnect=self._reconnect, playlists=PLAYLISTS)  # fmt: skip
+                           reconnect=self._reconnect, playlists=PLAYLISTS,
+                           riding=RIDING)  # fmt: skip
 
     def on_stop(self) -> None:
         rider = getattr(self, "rider", None)

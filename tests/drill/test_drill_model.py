@@ -74,7 +74,26 @@ def test_the_drills_live_shares_follow_its_own_clock(drill_model):
     assert awake["playlist"] == pytest.approx(
         float(((1.0 - expected) * playlists).sum() / playlists.sum())
     )
-    assert "recommend" not in awake and "telemetry" not in awake  # sent when a timer fires
+    assert "telemetry" not in awake  # sent when a timer fires
+    # an app open follows the rider's last session at once, but for a new user's first
+    from twin.drill.predict import fresh_app_opens
+
+    fresh = fresh_app_opens(work.users).sum()
+    opens = work.rates["recommend"].sum()
+    assert 0 < fresh < opens
+    assert awake["recommend"] == pytest.approx(1.0 - fresh / opens)
+
+
+def test_fresh_app_opens_are_new_users_that_resume_no_parked_rider():
+    from twin.drill.predict import fresh_app_opens
+
+    # second 1: spawned within IN_PROGRESS_S (mid-session, no app open); second 3: two new
+    # users open the app; second 5: one stops (its rider parked), second 8: two spawn, one
+    # resumes the parked rider, one opens; second 20: one stops, second 27 (past PARK_S):
+    # the new one finds no parked rider and opens the app
+    users = [0, 4, 4, 6, 6, 5, 5, 5, 7] + [7] * 11 + [6] * 7 + [7] * 3
+    fresh = fresh_app_opens(np.array(users))
+    assert fresh.tolist() == [0, 0, 0, 2, 0, 0, 0, 0, 1] + [0] * 18 + [1, 0, 0]
 
 
 def test_the_prediction_is_the_sum_of_service_times_at_low_load(drill_model):

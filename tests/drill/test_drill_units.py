@@ -97,6 +97,50 @@ def test_recorder_keeps_the_intended_latency_of_each_window(tmp_path):
     assert [m.windows[k].get_total_count() for k in (0, 2)] == [3, 1]
 
 
+def test_the_request_log_gets_every_request_once_across_dumps(tmp_path):
+    import csv
+    import os
+
+    from twin.drill.request_log import merge_request_logs
+    from twin.drill.wire import REQUEST_LOG_COLUMNS
+
+    rec = Recorder(t0=1000.0, log=True)
+    rec.record("join", 1000.5, 1000.5, 1000.510, True, 120, 201, "rider-3")
+    rec.dump(tmp_path)
+    # a stalled send: its latency runs from when it was meant to go, its service from when
+    # it went; a row is written when the request is done, so it may come before an earlier send
+    rec.record("leaderboard", 1001.0, 1003.0, 1003.004, False, 0, 503, "rider-1")
+    rec.record("recommend", 1000.25, 1000.25, 1000.252, True, 80, 200, "rider-2")
+    rec.dump(tmp_path)
+    rec.dump(tmp_path)  # nothing new: nothing appended
+    own = tmp_path / f"requests-{os.getpid()}.csv"
+    lines = own.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == ",".join(REQUEST_LOG_COLUMNS) and len(lines) == 4
+    other = tmp_path / "requests-7.csv"  # another process's log
+    other.write_text(",".join(REQUEST_LOG_COLUMNS) + "\n1.000000,segment,5.000,5.000,200,1,"
+                     "3000000,rider-9\n", encoding="utf-8")  # fmt: skip
+    out = tmp_path / "requests.csv"
+    assert merge_request_logs(tmp_path, out) == 4
+    with out.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["type"] for r in rows] == ["recommend", "join", "segment", "leaderboard"]
+    assert [r["process"] for r in rows] == [str(os.getpid())] * 2 + ["7", str(os.getpid())]
+    late = rows[-1]
+    assert (late["latency_ms"], late["service_ms"], late["status"], late["ok"]) == (
+        "2004.000", "4.000", "503", "0")
+    assert Recorder(t0=0.0).rows is None  # without `log`, no rows are kept
+
+
+def test_a_request_log_that_is_not_one_is_named(tmp_path):
+    from twin.drill.request_log import merge_request_logs
+
+    (tmp_path / "requests-1.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"requests-1\.csv"):
+        merge_request_logs(tmp_path, tmp_path / "requests.csv")
+    assert not (tmp_path / "requests.csv").exists()
+    assert merge_request_logs(tmp_path / "none", tmp_path / "r.csv") == 0  # no log: no file
+
+
 def test_media_playlist_sequence_numbers():
     text = (
         "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:17\n"
@@ -319,6 +363,59 @@ def test_a_resumed_session_does_not_open_the_app_again():
     assert "connect" not in sent  # the resumed player keeps its connection
     assert clock.now == pytest.approx(30.0, abs=0.01) and sent[-1] == "workout"
     assert r.current is None
+
+
+def _live_plan(share, target_live=True):
+    from drill_plan import LiveClass
+
+    return _journey_plan(
+        active_live_share=(share,) * 100, live_start_share=(0.0,) * 100,
+        scenario_live=(LiveClass("s", 0.0, 50.0, 1.0),), live_joins=(((0, 1.0),),) * 100,
+        target_live=(LiveClass("ch-1", -100.0, 1000.0, 1.0),) if target_live else (),
+    )  # fmt: skip
+
+
+def _riders(plan, n):
+    import random
+
+    from drill_journey import Reply, Rider, Riding
+
+    riding, recorder = Riding(), Recorder(0.0)
+    clock = _FakeClock(10.0)
+    http = lambda *a: Reply(200, "", 0)  # noqa: E731
+    rider = {"rider_id": "rider-1", "device_id": "app-1", "device": "app", "rider_token": "t"}
+    return [Rider(plan, rider, http, recorder, random.Random(k), clock.sleep, clock,
+                  riding=riding) for k in range(n)], riding, recorder  # fmt: skip
+
+
+def test_live_riders_follow_the_plans_share_of_the_riders_riding():
+    # the plan wants 30 % of its riders in live sessions: a process's riders, choosing one
+    # after another, hold its live riders within one of that share of those riding, even
+    # where the scenario's share of live *starts* is 0 (a drill's users do not start sessions
+    # when the scenario's riders do)
+    riders, riding, recorder = _riders(_live_plan(0.3), 40)
+    for k, r in enumerate(riders, start=1):
+        r.current = r.choose(10.0, False)
+        assert abs(len(riding.live) - 0.3 * k) < 1.0 + 1e-9
+    assert len(riding.riding) == 40 and len(riding.live) == 12
+    assert recorder.experience["sessions_live"] == 12
+    assert recorder.experience["sessions_on_demand"] == 28
+    # a live rider whose class ends takes another live session: the share holds
+    live = next(r for r in riders if r.current.live)
+    live.current = live.choose(20.0, False)
+    assert live.current.live and len(riding.live) == 12
+    # one that ends its session leaves the count
+    live.current = None
+    assert len(riding.riding) == 39 and len(riding.live) == 11
+
+
+def test_a_live_session_the_target_cannot_serve_rides_on_demand_and_is_counted():
+    riders, riding, recorder = _riders(_live_plan(1.0, target_live=False), 5)
+    for r in riders:
+        r.current = r.choose(10.0, False)
+    assert not riding.live and len(riding.riding) == 5
+    assert recorder.experience["live_unjoinable"] == 5
+    assert recorder.experience["sessions_on_demand"] == 5
 
 
 def test_dither_with_a_hold_changes_level_a_third_as_often():

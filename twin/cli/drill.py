@@ -94,6 +94,10 @@ _AB_SYNC = typer.Option(None, "--ab-sync", hidden=True)
 _INCIDENTS = typer.Option(
     True, "--incidents/--no-incidents", help="Replay incidents on the admin API."
 )
+_REQUEST_LOG = typer.Option(
+    False, "--request-log",
+    help="Also write requests.csv: every request (send time, type, latency, status, rider).",
+)  # fmt: skip
 _QUIET = typer.Option(False, "--quiet", "-q", help="Print only the output folder.")
 _AS_JSON = typer.Option(
     False, "--json", help="Print the measured summary.json (with --ab: ab.json)."
@@ -126,6 +130,7 @@ def register(app: typer.Typer) -> None:
         serve_args: str | None = _SERVE_ARGS,
         ab_sync: Path | None = _AB_SYNC,
         incidents: bool = _INCIDENTS,
+        request_log: bool = _REQUEST_LOG,
         quiet: bool = _QUIET,
         as_json: bool = _AS_JSON,
     ) -> None:
@@ -145,6 +150,7 @@ def register(app: typer.Typer) -> None:
             master_bind_port=master_bind_port, ca_cert=ca_cert, drift_baseline=drift_baseline,
             ab=ab, split=split, variant=_variant(ab_variant),
             serve_args=serve_args_of(serve_args) if serve_args else (), ab_sync=ab_sync,
+            request_log=request_log,
         )  # fmt: skip
         options.check()
         folder = prepare_out_dir(out or default_out_dir(f"drill-{scenario.stem}"))
@@ -152,10 +158,12 @@ def register(app: typer.Typer) -> None:
         chatty = not (quiet or as_json)
         say = (lambda line: typer.echo(f"twin drill: {line}")) if chatty else (lambda _line: None)
         run_drill(replace(options, out=folder), say)
-        _print_result(folder, ab=ab is not None, quiet=quiet, as_json=as_json)
+        _print_result(folder, ab=ab is not None, quiet=quiet, as_json=as_json,
+                      log=request_log)  # fmt: skip
 
 
-def _print_result(folder: Path, *, ab: bool, quiet: bool, as_json: bool) -> None:
+def _print_result(folder: Path, *, ab: bool, quiet: bool, as_json: bool,
+                  log: bool = False) -> None:  # fmt: skip
     """What `twin drill` prints when done: the files it wrote, the folder (`--quiet`), or the
     summary (`--json`; an A/B drill's ab.json)."""
     if ab and not as_json:
@@ -167,4 +175,5 @@ def _print_result(folder: Path, *, ab: bool, quiet: bool, as_json: bool) -> None
     elif quiet:
         typer.echo(str(folder))
     else:
-        typer.echo(f"twin drill: wrote {folder}/summary.json, predicted.json, report.html")
+        extra = ", requests.csv" if log and (folder / "requests.csv").is_file() else ""
+        typer.echo(f"twin drill: wrote {folder}/summary.json, predicted.json, report.html{extra}")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from twin.drill.wire import CA_CERT_ENV
+from twin.drill.wire import CA_CERT_ENV, REQUEST_LOG_ENV
 from twin.errors import TargetError
 
 __all__ = [
@@ -64,6 +64,7 @@ class LocustRun:
     remote_workers: int = 0  # > 0: a master alone, waiting for that many remote workers
     bind_host: str = "*"
     bind_port: int = 5557
+    request_log: bool = False  # each process also writes `requests-<pid>.csv` (every request)
 
 
 def _base(run: LocustRun) -> list[str]:
@@ -102,6 +103,7 @@ def _environment(run: LocustRun) -> dict[str, str]:
         "TWIN_DRILL_WORKERS": str(max(1, run.remote_workers or run.workers)),
         "PYTHONUNBUFFERED": "1",
         **({CA_CERT_ENV: str(run.ca_cert)} if run.ca_cert else {}),
+        **({REQUEST_LOG_ENV: "1"} if run.request_log else {}),
     }
 
 

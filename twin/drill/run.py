@@ -60,6 +60,7 @@ from twin.drill.measure import (
 )
 from twin.drill.plan import DrillWorkload, drill_duration, drill_workload, od_lengths, plan_document
 from twin.drill.profile import TargetProfile, apply_auth, load_profile
+from twin.drill.request_log import LOG_NAME, merge_request_logs
 from twin.drill.rider_pool import rider_pool
 from twin.drill.run_report import LOCAL_ARCHITECTURE, drill_faults, predict_and_report
 from twin.drill.schedstat import cpu_pressure_s, run_delay_s
@@ -67,7 +68,7 @@ from twin.drill.summary import drill_summary
 from twin.drill.target import LocalPlatform, Target, hls_problem
 from twin.drill.timeline import LagPoint, timeline
 from twin.drill.tracking import SERIES_COLUMNS, SERIES_FILE, tracking, window_s, write_series
-from twin.drill.wire import RECORD_GLOB
+from twin.drill.wire import RECORD_GLOB, REQUEST_LOG_GLOB
 from twin.errors import InputError, TargetError
 from twin.platform.scenario_riders import scenario_catalog
 from twin.platform.telemetry import TELEMETRY_LAWS
@@ -109,6 +110,7 @@ class DrillOptions:
     variant: str | None = None  # this drill is one variant of an A/B drill: its riders only
     serve_args: tuple[str, ...] = ()  # more `twin serve` options of the local platform
     ab_sync: Path | None = None  # an A/B drill's meeting folder: both variants start together
+    request_log: bool = False  # also write requests.csv: every request, one row each
 
     def check(self) -> None:
         if (self.target is None) == (self.host is None):
@@ -126,6 +128,9 @@ class DrillOptions:
                 raise InputError("--ca-cert", None, "only with an https:// --host")
             if not self.ca_cert.is_file():
                 raise InputError("--ca-cert", None, f"no such file: {self.ca_cert}")
+        if self.request_log and self.master:
+            raise InputError("--request-log", None,
+                             "not with --master: remote workers keep no log on this machine")
         if self.expect_workers < 1:
             raise InputError("--expect-workers", None, f"must be >= 1, got {self.expect_workers}")
         if self.master and self.workers != 1:
@@ -278,6 +283,7 @@ def _run_once(
             if local is not None:
                 local.stop()
     result["measured"] = merge_records(result["load_dir"])
+    result["request_log"] = merge_request_logs(result["load_dir"], folder / LOG_NAME)
     return result
 
 
@@ -306,7 +312,8 @@ def _drive(
                     timeout_s=lead + work.duration_s + 120.0, ca_cert=options.ca_cert,
                     remote_workers=options.expect_workers if options.master else 0,
                     bind_host=options.master_bind_host,
-                    bind_port=options.master_bind_port)  # fmt: skip
+                    bind_port=options.master_bind_port,
+                    request_log=options.request_log)  # fmt: skip
     text0 = target.metrics()
     cpu0 = process_cpu_s(text0)
     waits0 = _waits(server_pid)
@@ -344,7 +351,7 @@ def _write_plan(
     live, on_demand = _classes(target, profile[0], pool[0], hours)
     _check_streams(target, profile, pool[0], live, on_demand)
     load_dir = folder / "load"
-    for stale in load_dir.glob(RECORD_GLOB):
+    for stale in [*load_dir.glob(RECORD_GLOB), *load_dir.glob(REQUEST_LOG_GLOB)]:
         stale.unlink()
     t0 = (time.time() if options.ab_sync is None else meet(options.ab_sync, options.variant)) + lead
     plan = plan_document(work, t0=t0, pool=pool, live=live, on_demand=on_demand,
@@ -450,6 +457,11 @@ def _finish(
         summary["drift"] = drift_block(telemetry_drift(stored, TELEMETRY_LAWS), "population")
     write_summary(options.out / "summary.json", summary)
     say(f"measured {measured.total} requests, {measured.errors} errors; {_tracked(tracked)}")
+    unjoinable = int(measured.experience.get("live_unjoinable", 0))
+    if unjoinable:
+        say(f"{unjoinable} sessions meant to be live rode on demand: the target ran no live "
+            "class to join then (its schedule); live and on-demand sessions are in "
+            "summary.json, drill.sessions")  # fmt: skip
     if measured.errors >= measured.total:
         messages = next((m.messages for m in measured.types.values() if m.messages), {})
         raise TargetError(

@@ -79,6 +79,18 @@ def _experience(measured: Measured, lag: Mapping[str, float] | None) -> dict[str
     return out
 
 
+def _sessions(exp: Mapping[str, float]) -> dict[str, Any]:
+    """The sessions ridden by kind (`drill.sessions`), when the load processes counted them."""
+    if "sessions_live" not in exp and "sessions_on_demand" not in exp:
+        return {}
+    return {"sessions": {
+        "started": int(exp.get("sessions", 0)), "live": int(exp.get("sessions_live", 0)),
+        "on_demand": int(exp.get("sessions_on_demand", 0)),
+        "live_unjoinable": int(exp.get("live_unjoinable", 0)),
+        "resumed": int(exp.get("resumed", 0)),
+    }}  # fmt: skip
+
+
 def _tempo(measured: Measured, audio: Audio | None, rng: np.random.Generator) -> dict[str, Any]:
     """The music's stroke-to-tempo lag: the measured tempo answers (from their intended send
     times) plus the parts outside the platform the twin adds to its own (`twin.sim.tempo`)."""
@@ -128,6 +140,7 @@ def drill_summary(
             "error_ratio": round(measured.errors / measured.total, 6) if measured.total else None,
             "load_processes": measured.processes,
             "requested_riders_mean": round(float(np.mean(work.riders)), 4),
+            **_sessions(measured.experience),
         },
     }
     ranked = sorted(

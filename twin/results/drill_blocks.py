@@ -11,8 +11,8 @@ from pydantic import Field
 
 from twin.results.base import Block, Number, Omittable, keys
 
-__all__ = ["Drill", "DrillRun", "FaultApplied", "LocustStats", "Prediction", "RouteFault",
-           "Tracking", "TrackingWindow"]  # fmt: skip
+__all__ = ["Drill", "DrillRun", "DrillSessions", "FaultApplied", "LocustStats", "Prediction",
+           "RouteFault", "Tracking", "TrackingWindow"]  # fmt: skip
 
 
 class TrackingWindow(Block):
@@ -115,6 +115,22 @@ class DrillRun(Block):
     )
 
 
+class DrillSessions(Block):
+    """The sessions the drill's riders rode, by kind, all runs."""
+
+    started: int = Field(description="Sessions started (resumed ones not included).")
+    live: int = Field(description="Of which live: a class of the target's, joined.")
+    on_demand: int = Field(description="Of which on demand.")
+    live_unjoinable: int = Field(
+        description="On-demand sessions that were to be live but found no live class of the "
+        "target's running: the target's schedule, not the plan, made them on demand."
+    )
+    resumed: int = Field(
+        description="Sessions a new Locust user took over from a stopped one (its app not "
+        "opened again)."
+    )
+
+
 class LoadShare(Block):
     """One load-generating process's share of a drill (a local Locust process or a remote
     `twin drill-worker`)."""
@@ -178,6 +194,9 @@ class Drill(Block):
         None,
         description="Time at least one task on the machine waited for a CPU while Locust ran, "
         "all runs (s, PSI `some` of /proc/pressure/cpu); null without PSI.",
+    )
+    sessions: Omittable[DrillSessions] = Field(
+        None, description="The sessions ridden, live and on demand (none from older drills)."
     )
     load_shares: Omittable[list[LoadShare]] = Field(
         None, description="Each load process's requests, errors, CPU and wait, all runs."
