@@ -39,7 +39,7 @@ from drill_player import Player, Playlists, Session
 from drill_profile import capture, render
 from drill_recorder import Recorder
 
-__all__ = ["Http", "Playlists", "Reply", "Rider", "Riding", "Session"]
+__all__ = ["Http", "Playlists", "Reply", "Rider", "Session"]
 
 _PRE_CLASS_S = 300.0  # riders join up to five (scenario) minutes before a live class starts
 _SPAWN_TICK_S = 1.0  # Locust's shape tick: the new users of a tick are spawned together
@@ -70,30 +70,6 @@ class Http(Protocol):
     ) -> Reply: ...  # fmt: skip
 
 
-class Riding:
-    """The sessions one load process's riders are in now, and which of them are live.
-
-    The journey keeps its live riders at the plan's share of the riders riding
-    (`Rider.goes_live`). Left to a coin at each session start with the scenario's share of
-    live starts, a drill rode far fewer live riders than planned when sped up: the
-    scenario's riders start live sessions in bursts as classes open, a drill's users start one
-    whenever their last ends (the IoT check at 240x: 0.9 live riders of 14 where the plan had
-    3.9; playlists and segments then come from on-demand players, not live ones)."""
-
-    def __init__(self) -> None:
-        self.riding: set[int] = set()
-        self.live: set[int] = set()
-
-    def note(self, rider: object, session: Session | None) -> None:
-        key = id(rider)
-        self.riding.discard(key)
-        self.live.discard(key)
-        if session is not None:
-            self.riding.add(key)
-            if session.live:
-                self.live.add(key)
-
-
 class Rider(Player):
     """Drives one rider of the pool through sessions until the drill ends."""
 
@@ -108,7 +84,6 @@ class Rider(Player):
         clock: Callable[[], float] = time.time,
         reconnect: Callable[[], None] = lambda: None,
         playlists: Playlists | None = None,
-        riding: Riding | None = None,
     ) -> None:
         self.plan, self.rider, self.http, self.rec = plan, rider, http, recorder
         self.profile = plan.profile
@@ -119,18 +94,7 @@ class Rider(Player):
         self.seq = int(clock() * 1000)  # telemetry sample numbers never repeat across drills
         self.cadence = 85.0  # rpm: where the rider's cadence starts its walk (`tempo`)
         self.first = True
-        self.riding = Riding() if riding is None else riding
-        self._current: Session | None = None
-
-    @property
-    def current(self) -> Session | None:
-        """The session this rider is in (None between sessions)."""
-        return self._current
-
-    @current.setter
-    def current(self, session: Session | None) -> None:
-        self._current = session
-        self.riding.note(self, session)
+        self.current: Session | None = None
 
     def tau(self) -> float:
         """Drill seconds since the plan's t0."""
@@ -247,28 +211,19 @@ class Rider(Player):
         """
         plan = self.plan
         wanted = self.wanted()
-        if self.goes_live(tau):
-            scenario_class = self._scenario_class(tau) if in_progress else (
-                self._joining_class(tau) or self._scenario_class(tau))  # fmt: skip
-            target = self._target_class(self.clock())
-            if scenario_class and target:
-                self.rec.count("sessions_live")
-                return Session(target.id, True, tau, scenario_class.end, in_progress, wanted)
-            if scenario_class:  # the target runs no live class now: the rider rides on demand
-                self.rec.count("live_unjoinable")
+        share = plan.active_live_share if in_progress else plan.live_start_share
+        scenario_class = self._scenario_class(tau) if in_progress else self._joining_class(tau)
+        target = self._target_class(self.clock())
+        if scenario_class and target and self.rng.random() < plan.at(share, tau):
+            self.rec.count("sessions_live")
+            return Session(target.id, True, tau, scenario_class.end, in_progress, wanted)
+        if scenario_class and not target and self.rng.random() < plan.at(share, tau):
+            self.rec.count("live_unjoinable")  # the target runs no live class now: on demand
         self.rec.count("sessions_on_demand")
         class_id = self.rng.choice(sorted(plan.on_demand))
         length = self._od_length(in_progress) / plan.speedup
         left = length * (1.0 - self.rng.random()) if in_progress else length
         return Session(class_id, False, tau, tau + left, in_progress, wanted)
-
-    def goes_live(self, tau: float) -> bool:
-        """Whether a session starting now is live: with the chance that brings this process's
-        live riders to the plan's share of its riders riding (this one included), which is 0
-        above the share and 1 below it by a rider or more."""
-        want = (len(self.riding.riding - {id(self)}) + 1) * self.plan.at(
-            self.plan.active_live_share, tau)  # fmt: skip
-        return self.rng.random() < want - len(self.riding.live - {id(self)})
 
     def _od_length(self, in_progress: bool) -> float:
         """Scenario seconds of an on-demand session (the class's own length without a plan)."""

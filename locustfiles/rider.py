@@ -35,7 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers beside this file
 
 import gevent
-from drill_journey import Playlists, Reply, Rider, Riding
+from drill_journey import Playlists, Reply, Rider
 from drill_plan import ENV_PLAN, Plan, load_plan
 from drill_recorder import Recorder, window_seconds
 from gevent.event import Event
@@ -50,7 +50,6 @@ from twin.errors import InputError
 __all__ = ["DrillShape", "RiderUser"]
 
 PLAYLISTS = Playlists()  # the master and VOD playlists this process's players have loaded
-RIDING = Riding()  # the sessions this process's riders are in (live riders follow the plan)
 _FLUSH_S = 5.0
 _PLAN_WAIT_S = 60.0  # a remote worker's users wait this long for the master's plan
 _FINAL_WAIT_S = 15.0  # how long a master waits for its remote workers' final records
@@ -321,8 +320,7 @@ class RiderUser(FastHttpUser):
         plan = _plan()
         rng = random.Random(plan.seed * 1_000_003 + slot * 7919 + os.getpid())
         self.rider = Rider(plan, rider, self._http, _recorder(), rng, gevent.sleep,
-                           reconnect=self._reconnect, playlists=PLAYLISTS,
-                           riding=RIDING)  # fmt: skip
+                           reconnect=self._reconnect, playlists=PLAYLISTS)  # fmt: skip
 
     def on_stop(self) -> None:
         rider = getattr(self, "rider", None)

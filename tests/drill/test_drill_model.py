@@ -84,6 +84,39 @@ def test_the_drills_live_shares_follow_its_own_clock(drill_model):
     assert awake["recommend"] == pytest.approx(1.0 - fresh / opens)
 
 
+def test_the_prediction_takes_the_live_riders_the_drill_rode(drill_model):
+    from twin.drill.predict import drill_platform, ridden
+
+    _scenario, _arch, work, platform = drill_model
+    planned = float((work.riders * work.active_live_share).sum()) / 4.0  # live reloads
+    # a drill that rode half the plan's live riders: its reloads are the playlists beyond
+    # its master playlists, plus one for each live session's master
+    measured = {"requests": {"playlist": {"count": 400 + planned / 2 - 30},
+                             "master": {"count": 400}},
+                "drill": {"sessions": {"live": 30}}}  # fmt: skip
+    half = ridden(work, measured)
+    assert half.active_live_share == pytest.approx(work.active_live_share / 2)
+    assert half.rates is work.rates and half.users is work.users  # the load is the plan's
+    # with the plan's share of its app opens as its live starts, when it did not count them
+    starts = float((work.rates["recommend"] * work.live_start_share).sum())
+    older = {"requests": {"playlist": {"count": 400 + planned - starts},
+                          "master": {"count": 400}}, "replications": 1}  # fmt: skip
+    assert ridden(work, older).active_live_share == pytest.approx(work.active_live_share)
+    # pooled repeats count twice the requests
+    twice = {"requests": {"playlist": {"count": 2 * (400 + planned / 2 - 30)},
+                          "master": {"count": 800}},
+             "drill": {"sessions": {"live": 60}}, "replications": 2}  # fmt: skip
+    assert ridden(work, twice).active_live_share == pytest.approx(work.active_live_share / 2)
+    # fewer live riders: fewer live playlists, so more of them find the loop awake
+    from twin.drill.predict import compile_target
+
+    scenario, arch = drill_model[0], drill_model[1]
+    fewer = drill_platform(compile_target(scenario, arch), half)
+    assert fewer.live_playlist_share == pytest.approx(platform.live_playlist_share / 2)
+    assert fewer.awake["playlist"] > platform.awake["playlist"]
+    assert ridden(work, {}) is work  # no counts: the plan's
+
+
 def test_fresh_app_opens_are_new_users_that_resume_no_parked_rider():
     from twin.drill.predict import fresh_app_opens
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -366,6 +367,7 @@ def test_a_resumed_session_does_not_open_the_app_again():
 
 
 def _live_plan(share, target_live=True):
+    """A plan whose scenario has a class taking joiners all through, `share` of riders live."""
     from drill_plan import LiveClass
 
     return _journey_plan(
@@ -378,42 +380,32 @@ def _live_plan(share, target_live=True):
 def _riders(plan, n):
     import random
 
-    from drill_journey import Reply, Rider, Riding
+    from drill_journey import Reply, Rider
 
-    riding, recorder = Riding(), Recorder(0.0)
-    clock = _FakeClock(10.0)
+    recorder, clock = Recorder(0.0), _FakeClock(10.0)
     http = lambda *a: Reply(200, "", 0)  # noqa: E731
     rider = {"rider_id": "rider-1", "device_id": "app-1", "device": "app", "rider_token": "t"}
-    return [Rider(plan, rider, http, recorder, random.Random(k), clock.sleep, clock,
-                  riding=riding) for k in range(n)], riding, recorder  # fmt: skip
+    return [Rider(plan, rider, http, recorder, random.Random(k), clock.sleep, clock)
+            for k in range(n)], recorder  # fmt: skip
 
 
-def test_live_riders_follow_the_plans_share_of_the_riders_riding():
-    # the plan wants 30 % of its riders in live sessions: a process's riders, choosing one
-    # after another, hold its live riders within one of that share of those riding, even
-    # where the scenario's share of live *starts* is 0 (a drill's users do not start sessions
-    # when the scenario's riders do)
-    riders, riding, recorder = _riders(_live_plan(0.3), 40)
-    for k, r in enumerate(riders, start=1):
-        r.current = r.choose(10.0, False)
-        assert abs(len(riding.live) - 0.3 * k) < 1.0 + 1e-9
-    assert len(riding.riding) == 40 and len(riding.live) == 12
-    assert recorder.experience["sessions_live"] == 12
-    assert recorder.experience["sessions_on_demand"] == 28
-    # a live rider whose class ends takes another live session: the share holds
-    live = next(r for r in riders if r.current.live)
-    live.current = live.choose(20.0, False)
-    assert live.current.live and len(riding.live) == 12
-    # one that ends its session leaves the count
-    live.current = None
-    assert len(riding.riding) == 39 and len(riding.live) == 11
+def test_the_sessions_are_counted_by_kind():
+    import numpy as np
+
+    plan = _live_plan(0.3)
+    plan = replace(plan, live_start_share=(0.3,) * 100)
+    riders, recorder = _riders(plan, 400)
+    sessions = [r.choose(10.0, False) for r in riders]
+    live = sum(s.live for s in sessions)
+    assert recorder.experience["sessions_live"] == live
+    assert recorder.experience["sessions_on_demand"] == 400 - live
+    assert abs(live - 120) < 3 * np.sqrt(400 * 0.3 * 0.7)  # the scenario's share of starts
 
 
 def test_a_live_session_the_target_cannot_serve_rides_on_demand_and_is_counted():
-    riders, riding, recorder = _riders(_live_plan(1.0, target_live=False), 5)
-    for r in riders:
-        r.current = r.choose(10.0, False)
-    assert not riding.live and len(riding.riding) == 5
+    plan = replace(_live_plan(1.0, target_live=False), live_start_share=(1.0,) * 100)
+    riders, recorder = _riders(plan, 5)
+    assert not any(r.choose(10.0, False).live for r in riders)
     assert recorder.experience["live_unjoinable"] == 5
     assert recorder.experience["sessions_on_demand"] == 5
 

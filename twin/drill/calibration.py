@@ -71,6 +71,7 @@ from twin.drill.predict import (
     drill_platform,
     drill_seconds,
     drill_volume,
+    ridden,
     scaled_services,
     speed_index,
     target_architecture,
@@ -166,6 +167,7 @@ def _load(folder: Path, base: Any) -> _Drill:
         speedup=d["speedup"], duration=d["duration_s"],
     )  # fmt: skip
     scenario, _arch, compiled, work = compile_drill(options)
+    work = ridden(work, measured)  # its live riders as it rode them
     faults = None
     if d.get("faults_applied"):  # the drill replayed its scenario's incident
         faults = fault_series(fault_timeline(compiled, work, consumers=_CONSUMERS),

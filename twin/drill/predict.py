@@ -42,6 +42,7 @@ __all__ = [
     "predict",
     "predict_latency",
     "prediction_platform",
+    "ridden",
     "scaled_services",
     "speed_index",
     "speed_parts",
@@ -185,6 +186,36 @@ def _weighted(share: np.ndarray, rate: Any) -> float:
     rate = np.asarray(rate if rate is not None else np.ones_like(share), dtype=float)
     total = float(rate.sum())
     return float((share * rate).sum() / total) if total > 0 else float(np.mean(share))
+
+
+def ridden(work: DrillWorkload, measured: Any, segment_s: float = 4.0) -> DrillWorkload:
+    """The drill's workload with its live riders as the drill rode them: the plan's, times
+    the live playlist reloads the drill made over those the plan's live riders make.
+
+    A drill's Locust users start their next session when their last ends, not when the
+    scenario's riders start theirs: a live class's joiners come in a burst as it opens, which
+    a sped-up drill's users mostly miss (their coin is the scenario's share of live starts).
+    The IoT check at 240x rode 0.9 live riders of the plan's 3.9 (every playlist beyond the
+    master playlists is a live player's reload, one per `segment_s`). Holding a user's live
+    riding to the plan instead (it joined classes late, for a few seconds) opened the app
+    1.7x as often as planned, and the target's rate limit answered 429. So the drill rides
+    what it rides and the prediction takes the live share it rode, as it takes its machine's
+    speed: the platform is what is predicted. `measured` is the drill's summary; the live
+    starts are its `drill.sessions.live` (else the plan's share of its app opens). Unchanged
+    without the counts or live riders."""
+    requests = (measured or {}).get("requests") or {}
+    runs = max(1, int((measured or {}).get("replications") or 1))
+    playlists, masters = (float((requests.get(t) or {}).get("count") or 0) for t in
+                          ("playlist", "master"))  # fmt: skip
+    planned = float(np.sum(work.riders * work.active_live_share)) / segment_s
+    if not playlists or not masters or planned <= 0:
+        return work
+    sessions = ((measured.get("drill") or {}).get("sessions") or {})
+    starts = (float(sessions["live"]) if "live" in sessions else
+              float(np.sum(work.rates.get("recommend", 0.0) * work.live_start_share)) * runs)
+    reloads = max(0.0, playlists - masters + starts) / runs
+    share = np.minimum(work.active_live_share * (reloads / planned), 1.0)
+    return replace(work, active_live_share=share)
 
 
 def _squeeze(series: Any, compiled: Any, work: DrillWorkload) -> np.ndarray:

@@ -24,6 +24,7 @@ from twin.drill.plan import DrillWorkload
 from twin.drill.predict import (
     predict_latency,
     prediction_platform,
+    ridden,
     speed_parts,
     target_architecture,
 )
@@ -93,6 +94,7 @@ def _predict(
     """Write `predicted.json` and `predicted-timeseries.csv`, service times scaled by the speed
     index; the prediction, its latency histograms and its timeline."""
     scenario, compiled, work = drill
+    work = ridden(work, summary)  # its live riders as the drill rode them
     parts = speed_parts(summary, architecture.load_cpu)
     speed = parts["speed_index"]
     if speed is not None:
