@@ -130,3 +130,16 @@ def test_an_unreachable_master_is_one_line_naming_the_host():
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and out == ""
     assert err == f"twin: cannot reach the drill's master at 127.0.0.1:{port}: Connection refused\n"
+
+
+def test_a_request_log_is_refused_with_remote_workers(tmp_path, capsys):
+    from twin.cli.app import main
+
+    out = tmp_path / "x"
+    code = main(["drill", "daily-peak", "--host", "http://127.0.0.1:9", "--master",
+                 "--expect-workers", "2", "--request-log", "--out", str(out)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err == ("twin: --request-log: not with --master: remote workers keep no log on this "
+                   "machine\n")  # fmt: skip
+    assert not out.exists()  # refused before anything is written

@@ -52,3 +52,19 @@ def test_local_processes_and_no_prediction():
     section = load_generation({**measured, "drill": drill}, None)
     assert section is not None and section.who == "1 Locust process on this machine."
     assert section.speed is None
+
+
+def test_the_sessions_ridden_are_stated(tmp_path):
+    measured = json.loads(DRILL.read_text())
+    drill = {**measured["drill"], "workers": 1, "load_shares": [
+        {"process": "rec-123", "run": 1, "requests": 10, "errors": 0, "cpu_s": 1.0,
+         "wait_s": 0.1}],
+        "sessions": {"started": 257, "live": 46, "on_demand": 211, "live_unjoinable": 3,
+                     "resumed": 20}}  # fmt: skip
+    page = render_drill_report(tmp_path, {**measured, "drill": drill}, None).read_text()
+    text = html.unescape(page)
+    assert ("The riders rode 257 sessions: 46 live, 211 on demand (3 of them meant to be live, "
+            "but the target ran no live class then); 20 were resumed") in text
+    older = {k: v for k, v in drill.items() if k != "sessions"}  # a drill before the counts
+    section = load_generation({**measured, "drill": older}, None)
+    assert section is not None and section.sessions is None

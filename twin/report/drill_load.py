@@ -21,6 +21,7 @@ class LoadGeneration:
     who: str
     table: Table | None
     speed: str | None
+    sessions: str | None = None  # the sessions ridden, live and on demand (`drill.sessions`)
 
 
 def _s(value: Any) -> str:
@@ -38,6 +39,20 @@ def _who(drill: Mapping[str, Any], processes: list[Mapping[str, Any]]) -> str:
                 + (f" in {len(runs)} runs" if len(runs) > 1 else "")
                 + "; the master merged them.")  # fmt: skip
     return f"{workers} Locust process{'es' * (workers != 1)} on this machine."
+
+
+def _sessions(drill: Mapping[str, Any]) -> str | None:
+    s = drill.get("sessions")
+    if not s:
+        return None
+    text = (f"The riders rode {s['started']:,} sessions: {s['live']:,} live, "
+            f"{s['on_demand']:,} on demand")
+    if s.get("live_unjoinable"):
+        text += (f" ({s['live_unjoinable']:,} of them meant to be live, but the target ran no "
+                 "live class then)")
+    text += f"; {s.get('resumed', 0):,} were resumed by a new Locust user."
+    return text + (" The prediction takes the live riders the drill rode, not the plan's "
+                   "(twin.drill.predict.ridden).")
 
 
 def _table(processes: list[Mapping[str, Any]]) -> Table:
@@ -85,4 +100,5 @@ def load_generation(
     if not processes:
         return None
     prediction = (predicted or {}).get("prediction")
-    return LoadGeneration(_who(drill, processes), _table(processes), _speed(prediction))
+    return LoadGeneration(_who(drill, processes), _table(processes), _speed(prediction),
+                          _sessions(drill))
