@@ -12,10 +12,10 @@ It also keeps the intended latency of each `window_s` of the drill in a histogra
 requests sent close together are not independent samples (a class-start burst, a hiccup of the
 machine), and the windows let `twin.drill.measure` say how well a percentile was measured
 without assuming they are. With `log` (`twin drill --request-log`) it also keeps one row per
-request (`twin.drill.wire.REQUEST_LOG_COLUMNS`) and each dump appends the new ones to
+request (`twin.drill.request_log.REQUEST_LOG_COLUMNS`) and each dump appends the new ones to
 `requests-<pid>.csv`: what a question about single requests needs (which waited behind what,
 how latency follows the gap before a request), which no histogram keeps. It imports neither
-locust nor any of twin but its wire format (`twin.drill.wire`, standard library only), so
+locust nor any of twin but its wire and log formats (`twin.drill.wire`, `.request_log`), so
 tests use it directly.
 """
 
@@ -31,14 +31,9 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from twin.drill.request_log import REQUEST_LOG_COLUMNS, request_log_name
 from twin.drill.schedstat import run_delay_s
-from twin.drill.wire import (
-    REQUEST_LOG_COLUMNS,
-    RecordFile,
-    TypeRecord,
-    record_name,
-    request_log_name,
-)
+from twin.drill.wire import RecordFile, TypeRecord, record_name
 
 __all__ = [
     "HIGHEST_US",

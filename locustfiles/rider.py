@@ -44,7 +44,8 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.runners import MasterRunner, WorkerRunner
 from shape import DrillShape
 
-from twin.drill.wire import CA_CERT_ENV, PARK_S, RECORD_GLOB, REQUEST_LOG_ENV, RecordFile
+from twin.drill.request_log import REQUEST_LOG_ENV
+from twin.drill.wire import CA_CERT_ENV, PARK_S, RECORD_GLOB, RecordFile
 from twin.errors import InputError
 
 __all__ = ["DrillShape", "RiderUser"]

@@ -102,8 +102,7 @@ def test_the_request_log_gets_every_request_once_across_dumps(tmp_path):
     import csv
     import os
 
-    from twin.drill.request_log import merge_request_logs
-    from twin.drill.wire import REQUEST_LOG_COLUMNS
+    from twin.drill.request_log import REQUEST_LOG_COLUMNS, merge_request_logs
 
     rec = Recorder(t0=1000.0, log=True)
     rec.record("join", 1000.5, 1000.5, 1000.510, True, 120, 201, "rider-3")

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from twin.drill.wire import CA_CERT_ENV, REQUEST_LOG_ENV
+from twin.drill.request_log import REQUEST_LOG_ENV
+from twin.drill.wire import CA_CERT_ENV
 from twin.errors import TargetError
 
 __all__ = [

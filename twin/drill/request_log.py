@@ -14,12 +14,26 @@ import heapq
 from collections.abc import Iterator
 from pathlib import Path
 
-from twin.drill.wire import REQUEST_LOG_COLUMNS, REQUEST_LOG_GLOB
 from twin.errors import InputError
 
-__all__ = ["LOG_NAME", "merge_request_logs"]
+__all__ = ["LOG_NAME", "REQUEST_LOG_COLUMNS", "REQUEST_LOG_ENV", "REQUEST_LOG_GLOB",
+           "merge_request_logs", "request_log_name"]  # fmt: skip
 
 LOG_NAME = "requests.csv"
+# Set (to "1") for the Locust processes, each of which then also writes every request it made,
+# one CSV row each, to `requests-<pid>.csv` beside its records.
+REQUEST_LOG_ENV = "TWIN_DRILL_REQUEST_LOG"
+REQUEST_LOG_GLOB = "requests-*.csv"
+# sent_s: drill seconds (from the plan's t0) when it went; latency_ms from when it was meant
+# to go (the coordinated-omission correction), service_ms from when it went; ok: the
+# profile's verdict; rider: the rider it was made for.
+REQUEST_LOG_COLUMNS = ("sent_s", "type", "latency_ms", "service_ms", "status", "ok", "bytes",
+                       "rider")  # fmt: skip
+
+
+def request_log_name(pid: int) -> str:
+    """The file name of process `pid`'s request log (one of `REQUEST_LOG_GLOB`)."""
+    return f"requests-{pid}.csv"
 
 
 def _rows(path: Path) -> Iterator[tuple[float, list[str]]]:

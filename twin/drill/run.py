@@ -60,7 +60,7 @@ from twin.drill.measure import (
 )
 from twin.drill.plan import DrillWorkload, drill_duration, drill_workload, od_lengths, plan_document
 from twin.drill.profile import TargetProfile, apply_auth, load_profile
-from twin.drill.request_log import LOG_NAME, merge_request_logs
+from twin.drill.request_log import LOG_NAME, REQUEST_LOG_GLOB, merge_request_logs
 from twin.drill.rider_pool import rider_pool
 from twin.drill.run_report import LOCAL_ARCHITECTURE, drill_faults, predict_and_report
 from twin.drill.schedstat import cpu_pressure_s, run_delay_s
@@ -68,7 +68,7 @@ from twin.drill.summary import drill_summary
 from twin.drill.target import LocalPlatform, Target, hls_problem
 from twin.drill.timeline import LagPoint, timeline
 from twin.drill.tracking import SERIES_COLUMNS, SERIES_FILE, tracking, window_s, write_series
-from twin.drill.wire import RECORD_GLOB, REQUEST_LOG_GLOB
+from twin.drill.wire import RECORD_GLOB
 from twin.errors import InputError, TargetError
 from twin.platform.scenario_riders import scenario_catalog
 from twin.platform.telemetry import TELEMETRY_LAWS

@@ -35,9 +35,6 @@ __all__ = [
     "JOURNEY_TYPES",
     "PARK_S",
     "RECORD_GLOB",
-    "REQUEST_LOG_COLUMNS",
-    "REQUEST_LOG_ENV",
-    "REQUEST_LOG_GLOB",
     "TOKEN_KINDS",
     "VARIABLES",
     "LiveClass",
@@ -49,30 +46,19 @@ __all__ = [
     "read_plan",
     "read_records",
     "record_name",
-    "request_log_name",
 ]
 
 # The environment variable naming the PEM CA bundle an https:// host's certificate is checked
 # with (`twin drill --ca-cert`), read by the Locust processes.
 CA_CERT_ENV = "TWIN_DRILL_CA_CERT"
 
-# The journey's users (`locustfiles/`), which the prediction counts on too: a user spawned
-# in the drill's first IN_PROGRESS_S seconds starts mid-session (no app open); a rider whose
-# user stopped is parked for PARK_S, and a user spawned meanwhile resumes its session.
+# The journey's users, as the prediction counts them too: one spawned in the first IN_PROGRESS_S
+# starts mid-session (no app open); a stopped user's rider waits PARK_S for a new one to resume.
 IN_PROGRESS_S = 1.5
 PARK_S = 5.0  # longer than the plan's dither hold (twin.drill.plan.DITHER_HOLD_S = 3)
 
 FORMAT = 4  # the `format` of plan.json and rec-<pid>.json; a reader refuses any other
 RECORD_GLOB = "rec-*.json"
-# `twin drill --request-log`: set (to "1") for the Locust processes, each of which then also
-# writes every request it made, one CSV row each, to `requests-<pid>.csv` beside its records.
-REQUEST_LOG_ENV = "TWIN_DRILL_REQUEST_LOG"
-REQUEST_LOG_GLOB = "requests-*.csv"
-# sent_s: drill seconds (from the plan's t0) when it went; latency_ms from when it was meant
-# to go (the coordinated-omission correction), service_ms from when it went; ok: the
-# profile's verdict; rider: the rider it was made for.
-REQUEST_LOG_COLUMNS = ("sent_s", "type", "latency_ms", "service_ms", "status", "ok", "bytes",
-                       "rider")  # fmt: skip
 _CONSTANTS = (
     "segment_s",
     "telemetry_batch_s",
@@ -110,11 +96,6 @@ VARIABLES: dict[str, tuple[str, ...]] = {
 def record_name(pid: int) -> str:
     """The file name of process `pid`'s records (one of `RECORD_GLOB`)."""
     return f"rec-{pid}.json"
-
-
-def request_log_name(pid: int) -> str:
-    """The file name of process `pid`'s request log (one of `REQUEST_LOG_GLOB`)."""
-    return f"requests-{pid}.csv"
 
 
 # -- reading values, with the file and the field of anything wrong -------------------------
