@@ -175,5 +175,7 @@ def _print_result(folder: Path, *, ab: bool, quiet: bool, as_json: bool,
     elif quiet:
         typer.echo(str(folder))
     else:
-        extra = ", requests.csv" if log and (folder / "requests.csv").is_file() else ""
+        from twin.drill.request_log import LOG_NAME
+
+        extra = f", {LOG_NAME}" if log and (folder / LOG_NAME).is_file() else ""
         typer.echo(f"twin drill: wrote {folder}/summary.json, predicted.json, report.html{extra}")

@@ -283,7 +283,7 @@ def _run_once(
             if local is not None:
                 local.stop()
     result["measured"] = merge_records(result["load_dir"])
-    result["request_log"] = merge_request_logs(result["load_dir"], folder / LOG_NAME)
+    merge_request_logs(result["load_dir"], folder / LOG_NAME)
     return result
 
 
