@@ -25,16 +25,19 @@ DRILL = ROOT / "scenarios/calibration/music-partner-launch-fixed-3e-4"
 
 
 LOOPS = ("client", "api", "transfer")
+# measured, not fitted: from the drill's request log and metrics, else the file's
+MEASURED = ("timer", "scoring")
 
 
-def _delays_times(text: str, k: float) -> str:
-    """The architecture text with every fitted delay's mean `k` times longer (loops kept)."""
+def _delays_times(text: str, k: float, only: frozenset[str] | None = None) -> str:
+    """The architecture text with every fitted delay's mean `k` times longer (loops and
+    measured delays kept), or only those named in `only`."""
     out, current = [], None
     for line in text.splitlines():
         comp = re.match(r"^  ([a-z_]+):\s*$", line)
         current = comp.group(1) if comp else (None if re.match(r"^\S", line) else current)
         m = re.match(r"^(\s+service: \{dist: lognormal, mean_s: )([0-9.e-]+)(.*)$", line)
-        if m and current not in LOOPS:
+        if m and current not in LOOPS + MEASURED and (only is None or current in only):
             line = f"{m.group(1)}{float(m.group(2)) * k:.6g}{m.group(3)}"
         out.append(line)
     return "\n".join(out) + "\n"
@@ -69,6 +72,19 @@ def test_calibrate_one_stored_drill(tmp_path, monkeypatch):
     assert first == "# yaml-language-server: $schema=../schema/architecture.schema.json"
     assert second.startswith("# CALIBRATED by `twin calibrate`")
     assert "speedup 60.0x, 60 s, " in out.read_text()  # the header names the drill's length
+    # a fitted delay's search starts from a fixed value, not the file's: from a file whose
+    # fitted delays are all ten times shorter, the fit ends where it did
+    fitted = frozenset(result["fits"]) - set(LOOPS)
+    other = tmp_path / "other" / "reference-platform.yaml"
+    other.parent.mkdir()
+    other.write_text(_delays_times(wrong.read_text(), 0.1, only=fitted), encoding="utf-8")
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        assert main(["calibrate", str(DRILL), "--architecture", str(other),
+                     "-o", str(tmp_path / "again.yaml"), "--json"]) == 0  # fmt: skip
+    refit = json.loads(printed.getvalue())
+    assert refit["fits"] == result["fits"] and refit["in_sample"] == result["in_sample"]
+    assert refit["mean_abs_error_before"] != result["mean_abs_error_before"]
 
 
 def test_the_header_counts_a_pooled_drill_run_by_run():
@@ -82,3 +98,40 @@ def test_calibrate_a_folder_without_a_summary_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "summary.json" in err
     assert not (tmp_path / "x.yaml").exists()
+
+
+def test_calibrate_measures_the_timer_and_the_scoring_it_can(tmp_path, monkeypatch):
+    """A drill with its request log and the target's metrics: the timer and the scoring are
+    measured from them (the header says so), not fitted; the file's stand without them."""
+    from twin.drill.lateness import timer_fit
+    from twin.drill.scoring import scoring_fit
+
+    monkeypatch.chdir(ROOT)
+    night = ROOT / "scenarios/calibration-night/daily-peak-3e-4"
+    out = tmp_path / "night.yaml"
+    shipped_file = str(ROOT / "scenarios/architectures/reference-platform.yaml")
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        assert main(["calibrate", str(night), "--architecture", shipped_file, "-o", str(out),
+                     "--json"]) == 0  # fmt: skip
+    result = json.loads(printed.getvalue())
+    timer, rows = timer_fit([night])
+    scoring, misses = scoring_fit([night])
+    assert result["measured_delays"] == {
+        "timer": {"mean_s": timer.mean_s, "cv": timer.cv, "samples": rows},
+        "scoring": {"mean_s": scoring.mean_s, "cv": scoring.cv, "samples": misses},
+    }
+    arch = load_architecture(out)
+    assert arch.components["timer"].station.service.mean_s == timer.mean_s
+    assert arch.components["scoring"].station.service.mean_s == scoring.mean_s
+    header = "`timer` measured (the periodic requests' lateness in the drills' request logs"
+    assert f"{header}, {rows} of them)" in out.read_text()
+    # the stored drill of the first test has neither: the file's timer stands
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        assert main(["calibrate", str(DRILL), "--architecture", shipped_file,
+                     "-o", str(tmp_path / "old.yaml"), "--json"]) == 0  # fmt: skip
+    assert "timer" not in json.loads(printed.getvalue())["measured_delays"]
+    shipped = load_architecture(ROOT / "scenarios/architectures/reference-platform.yaml")
+    old = load_architecture(tmp_path / "old.yaml")
+    assert old.components["timer"].station == shipped.components["timer"].station

@@ -139,16 +139,21 @@ def test_the_prediction_is_the_sum_of_service_times_at_low_load(drill_model):
         # Poisson counts of the requested rate over 20 s, two replications
         expected = 2 * float(work.rates[rtype].sum())
         assert abs(block["count"] - expected) <= 4 * math.sqrt(expected) + 2, rtype
-        # each hop's time for this type: its own (a segment's per-MB transfer), else listed
+        # each hop's time for this type: its own (a segment's per-MB transfer), else listed;
+        # the load generator's timer only for the requests not sent right behind a response
+        on_own = 1.0 - platform.awake.get(rtype, 0.0)
         hops = [spec.service_by_request.get(rtype, spec.own_service or spec.service)
                 for spec in (platform.services[h] for h in arch.routes[rtype])]  # fmt: skip
+        shares = [on_own if h in platform.timers else 1.0 for h in arch.routes[rtype]]
         # and waking the server's loop, where the request finds it asleep and was not sent
         # right behind a response: (1 - rho) W / (1 + lam tau) on average (the loop's
         # idle periods are exponential at its arrival rate lam)
         penalty, tau = platform.services["api"].wake
         lam = float(platform.services["api"].arrivals.mean())
-        woken = (1.0 - platform.awake.get(rtype, 0.0)) * penalty / (1.0 + lam * tau)
-        mean = sum(h.mean for h in hops) + woken * (1.0 - lam * hops[1].mean)
+        woken = on_own * penalty / (1.0 + lam * tau)
+        api = platform.services["api"].service
+        mean = sum(h.mean * s for h, s in zip(hops, shares, strict=True)) + woken * (
+            1.0 - lam * api.mean)
         spread = math.sqrt((sum(h.mean**2 * h.scv for h in hops) + penalty**2 / 4)
                            / block["count"])  # fmt: skip
         # the loops are a few % busy: the mean is the sum of the service times and the
@@ -159,6 +164,94 @@ def test_the_prediction_is_the_sum_of_service_times_at_low_load(drill_model):
         # the first wait for it, and for the loop it woke, so only the others are bounded
         if rtype not in platform.bursts:
             assert got <= 1.1 * mean + 4 * spread, rtype
+
+
+def test_a_request_behind_a_response_skips_the_timer_and_the_wake_up(drill_model):
+    """A type partly sent right behind a response is two streams of one name: those skip the
+    load generator's timer and never wake the server's loop; the others cross both. With a
+    timer of 50 ms and a wake-up of 20 ms that any idle gap pays in full, a playlist takes
+    either under 20 ms (behind its master playlist) or over 50 ms (a live reload): never in
+    between, which independent draws at the two stations would give."""
+    from dataclasses import replace
+
+    from twin.config.network import ServiceTime
+    from twin.runs.engines import simulate
+    from twin.sim.exact.model import from_platform
+
+    _scenario, _arch, work, platform = drill_model
+    share = platform.awake["playlist"]
+    assert 0.2 < share < 0.9 and platform.timers == frozenset({"timer"})
+    model = from_platform(platform, "t", 1, 1.0)
+    parts = [s for s in model.sources if s.name == "playlist"]
+    assert [(s.stream, s.awake) for s in parts] == [("playlist", 0.0), ("playlist:behind", 1.0)]
+    assert parts[0].path[0][0] == "timer" and "timer" not in [h for h, _ in parts[1].path]
+    total = parts[0].schedule.total(20.0) + parts[1].schedule.total(20.0)
+    assert parts[1].schedule.total(20.0) == pytest.approx(share * total)
+    assert total == pytest.approx(float(work.rates["playlist"].sum()), rel=1e-6)
+    # a type sent only on a timer, or only behind a response, stays one source
+    assert [s.stream for s in model.sources if s.name in ("telemetry", "join")] == ["", ""]
+
+    services = dict(platform.services)
+    services["timer"] = replace(services["timer"],
+                                service=ServiceTime(dist="deterministic", mean_s=0.05))
+    # the server's loop with servers enough that nothing queues behind a wake-up, which any
+    # idle gap pays in full
+    api = services["api"]
+    services["api"] = replace(api, wake=(0.02, 1e-9), servers=api.servers * 1000)
+    result = simulate(replace(platform, services=services), engine="exact", name="t",
+                      seed=5, replications=2)  # fmt: skip
+    from twin.sim.sketch import EDGES
+
+    low, high = np.concatenate(([0.0], EDGES)), np.concatenate((EDGES, [np.inf]))
+    hist = np.asarray(result.latency_hist["playlist"], dtype=float)
+    n = hist.sum()
+    # the share sent on a timer, within four binomial standard errors
+    late = hist[low >= 0.05].sum() / n
+    assert abs(late - (1.0 - share)) <= 4 * math.sqrt(share * (1 - share) / n)
+    assert hist[(low >= 0.02) & (high <= 0.05)].sum() == 0
+    assert hist[low >= 0.07].sum() > 0.5 * late * n  # most woke the loop too
+    # every telemetry batch waits for its timer; no join does
+    for rtype, waits in (("telemetry", 1.0), ("join", 0.0)):
+        h = np.asarray(result.latency_hist[rtype], dtype=float)
+        assert h[low >= 0.05].sum() / h.sum() == waits, rtype
+
+
+def test_only_the_app_opens_that_miss_the_cache_are_scored(drill_model):
+    from twin.drill.predict import fresh_app_opens, recommendation_misses
+
+    _scenario, _arch, work, platform = drill_model
+    opens = float(work.rates["recommend"].sum())
+    share = recommendation_misses(work.users, opens)
+    # each rider's first app open misses: the new users' and the riders' in progress
+    expected = (fresh_app_opens(work.users).sum() + max(work.users[0], work.users[1])) / opens
+    assert share == pytest.approx(min(expected, 1.0)) and 0.2 < share < 1.0
+    assert dict(platform.visits["recommend"]) == pytest.approx(
+        {"client": 1.0, "api": 1.0, "recommender": 1.0, "scoring": share})
+    assert recommendation_misses(work.users, 0.0) == 1.0  # no app opens: nothing cached
+
+
+@pytest.mark.parametrize("folder", sorted((ROOT / "scenarios/validation-evening").iterdir()))
+def test_the_predicted_misses_are_the_targets_own(folder):
+    """Against `twin serve`'s own counters (`recommendation_cache_total` in the drill's saved
+    metrics): the plan's share of app opens that miss the cache, within 0.1."""
+    import json
+    import re
+
+    from twin.drill.calibration import _scenario_file
+    from twin.drill.predict import recommendation_misses
+    from twin.drill.run import DrillOptions, compile_drill
+
+    measured = json.loads((folder / "summary.json").read_text())
+    d = measured["drill"]
+    options = DrillOptions(scenario=_scenario_file(d.get("scenario_file"), measured["scenario"]),
+                           out=folder, target="local", scale=d["scale"], speedup=d["speedup"],
+                           duration=d["duration_s"])  # fmt: skip
+    work = compile_drill(options)[3]
+    text = (folder / "metrics.txt").read_text()
+    hit, miss = (float(re.search(rf'recommendation_cache_total{{result="{r}"}} (\S+)',
+                                 text).group(1)) for r in ("hit", "miss"))  # fmt: skip
+    predicted = recommendation_misses(work.users, float(work.rates["recommend"].sum()))
+    assert abs(predicted - miss / (hit + miss)) <= 0.1
 
 
 def test_a_slower_machine_scales_every_service_time(drill_model):

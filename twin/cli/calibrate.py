@@ -81,6 +81,12 @@ def _print(result: dict[str, Any], before: float, after: float, out: Path) -> No
         f"event loops: mean = {result['path_share']:g} x measured CPU per request ({measured}); cv "
         + (f"{cv:g}, searched across the drills" if cv is not None else "from the file")
     )
+    wake = result.get("wake")
+    typer.echo("server loop's wake-up: " + ("none" if wake is None else
+               f"{wake[0] * 1e3:g} ms after a long idle, time constant {wake[1] * 1e3:g} ms"))
+    for name, got in (result.get("measured_delays") or {}).items():
+        typer.echo(f"{name}: mean {got['mean_s'] * 1e3:.3g} ms, cv {got['cv']:g}, measured on "
+                   f"{got['samples']} of the drills' requests (not fitted)")  # fmt: skip
     for drill in result["drills"]:
         typer.echo(f"drill {drill['folder']}")
         typer.echo(f"{'':<12} {'measured (ms)':>17} | {'before: predicted, error':>33} | "
@@ -132,7 +138,8 @@ def register(app: typer.Typer) -> None:
             fits = {n: {"mean_s": f.mean_s, "cv": f.cv} for n, f in result["fits"].items()}
             typer.echo(json.dumps({
                 "file": str(out), "fits": fits, "loop_cv": result["loop_cv"],
-                "path_share": result["path_share"],
+                "path_share": result["path_share"], "wake": result["wake"],
+                "measured_delays": result["measured_delays"],
                 "loops_measured": result["loops_measured"],
                 "drills": [{k: d[k] for k in ("folder", "errors_before", "errors_after")}
                            for d in drills],

@@ -47,9 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.optimize import nnls
 
-from twin.config.architecture import LoadCpu
 from twin.config.builtin import find_architecture, find_scenario
 from twin.config.network import ServiceTime
 from twin.drill.fit import (
@@ -63,14 +61,25 @@ from twin.drill.fit import (
     targets_from_summary,
 )
 from twin.drill.incidents import fault_timeline
+from twin.drill.lateness import timer_fit
+from twin.drill.loop_costs import (
+    CLIENT,
+    LOOPS,
+    MEASURED,
+    TRANSFER,
+    LoopCost,
+    load_cpu,
+    loop_costs,
+    measured_costs,
+)
 from twin.drill.measure import pinned
 from twin.drill.out_of_sample import check_disjoint, error_rows, totals
 from twin.drill.overload import fault_series
 from twin.drill.predict import (
+    SCORING,
+    TIMER,
     compile_target,
     drill_platform,
-    drill_seconds,
-    drill_volume,
     ridden,
     scaled_services,
     speed_index,
@@ -79,7 +88,7 @@ from twin.drill.predict import (
 from twin.drill.predict_timeline import predicted_timeline, stream_setup, with_faults
 from twin.drill.run import DrillOptions, compile_drill
 from twin.drill.run_report import CONSUMERS as _CONSUMERS
-from twin.drill.starvation import pooled_wait_ratio
+from twin.drill.scoring import scoring_fit
 from twin.errors import InputError
 from twin.runs.compile import segment_mb
 from twin.runs.engines import simulate
@@ -90,23 +99,17 @@ __all__ = [
     "CV_GRID",
     "LOOPS",
     "MEASURED",
+    "MEASURED_DELAYS",
     "PATH_SHARE_GRID",
+    "START_FIT",
     "TRANSFER",
     "WAKE_GRID",
+    "WAKE_START",
     "LoopCost",
     "loop_costs",
     "run_calibration",
 ]
 
-CLIENT = "client"
-LOOPS = (CLIENT, API)
-TRANSFER = "transfer"  # moving a segment's bytes: interleaved on both loops, so a delay
-# Loops that read a segment's bytes without yielding (gevent's recv returns while data is
-# buffered): their per-MB cost is service there. The server hands a segment to its transport,
-# which sends it as the socket drains between other work, so its per-MB cost is a delay
-# (`transfer`).
-BLOCKING = frozenset({CLIENT})
-MEASURED = (*LOOPS, TRANSFER)  # services whose times come from the drills' CPU, not a fit
 _TINY_S = 1e-6
 CV_GRID = (0.5, 1.0, 2.0)
 # the share of a loop's CPU per request that is on the request's own path
@@ -116,27 +119,21 @@ PATH_SHARE_GRID = (0.35, 0.5, 0.75, 1.0)
 WAKE_GRID: tuple[tuple[float, float] | None, ...] = (
     None, (0.001, 0.01), (0.0015, 0.02), (0.002, 0.02),
 )
-_CPU_KEYS = {CLIENT: "load_cpu_s", API: "target_cpu_s"}
+# the wake-up the pair's search runs with (not the file's, so that the fit is the drills')
+WAKE_START = (0.0015, 0.02)
+# where a fitted delay's search starts (not the file's: a fit started elsewhere ends elsewhere)
+START_FIT = Fit(0.001, 1.0)
+# delays measured from what the drills saved, not fitted: (how, from what)
+MEASURED_DELAYS = {
+    TIMER: (timer_fit, "the periodic requests' lateness in the drills' request logs"),
+    SCORING: (scoring_fit, "`prediction_latency_seconds` in the target's metrics, per miss"),
+}
 _REPLICATIONS = 3
 _MIN_COUNT = 20  # types with fewer requests in a drill are not fitted to (their p95 is noise)
 _MB = 1e6
-_MIN_SPREAD = 0.1  # MB per request must differ by 10 % across drills to tell the two costs apart
 # step 4's rounds: fit the delays to the measured percentiles less what the model adds there
 _ROUNDS = 2
 _FLOOR = 0.2
-
-
-@dataclass(frozen=True)
-class LoopCost:
-    """A loop's CPU per request: `per_request_s` plus `per_mb_s` for each MB it moves; and
-    `per_s`, what its process spends per second whatever the load (timers, statistics)."""
-
-    per_request_s: float
-    per_mb_s: float
-    per_s: float = 0.0
-
-    def mean_s(self, mb: float) -> float:
-        return self.per_request_s + self.per_mb_s * mb
 
 
 @dataclass(frozen=True)
@@ -209,32 +206,6 @@ def _predict_checked(drill: _Drill, fits: Mapping[str, Fit], loops: Mapping[str,
                                   name=drill.scenario.name, seed=seed,
                                   replications=_REPLICATIONS, width_s=1.0)  # fmt: skip
     return with_faults(predicted, timeline.whole)
-
-
-def loop_costs(measured: Sequence[Mapping[str, Any]]) -> dict[str, LoopCost]:
-    """Each measured loop's CPU cost, least squares (non-negative) over the drills.
-
-    Only drills whose MB per request differ by `_MIN_SPREAD` can split the cost into per
-    request and per MB; otherwise a loop is left out (the file's costs stand). With three
-    drills or more a per-second term takes the process's background work (Locust's
-    statistics, the server's timers): without it a light drill's few requests carry it all."""
-
-    out = {}
-    for loop, key in _CPU_KEYS.items():
-        cpu = [m.get("drill", {}).get(key) for m in measured]
-        if not all(c is not None and c > 0 for c in cpu):
-            continue
-        rows = np.array([drill_volume(m) for m in measured])
-        ratio = rows[:, 1] / np.maximum(rows[:, 0], 1.0)
-        if len(rows) < 2 or ratio.max() <= (1.0 + _MIN_SPREAD) * max(ratio.min(), 1e-12):
-            continue
-        seconds = np.array([drill_seconds(m) for m in measured])
-        if len(rows) >= 3 and np.all(seconds > 0):
-            rows = np.column_stack([rows, seconds])
-        coef, _ = nnls(rows, np.array(cpu, dtype=float))
-        if coef[0] > 0:
-            out[loop] = LoopCost(*(float(c) for c in coef))
-    return out
 
 
 def _mb_per_request(m: Mapping[str, Any]) -> dict[str, float]:
@@ -325,6 +296,8 @@ def _targets(drill: _Drill, i: int, loops: Mapping[str, LoopCost], cv: Mapping[s
     for t, tg in targets_from_summary(drill.measured, drill.platform.visits, _MIN_COUNT).items():
         hops = []
         for hop, share in tg.hops:
+            if hop in drill.platform.timers:  # requests sent right behind a response skip it
+                share *= 1.0 - float(drill.platform.awake.get(t, 0.0))
             if hop in loops:
                 name = f"{hop}@{i}:{t}"
                 cost = loops[hop]
@@ -375,7 +348,7 @@ def _length(measured: dict) -> str:
 
 def _header(drills: Sequence[_Drill], cv: float | None, share: float,
             measured_loops: Sequence[str], wake: tuple[float, float] | None = None,
-            ) -> list:  # fmt: skip
+            delays: Mapping[str, tuple[Fit, int]] | None = None) -> list:  # fmt: skip
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     out = [f"by `twin calibrate` on {when} from {len(drills)} drill(s):"]
     for d in drills:
@@ -395,6 +368,9 @@ def _header(drills: Sequence[_Drill], cv: float | None, share: float,
         out.append("The api loop's wake-up from idle searched: " + (
             "none" if wake is None else
             f"{wake[0] * 1e3:g} ms after a long idle, time constant {wake[1] * 1e3:g} ms") + ".")
+    for name, (fit, n) in (delays or {}).items():
+        out.append(f"`{name}` measured ({MEASURED_DELAYS[name][1]}, {n} of them): "
+                   f"mean {fit.mean_s * 1e3:.3g} ms, cv {fit.cv:g}.")  # fmt: skip
     return out
 
 
@@ -404,33 +380,34 @@ def run_calibration(
 ) -> dict[str, Any]:
     """Fit, write `out_file`, and return the errors before and after and the fits; with
     `validate`, drills the fit does not see, predicted with the fitted file (out of sample:
-    `twin.drill.out_of_sample`)."""
+    `twin.drill.out_of_sample`). What is fitted starts from fixed values, not the file's
+    (`_starts`), so calibrating the file this writes on the same drills writes it again."""
     check_disjoint(drill_dirs, validate)
-
-    first = Path(drill_dirs[0]) / "summary.json"
-    scenario_file = Path(json.loads(first.read_text(encoding="utf-8"))["drill"]["scenario_file"]
-                         ) if first.is_file() else Path("scenarios/x.yaml")  # fmt: skip
-    base = target_architecture(architecture, scenario_file)
+    base, scenario_file = _base(drill_dirs, architecture)
     drills = [_load(Path(f), base) for f in drill_dirs]
     checks = [_load(Path(f), base) for f in validate]  # a bad folder fails before the fit
-    start = _fits_of(base)
+    file_fits = _fits_of(base)
     measured = loop_costs([d.measured for d in drills])
     drills = [replace(d, speed=_speed(d, base.load_cpu)) for d in drills]
-    file_costs = {n: LoopCost(start[n].mean_s, _file_per_mb(base, n)) for n in MEASURED
-                  if n in start}  # fmt: skip
-    file_cv = {n: start[n].cv for n in file_costs}
-    before = [_predict(d, start, file_costs, file_cv, seed) for d in drills]
-    reference = _load_cpu(drills, measured)
+    file_costs = {n: LoopCost(file_fits[n].mean_s, _file_per_mb(base, n)) for n in MEASURED
+                  if n in file_fits}  # fmt: skip
+    file_cv = {n: file_fits[n].cv for n in file_costs}
+    before = [_predict(d, file_fits, file_costs, file_cv, seed) for d in drills]
+    reference = load_cpu([d.measured for d in drills], measured)
     if reference is not None:  # each drill at its own machine speed against the fitted costs
         drills = [replace(d, speed=_speed(d, reference)) for d in drills]
-    costs = _measured_costs(file_costs, measured)
-    fixed = frozenset(n for n in start if n in MEASURED or n not in _crossed(drills))
+    costs = measured_costs(file_costs, measured)
+    delays = {name: got for name, (how, _) in MEASURED_DELAYS.items() if name in file_fits
+              and (got := how([d.folder for d in drills])) is not None}  # fmt: skip
+    start, fixed = _starts(file_fits, _crossed(drills), delays)
+    if len(drills) >= 2:  # the wake-up is searched, from a fixed one
+        drills = [replace(d, platform=_woken(d.platform, WAKE_START)) for d in drills]
     score_after, (share, value), fits, after, costs = _search(
         drills, start, costs, file_cv, frozenset(measured), fixed, seed
     )
     score_after, wake, fits, after = _search_wake(
         drills, start, costs, _cvs(file_cv, value), fixed, seed,
-        (score_after, _file_wake(base), fits, after),
+        (score_after, _wake_of(drills[0].platform), fits, after),
     )  # fmt: skip
     drills = [replace(d, platform=_woken(d.platform, wake)) for d in drills]
     checks = [replace(d, platform=_woken(d.platform, wake)) for d in checks]
@@ -440,7 +417,7 @@ def run_calibration(
     fitted = (_crossed(drills) - set(MEASURED)) & set(fits) | set(costs)
     source = find_architecture(architecture, scenario_file, where=("--architecture", None))
     _write(out_file, source, {n: fits[n] for n in fitted},
-           _header(drills, value, share, sorted(measured), wake), costs, reference, wake)
+           _header(drills, value, share, sorted(measured), wake, delays), costs, reference, wake)
     reference_cpu = reference if reference is not None else base.load_cpu
     checked = [_predict_checked(replace(d, speed=_speed(d, reference_cpu)), fits, costs, cv,
                                 seed, base) for d in checks]  # fmt: skip
@@ -456,6 +433,8 @@ def run_calibration(
         "mean_abs_error_before": _score(drills, before), "mean_abs_error_after": score_after,
         "fits": {n: fits[n] for n in sorted(fitted)}, "loop_cv": value, "wake": wake,
         "path_share": share,
+        "measured_delays": {n: {"mean_s": f.mean_s, "cv": f.cv, "samples": k}
+                            for n, (f, k) in delays.items()},
         "costs": {n: {"per_request_s": c.per_request_s, "per_mb_s": c.per_mb_s}
                   for n, c in costs.items()},
         "loops_measured": sorted(measured), "out": out_file,
@@ -463,15 +442,36 @@ def run_calibration(
     }  # fmt: skip
 
 
+def _base(drill_dirs: Sequence[Path], architecture: str) -> tuple[Any, Path]:
+    """The architecture calibrated, found as the first drill's scenario would find it."""
+    first = Path(drill_dirs[0]) / "summary.json"
+    scenario_file = Path(json.loads(first.read_text(encoding="utf-8"))["drill"]["scenario_file"]
+                         ) if first.is_file() else Path("scenarios/x.yaml")  # fmt: skip
+    return target_architecture(architecture, scenario_file), scenario_file
+
+
+def _starts(file_fits: Mapping[str, Fit], crossed: set[str],
+            delays: Mapping[str, tuple[Fit, int]]) -> tuple[dict[str, Fit], frozenset[str]]:
+    """Where each service's fit starts, and the services not fitted. The loops' costs are
+    measured (or the file's), the `MEASURED_DELAYS` measured (`delays`, or the file's), a
+    service no drill crossed keeps the file's; every other service starts at `START_FIT`,
+    not the file's, since a fit started elsewhere ends elsewhere."""
+    fixed = frozenset(n for n in file_fits
+                      if n in MEASURED or n in MEASURED_DELAYS or n not in crossed)
+    start = {n: f if n in fixed else START_FIT for n, f in file_fits.items()}
+    start.update({n: fit for n, (fit, _) in delays.items()})  # measured, not fitted
+    return start, fixed
+
+
 def _write(out_file: Path, source: Path, fits: Mapping[str, Fit], header: list[str],
-           costs: Mapping[str, LoopCost], load_cpu: Any, wake: tuple[float, float] | None,
+           costs: Mapping[str, LoopCost], cpu: Any, wake: tuple[float, float] | None,
            ) -> None:  # fmt: skip
     """The calibrated architecture file: `source` with the fits, costs and wake-up in it."""
     out_file.write_text(
         calibrated_yaml(source.read_text(encoding="utf-8"), fits, header,
                         {n: "see header" for n in fits},
                         per_mb={n: round(c.per_mb_s, 7) for n, c in costs.items()},
-                        load_cpu=load_cpu, wake={API: wake}),
+                        load_cpu=cpu, wake={API: wake}),
         encoding="utf-8",
     )  # fmt: skip
 
@@ -483,32 +483,8 @@ def _errors(drills: Sequence[_Drill], predicted: Sequence[Mapping[str, Any]]) ->
     return {"rows": rows, **totals(rows)}
 
 
-def _load_cpu(drills: Sequence[_Drill], measured: Mapping[str, LoopCost]) -> LoadCpu | None:
-    """The calibration drills' Locust CPU per request, MB and second, and what they waited for
-    a CPU per CPU second (the stall factor's reference); None when the client loop's CPU was
-    not measured."""
-    if CLIENT not in measured:
-        return None
-    client = measured[CLIENT]
-    wait = pooled_wait_ratio([d.measured.get("drill") or {} for d in drills])
-    return LoadCpu(per_request_s=client.per_request_s, per_mb_s=client.per_mb_s,
-                   per_s=client.per_s, wait_per_cpu=wait)  # fmt: skip
-
-
 # (score, (path share, loop cv), fits, each drill's prediction, the loops' costs at that share)
 _Best = tuple[float, tuple[float, float | None], dict[str, Fit], list, dict[str, LoopCost]]
-
-
-def _measured_costs(file_costs: Mapping[str, LoopCost],
-                    measured: Mapping[str, LoopCost]) -> dict[str, LoopCost]:  # fmt: skip
-    """The loops' measured costs over the file's: a `BLOCKING` loop keeps its per-MB cost as
-    service, the others' per-MB costs make the `transfer` delay (when every loop was measured)."""
-    costs = {**file_costs, **{n: LoopCost(c.per_request_s, c.per_mb_s if n in BLOCKING else 0.0)
-                             for n, c in measured.items() if n in file_costs}}  # fmt: skip
-    if TRANSFER in costs and all(n in measured for n in LOOPS if n in file_costs):
-        costs[TRANSFER] = LoopCost(_TINY_S, sum(c.per_mb_s for n, c in measured.items()
-                                                if n not in BLOCKING))  # fmt: skip
-    return costs
 
 
 def _search(
@@ -560,10 +536,10 @@ def _woken(platform: Any, wake: tuple[float, float] | None) -> Any:
     return replace(platform, services=services)
 
 
-def _file_wake(architecture: Any) -> tuple[float, float] | None:
-    station = architecture.components[API].station if API in architecture.components else None
-    wake = getattr(station, "wake", None)
-    return None if wake is None else (wake.penalty_s, wake.tau_s)
+def _wake_of(platform: Any) -> tuple[float, float] | None:
+    """The target loop's wake-up in a drill platform (None: none, or no such loop)."""
+    spec = platform.services.get(API)
+    return None if spec is None else spec.wake
 
 
 def _speed(drill: _Drill, load_cpu: Any) -> float:

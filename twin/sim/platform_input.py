@@ -136,6 +136,10 @@ class CompiledPlatform:
     # they find the processes awake, so a station's `wake` adds nothing to them (a drill's
     # journey chains them: twin.drill.predict.awake_shares); types not listed: none
     awake: Mapping[str, float] = field(default_factory=dict)
+    # stations only requests sent on their own cross: a drill's load generator's timer, which
+    # holds a periodic request until it fires; one sent right behind a response (`awake`)
+    # never waits for it (twin.sim.exact.model.from_platform)
+    timers: frozenset[str] = frozenset()
 
 
 def origin_up(compiled: CompiledPlatform) -> np.ndarray | None:

@@ -118,6 +118,10 @@ class SourceModel:
     bursts: tuple[tuple[float, float], ...] = ()
     burst_rank: int = 0
     awake: float = 0.0  # share of its requests that find the processes awake (no wake-up)
+    # its own random streams' name when it is one part of a request type (`from_platform`
+    # splits a type into the requests sent right behind a response and the others): the parts
+    # report as one source, `name`
+    stream: str = ""
 
 
 @dataclass(frozen=True)
@@ -284,6 +288,11 @@ def _scaling(spec: Any, tick_s: float) -> Scaling | None:
     )
 
 
+def _untimed(hops: Any, timers: Any) -> tuple[tuple[str, float], ...]:
+    """A route without the stations only requests sent on their own cross (`timers`)."""
+    return tuple((hop, share) for hop, share in hops if hop not in timers) or tuple(hops)
+
+
 def from_platform(
     compiled: Any, name: str, seed: int, interval_s: float, *, riders: bool = False
 ) -> ExactModel:
@@ -292,6 +301,13 @@ def from_platform(
     processing, leaderboard writes, persistence), so every service sees its offered load.
     A request type with its own service time at a service (`service_by_request`) draws it
     there; the other types and the ingest flows draw the service's own (not the mixture).
+
+    A type some of whose requests are sent right behind a response (`compiled.awake`, a
+    share strictly between 0 and 1) is two sources of that name: those, which find every
+    waking station awake and skip the `compiled.timers`, and the others, sent on their own
+    (a timer's), which cross the whole route and may find a station asleep. One draw decides
+    both for a request, as the drill's journey does (a live player's reload waits for its
+    timer and may find the server asleep; an on-demand session's playlist does neither).
 
     With `riders`, the request types are driven by riders (twin.sim.exact.riders) and each
     telemetry batch goes on through `chain_path` as a driven source of its own, so the
@@ -323,9 +339,21 @@ def from_platform(
         bursts = () if riders else tuple(compiled.bursts.get(rtype, ()))
         rate = spread_rate(t, float(compiled.tick_s), compiled.demand[rtype], bursts)
         rank = list(compiled.bursts).index(rtype) if bursts else 0
-        sources.append(SourceModel(rtype, schedule_of(t, rate), hops[0][0], tuple(hops),
-                                   driven=riders, bursts=bursts, burst_rank=rank,
-                                   awake=float(compiled.awake.get(rtype, 0.0))))  # fmt: skip
+        awake = float(compiled.awake.get(rtype, 0.0))
+        behind = _untimed(hops, getattr(compiled, "timers", ()))
+        if riders or not 0.0 < awake < 1.0:
+            path = behind if awake >= 1.0 and not riders else tuple(hops)
+            sources.append(SourceModel(rtype, schedule_of(t, rate), path[0][0], path,
+                                       driven=riders, bursts=bursts, burst_rank=rank,
+                                       awake=awake))  # fmt: skip
+            continue
+        for part, share, path in ((rtype, 1.0 - awake, tuple(hops)),
+                                  (f"{rtype}:behind", awake, behind)):  # fmt: skip
+            sources.append(SourceModel(
+                rtype, schedule_of(t, rate * share), path[0][0], path,
+                bursts=tuple((at, mean * share) for at, mean in bursts), burst_rank=rank,
+                awake=1.0 if part != rtype else 0.0, stream=part,
+            ))  # fmt: skip
     chain = chain_path(compiled) if riders else ()
     if chain:
         for hop, _ in chain:

@@ -77,7 +77,9 @@ class Network:
         seed = model.seed
         index = {st.name: i for i, st in enumerate(model.stations)}
         self.names = [st.name for st in model.stations]
-        self.sources = [_SourceStats() for _ in model.sources]
+        # the parts of one request type (`SourceModel.stream`) count as one source
+        self.by_name: dict[str, _SourceStats] = {}
+        self.sources = [self.by_name.setdefault(src.name, _SourceStats()) for src in model.sources]
         self.stations = [
             self._station(
                 st, i, component_rng(seed, "service", st.name, replication=rep), model.sources
@@ -93,7 +95,7 @@ class Network:
             for st in model.stations
         ]
         self.paths: list[_Path | None] = [
-            _Path(src, index, component_rng(seed, "path", src.name, replication=rep))
+            _Path(src, index, component_rng(seed, "path", src.stream or src.name, replication=rep))
             if src.path
             else None
             for src in model.sources
@@ -104,7 +106,7 @@ class Network:
         for i, src in enumerate(model.sources):
             if src.driven:
                 continue
-            rng = component_rng(seed, "source", src.name, replication=rep)
+            rng = component_rng(seed, "source", src.stream or src.name, replication=rep)
             env.process(poisson_source(env, src.schedule, rng, self.emit[i]))
         self._bursts(rep)
         self.scalers: dict[str, Autoscaler] = {}
@@ -282,7 +284,7 @@ def clock_process(
             _flush_station(station, record.stations[name], k - 1, interval, env.now)
             if k % grid.fine == 0:
                 record.stations[name].in_system[interval + 1] = station.in_system
-        for stats, name in zip(net.sources, record.sources, strict=True):
+        for name, stats in net.by_name.items():
             _flush_source(stats, record.sources[name], k - 1, interval)
         if progress is not None:
             progress(grid.fine_width_s)
