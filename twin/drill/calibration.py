@@ -424,22 +424,25 @@ def run_calibration(
     return {
         "in_sample": _errors(drills, after),
         "out_of_sample": _errors(checks, checked) if checks else None,
-        "drills": [
-            {"folder": str(d.folder), "measured": d.measured, "before": b, "after": a,
-             "errors_before": prediction_errors(d.measured, b, _MIN_COUNT),
-             "errors_after": prediction_errors(d.measured, a, _MIN_COUNT)}
-            for d, b, a in zip(drills, before, after, strict=True)
-        ],
+        "drills": _drill_rows(drills, before, after),
         "mean_abs_error_before": _score(drills, before), "mean_abs_error_after": score_after,
         "fits": {n: fits[n] for n in sorted(fitted)}, "loop_cv": value, "wake": wake,
-        "path_share": share,
+        "path_share": share, "loops_measured": sorted(measured), "out": out_file,
         "measured_delays": {n: {"mean_s": f.mean_s, "cv": f.cv, "samples": k}
                             for n, (f, k) in delays.items()},
-        "costs": {n: {"per_request_s": c.per_request_s, "per_mb_s": c.per_mb_s}
-                  for n, c in costs.items()},
-        "loops_measured": sorted(measured), "out": out_file,
+        "costs": {n: {"per_request_s": c.per_request_s, "per_mb_s": c.per_mb_s} for n, c in
+                  costs.items()},
         "speeds": {str(d.folder): round(d.speed, 4) for d in drills},
     }  # fmt: skip
+
+
+def _drill_rows(drills: Sequence[_Drill], before: Sequence[Mapping[str, Any]],
+                after: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:  # fmt: skip
+    """Each fitted drill: what it measured, its predictions before and after, their errors."""
+    return [{"folder": str(d.folder), "measured": d.measured, "before": b, "after": a,
+             "errors_before": prediction_errors(d.measured, b, _MIN_COUNT),
+             "errors_after": prediction_errors(d.measured, a, _MIN_COUNT)}
+            for d, b, a in zip(drills, before, after, strict=True)]  # fmt: skip
 
 
 def _base(drill_dirs: Sequence[Path], architecture: str) -> tuple[Any, Path]:

@@ -293,6 +293,33 @@ def _untimed(hops: Any, timers: Any) -> tuple[tuple[str, float], ...]:
     return tuple((hop, share) for hop, share in hops if hop not in timers) or tuple(hops)
 
 
+def _type_sources(compiled: Any, rtype: str, hops: Any, riders: bool) -> list[SourceModel]:
+    """The source of one request type along its route. A type some of whose requests are
+    sent right behind a response (`compiled.awake`, a share strictly between 0 and 1) is two
+    sources of its name: those, which find every waking station awake and skip the
+    `compiled.timers`, and the others, sent on their own (a timer's), which cross the whole
+    route and may find a station asleep. One draw decides both for a request, as the drill's
+    journey does (a live player's reload waits for its timer and may find the server asleep;
+    an on-demand session's playlist, right behind its master, does neither)."""
+    t = compiled.t
+    bursts = () if riders else tuple(compiled.bursts.get(rtype, ()))
+    rate = spread_rate(t, float(compiled.tick_s), compiled.demand[rtype], bursts)
+    rank = list(compiled.bursts).index(rtype) if bursts else 0
+    awake = float(compiled.awake.get(rtype, 0.0))
+    behind = _untimed(hops, getattr(compiled, "timers", ()))
+    if riders or not 0.0 < awake < 1.0:
+        path = behind if awake >= 1.0 and not riders else tuple(hops)
+        return [SourceModel(rtype, schedule_of(t, rate), path[0][0], path, driven=riders,
+                            bursts=bursts, burst_rank=rank, awake=awake)]  # fmt: skip
+    return [
+        SourceModel(rtype, schedule_of(t, rate * share), path[0][0], path,
+                    bursts=tuple((at, mean * share) for at, mean in bursts), burst_rank=rank,
+                    awake=1.0 if part != rtype else 0.0, stream=part)
+        for part, share, path in ((rtype, 1.0 - awake, tuple(hops)),
+                                  (f"{rtype}:behind", awake, behind))
+    ]  # fmt: skip
+
+
 def from_platform(
     compiled: Any, name: str, seed: int, interval_s: float, *, riders: bool = False
 ) -> ExactModel:
@@ -302,12 +329,8 @@ def from_platform(
     A request type with its own service time at a service (`service_by_request`) draws it
     there; the other types and the ingest flows draw the service's own (not the mixture).
 
-    A type some of whose requests are sent right behind a response (`compiled.awake`, a
-    share strictly between 0 and 1) is two sources of that name: those, which find every
-    waking station awake and skip the `compiled.timers`, and the others, sent on their own
-    (a timer's), which cross the whole route and may find a station asleep. One draw decides
-    both for a request, as the drill's journey does (a live player's reload waits for its
-    timer and may find the server asleep; an on-demand session's playlist does neither).
+    A type only some of whose requests are sent right behind a response is two sources of
+    its name (`_type_sources`).
 
     With `riders`, the request types are driven by riders (twin.sim.exact.riders) and each
     telemetry batch goes on through `chain_path` as a driven source of its own, so the
@@ -336,24 +359,7 @@ def from_platform(
     for rtype, hops in compiled.visits.items():
         for hop, share in hops:
             routed[hop] += compiled.demand[rtype] * share
-        bursts = () if riders else tuple(compiled.bursts.get(rtype, ()))
-        rate = spread_rate(t, float(compiled.tick_s), compiled.demand[rtype], bursts)
-        rank = list(compiled.bursts).index(rtype) if bursts else 0
-        awake = float(compiled.awake.get(rtype, 0.0))
-        behind = _untimed(hops, getattr(compiled, "timers", ()))
-        if riders or not 0.0 < awake < 1.0:
-            path = behind if awake >= 1.0 and not riders else tuple(hops)
-            sources.append(SourceModel(rtype, schedule_of(t, rate), path[0][0], path,
-                                       driven=riders, bursts=bursts, burst_rank=rank,
-                                       awake=awake))  # fmt: skip
-            continue
-        for part, share, path in ((rtype, 1.0 - awake, tuple(hops)),
-                                  (f"{rtype}:behind", awake, behind)):  # fmt: skip
-            sources.append(SourceModel(
-                rtype, schedule_of(t, rate * share), path[0][0], path,
-                bursts=tuple((at, mean * share) for at, mean in bursts), burst_rank=rank,
-                awake=1.0 if part != rtype else 0.0, stream=part,
-            ))  # fmt: skip
+        sources += _type_sources(compiled, rtype, hops, riders)
     chain = chain_path(compiled) if riders else ()
     if chain:
         for hop, _ in chain:
