@@ -1,4 +1,4 @@
-"""The recommender's scoring time per cache miss, from the target's metrics (`twin.drill.scoring`)."""
+"""The recommender's scoring time per cache miss, from the target's own metrics."""
 
 from __future__ import annotations
 
