@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from twin.report.tables import Cell, Table
 
@@ -79,10 +80,15 @@ def _panel(ax: Any, name: str, curve: tuple[Any, Any, Any], entry: Mapping[str, 
     ax.step(x, _cdf(reference)[keep], where="post", color="#d62728", linestyle="--",
             label=str(entry.get("against", "reference")))  # fmt: skip
     ax.set_xscale("log")
+    # plain numbers; within a decade only 2 and 5 (matplotlib's own minor labels, 3x10^0 and
+    # the like, ran into each other on a panel spanning less than a decade)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(
+        FuncFormatter(lambda v, _pos: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
     d = entry.get("ks_d")
     ax.set_title(f"{name}: D {d:.2f}, {entry.get('verdict')}" if isinstance(d, float | int)
                  else name, fontsize=9)  # fmt: skip
-    ax.tick_params(labelsize=7)
+    ax.tick_params(which="both", labelsize=7)
     ax.grid(alpha=0.3)
 
 
