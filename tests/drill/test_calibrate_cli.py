@@ -135,3 +135,23 @@ def test_calibrate_measures_the_timer_and_the_scoring_it_can(tmp_path, monkeypat
     shipped = load_architecture(ROOT / "scenarios/architectures/reference-platform.yaml")
     old = load_architecture(tmp_path / "old.yaml")
     assert old.components["timer"].station == shipped.components["timer"].station
+
+
+def test_a_broken_request_log_or_metrics_is_one_line_and_nothing_is_written(tmp_path, capsys):
+    """The calibration drill's `requests.csv` or `metrics.txt` that is not what the drill
+    writes: one line naming the file, exit 2, and the file already at `-o` is untouched."""
+    import shutil
+
+    night = ROOT / "scenarios/calibration-night/daily-peak-3e-4"
+    out = tmp_path / "kept.yaml"
+    out.write_text("# a file already there\n", encoding="utf-8")
+    for name, text in (("requests.csv", "sent_s,type,latency_ms,service_ms\n1,telemetry,x,1\n"),
+                       ("metrics.txt", "<html>a login page</html>\n")):  # fmt: skip
+        drill = tmp_path / name / "drill"
+        shutil.copytree(night, drill)
+        (drill / name).write_text(text, encoding="utf-8")
+        code = main(["calibrate", str(drill), "-o", str(out)])
+        err = capsys.readouterr().err
+        assert code == 2, name
+        assert err.count("\n") == 1 and name in err and "Traceback" not in err, err
+        assert out.read_text(encoding="utf-8") == "# a file already there\n"
