@@ -33,6 +33,13 @@ drill's latency grows with its load. The rest of each request type's path is its
    `measure.pinned`) weighs a fifth of that (`LOOSE_P95_WEIGHT`): without it a service whose
    types' p95s are all loose kept the cv of its first guess, the busiest drill's p95.
 
+Two delays are measured from what the drills saved, not fitted (`MEASURED_DELAYS`): the load
+generator's `timer` from their request logs (`twin.drill.lateness`) and the recommender's
+`scoring` from the target's metrics (`twin.drill.scoring`); without those files the file's
+stand. What is fitted starts from fixed values (`START_FIT`, and `WAKE_START` for the pair's
+search), not the file's: a fit started elsewhere ends elsewhere, and calibrating the file this
+writes on the same drills must write it again.
+
 The errors before and after are the exact engine's predictions of each drill's own workload.
 """
 
