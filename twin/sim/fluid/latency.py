@@ -169,10 +169,9 @@ def station_ticks(
     flowing = np.where(log.servers > 0, log.servers, c) * mu
     d = backlog_mean / flowing
     p = _beyond_fluid(p, theta, d)
-    if queue_capacity is not None:
-        p = _within_room(p, theta, d, queue_capacity / drain)
-    if waiting_most is not None:
-        p = _within_room(p, theta, d, waiting_most / drain)
+    for room in (queue_capacity, waiting_most):  # a finite queue; a pool's waiting room
+        if room is not None:
+            p = _within_room(p, theta, d, room / drain)
     stationary_wait = p / theta
     woken = _woken(wake, admitted / tick_s, rho, c)
     busy = np.minimum(log.served / (mu * tick_s), c)
