@@ -32,44 +32,54 @@ def parse_precision(text: str | None) -> float | None:
     return value
 
 
+# the options whose declarations take several lines (typer reads a default's Option)
+_SCENARIO = typer.Argument(
+    ..., help="Scenario YAML file, or a built-in scenario's name (twin architectures)."
+)
+_ENGINE = typer.Option(
+    "auto",
+    help="auto (exact when it finishes in about a minute, else fluid), exact (every "
+    "rider and request an event) or fluid (flows per tick).",
+)
+_SCALE = typer.Option(
+    None,
+    help="Run a platform at this fraction of its riders and capacities (0 < F <= 1), "
+    "e.g. 0.01, so the exact engine can ride it rider by rider.",
+)
+_PRECISION = typer.Option(
+    None, help="Add replications until every mean-latency 95% CI is this narrow, e.g. 2%."
+)
+_OUT = typer.Option(
+    None, help="Output folder (default: reports/<name>-<time>)."
+)
+_OPENMETRICS = typer.Option(
+    None,
+    help="Also write the time series as OpenMetrics text to this file "
+    "(for promtool tsdb create-blocks-from openmetrics).",
+)
+_OPENMETRICS_START = typer.Option(
+    None,
+    help="ISO 8601 time of the run's start in the OpenMetrics file (default: the "
+    "scenario's start; for a bare network, now); without an offset, UTC.",
+)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
-        scenario: Path = typer.Argument(
-            ..., help="Scenario YAML file, or a built-in scenario's name (twin architectures)."
-        ),
-        engine: str = typer.Option(
-            "auto",
-            help="auto (exact when it finishes in about a minute, else fluid), exact (every "
-            "rider and request an event) or fluid (flows per tick).",
-        ),
-        scale: float | None = typer.Option(
-            None,
-            help="Run a platform at this fraction of its riders and capacities (0 < F <= 1), "
-            "e.g. 0.01, so the exact engine can ride it rider by rider.",
-        ),
+        scenario: Path = _SCENARIO,
+        engine: str = _ENGINE,
+        scale: float | None = _SCALE,
         riders: int | None = typer.Option(None, help="Override population.riders (platform)."),
         seed: int | None = typer.Option(None, help="Seed (default: the scenario's)."),
         replications: int = typer.Option(1, help="Independent replications."),
-        precision: str | None = typer.Option(
-            None, help="Add replications until every mean-latency 95% CI is this narrow, e.g. 2%."
-        ),
+        precision: str | None = _PRECISION,
         set_: list[str] = typer.Option([], "--set", help="Override a key: dotted.path=value."),
-        out: Path | None = typer.Option(
-            None, help="Output folder (default: reports/<name>-<time>)."
-        ),
+        out: Path | None = _OUT,
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the output folder."),
         as_json: bool = typer.Option(False, "--json", help="Print summary.json on stdout."),
-        openmetrics: Path | None = typer.Option(
-            None,
-            help="Also write the time series as OpenMetrics text to this file "
-            "(for promtool tsdb create-blocks-from openmetrics).",
-        ),
-        openmetrics_start: str | None = typer.Option(
-            None,
-            help="ISO 8601 time of the run's start in the OpenMetrics file (default: the "
-            "scenario's start; for a bare network, now); without an offset, UTC.",
-        ),
+        openmetrics: Path | None = _OPENMETRICS,
+        openmetrics_start: str | None = _OPENMETRICS_START,
         jobs: int | None = JOBS,
         cluster: str | None = CLUSTER,
     ) -> None:

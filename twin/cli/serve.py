@@ -29,53 +29,64 @@ _MEDIA_CACHE_HELP = (
 )
 
 
+# the options whose declarations take several lines (typer reads a default's Option)
+_REDIS = typer.Option(
+    None, "--redis", help="Redis URL (redis://host:6379/0); default: embedded backend."
+)
+_ADMIN = typer.Option(
+    False, "--admin", help="Serve the fault-injection API (admin tokens), loopback only."
+)
+_ADMIN_REMOTE = typer.Option(
+    False, "--admin-remote", help="With --admin: take admin requests from any address."
+)
+_DEVICE_RATE = typer.Option(10.0, "--device-rate", help="Telemetry samples/s per device.")
+_EGRESS_MBPS = typer.Option(
+    None, "--origin-egress-mbps", help="Cap on the streaming origin's egress."
+)
+_MAX_LAG = typer.Option(
+    30.0, "--max-lag", help="Seconds a shard may sit on a backlog before /healthz is 503."
+)
+_ALLOW_DATA_LOSS = typer.Option(
+    False, "--allow-data-loss", help="Serve on a Redis without AOF (else refused)."
+)
+_MAX_INFLIGHT = typer.Option(
+    128,
+    "--max-inflight",
+    help="Most requests in progress per process (the limit in force adapts under it; "
+    "past that limit, 503).",
+)
+_TLS_CERT = typer.Option(
+    None, "--tls-cert", help="PEM certificate chain: serve HTTPS (with --tls-key)."
+)
+_CACHE_TTL = typer.Option(
+    3600.0, "--cache-ttl", help="Seconds a recommendation stays cached (the seeds' 1 h)."
+)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(
         port: int = typer.Option(8080, "--port", help="TCP port (0: any free port)."),
         host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-        redis: str | None = typer.Option(
-            None, "--redis", help="Redis URL (redis://host:6379/0); default: embedded backend."
-        ),
+        redis: str | None = _REDIS,
         workers: int = typer.Option(1, "--workers", help="Server processes (needs --redis)."),
         data_dir: Path = typer.Option(Path(".twin-serve"), "--data-dir", help=_DATA_DIR_HELP),
-        admin: bool = typer.Option(
-            False, "--admin", help="Serve the fault-injection API (admin tokens), loopback only."
-        ),
-        admin_remote: bool = typer.Option(
-            False, "--admin-remote", help="With --admin: take admin requests from any address."
-        ),
+        admin: bool = _ADMIN,
+        admin_remote: bool = _ADMIN_REMOTE,
         consumers: int = typer.Option(4, "--consumers", help="Stream shards (one consumer each)."),
         riders: int = typer.Option(2000, "--riders", help="Population the recommender trains on."),
         seed: int = typer.Option(0, "--seed", help="Seed of the catalogue and population."),
         rate: float = typer.Option(10.0, "--rate", help="Requests/s per token."),
         burst: float = typer.Option(20.0, "--burst", help="Burst per token."),
-        device_rate: float = typer.Option(
-            10.0, "--device-rate", help="Telemetry samples/s per device."
-        ),
-        egress_mbps: float | None = typer.Option(
-            None, "--origin-egress-mbps", help="Cap on the streaming origin's egress."
-        ),
+        device_rate: float = _DEVICE_RATE,
+        egress_mbps: float | None = _EGRESS_MBPS,
         media_cache: Path | None = typer.Option(None, "--media-cache", help=_MEDIA_CACHE_HELP),
-        max_lag: float = typer.Option(
-            30.0, "--max-lag", help="Seconds a shard may sit on a backlog before /healthz is 503."
-        ),
-        allow_data_loss: bool = typer.Option(
-            False, "--allow-data-loss", help="Serve on a Redis without AOF (else refused)."
-        ),
-        max_inflight: int = typer.Option(
-            128,
-            "--max-inflight",
-            help="Most requests in progress per process (the limit in force adapts under it; "
-            "past that limit, 503).",
-        ),
-        tls_cert: Path | None = typer.Option(
-            None, "--tls-cert", help="PEM certificate chain: serve HTTPS (with --tls-key)."
-        ),
+        max_lag: float = _MAX_LAG,
+        allow_data_loss: bool = _ALLOW_DATA_LOSS,
+        max_inflight: int = _MAX_INFLIGHT,
+        tls_cert: Path | None = _TLS_CERT,
         tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key (HTTPS)."),
-        cache_ttl: float = typer.Option(
-            3600.0, "--cache-ttl", help="Seconds a recommendation stays cached (the seeds' 1 h)."
-        ),
+        cache_ttl: float = _CACHE_TTL,
     ) -> None:
         """Run the reference platform a drill can hit."""
         # Deferred: heavy libraries (pandas, pydantic, SimPy...) load only when the command runs.
