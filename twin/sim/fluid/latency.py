@@ -146,8 +146,7 @@ def station_ticks(
 ) -> StationTicks:
     """The per-tick latency law of one station from its `TickLog`; `waiting_most` bounds the
     requests that can wait there per tick (a database behind connection pools)."""
-    ticks = len(log.served)
-    arrivals = log.arrivals[:ticks]
+    arrivals = log.arrivals[: len(log.served)]
     admitted = np.maximum(arrivals - log.dropped, 0.0)
     mu = 1.0 / shape.mean
     c = np.maximum(np.rint(log.servers), 1).astype(np.int64)
@@ -156,7 +155,7 @@ def station_ticks(
     p = erlang_c_many(c, rho * c)
     theta = drain * (1.0 - rho) * 2.0 / (1.0 + shape.scv)
     before = np.concatenate(([0.0], log.backlog[:-1]))
-    ratio = np.zeros(ticks)
+    ratio = np.zeros(len(arrivals))
     if queue_capacity is not None:
         offered = arrivals / (tick_s * mu)
         p, theta, ratio = _finite_queue(
