@@ -155,3 +155,21 @@ def test_a_broken_request_log_or_metrics_is_one_line_and_nothing_is_written(tmp_
         assert code == 2, name
         assert err.count("\n") == 1 and name in err and "Traceback" not in err, err
         assert out.read_text(encoding="utf-8") == "# a file already there\n"
+
+
+def test_a_stored_drill_reads_this_checkouts_builtin_scenario(tmp_path):
+    """A drill stored by another checkout recorded that checkout's built-in scenario as an
+    absolute path; while that checkout is still there, the drill is read with this one's."""
+    from twin.config.builtin import builtin_folder
+    from twin.drill.calibration import _scenario_file
+
+    other = tmp_path / "elsewhere" / "twin" / "scenarios" / "daily-peak.yaml"
+    other.parent.mkdir(parents=True)
+    other.write_text((builtin_folder() / "daily-peak.yaml").read_text(), encoding="utf-8")
+    assert _scenario_file(str(other), "daily-peak") == builtin_folder() / "daily-peak.yaml"
+    # gone: the built-in of that name; a scenario of the user's own: that file
+    assert _scenario_file(str(tmp_path / "gone" / "twin" / "scenarios" / "daily-peak.yaml"),
+                          "daily-peak") == builtin_folder() / "daily-peak.yaml"  # fmt: skip
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(other.read_text(), encoding="utf-8")
+    assert _scenario_file(str(mine), "daily-peak") == mine

@@ -55,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.config.builtin import find_architecture, find_scenario
+from twin.config.builtin import builtin_folder, find_architecture, find_scenario
 from twin.config.network import ServiceTime
 from twin.drill.fit import (
     API,
@@ -183,9 +183,17 @@ def _load(folder: Path, base: Any) -> _Drill:
 
 def _scenario_file(recorded: str | None, name: str) -> Path:
     """The drill's scenario: the file it recorded, else (a drill made on another machine or
-    checkout) the built-in scenario of that name."""
-    if recorded and Path(recorded).is_file():
-        return Path(recorded)
+    checkout) the built-in scenario of that name. A recorded built-in of another checkout
+    (`.../twin/scenarios/<file>`, still there) is this checkout's built-in of that file: a
+    stored drill is read with the twin that reads it, not with the one that made it."""
+    path = Path(recorded) if recorded else None
+    if path is not None and path.is_file():
+        ours = builtin_folder() / path.name
+        if path.parent.name == "scenarios" and path.parent.parent.name == "twin" and (
+            ours.is_file() and path.resolve() != ours.resolve()
+        ):
+            return ours
+        return path
     return find_scenario(name)
 
 
@@ -455,8 +463,11 @@ def _drill_rows(drills: Sequence[_Drill], before: Sequence[Mapping[str, Any]],
 def _base(drill_dirs: Sequence[Path], architecture: str) -> tuple[Any, Path]:
     """The architecture calibrated, found as the first drill's scenario would find it."""
     first = Path(drill_dirs[0]) / "summary.json"
-    scenario_file = Path(json.loads(first.read_text(encoding="utf-8"))["drill"]["scenario_file"]
-                         ) if first.is_file() else Path("scenarios/x.yaml")  # fmt: skip
+    measured = json.loads(first.read_text(encoding="utf-8")) if first.is_file() else {}
+    drill, name = measured.get("drill") or {}, measured.get("scenario")
+    # not a drill's folder: `_load` says so, in one line, next
+    scenario_file = (_scenario_file(drill.get("scenario_file"), name) if drill and name
+                     else Path("scenarios/x.yaml"))  # fmt: skip
     return target_architecture(architecture, scenario_file), scenario_file
 
 
