@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
+    "METRICS_NAME",
     "TARGET_COUNTERS",
     "LagScrape",
     "bucket_quantile",
@@ -79,6 +80,9 @@ def process_cpu_s(text: str | None) -> float | None:
     found = _CPU.search(text or "")
     return float(found.group(1)) if found else None
 
+
+# the target's /metrics page as the drill saw it at its end, saved in the drill's folder
+METRICS_NAME = "metrics.txt"
 
 # Counters of the target's /metrics a drill keeps (their change across the drill), by the key
 # the summary gives them: what explains a type's latency that its route does not (a cache).

@@ -42,6 +42,7 @@ from twin.drill.drift import (
 )
 from twin.drill.incidents import IncidentReplay
 from twin.drill.lag import (
+    METRICS_NAME,
     LagScrape,
     counters_since,
     lag_figures,
@@ -328,7 +329,7 @@ def _drive(
     stored = stored_telemetry(target, pool, since=t0 - lead) if reference else {}
     text = target.metrics()  # the target's own view (per-route server latency), kept as is
     if text:
-        (folder / "metrics.txt").write_text(text, encoding="utf-8")
+        (folder / METRICS_NAME).write_text(text, encoding="utf-8")
     cpu1 = process_cpu_s(text)
     target_cpu = None if cpu0 is None or cpu1 is None else round(cpu1 - cpu0, 3)
     counters = counters_since(target_counters(text0), target_counters(text))

@@ -20,12 +20,12 @@ from scipy.optimize import minimize_scalar
 from scipy.stats import lognorm
 
 from twin.drill.fit import Fit
+from twin.drill.lag import METRICS_NAME
 from twin.errors import InputError
 
 __all__ = ["METRIC", "METRICS_NAME", "scoring_fit"]
 
 METRIC = "prediction_latency_seconds"
-METRICS_NAME = "metrics.txt"  # the target's /metrics at the drill's end (`twin.drill.run`)
 _MIN_MISSES = 20
 _MIN_CV = 0.05
 
