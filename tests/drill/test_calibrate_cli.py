@@ -26,7 +26,7 @@ DRILL = ROOT / "scenarios/calibration/music-partner-launch-fixed-3e-4"
 
 LOOPS = ("client", "api", "transfer")
 # measured, not fitted: from the drill's request log and metrics, else the file's
-MEASURED = ("timer", "scoring")
+MEASURED = ("timer", "scoring", "wakeup")
 
 
 def _delays_times(text: str, k: float, only: frozenset[str] | None = None) -> str:
@@ -100,11 +100,13 @@ def test_calibrate_a_folder_without_a_summary_is_one_line(tmp_path, capsys):
     assert not (tmp_path / "x.yaml").exists()
 
 
-def test_calibrate_measures_the_timer_and_the_scoring_it_can(tmp_path, monkeypatch):
-    """A drill with its request log and the target's metrics: the timer and the scoring are
-    measured from them (the header says so), not fitted; the file's stand without them."""
+def test_calibrate_measures_the_timer_the_wake_up_and_the_scoring_it_can(tmp_path, monkeypatch):
+    """A drill with its request log and the target's metrics: the timer, the wake-up (its
+    offset and its rise with the server's idle gap) and the scoring are measured from them
+    (the header says so), not fitted; the file's stand without them."""
     from twin.drill.lateness import timer_fit
     from twin.drill.scoring import scoring_fit
+    from twin.drill.wake import wake_fit
 
     monkeypatch.chdir(ROOT)
     night = ROOT / "scenarios/calibration-night/daily-peak-3e-4"
@@ -117,13 +119,19 @@ def test_calibrate_measures_the_timer_and_the_scoring_it_can(tmp_path, monkeypat
     result = json.loads(printed.getvalue())
     timer, rows = timer_fit([night])
     scoring, misses = scoring_fit([night])
+    woke = wake_fit([night])
     assert result["measured_delays"] == {
         "timer": {"mean_s": timer.mean_s, "cv": timer.cv, "samples": rows},
         "scoring": {"mean_s": scoring.mean_s, "cv": scoring.cv, "samples": misses},
+        "wakeup": {"mean_s": woke.offset.mean_s, "cv": woke.offset.cv, "samples": woke.rows},
     }
+    assert result["wake"] == [woke.penalty_s, woke.tau_s] and result["wake_how"] == "measured"
     arch = load_architecture(out)
     assert arch.components["timer"].station.service.mean_s == timer.mean_s
     assert arch.components["scoring"].station.service.mean_s == scoring.mean_s
+    assert arch.components["wakeup"].station.service.mean_s == woke.offset.mean_s
+    assert arch.components["api"].station.wake.penalty_s == woke.penalty_s
+    assert "The api loop's wake-up from idle measured" in out.read_text()
     header = "`timer` measured (the periodic requests' lateness in the drills' request logs"
     assert f"{header}, {rows} of them)" in out.read_text()
     # the stored drill of the first test has neither: the file's timer stands
@@ -131,10 +139,14 @@ def test_calibrate_measures_the_timer_and_the_scoring_it_can(tmp_path, monkeypat
     with redirect_stdout(printed):
         assert main(["calibrate", str(DRILL), "--architecture", shipped_file,
                      "-o", str(tmp_path / "old.yaml"), "--json"]) == 0  # fmt: skip
-    assert "timer" not in json.loads(printed.getvalue())["measured_delays"]
+    old_result = json.loads(printed.getvalue())
+    assert not {"timer", "wakeup"} & set(old_result["measured_delays"])
+    assert old_result["wake_how"] == "file"
     shipped = load_architecture(ROOT / "scenarios/architectures/reference-platform.yaml")
     old = load_architecture(tmp_path / "old.yaml")
     assert old.components["timer"].station == shipped.components["timer"].station
+    assert old.components["wakeup"].station == shipped.components["wakeup"].station
+    assert old.components["api"].station.wake == shipped.components["api"].station.wake
 
 
 def test_a_broken_request_log_or_metrics_is_one_line_and_nothing_is_written(tmp_path, capsys):

@@ -180,11 +180,12 @@ def test_a_request_behind_a_response_skips_the_timer_and_the_wake_up(drill_model
 
     _scenario, _arch, work, platform = drill_model
     share = platform.awake["playlist"]
-    assert 0.2 < share < 0.9 and platform.timers == frozenset({"timer"})
+    assert 0.2 < share < 0.9 and platform.timers == frozenset({"timer", "wakeup"})
     model = from_platform(platform, "t", 1, 1.0)
     parts = [s for s in model.sources if s.name == "playlist"]
     assert [(s.stream, s.awake) for s in parts] == [("playlist", 0.0), ("playlist:behind", 1.0)]
-    assert parts[0].path[0][0] == "timer" and "timer" not in [h for h, _ in parts[1].path]
+    assert [h for h, _ in parts[0].path[:2]] == ["timer", "wakeup"]
+    assert not {"timer", "wakeup"} & {h for h, _ in parts[1].path}
     total = parts[0].schedule.total(20.0) + parts[1].schedule.total(20.0)
     assert parts[1].schedule.total(20.0) == pytest.approx(share * total)
     assert total == pytest.approx(float(work.rates["playlist"].sum()), rel=1e-6)
@@ -226,7 +227,7 @@ def test_only_the_app_opens_that_miss_the_cache_are_scored(drill_model):
     expected = (fresh_app_opens(work.users).sum() + max(work.users[0], work.users[1])) / opens
     assert share == pytest.approx(min(expected, 1.0)) and 0.2 < share < 1.0
     assert dict(platform.visits["recommend"]) == pytest.approx(
-        {"client": 1.0, "api": 1.0, "recommender": 1.0, "scoring": share})
+        {"wakeup": 1.0, "client": 1.0, "api": 1.0, "recommender": 1.0, "scoring": share})
     assert recommendation_misses(work.users, 0.0) == 1.0  # no app opens: nothing cached
 
 

@@ -71,6 +71,13 @@ def _row(rtype: str, result: dict[str, Any]) -> str:
     )
 
 
+_WAKE_HOW = {
+    "measured": "measured from the drills' request logs, not fitted",
+    "searched": "searched across the drills",
+    "file": "the file's: one drill without a request log",
+}
+
+
 def _print(result: dict[str, Any], before: float, after: float, out: Path) -> None:
     typer.echo("service       mean_ms      cv")
     for name, fit in sorted(result["fits"].items()):
@@ -81,9 +88,10 @@ def _print(result: dict[str, Any], before: float, after: float, out: Path) -> No
         f"event loops: mean = {result['path_share']:g} x measured CPU per request ({measured}); cv "
         + (f"{cv:g}, searched across the drills" if cv is not None else "from the file")
     )
-    wake = result.get("wake")
+    wake, how = result.get("wake"), _WAKE_HOW[result.get("wake_how", "file")]
     typer.echo("server loop's wake-up: " + ("none" if wake is None else
-               f"{wake[0] * 1e3:g} ms after a long idle, time constant {wake[1] * 1e3:g} ms"))
+               f"{wake[0] * 1e3:g} ms after a long idle, time constant {wake[1] * 1e3:g} ms")
+               + f" ({how})")  # fmt: skip
     for name, got in (result.get("measured_delays") or {}).items():
         typer.echo(f"{name}: mean {got['mean_s'] * 1e3:.3g} ms, cv {got['cv']:g}, measured on "
                    f"{got['samples']} of the drills' requests (not fitted)")  # fmt: skip
@@ -139,6 +147,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps({
                 "file": str(out), "fits": fits, "loop_cv": result["loop_cv"],
                 "path_share": result["path_share"], "wake": result["wake"],
+                "wake_how": result["wake_how"],
                 "measured_delays": result["measured_delays"],
                 "loops_measured": result["loops_measured"],
                 "drills": [{k: d[k] for k in ("folder", "errors_before", "errors_after")}

@@ -33,12 +33,14 @@ drill's latency grows with its load. The rest of each request type's path is its
    `measure.pinned`) weighs a fifth of that (`LOOSE_P95_WEIGHT`): without it a service whose
    types' p95s are all loose kept the cv of its first guess, the busiest drill's p95.
 
-Two delays are measured from what the drills saved, not fitted (`MEASURED_DELAYS`): the load
-generator's `timer` from their request logs (`twin.drill.lateness`) and the recommender's
-`scoring` from the target's metrics (`twin.drill.scoring`); without those files the file's
-stand. What is fitted starts from fixed values (`START_FIT`, and `WAKE_START` for the pair's
-search), not the file's: a fit started elsewhere ends elsewhere, and calibrating the file this
-writes on the same drills must write it again.
+Three delays are measured from what the drills saved, not fitted (`MEASURED_DELAYS`): the load
+generator's `timer` from their request logs (`twin.drill.lateness`), the recommender's
+`scoring` from the target's metrics (`twin.drill.scoring`), and the `wakeup` a request sent on
+its own pays, from both (`twin.drill.wake`), which also measures the target loop's wake-up
+from idle (`wake`); without those files the file's delays stand and the wake-up is searched
+(`WAKE_GRID`, with two drills or more). What is fitted starts from fixed values (`START_FIT`,
+and `WAKE_START` for the pair's search), not the file's: a fit started elsewhere ends
+elsewhere, and calibrating the file this writes on the same drills must write it again.
 
 The errors before and after are the exact engine's predictions of each drill's own workload.
 """
@@ -85,6 +87,7 @@ from twin.drill.overload import fault_series
 from twin.drill.predict import (
     SCORING,
     TIMER,
+    WAKEUP,
     compile_target,
     drill_platform,
     ridden,
@@ -96,6 +99,7 @@ from twin.drill.predict_timeline import predicted_timeline, stream_setup, with_f
 from twin.drill.run import DrillOptions, compile_drill
 from twin.drill.run_report import CONSUMERS as _CONSUMERS
 from twin.drill.scoring import scoring_fit
+from twin.drill.wake import wake_fit, wakeup_offset
 from twin.errors import InputError
 from twin.runs.compile import segment_mb
 from twin.runs.engines import simulate
@@ -134,6 +138,8 @@ START_FIT = Fit(0.001, 1.0)
 MEASURED_DELAYS = {
     TIMER: (timer_fit, "the periodic requests' lateness in the drills' request logs"),
     SCORING: (scoring_fit, "`prediction_latency_seconds` in the target's metrics, per miss"),
+    WAKEUP: (wakeup_offset, "requests sent on their own against those behind a response, in the "
+                            "request logs and the handler times in the target's metrics"),
 }
 _REPLICATIONS = 3
 _MIN_COUNT = 20  # types with fewer requests in a drill are not fitted to (their p95 is noise)
@@ -363,7 +369,8 @@ def _length(measured: dict) -> str:
 
 def _header(drills: Sequence[_Drill], cv: float | None, share: float,
             measured_loops: Sequence[str], wake: tuple[float, float] | None = None,
-            delays: Mapping[str, tuple[Fit, int]] | None = None) -> list:  # fmt: skip
+            delays: Mapping[str, tuple[Fit, int]] | None = None, woke: bool = False,
+            ) -> list:  # fmt: skip
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     out = [f"by `twin calibrate` on {when} from {len(drills)} drill(s):"]
     for d in drills:
@@ -379,8 +386,9 @@ def _header(drills: Sequence[_Drill], cv: float | None, share: float,
     out.append("their cv " + ("searched across the drills' loads" if cv is not None
                               else "kept from the file (one drill)") + "; every other service"
                " was fitted to its types' p50/p95 (lognormal).")  # fmt: skip
-    if len(drills) >= 2:
-        out.append("The api loop's wake-up from idle searched: " + (
+    if len(drills) >= 2 or woke:
+        how = "measured (the request logs, `twin.drill.wake`)" if woke else "searched"
+        out.append(f"The api loop's wake-up from idle {how}: " + (
             "none" if wake is None else
             f"{wake[0] * 1e3:g} ms after a long idle, time constant {wake[1] * 1e3:g} ms") + ".")
     for name, (fit, n) in (delays or {}).items():
@@ -415,14 +423,17 @@ def run_calibration(
     delays = {name: got for name, (how, _) in MEASURED_DELAYS.items() if name in file_fits
               and (got := how([d.folder for d in drills])) is not None}  # fmt: skip
     start, fixed = _starts(file_fits, _crossed(drills), delays)
-    if len(drills) >= 2:  # the wake-up is searched, from a fixed one
-        drills = [replace(d, platform=_woken(d.platform, WAKE_START)) for d in drills]
+    woke = wake_fit([d.folder for d in drills])  # measured from the request logs, or searched
+    if woke is not None or len(drills) >= 2:
+        wake0 = WAKE_START if woke is None else (woke.penalty_s, woke.tau_s)
+        drills = [replace(d, platform=_woken(d.platform, wake0)) for d in drills]
     score_after, (share, value), fits, after, costs = _search(
         drills, start, costs, file_cv, frozenset(measured), fixed, seed
     )
     score_after, wake, fits, after = _search_wake(
         drills, start, costs, _cvs(file_cv, value), fixed, seed,
         (score_after, _wake_of(drills[0].platform), fits, after),
+        WAKE_GRID if woke is None and len(drills) >= 2 else (),
     )  # fmt: skip
     drills = [replace(d, platform=_woken(d.platform, wake)) for d in drills]
     checks = [replace(d, platform=_woken(d.platform, wake)) for d in checks]
@@ -432,7 +443,8 @@ def run_calibration(
     fitted = (_crossed(drills) - set(MEASURED)) & set(fits) | set(costs)
     source = find_architecture(architecture, scenario_file, where=("--architecture", None))
     _write(out_file, source, {n: fits[n] for n in fitted},
-           _header(drills, value, share, sorted(measured), wake, delays), costs, reference, wake)
+           _header(drills, value, share, sorted(measured), wake, delays, woke is not None), costs,
+           reference, wake)
     reference_cpu = reference if reference is not None else base.load_cpu
     checked = [_predict_checked(replace(d, speed=_speed(d, reference_cpu)), fits, costs, cv,
                                 seed, base) for d in checks]  # fmt: skip
@@ -442,6 +454,7 @@ def run_calibration(
         "drills": _drill_rows(drills, before, after),
         "mean_abs_error_before": _score(drills, before), "mean_abs_error_after": score_after,
         "fits": {n: fits[n] for n in sorted(fitted)}, "loop_cv": value, "wake": wake,
+        "wake_how": "measured" if woke is not None else "searched" if len(drills) >= 2 else "file",
         "path_share": share, "loops_measured": sorted(measured), "out": out_file,
         "measured_delays": {n: {"mean_s": f.mean_s, "cv": f.cv, "samples": k}
                             for n, (f, k) in delays.items()},
@@ -534,11 +547,13 @@ def _search_wake(
     drills: Sequence[_Drill], start: dict[str, Fit], costs: Mapping[str, LoopCost],
     cv: Mapping[str, float], fixed: frozenset[str], seed: int,
     best: tuple[float, tuple[float, float] | None, dict[str, Fit], list],
+    grid: Sequence[tuple[float, float] | None],
 ) -> tuple[float, tuple[float, float] | None, dict[str, Fit], list]:  # fmt: skip
-    """Step 3, last: the target loop's wake-up (`WAKE_GRID`) at the pair found, fitted like
-    the pair: each value's delays refitted, the one whose predictions miss least kept
-    (`best`, the file's own, stands unless one does better; with one drill, it stands)."""
-    for wake in WAKE_GRID if len(drills) >= 2 else ():
+    """Step 3, last: the target loop's wake-up (`grid`: `WAKE_GRID`, or none when measured)
+    at the pair found, fitted like the pair: each value's delays refitted, the one whose
+    predictions miss least kept (`best`, the one the pair's search ran with, stands unless
+    one does better)."""
+    for wake in grid:
         if wake == best[1]:
             continue
         woken = [replace(d, platform=_woken(d.platform, wake)) for d in drills]

@@ -35,6 +35,7 @@ from twin.runs.engines import simulate
 __all__ = [
     "SCORING",
     "TIMER",
+    "WAKEUP",
     "awake_shares",
     "compile_target",
     "cpu_index",
@@ -58,6 +59,9 @@ __all__ = [
 # tempo) is sent when its timer fires, and its latency counts from the time it was due; a
 # request sent right behind a response (`awake_shares`) never waits for it.
 TIMER = "timer"
+# The component for what a request sent on its own pays over one sent right behind a response,
+# whatever the target's idle gap (`twin.drill.wake`): requests behind a response skip it too.
+WAKEUP = "wakeup"
 # The component for the recommender's scoring on a cache miss (`reference-platform`): last on
 # the `recommend` route, reached by the app opens that miss (`recommendation_misses`).
 SCORING = "scoring"
@@ -130,7 +134,7 @@ def drill_platform(compiled: Any, work: DrillWorkload) -> Any:
         # streams, not as the scenario's riders (whose sessions are on the scenario's clock)
         incidents=(), session_flows=None, bursts=bursts,
         awake=awake_shares(live, work.rates, fresh_app_opens(work.users)),
-        timers=frozenset({TIMER}) & set(compiled.services),
+        timers=frozenset({TIMER, WAKEUP}) & set(compiled.services),
         **scaled,
     )  # fmt: skip
 
