@@ -48,7 +48,9 @@ def test_the_origin_was_overloaded_for_real(drill):
     assert any(f.get("origin_egress_bps") for f in faults), faults  # the cap was applied
     segment = drill["summary"]["requests"]["segment"]
     assert segment["errors"] > 0.1 * segment["count"]  # refused: the bucket ran 8 s behind
-    assert segment["latency_ms"]["p99"] > 4000  # the admitted ones waited seconds
+    # the admitted ones waited seconds (unloaded, a segment's p99 is tens of ms); the tail
+    # itself sits near 4 s and moved to 3.94 s once on a busy machine, so the bound is 2 s
+    assert segment["latency_ms"]["p99"] > 2000
 
 
 def _segments(frame: pd.DataFrame) -> pd.DataFrame:
