@@ -28,14 +28,15 @@ def _metrics(folder, counts):
     (folder / METRICS_NAME).write_bytes(generate_latest(registry))
 
 
-def _drill(folder, rng, *, offset_ms, penalty_ms, tau_ms, mean_gap_ms, n=6_000):
+def _drill(folder, rng, *, offset_ms, penalty_ms, tau_ms, mean_gap_ms, n=6_000, cycle=()):
     """A drill's log in which each leaderboard sent on its own spends `offset + penalty * (1 -
     exp(-g / tau))` more outside the handler than a playlist sent right behind a response."""
     folder.mkdir(parents=True, exist_ok=True)
-    rows, busy_until, t = [], -1e9, 0.0
+    rows, busy_until, t = [], (0.0 if cycle else -1e9), 0.0
     sigma = math.sqrt(math.log(1.25))  # the offset's cv: 0.5
     for i in range(n):
-        t += rng.exponential(mean_gap_ms)
+        # `cycle`: each request after exactly that idle
+        t = busy_until + cycle[i % len(cycle)] if cycle else t + rng.exponential(mean_gap_ms)
         gap = max(t - busy_until, 0.0)
         wake = offset_ms * rng.lognormal(-(sigma**2) / 2, sigma)
         wake += penalty_ms * -math.expm1(-gap / tau_ms)
@@ -84,6 +85,10 @@ def test_no_rise_with_the_idle_gap_is_no_wake_up(tmp_path):
                   mean_gap_ms=20.0)  # fmt: skip
     assert wake_fit([flat]) is None
     assert wake_fit([tmp_path / "nothing"]) is None
+    # requests after one of two idle gaps only: two points cannot place a curve of three
+    steady = _drill(tmp_path / "steady", rng, offset_ms=0.5, penalty_ms=1.0, tau_ms=20.0,
+                    mean_gap_ms=0.0, n=600, cycle=(4.0, 60.0))  # fmt: skip
+    assert wake_fit([steady]) is None
 
 
 def test_a_broken_log_or_metrics_page_is_named(tmp_path):

@@ -59,6 +59,7 @@ _BASE = "playlist"
 _TAU_GRID_MS = np.geomspace(1.0, 200.0, 61)
 _EDGES_MS = np.array([_BUSY_MS, 1.0, 2.0, 3.5, 5.0, 7.5, 10, 15, 20, 30, 50, 75, 100, 200, 1e9])
 _MIN_BIN = 10
+_MIN_BINS = 4  # gap bins with `_MIN_BIN` rows a fit needs: three parameters, and one to spare
 _MIN_ROWS = 100
 _MIN_CV = 0.1
 
@@ -139,7 +140,8 @@ def idle_excess(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | Non
 
 def _curve(gaps: np.ndarray, excess: np.ndarray) -> tuple[float, float, float]:
     """(offset, penalty, tau) in ms: the least-squares fit of offset + penalty * (1 -
-    exp(-gap / tau)) to the excess's median in each gap bin, weighted by the bin's rows."""
+    exp(-gap / tau)) to the excess's median in each gap bin, weighted by the bin's rows;
+    (0, 0, 0) with fewer than `_MIN_BINS` bins, which cannot tell the three apart."""
     g, m, w = [], [], []
     for lo, hi in itertools.pairwise(_EDGES_MS):
         inside = (gaps >= lo) & (gaps < hi)
@@ -147,6 +149,8 @@ def _curve(gaps: np.ndarray, excess: np.ndarray) -> tuple[float, float, float]:
             g.append(np.median(gaps[inside]))
             m.append(np.median(excess[inside]))
             w.append(float(inside.sum()))
+    if len(g) < _MIN_BINS:
+        return 0.0, 0.0, 0.0
     g, m, sw = np.asarray(g), np.asarray(m), np.sqrt(np.asarray(w))
     best = (math.inf, 0.0, 0.0, 1.0)
     for tau in _TAU_GRID_MS:
