@@ -99,7 +99,8 @@ from twin.drill.predict_timeline import predicted_timeline, stream_setup, with_f
 from twin.drill.run import DrillOptions, compile_drill
 from twin.drill.run_report import CONSUMERS as _CONSUMERS
 from twin.drill.scoring import scoring_fit
-from twin.drill.wake import wake_fit, wakeup_offset
+from twin.drill.wake import wakeup_offset
+from twin.drill.wake_start import WAKE_GRID, WAKE_START, wake_of, wake_start, woken
 from twin.errors import InputError
 from twin.runs.compile import segment_mb
 from twin.runs.engines import simulate
@@ -125,13 +126,6 @@ _TINY_S = 1e-6
 CV_GRID = (0.5, 1.0, 2.0)
 # the share of a loop's CPU per request that is on the request's own path
 PATH_SHARE_GRID = (0.35, 0.5, 0.75, 1.0)
-# waking the target's loop from idle (penalty_s, tau_s), searched after the pair above: none, or
-# about what a request after a pause pays on a VM (`twin.config.architecture.Wake`)
-WAKE_GRID: tuple[tuple[float, float] | None, ...] = (
-    None, (0.001, 0.01), (0.0015, 0.02), (0.002, 0.02),
-)
-# the wake-up the pair's search runs with (not the file's, so that the fit is the drills')
-WAKE_START = (0.0015, 0.02)
 # where a fitted delay's search starts (not the file's: a fit started elsewhere ends elsewhere)
 START_FIT = Fit(0.001, 1.0)
 # delays measured from what the drills saved, not fitted: (how, from what)
@@ -423,28 +417,24 @@ def run_calibration(
     delays = {name: got for name, (how, _) in MEASURED_DELAYS.items() if name in file_fits
               and (got := how([d.folder for d in drills])) is not None}  # fmt: skip
     start, fixed = _starts(file_fits, _crossed(drills), delays)
-    woke = wake_fit([d.folder for d in drills])  # measured from the request logs, or searched
-    if woke is not None or len(drills) >= 2:
-        wake0 = WAKE_START if woke is None else (woke.penalty_s, woke.tau_s)
-        drills = [replace(d, platform=_woken(d.platform, wake0)) for d in drills]
+    drills, wake_how, wake_grid = wake_start(drills)
     score_after, (share, value), fits, after, costs = _search(
         drills, start, costs, file_cv, frozenset(measured), fixed, seed
     )
     score_after, wake, fits, after = _search_wake(
         drills, start, costs, _cvs(file_cv, value), fixed, seed,
-        (score_after, _wake_of(drills[0].platform), fits, after),
-        WAKE_GRID if woke is None and len(drills) >= 2 else (),
+        (score_after, wake_of(drills[0].platform), fits, after), wake_grid,
     )  # fmt: skip
-    drills = [replace(d, platform=_woken(d.platform, wake)) for d in drills]
-    checks = [replace(d, platform=_woken(d.platform, wake)) for d in checks]
+    drills, checks = ([replace(d, platform=woken(d.platform, wake)) for d in ds]
+                      for ds in (drills, checks))  # fmt: skip
     cv = _cvs(file_cv, value)
     for n, cost in costs.items():
         fits[n] = Fit(round(max(cost.per_request_s, _TINY_S), 7), round(cv[n], 4))
     fitted = (_crossed(drills) - set(MEASURED)) & set(fits) | set(costs)
     source = find_architecture(architecture, scenario_file, where=("--architecture", None))
     _write(out_file, source, {n: fits[n] for n in fitted},
-           _header(drills, value, share, sorted(measured), wake, delays, woke is not None), costs,
-           reference, wake)
+           _header(drills, value, share, sorted(measured), wake, delays, wake_how == "measured"),
+           costs, reference, wake)
     reference_cpu = reference if reference is not None else base.load_cpu
     checked = [_predict_checked(replace(d, speed=_speed(d, reference_cpu)), fits, costs, cv,
                                 seed, base) for d in checks]  # fmt: skip
@@ -454,7 +444,7 @@ def run_calibration(
         "drills": _drill_rows(drills, before, after),
         "mean_abs_error_before": _score(drills, before), "mean_abs_error_after": score_after,
         "fits": {n: fits[n] for n in sorted(fitted)}, "loop_cv": value, "wake": wake,
-        "wake_how": "measured" if woke is not None else "searched" if len(drills) >= 2 else "file",
+        "wake_how": wake_how,
         "path_share": share, "loops_measured": sorted(measured), "out": out_file,
         "measured_delays": {n: {"mean_s": f.mean_s, "cv": f.cv, "samples": k}
                             for n, (f, k) in delays.items()},
@@ -462,6 +452,8 @@ def run_calibration(
                   costs.items()},
         "speeds": {str(d.folder): round(d.speed, 4) for d in drills},
     }  # fmt: skip
+
+
 
 
 def _drill_rows(drills: Sequence[_Drill], before: Sequence[Mapping[str, Any]],
@@ -556,26 +548,16 @@ def _search_wake(
     for wake in grid:
         if wake == best[1]:
             continue
-        woken = [replace(d, platform=_woken(d.platform, wake)) for d in drills]
-        fits, after = _fit_delays(woken, start, costs, cv, fixed, seed)
-        score = _score(woken, after)
+        awake = [replace(d, platform=woken(d.platform, wake)) for d in drills]
+        fits, after = _fit_delays(awake, start, costs, cv, fixed, seed)
+        score = _score(awake, after)
         if score < best[0]:
             best = (score, wake, fits, after)
     return best
 
 
-def _woken(platform: Any, wake: tuple[float, float] | None) -> Any:
-    """The drill platform with the target's loop waking as `wake` says (None: no wake-up)."""
-    if API not in platform.services or platform.services[API].wake == wake:
-        return platform
-    services = {**platform.services, API: replace(platform.services[API], wake=wake)}
-    return replace(platform, services=services)
 
 
-def _wake_of(platform: Any) -> tuple[float, float] | None:
-    """The target loop's wake-up in a drill platform (None: none, or no such loop)."""
-    spec = platform.services.get(API)
-    return None if spec is None else spec.wake
 
 
 def _speed(drill: _Drill, load_cpu: Any) -> float:
