@@ -435,9 +435,8 @@ def run_calibration(
     _write(out_file, source, {n: fits[n] for n in fitted},
            _header(drills, value, share, sorted(measured), wake, delays, wake_how == "measured"),
            costs, reference, wake)
-    reference_cpu = reference if reference is not None else base.load_cpu
-    checked = [_predict_checked(replace(d, speed=_speed(d, reference_cpu)), fits, costs, cv,
-                                seed, base) for d in checks]  # fmt: skip
+    checked = [_predict_checked(replace(d, speed=_speed(d, reference or base.load_cpu)), fits,
+                                costs, cv, seed, base) for d in checks]  # fmt: skip
     return {
         "in_sample": _errors(drills, after),
         "out_of_sample": _errors(checks, checked) if checks else None,
