@@ -16,6 +16,8 @@ import re
 from contextlib import redirect_stdout
 from pathlib import Path
 
+import pytest
+
 from twin.cli.app import main
 from twin.config.architecture import load_architecture
 from twin.drill.calibration import _length
@@ -185,3 +187,15 @@ def test_a_stored_drill_reads_this_checkouts_builtin_scenario(tmp_path):
     mine = tmp_path / "mine.yaml"
     mine.write_text(other.read_text(), encoding="utf-8")
     assert _scenario_file(str(mine), "daily-peak") == mine
+
+
+def test_what_the_model_adds_is_taken_at_the_fits_reference_speed():
+    """A drill on a machine twice as fast (speed 0.5) predicts a type at 1 ms whose services
+    sum to 1.5 ms at the reference speed: at the reference that prediction is 2 ms, so the
+    model added 0.5 ms (waits, wake-ups); read at the drill's speed it would seem to add none."""
+    from twin.drill.calibration import _queueing
+
+    predicted = {"requests": {"join": {"latency_ms": {"p50": 1.0, "p95": 3.0}}}}
+    bare = {"join": (0.0015, 0.004)}
+    assert _queueing(predicted, bare, 0.5)["join"] == pytest.approx((0.0005, 0.002))
+    assert _queueing(predicted, bare)["join"] == (0.0, 0.0)

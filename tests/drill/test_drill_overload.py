@@ -62,8 +62,13 @@ def test_the_prediction_over_time_foresaw_the_waits_and_the_503s(drill):
     assert list(m.index) == list(p.index)  # the same intervals
     # before the cap: no segment refused, either way; after it: both refuse
     assert m["dropped"].iloc[:2].sum() == 0 and p["dropped"].iloc[:2].sum() == 0
-    measured, predicted = m["dropped"].sum(), p["dropped"].sum()
-    assert 0.4 < predicted / measured < 2.5, (measured, predicted)
+    assert m["dropped"].sum() > 0 and p["dropped"].sum() > 0
+    # the share of segment requests refused: the prediction sends the plan's segments, while a
+    # player waiting seconds for one asks for the next later (35-40 measured against 49-51
+    # planned; fewer still when the machine is busy), so the counts differ more than the share
+    measured = m["dropped"].sum() / m["arrivals"].sum()
+    predicted = p["dropped"].sum() / p["arrivals"].sum()
+    assert 0.5 < predicted / measured < 2.0, (measured, predicted)
     # latency growth: the p95 climbs from tens of ms to seconds in both
     # (on a loaded machine Locust may fetch no segment in the first intervals: nothing to judge)
     before = m["latency_ms_p95"].iloc[:2].dropna()

@@ -275,14 +275,18 @@ def _predict(drill: _Drill, fits: Mapping[str, Fit], loops: Mapping[str, LoopCos
     return dict(result.summary)
 
 
-def _queueing(predicted: Mapping[str, Any], bare: Mapping[str, tuple[float, float]]) -> dict:
+def _queueing(predicted: Mapping[str, Any], bare: Mapping[str, tuple[float, float]],
+              speed: float = 1.0) -> dict:  # fmt: skip
     """What the model adds to each type's p50 and p95 beyond their no-wait values (s, >= 0):
-    the waits at the loops and the stations that sleep while idle (`wake`)."""
+    the waits at the loops and the stations that sleep while idle (`wake`). `predicted` is at
+    the drill's `speed`, `bare` at the fit's reference speed (as the targets are, `_targets`):
+    the prediction is brought to the reference before the no-wait values are taken off."""
     out = {}
     for rtype, (p50, p95) in bare.items():
         lat = (predicted.get("requests", {}).get(rtype) or {}).get("latency_ms") or {}
         if lat.get("p50"):
-            out[rtype] = (max(0.0, lat["p50"] / 1e3 - p50), max(0.0, lat["p95"] / 1e3 - p95))
+            out[rtype] = (max(0.0, lat["p50"] / 1e3 / speed - p50),
+                          max(0.0, lat["p95"] / 1e3 / speed - p95))  # fmt: skip
     return out
 
 
@@ -348,7 +352,8 @@ def _fit_delays(
         less = {}
         for key, tg in pooled.items():
             i, t = key.split(":", 1)
-            added = _queueing(mid[int(i)], {t: bare[key]}).get(t, (0.0, 0.0))
+            d = drills[int(i)]
+            added = _queueing(mid[int(i)], {t: bare[key]}, d.speed).get(t, (0.0, 0.0))
             less[key] = replace(tg, p50=_less(tg.p50, added[0]), p95=_less(tg.p95, added[1]))
         fits = fit_services(fits, less, rng, fixed=fixed)
     fits = {n: f for n, f in fits.items() if "@" not in n}
