@@ -15,13 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from prometheus_client.parser import text_string_to_metric_families
 from scipy.optimize import minimize_scalar
 from scipy.stats import lognorm
 
 from twin.drill.fit import Fit
 from twin.drill.lag import METRICS_NAME
-from twin.errors import InputError
+from twin.drill.saved_metrics import metric_samples
 
 __all__ = ["METRIC", "METRICS_NAME", "scoring_fit"]
 
@@ -34,21 +33,14 @@ def _histogram(path: Path) -> tuple[float, float, dict[float, float]]:
     """(sum, count, cumulative count per upper bound) of the file's `METRIC`."""
     total = count = 0.0
     buckets: dict[float, float] = {}
-    try:
-        families = list(text_string_to_metric_families(path.read_text(encoding="utf-8")))
-    except ValueError as err:
-        raise InputError(str(path), None, f"not Prometheus text: {err}") from None
-    for family in families:
-        if family.name != METRIC:
-            continue
-        for sample in family.samples:
-            if sample.name == f"{METRIC}_sum":
-                total += sample.value
-            elif sample.name == f"{METRIC}_count":
-                count += sample.value
-            elif sample.name == f"{METRIC}_bucket":
-                le = float(sample.labels["le"])
-                buckets[le] = buckets.get(le, 0.0) + sample.value
+    for sample in metric_samples(path, METRIC):
+        if sample.name == f"{METRIC}_sum":
+            total += sample.value
+        elif sample.name == f"{METRIC}_count":
+            count += sample.value
+        elif sample.name == f"{METRIC}_bucket":
+            le = float(sample.labels["le"])
+            buckets[le] = buckets.get(le, 0.0) + sample.value
     return total, count, buckets
 
 

@@ -38,11 +38,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from prometheus_client.parser import text_string_to_metric_families
 
 from twin.drill.fit import Fit
 from twin.drill.lag import METRICS_NAME
 from twin.drill.request_log import LOG_NAME
+from twin.drill.saved_metrics import metric_samples
 from twin.errors import InputError
 
 __all__ = ["HANDLER_METRIC", "WakeFit", "handler_means_ms", "idle_excess", "wake_fit",
@@ -79,24 +79,17 @@ def handler_means_ms(path: Path) -> dict[str, float]:
     """The target's mean handler time (ms) per route over its successful answers."""
     sums: dict[str, float] = {}
     counts: dict[str, float] = {}
-    try:
-        families = list(text_string_to_metric_families(Path(path).read_text(encoding="utf-8")))
-    except ValueError as err:
-        raise InputError(str(path), None, f"not Prometheus text: {err}") from None
-    for family in families:
-        if family.name != HANDLER_METRIC:
-            continue
-        for s in family.samples:
-            route, ok = s.labels.get("route", ""), str(s.labels.get("status", "")).startswith("2")
-            if ok and s.name.endswith("_sum"):
-                sums[route] = sums.get(route, 0.0) + s.value
-            elif ok and s.name.endswith("_count"):
-                counts[route] = counts.get(route, 0.0) + s.value
+    for s in metric_samples(path, HANDLER_METRIC):
+        route, ok = s.labels.get("route", ""), str(s.labels.get("status", "")).startswith("2")
+        if ok and s.name.endswith("_sum"):
+            sums[route] = sums.get(route, 0.0) + s.value
+        elif ok and s.name.endswith("_count"):
+            counts[route] = counts.get(route, 0.0) + s.value
     return {r: 1e3 * sums.get(r, 0.0) / n for r, n in counts.items() if n > 0}
 
 
 def _rows(log: Path) -> list[tuple[float, float, float, str, str]]:
-    """(sent, due, end, type, rider) in ms of each logged request, and its service time."""
+    """(sent, due, end, type, rider) of each logged request, times in ms, by send time."""
     out = []
     with Path(log).open(encoding="utf-8", newline="") as fh:
         for i, row in enumerate(csv.DictReader(fh), start=2):
@@ -172,7 +165,7 @@ def _robust_var(values: np.ndarray) -> float:
 def wake_fit(folders: Sequence[Path]) -> WakeFit | None:
     """The wake-up over the folders' request logs and metrics; None with fewer than
     `_MIN_ROWS` own-sent requests, or no rise with the idle gap. The offset's cv is what its
-    requests' spread (at gaps under 1 ms) adds to the behind-sent playlists' (robust variances),
+    requests' spread (at gaps under 2 ms) adds to the behind-sent playlists' (robust variances),
     at least `_MIN_CV`."""
     parts = [p for f in folders if (p := idle_excess(Path(f))) is not None]
     if not parts:
