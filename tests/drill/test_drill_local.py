@@ -10,6 +10,7 @@ import json
 from contextlib import redirect_stdout
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -92,9 +93,14 @@ def test_the_request_log_has_every_request_the_histograms_counted(drill):
         assert counts.get(rtype, 0) == block["count"], rtype
         rows = log[log["type"] == rtype]
         assert int((rows["ok"] == 0).sum()) == block["errors"], rtype
-        if block["count"] >= 50:  # the same requests: the log's median is the histogram's
-            median = float(rows["latency_ms"].median())
-            assert median == pytest.approx(block["latency_ms"]["p50"], rel=0.05), rtype
+        if block["count"] >= 50:  # the same requests: the histogram's p50 is the log's median
+            # HdrHistogram's p50 is a sample (the lower middle one when the count is even,
+            # to 3 significant digits); pandas' median averages the two middle ones, which
+            # differ when the latencies are bimodal (sent behind a response or on its own)
+            ordered = np.sort(rows["latency_ms"].to_numpy())
+            low, high = ordered[(len(rows) - 1) // 2], ordered[len(rows) // 2]
+            p50 = block["latency_ms"]["p50"]
+            assert low * 0.998 - 0.001 <= p50 <= high * 1.002 + 0.001, (rtype, low, p50, high)
     assert log["sent_s"].is_monotonic_increasing
     assert log["sent_s"].between(-2.0, 30.0).all()  # drill seconds (20 s of load)
 
