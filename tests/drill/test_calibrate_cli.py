@@ -151,6 +151,29 @@ def test_calibrate_measures_the_timer_the_wake_up_and_the_scoring_it_can(tmp_pat
     assert old.components["api"].station.wake == shipped.components["api"].station.wake
 
 
+def test_calibrate_measures_the_sqlite_thread_when_the_target_exports_it(tmp_path, monkeypatch):
+    """A drill of a `twin serve` that times its SQLite calls (`twin_sqlite_call_seconds`):
+    the `sqlite` station is measured, not fitted; the night drill above, whose server did
+    not export it, has it fitted (it is not among the measured there)."""
+    from twin.drill.writer import sqlite_fit
+
+    monkeypatch.chdir(ROOT)
+    morning = ROOT / "scenarios/calibration-morning/daily-peak-3e-4"
+    out = tmp_path / "morning.yaml"
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        assert main(["calibrate", str(morning), "-o", str(out), "--json"]) == 0
+    result = json.loads(printed.getvalue())
+    writer, calls = sqlite_fit([morning])
+    assert result["measured_delays"]["sqlite"] == {
+        "mean_s": writer.mean_s, "cv": writer.cv, "samples": calls
+    }
+    assert load_architecture(out).components["sqlite"].station.service.mean_s == writer.mean_s
+    assert "`sqlite` measured (`twin_sqlite_call_seconds` in the target's metrics" in (
+        out.read_text()
+    )
+
+
 def test_a_broken_request_log_or_metrics_is_one_line_and_nothing_is_written(tmp_path, capsys):
     """The calibration drill's `requests.csv` or `metrics.txt` that is not what the drill
     writes: one line naming the file, exit 2, and the file already at `-o` is untouched."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from twin.cli.app import main
 from twin.cli.calibrate import spread_validate
 from twin.drill.out_of_sample import check_disjoint, error_rows, totals
+from twin.drill.repeats import repeat_agreement
 from twin.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +101,28 @@ def test_a_validation_folder_that_is_not_a_drill_is_one_line_and_exit_2(tmp_path
                       str(out)], capsys)  # fmt: skip
     assert code == 2 and err.count("\n") == 1 and "not a drill" in err
     assert not out.exists()
+
+
+def test_identical_checks_are_scored_against_each_other_beside_the_model(tmp_path):
+    """Two of the stored repeats among the checks: the output says how well one predicts the
+    other and how well the model predicts the same figures (`twin.drill.repeats`)."""
+    fit = ROOT / "scenarios/calibration/music-partner-launch-fixed-3e-4"
+    checks = [ROOT / f"scenarios/validation-repeat/daily-peak-2e-3-r{i}" for i in (1, 2)]
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        code = main(["calibrate", str(fit), "--validate", *map(str, checks),
+                     "-o", str(tmp_path / "ref.yaml")])  # fmt: skip
+    assert code == 0
+    (line,) = [x for x in printed.getvalue().splitlines() if x.startswith("identical drills")]
+    assert "(1 group: same scenario, seed and drill settings)" in line
+    found = re.search(r"its repeats: (\d+) of (\d+) within 25%, mean [\d.]+%; "
+                      r"the model on the same figures: (\d+) of (\d+) within 25%", line)
+    assert found, line
+    agree, compared, model_ok, model_compared = map(int, found.groups())
+    assert compared == model_compared  # two drills: each figure once, as the model's
+    # the model predicts no `resume`: the repeats are compared on fewer figures than they share
+    every = repeat_agreement([(str(c), _summary(c)) for c in checks])["repeats"]
+    assert 0 < compared < every["counted"] and agree <= compared and model_ok <= compared
 
 
 @pytest.mark.slow

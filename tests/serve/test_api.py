@@ -490,3 +490,29 @@ def test_metrics_count_requests_samples_and_lag(client: Client, cls: Any, uid: s
     loop = "twin_event_loop_lag_seconds_count"
     assert metric(wait_for(lambda: client.get("/metrics").text,
                            lambda t: metric(t, loop) > metric(after, loop)), loop) > 0  # fmt: skip
+
+
+def test_the_sqlite_thread_times_its_calls_by_kind(
+    client: Client, cls: Any, uid: str, backend_name: str
+) -> None:
+    """Embedded: each telemetry group commit, transaction (join, workout) and statement is
+    timed on the database thread (`twin_sqlite_call_seconds{kind}`); Redis has no SQLite."""
+    before = quiet_metrics(client)
+    family = "twin_sqlite_call_seconds"
+    if backend_name != "embedded":
+        assert f"{family}_count" not in before  # declared, never observed
+        return
+    counts = {k: f'{family}_count{{kind="{k}"}}' for k in ("group_commit", "transaction")}
+    _, device, _, dt = rider_and_device(client, cls, uid)  # a join: one transaction
+    for i in range(3):  # one at a time: three group commits of one batch
+        sent = client.post("/v1/telemetry", token=dt, json=batch(device, cls.id, [i]))
+        assert sent.status_code == 202
+    after = client.get("/metrics").text
+    assert metric(after, counts["group_commit"]) == metric(before, counts["group_commit"]) + 3
+    assert metric(after, counts["transaction"]) >= metric(before, counts["transaction"]) + 1
+    # seconds on the thread: a COMMIT with its fsync, more than nothing and under a second
+    spent = metric(after, f'{family}_sum{{kind="group_commit"}}') - metric(
+        before, f'{family}_sum{{kind="group_commit"}}'
+    )
+    assert 0.0 < spent / 3 < 1.0
+    assert f'{family}_bucket{{kind="statement",le="0.0001"}}' in after

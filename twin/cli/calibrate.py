@@ -7,7 +7,9 @@ service time to every other service the drills' request types crossed
 comments kept, a header saying from which drills and when), and prints, per drill, the exact
 engine's p50/p95 error before and after. `--validate DIR...` names drills the fit does not
 see (`twin.drill.out_of_sample`): it prints their error with the fitted file beside the
-drills' own, per request type and percentile, and which figures count.
+drills' own, per request type and percentile, and which figures count, and, when some checks
+are the same drill made more than once, how well each predicts its repeats beside the model
+(`twin.drill.repeats`).
 """
 
 from __future__ import annotations
@@ -56,6 +58,20 @@ def _oos_table(title: str, block: dict[str, Any]) -> None:
     typer.echo(f"{title}: {block['counted']} figures count, mean |error| "
                + ("-" if mean is None else f"{mean:.1%}")
                + f", {block['within_target']} within {block['target']:.0%}")  # fmt: skip
+
+
+def _repeats(block: dict[str, Any]) -> None:
+    """Identical drills among the checks, each scored as a prediction of its repeats."""
+
+    def score(t: dict[str, Any]) -> str:
+        mean = "-" if t["mean_abs_error"] is None else f"{t['mean_abs_error']:.1%}"
+        return f"{t['within_target']} of {t['counted']} within {t['target']:.0%}, mean {mean}"
+
+    n = len(block["groups"])
+    typer.echo(f"identical drills among the checks ({n} group{'s' * (n != 1)}: "
+               "same scenario, seed and drill settings), each as the prediction of its "
+               f"repeats: {score(block['repeats'])}; the model on the same figures: "
+               f"{score(block['model'])}")  # fmt: skip
 
 
 def _row(rtype: str, result: dict[str, Any]) -> str:
@@ -111,6 +127,8 @@ def _print(result: dict[str, Any], before: float, after: float, out: Path) -> No
     _oos_table("in sample", result["in_sample"])
     if result.get("out_of_sample"):
         _oos_table("out of sample", result["out_of_sample"])
+    if result.get("repeatability"):
+        _repeats(result["repeatability"])
     typer.echo(f"twin calibrate: wrote {out}")
 
 
@@ -154,6 +172,7 @@ def register(app: typer.Typer) -> None:
                            for d in drills],
                 "mean_abs_error_before": before, "mean_abs_error_after": after,
                 "in_sample": result["in_sample"], "out_of_sample": result["out_of_sample"],
+                "repeatability": result["repeatability"],
             }, indent=2))  # fmt: skip
             return
         if quiet:

@@ -33,11 +33,12 @@ drill's latency grows with its load. The rest of each request type's path is its
    `measure.pinned`) weighs a fifth of that (`LOOSE_P95_WEIGHT`): without it a service whose
    types' p95s are all loose kept the cv of its first guess, the busiest drill's p95.
 
-Three delays are measured from what the drills saved, not fitted (`MEASURED_DELAYS`): the load
-generator's `timer` from their request logs (`twin.drill.lateness`), the recommender's
-`scoring` from the target's metrics (`twin.drill.scoring`), and the `wakeup` a request sent on
-its own pays, from both (`twin.drill.wake`), which also measures the target loop's wake-up
-from idle (`wake`); without those files the file's delays stand and the wake-up is searched
+Four services are measured from what the drills saved, not fitted (`MEASURED_DELAYS`): the
+load generator's `timer` from their request logs (`twin.drill.lateness`), the recommender's
+`scoring` and the `sqlite` thread's time per call from the target's metrics
+(`twin.drill.scoring`, `twin.drill.writer`), and the `wakeup` a request sent on its own pays,
+from both (`twin.drill.wake`), which also measures the target loop's wake-up from idle
+(`wake`); without those files the file's values stand and the wake-up is searched
 (`WAKE_GRID`, with two drills or more). What is fitted starts from fixed values (`START_FIT`,
 and `WAKE_START` for the pair's search), not the file's: a fit started elsewhere ends
 elsewhere, and calibrating the file this writes on the same drills must write it again.
@@ -70,7 +71,6 @@ from twin.drill.fit import (
     targets_from_summary,
 )
 from twin.drill.incidents import fault_timeline
-from twin.drill.lateness import timer_fit
 from twin.drill.loop_costs import (
     CLIENT,
     LOOPS,
@@ -82,12 +82,10 @@ from twin.drill.loop_costs import (
     measured_costs,
 )
 from twin.drill.measure import pinned
-from twin.drill.out_of_sample import check_disjoint, error_rows, totals
+from twin.drill.measured import FITTED_UNMEASURED, MEASURED_DELAYS, START_FIT, fit_starts
+from twin.drill.out_of_sample import check_disjoint, error_table
 from twin.drill.overload import fault_series
 from twin.drill.predict import (
-    SCORING,
-    TIMER,
-    WAKEUP,
     compile_target,
     drill_platform,
     ridden,
@@ -96,10 +94,9 @@ from twin.drill.predict import (
     target_architecture,
 )
 from twin.drill.predict_timeline import predicted_timeline, stream_setup, with_faults
+from twin.drill.repeats import repeat_agreement
 from twin.drill.run import DrillOptions, compile_drill
 from twin.drill.run_report import CONSUMERS as _CONSUMERS
-from twin.drill.scoring import scoring_fit
-from twin.drill.wake import wakeup_offset
 from twin.drill.wake_start import WAKE_GRID, WAKE_START, wake_of, wake_start, woken
 from twin.errors import InputError
 from twin.runs.compile import segment_mb
@@ -109,6 +106,7 @@ from twin.runs.segment_service import plus_segment_mb, segment_mb_mix
 __all__ = [
     "CLIENT",
     "CV_GRID",
+    "FITTED_UNMEASURED",
     "LOOPS",
     "MEASURED",
     "MEASURED_DELAYS",
@@ -126,15 +124,6 @@ _TINY_S = 1e-6
 CV_GRID = (0.5, 1.0, 2.0)
 # the share of a loop's CPU per request that is on the request's own path
 PATH_SHARE_GRID = (0.35, 0.5, 0.75, 1.0)
-# where a fitted delay's search starts (not the file's: a fit started elsewhere ends elsewhere)
-START_FIT = Fit(0.001, 1.0)
-# delays measured from what the drills saved, not fitted: (how, from what)
-MEASURED_DELAYS = {
-    TIMER: (timer_fit, "the periodic requests' lateness in the drills' request logs"),
-    SCORING: (scoring_fit, "`prediction_latency_seconds` in the target's metrics, per miss"),
-    WAKEUP: (wakeup_offset, "requests sent on their own against those behind a response, in the "
-                            "request logs and the handler times in the target's metrics"),
-}
 _REPLICATIONS = 3
 _MIN_COUNT = 20  # types with fewer requests in a drill are not fitted to (their p95 is noise)
 _MB = 1e6
@@ -403,7 +392,7 @@ def run_calibration(
     """Fit, write `out_file`, and return the errors before and after and the fits; with
     `validate`, drills the fit does not see, predicted with the fitted file (out of sample:
     `twin.drill.out_of_sample`). What is fitted starts from fixed values, not the file's
-    (`_starts`), so calibrating the file this writes on the same drills writes it again."""
+    (`fit_starts`), so calibrating the file this writes on the same drills writes it again."""
     check_disjoint(drill_dirs, validate)
     base, scenario_file = _base(drill_dirs, architecture)
     drills = [_load(Path(f), base) for f in drill_dirs]
@@ -421,7 +410,7 @@ def run_calibration(
     costs = measured_costs(file_costs, measured)
     delays = {name: got for name, (how, _) in MEASURED_DELAYS.items() if name in file_fits
               and (got := how([d.folder for d in drills])) is not None}  # fmt: skip
-    start, fixed = _starts(file_fits, _crossed(drills), delays)
+    start, fixed = fit_starts(file_fits, _crossed(drills), delays)
     drills, wake_how, wake_grid = wake_start(drills)
     score_after, (share, value), fits, after, costs = _search(
         drills, start, costs, file_cv, frozenset(measured), fixed, seed
@@ -442,14 +431,14 @@ def run_calibration(
            costs, reference, wake)
     checked = [_predict_checked(replace(d, speed=_speed(d, reference or base.load_cpu)), fits,
                                 costs, cv, seed, base) for d in checks]  # fmt: skip
+    oos, repeats = _out_of_sample(checks, checked)
     return {
-        "in_sample": _errors(drills, after),
-        "out_of_sample": _errors(checks, checked) if checks else None,
-        "drills": _drill_rows(drills, before, after),
+        "in_sample": error_table(_named(drills), after), "out_of_sample": oos,
+        "repeatability": repeats, "drills": _drill_rows(drills, before, after),
         "mean_abs_error_before": _score(drills, before), "mean_abs_error_after": score_after,
         "fits": {n: fits[n] for n in sorted(fitted)}, "loop_cv": value, "wake": wake,
-        "wake_how": wake_how,
-        "path_share": share, "loops_measured": sorted(measured), "out": out_file,
+        "wake_how": wake_how, "path_share": share, "loops_measured": sorted(measured),
+        "out": out_file,
         "measured_delays": {n: {"mean_s": f.mean_s, "cv": f.cv, "samples": k}
                             for n, (f, k) in delays.items()},
         "costs": {n: {"per_request_s": c.per_request_s, "per_mb_s": c.per_mb_s} for n, c in
@@ -480,19 +469,6 @@ def _base(drill_dirs: Sequence[Path], architecture: str) -> tuple[Any, Path]:
     return target_architecture(architecture, scenario_file), scenario_file
 
 
-def _starts(file_fits: Mapping[str, Fit], crossed: set[str],
-            delays: Mapping[str, tuple[Fit, int]]) -> tuple[dict[str, Fit], frozenset[str]]:
-    """Where each service's fit starts, and the services not fitted. The loops' costs are
-    measured (or the file's), the `MEASURED_DELAYS` measured (`delays`, or the file's), a
-    service no drill crossed keeps the file's; every other service starts at `START_FIT`,
-    not the file's, since a fit started elsewhere ends elsewhere."""
-    fixed = frozenset(n for n in file_fits
-                      if n in MEASURED or n in MEASURED_DELAYS or n not in crossed)
-    start = {n: f if n in fixed else START_FIT for n, f in file_fits.items()}
-    start.update({n: fit for n, (fit, _) in delays.items()})  # measured, not fitted
-    return start, fixed
-
-
 def _write(out_file: Path, source: Path, fits: Mapping[str, Fit], header: list[str],
            costs: Mapping[str, LoopCost], cpu: Any, wake: tuple[float, float] | None,
            ) -> None:  # fmt: skip
@@ -506,11 +482,20 @@ def _write(out_file: Path, source: Path, fits: Mapping[str, Fit], header: list[s
     )  # fmt: skip
 
 
-def _errors(drills: Sequence[_Drill], predicted: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Every drill's error rows against its prediction, and their totals."""
-    rows = [r for d, p in zip(drills, predicted, strict=True)
-            for r in error_rows(str(d.folder), d.measured, p)]  # fmt: skip
-    return {"rows": rows, **totals(rows)}
+def _named(drills: Sequence[_Drill]) -> list[tuple[str, Mapping[str, Any]]]:
+    return [(str(d.folder), d.measured) for d in drills]
+
+
+def _out_of_sample(
+    checks: Sequence[_Drill], predicted: Sequence[Mapping[str, Any]]
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The checks' error table, and how far identical checks agree with each other beside
+    the model on the same figures (`twin.drill.repeats`); None, None without checks."""
+    if not checks:
+        return None, None
+    named = _named(checks)
+    oos = error_table(named, predicted)
+    return oos, repeat_agreement(named, oos["rows"])
 
 
 # (score, (path share, loop cv), fits, each drill's prediction, the loops' costs at that share)

@@ -19,7 +19,9 @@ from typing import Any
 from twin.drill.measure import pinned
 from twin.errors import InputError
 
-__all__ = ["MIN_COUNT", "QUANTILES", "TARGET", "check_disjoint", "error_rows", "totals"]
+__all__ = [
+    "MIN_COUNT", "QUANTILES", "TARGET", "check_disjoint", "error_rows", "error_table", "totals",
+]
 
 MIN_COUNT = 20  # a type with fewer requests in a drill: its percentiles are noise
 QUANTILES = ("p50", "p95")
@@ -85,3 +87,13 @@ def totals(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "within_target": sum(1 for e in kept if e <= TARGET),
         "target": TARGET,
     }
+
+
+def error_table(
+    drills: Sequence[tuple[str, Mapping[str, Any]]], predicted: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Every drill's (folder, measured summary) error rows against its prediction, and their
+    totals."""
+    rows = [r for (folder, measured), p in zip(drills, predicted, strict=True)
+            for r in error_rows(folder, measured, p)]  # fmt: skip
+    return {"rows": rows, **totals(rows)}

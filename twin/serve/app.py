@@ -32,6 +32,7 @@ from twin.serve.admission import ADMISSION, Admission, admission, redis_pool_siz
 from twin.serve.backends import open_backend
 from twin.serve.backends.base import Backend
 from twin.serve.backends.redis_limiter import RedisLimiter
+from twin.serve.backends.sqlite import KINDS
 from twin.serve.fault_sync import FaultSync
 from twin.serve.faults import Faults
 from twin.serve.loop_lag import LoopLag
@@ -120,6 +121,9 @@ def _middlewares(settings: ServeSettings) -> list[Middleware]:
 async def _core(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     await state.backend.start()
+    if (time_calls := getattr(state.backend, "time_calls", None)) is not None:  # embedded
+        kinds = {kind: state.metrics.sqlite.labels(kind) for kind in KINDS}
+        time_calls(lambda kind, seconds: kinds[kind].observe(seconds))
     stored_key = await state.backend.claim_key_id(state.sealer.key_id)
     if stored_key != state.sealer.key_id:
         await state.backend.close()

@@ -22,12 +22,20 @@ from prometheus_client.utils import floatToGoString
 
 from twin.serve.loop_lag import LAG_BUCKETS as LOOP_LAG_BUCKETS
 
-__all__ = ["CONTENT_TYPE", "LAG_BUCKETS", "LATENCY_BUCKETS", "BulkHistogram", "Metrics"]
+__all__ = [
+    "CONTENT_TYPE", "LAG_BUCKETS", "LATENCY_BUCKETS", "SQLITE_BUCKETS", "BulkHistogram", "Metrics",
+]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # Request latencies from sub-millisecond (loopback) to the 10 s a client gives up after.
 LATENCY_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+# The SQLite thread's calls: a statement takes tens of microseconds, a COMMIT's fsync on a
+# shared disk from under a millisecond to tens of milliseconds.
+SQLITE_BUCKETS = (
+    0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015,
+    0.025, 0.05, 0.1, 0.25, 1.0,
 )  # fmt: skip
 # Leaderboard lag: healthy is well under a second; the 2021 incident was hours.
 LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 14400.0)
@@ -117,6 +125,12 @@ class Metrics:
             "twin_event_loop_lag_seconds",
             "How late a 10 ms timer fires on this process's event loop (time the loop was busy)",
             buckets=LOOP_LAG_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.sqlite = Histogram(
+            "twin_sqlite_call_seconds",
+            "Time on the embedded backend's SQLite thread per call, by kind: a telemetry group "
+            "commit, a transaction with its COMMIT, or a statement",
+            ["kind"], buckets=SQLITE_BUCKETS, registry=r,
         )  # fmt: skip
         # process_cpu_seconds_total & co. (Linux /proc): a drill reads the CPU the target spent
         # under its load, the event loop's busy time that `twin calibrate` fits.

@@ -13,7 +13,7 @@ import heapq
 import itertools
 import sqlite3
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,10 @@ class EmbeddedBackend:
         self._boards: dict[str, dict[str, float]] = {}
         self._rider_of: dict[str, str] = {}
         self._cadence: dict[str, deque[tuple[float, float]]] = {}
+
+    def time_calls(self, observe: Callable[[str, float], None]) -> None:
+        """Report each SQLite call's kind and seconds on the database thread to `observe`."""
+        self.store.observe = observe
 
     async def start(self) -> None:
         await self.store.open()

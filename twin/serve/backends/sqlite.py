@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,7 +33,11 @@ from twin.serve.backends.seqindex import SeqIndex
 from twin.serve.revocation import SCHEMA as REVOKED_SCHEMA
 from twin.serve.validation import TelemetryBatch
 
-__all__ = ["SqliteStore", "select_samples"]
+__all__ = ["GROUP_COMMIT", "KINDS", "STATEMENT", "TRANSACTION", "SqliteStore", "select_samples"]
+
+# what the database thread was doing, for its time per call (`twin_sqlite_call_seconds`)
+GROUP_COMMIT, TRANSACTION, STATEMENT = "group_commit", "transaction", "statement"
+KINDS = (GROUP_COMMIT, TRANSACTION, STATEMENT)
 
 T = TypeVar("T")
 _encode = msgspec.json.Encoder().encode
@@ -164,6 +169,8 @@ class SqliteStore:
         self._queue: list[tuple[TelemetryBatch, asyncio.Future[set[int] | Conflict]]] = []
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        # called on the database thread with each call's kind and seconds (`/metrics`)
+        self.observe: Callable[[str, float], None] | None = None
 
     async def open(self) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -183,11 +190,22 @@ class SqliteStore:
             self._conn = None
         self._executor.shutdown(wait=True)
 
-    async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(connection)` on the database thread (each statement autocommits)."""
+    async def call(self, fn: Callable[[sqlite3.Connection], T], kind: str = STATEMENT) -> T:
+        """Run `fn(connection)` on the database thread (each statement autocommits); the time
+        it took there (not its wait for the thread) goes to `observe` as a `kind`."""
         assert self._conn is not None, "store not open"
-        conn = self._conn
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, conn)
+        conn, observe = self._conn, self.observe
+        if observe is None:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, conn)
+
+        def timed(conn: sqlite3.Connection) -> T:
+            start = time.perf_counter()
+            try:
+                return fn(conn)
+            finally:
+                observe(kind, time.perf_counter() - start)
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, timed, conn)
 
     async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(connection)` inside BEGIN IMMEDIATE ... COMMIT on the database thread."""
@@ -202,7 +220,7 @@ class SqliteStore:
             conn.execute("COMMIT")
             return value
 
-        return await self.call(run)
+        return await self.call(run, TRANSACTION)
 
     async def insert_samples(self, batch: TelemetryBatch) -> set[int] | Conflict:
         """Store the batch's new samples durably; returns the seqs that were already stored, or
@@ -225,7 +243,9 @@ class SqliteStore:
     ) -> None:
         batches = [batch for batch, _ in items]
         try:
-            results = await self.call(lambda conn: _insert_many(conn, self.index, batches))
+            results = await self.call(
+                lambda conn: _insert_many(conn, self.index, batches), GROUP_COMMIT
+            )
         except Exception as exc:  # disk full, I/O error: every waiting request fails
             for _, future in items:
                 if not future.done():
