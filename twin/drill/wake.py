@@ -110,8 +110,10 @@ def idle_excess(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | Non
     if not (log.is_file() and metrics.is_file()):
         return None
     handler = handler_means_ms(metrics)
-    busy_until, last_end = -math.inf, {}
-    gaps, own, base = [], [], []
+    busy_until, last_end = -math.inf, dict[str, float]()
+    gaps: list[float] = []
+    own: list[float] = []
+    base: list[float] = []
     for sent, due, end, rtype, rider in _rows(log):
         gap = max(sent - busy_until, 0.0)
         prev = last_end.get(rider)
@@ -135,16 +137,16 @@ def _curve(gaps: np.ndarray, excess: np.ndarray) -> tuple[float, float, float]:
     """(offset, penalty, tau) in ms: the least-squares fit of offset + penalty * (1 -
     exp(-gap / tau)) to the excess's median in each gap bin, weighted by the bin's rows;
     (0, 0, 0) with fewer than `_MIN_BINS` bins, which cannot tell the three apart."""
-    g, m, w = [], [], []
+    bins: list[tuple[float, float, float]] = []  # (gap, excess, rows) per bin
     for lo, hi in itertools.pairwise(_EDGES_MS):
         inside = (gaps >= lo) & (gaps < hi)
         if inside.sum() >= _MIN_BIN:
-            g.append(np.median(gaps[inside]))
-            m.append(np.median(excess[inside]))
-            w.append(float(inside.sum()))
-    if len(g) < _MIN_BINS:
+            bins.append((float(np.median(gaps[inside])), float(np.median(excess[inside])),
+                         float(inside.sum())))  # fmt: skip
+    if len(bins) < _MIN_BINS:
         return 0.0, 0.0, 0.0
-    g, m, sw = np.asarray(g), np.asarray(m), np.sqrt(np.asarray(w))
+    g, m, w = (np.asarray(col) for col in zip(*bins, strict=True))
+    sw = np.sqrt(w)
     best = (math.inf, 0.0, 0.0, 1.0)
     for tau in _TAU_GRID_MS:
         design = np.column_stack([np.ones_like(g), 1.0 - np.exp(-g / tau)])
