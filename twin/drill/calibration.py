@@ -35,7 +35,7 @@ drill's latency grows with its load. The rest of each request type's path is its
 
 Four services are measured from what the drills saved, not fitted (`MEASURED_DELAYS`): the
 load generator's `timer` from their request logs (`twin.drill.lateness`), the recommender's
-`scoring` and the `sqlite` thread's time per call from the target's metrics
+`scoring` and the `sqlite` thread's busy time per writing request from the target's metrics
 (`twin.drill.scoring`, `twin.drill.writer`), and the `wakeup` a request sent on its own pays,
 from both (`twin.drill.wake`), which also measures the target loop's wake-up from idle
 (`wake`); without those files the file's values stand and the wake-up is searched
@@ -82,7 +82,7 @@ from twin.drill.loop_costs import (
     measured_costs,
 )
 from twin.drill.measure import pinned
-from twin.drill.measured import FITTED_UNMEASURED, MEASURED_DELAYS, START_FIT, fit_starts
+from twin.drill.measured import MEASURED_DELAYS, START_FIT, fit_starts
 from twin.drill.out_of_sample import check_disjoint, error_table
 from twin.drill.overload import fault_series
 from twin.drill.predict import (
@@ -106,7 +106,6 @@ from twin.runs.segment_service import plus_segment_mb, segment_mb_mix
 __all__ = [
     "CLIENT",
     "CV_GRID",
-    "FITTED_UNMEASURED",
     "LOOPS",
     "MEASURED",
     "MEASURED_DELAYS",
@@ -447,8 +446,6 @@ def run_calibration(
     }  # fmt: skip
 
 
-
-
 def _drill_rows(drills: Sequence[_Drill], before: Sequence[Mapping[str, Any]],
                 after: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:  # fmt: skip
     """Each fitted drill: what it measured, its predictions before and after, their errors."""
@@ -543,10 +540,6 @@ def _search_wake(
         if score < best[0]:
             best = (score, wake, fits, after)
     return best
-
-
-
-
 
 
 def _speed(drill: _Drill, load_cpu: Any) -> float:

@@ -69,12 +69,11 @@ def lognormal_sigma(mean: float, buckets: Mapping[float, float]) -> float:
 
 
 def histogram_fit(
-    folders: Sequence[Path], metric: str, min_count: int,
-    keep: Callable[[Labels], bool] = lambda _: True,
+    folders: Sequence[Path], metric: str, min_count: int
 ) -> tuple[Fit, int] | None:
     """The time (lognormal, seconds) `metric` measured over the folders, and how many
     observations it rests on; None with fewer than `min_count`."""
-    total, count, buckets = pooled_histogram(folders, metric, keep)
+    total, count, buckets = pooled_histogram(folders, metric)
     if count < min_count or total <= 0:
         return None
     mean = total / count

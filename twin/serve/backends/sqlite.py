@@ -158,6 +158,21 @@ def select_samples(conn: sqlite3.Connection, device_id: str) -> list[str]:
     return [doc for _, doc in sorted(_pairs(conn, device_id), key=lambda pair: pair[0])]
 
 
+def _timed(
+    fn: Callable[[sqlite3.Connection], T], kind: str, observe: Callable[[str, float], None]
+) -> Callable[[sqlite3.Connection], T]:
+    """`fn`, reporting its seconds on the database thread to `observe` as a `kind`."""
+
+    def timed(conn: sqlite3.Connection) -> T:
+        start = time.perf_counter()
+        try:
+            return fn(conn)
+        finally:
+            observe(kind, time.perf_counter() - start)
+
+    return timed
+
+
 class SqliteStore:
     """A SQLite database used from one thread, with group commit for telemetry."""
 
@@ -194,18 +209,9 @@ class SqliteStore:
         """Run `fn(connection)` on the database thread (each statement autocommits); the time
         it took there (not its wait for the thread) goes to `observe` as a `kind`."""
         assert self._conn is not None, "store not open"
-        conn, observe = self._conn, self.observe
-        if observe is None:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, conn)
-
-        def timed(conn: sqlite3.Connection) -> T:
-            start = time.perf_counter()
-            try:
-                return fn(conn)
-            finally:
-                observe(kind, time.perf_counter() - start)
-
-        return await asyncio.get_running_loop().run_in_executor(self._executor, timed, conn)
+        conn = self._conn
+        run = fn if self.observe is None else _timed(fn, kind, self.observe)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, run, conn)
 
     async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(connection)` inside BEGIN IMMEDIATE ... COMMIT on the database thread."""
