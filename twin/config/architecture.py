@@ -37,6 +37,7 @@ __all__ = [
     "LoadCpu",
     "StationSpec",
     "StreamSpec",
+    "TargetCpu",
     "Video",
     "architecture_path",
     "load_architecture",
@@ -352,6 +353,26 @@ class LoadCpu(Frozen):
     )
 
 
+class TargetCpu(Frozen):
+    """What the target spent in the drills an architecture was calibrated on, and which of its
+    components run there: the target's CPU seconds per request, per MB sent and per second of
+    drill (`twin calibrate` writes them). A drill measures the same on its target; the ratio
+    scales the service times of `components` (the target's own speed, which moves apart from
+    the load generator's: a shared machine's other work does not slow both alike), times the
+    same stall factor as `load_cpu`'s. Without the figures (or without this block) every
+    service time scales by `load_cpu`'s ratio."""
+
+    components: list[str] = Field(
+        min_length=1, description="The components that run in the target (their times scale by "
+        "its CPU); the others by the load generator's.",
+    )
+    per_request_s: NonNegative | None = Field(
+        default=None, description="The target's CPU per request (s); null: not calibrated yet."
+    )
+    per_mb_s: NonNegative = Field(default=0.0, description="CPU per MB sent (s/MB).")
+    per_s: NonNegative = Field(default=0.0, description="CPU per second of drill (s/s).")
+
+
 class Architecture(Frozen):
     """A whole architecture file: components, routes, the ingest path and the phase's scale."""
 
@@ -383,6 +404,10 @@ class Architecture(Frozen):
     )
     load_cpu: LoadCpu | None = Field(  # a drill-calibrated model's speed reference
         None, description="Calibrated models: the load generator's CPU (`twin calibrate`)."
+    )
+    target_cpu: TargetCpu | None = Field(
+        None, description="Calibrated models: the target's CPU and its components (`twin "
+        "calibrate`)."
     )
 
     @model_validator(mode="after")
@@ -420,6 +445,9 @@ class Architecture(Frozen):
             for where, target in targets.items():
                 if target is not None and target not in self.components:
                     raise FieldError(f"components.{name}.{where}", f"unknown component {target!r}")
+        for i, name in enumerate(self.target_cpu.components if self.target_cpu else ()):
+            if name not in self.components:
+                raise FieldError(f"target_cpu.components.{i}", f"unknown component {name!r}")
         for where in ("stream", "processor", "store", "persist"):
             target = getattr(self.ingest, where)
             if target is not None and target not in self.components:

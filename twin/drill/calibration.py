@@ -80,6 +80,7 @@ from twin.drill.loop_costs import (
     load_cpu,
     loop_costs,
     measured_costs,
+    target_cpu,
 )
 from twin.drill.measure import pinned
 from twin.drill.measured import MEASURED_DELAYS, START_FIT, fit_starts
@@ -90,8 +91,9 @@ from twin.drill.predict import (
     drill_platform,
     ridden,
     scaled_services,
-    speed_index,
+    speed_parts,
     target_architecture,
+    target_speed,
 )
 from twin.drill.predict_timeline import predicted_timeline, stream_setup, with_faults
 from twin.drill.repeats import repeat_agreement
@@ -140,6 +142,8 @@ class _Drill:
     scenario: Any
     platform: Any  # the drill's CompiledPlatform on the architecture being calibrated
     speed: float = 1.0  # its machine's speed against the fitted CPU costs (`speed_index`)
+    # the target's own speed and the components it scales (`target_speed`), or None: `speed`
+    target: tuple[float, frozenset[str]] | None = None
     work: Any = None  # its DrillWorkload
     faults: Any = None  # the incident it replayed (`FaultSeries`), None without one
 
@@ -203,7 +207,8 @@ def _predict_checked(drill: _Drill, fits: Mapping[str, Fit], loops: Mapping[str,
     predicted = _predict(drill, fits, loops, cv, seed)
     if drill.faults is None or not drill.faults.any:
         return predicted
-    platform = scaled_services(_with_fits(drill.platform, fits, loops, cv), drill.speed)
+    platform = scaled_services(_with_fits(drill.platform, fits, loops, cv), drill.speed,
+                               drill.target)  # fmt: skip
     setup = stream_setup(base, platform, _riding_devices(drill), _CONSUMERS)
     timeline = predicted_timeline(platform, drill.work, drill.faults, setup,
                                   name=drill.scenario.name, seed=seed,
@@ -255,7 +260,8 @@ def _with_fits(platform: Any, fits: Mapping[str, Fit], loops: Mapping[str, LoopC
 def _predict(drill: _Drill, fits: Mapping[str, Fit], loops: Mapping[str, LoopCost],
              cv: Mapping[str, float], seed: int) -> dict[str, Any]:  # fmt: skip
 
-    platform = scaled_services(_with_fits(drill.platform, fits, loops, cv), drill.speed)
+    platform = scaled_services(_with_fits(drill.platform, fits, loops, cv), drill.speed,
+                               drill.target)  # fmt: skip
     result = simulate(
         platform, engine="exact", name=drill.scenario.name, seed=seed,
         replications=_REPLICATIONS,
@@ -316,10 +322,28 @@ def _targets(drill: _Drill, i: int, loops: Mapping[str, LoopCost], cv: Mapping[s
                     fits[name] = Fit(cost.mean_s(mb.get(t, 0.0)), cv[hop])
                 hop = name
             hops.append((hop, share))
-        out[f"{i}:{t}"] = replace(
-            tg, hops=tuple(hops), p50=tg.p50 / drill.speed, p95=tg.p95 / drill.speed
-        )  # at the reference speed
-    return out
+        k = _type_speed(drill, hops, fits)
+        out[f"{i}:{t}"] = replace(tg, hops=tuple(hops), p50=tg.p50 / k, p95=tg.p95 / k)
+    return out  # at the reference speed
+
+
+def _type_speed(drill: _Drill, hops: Sequence[tuple[str, float]], fits: Mapping[str, Fit],
+                ) -> float:  # fmt: skip
+    """How much slower the drill ran a request type than the reference: its speed, or, when
+    the target has its own (`_Drill.target`), the two weighted by the type's no-wait time at
+    each side's stations (a loop's hop is named `client@0:segment`)."""
+    if drill.target is None:
+        return drill.speed
+    k, components = drill.target
+    num = den = 0.0
+    for hop, share in hops:
+        fit = fits.get(hop)
+        if fit is None:
+            continue
+        mean = share * (fit.mean_s + sum(s * p for s, p in fit.atoms))
+        num += mean * (k if hop.split("@")[0] in components else drill.speed)
+        den += mean
+    return num / den if den > 0 else drill.speed
 
 
 def _fit_delays(
@@ -333,6 +357,8 @@ def _fit_delays(
         k: tg for i, d in enumerate(drills) for k, tg in _targets(d, i, loops, cv, fits).items()
     }
     fixed = fixed | {n for n in fits if "@" in n}
+    speeds = {key: _type_speed(drills[int(key.split(":", 1)[0])], tg.hops, fits)
+              for key, tg in pooled.items()}  # fmt: skip
     fits = fit_services(fits, pooled, rng, fixed=fixed)
     for _ in range(_ROUNDS):
         mid = [_predict(d, fits, loops, cv, seed) for d in drills]
@@ -340,8 +366,7 @@ def _fit_delays(
         less = {}
         for key, tg in pooled.items():
             i, t = key.split(":", 1)
-            d = drills[int(i)]
-            added = _queueing(mid[int(i)], {t: bare[key]}, d.speed).get(t, (0.0, 0.0))
+            added = _queueing(mid[int(i)], {t: bare[key]}, speeds[key]).get(t, (0.0, 0.0))
             less[key] = replace(tg, p50=_less(tg.p50, added[0]), p95=_less(tg.p95, added[1]))
         fits = fit_services(fits, less, rng, fixed=fixed)
     fits = {n: f for n, f in fits.items() if "@" not in n}
@@ -398,14 +423,15 @@ def run_calibration(
     checks = [_load(Path(f), base) for f in validate]  # a bad folder fails before the fit
     file_fits = _fits_of(base)
     measured = loop_costs([d.measured for d in drills])
-    drills = [replace(d, speed=_speed(d, base.load_cpu)) for d in drills]
+    drills = [_at_speed(d, base.load_cpu, base.target_cpu) for d in drills]
     file_costs = {n: LoopCost(file_fits[n].mean_s, _file_per_mb(base, n)) for n in MEASURED
                   if n in file_fits}  # fmt: skip
     file_cv = {n: file_fits[n].cv for n in file_costs}
     before = [_predict(d, file_fits, file_costs, file_cv, seed) for d in drills]
     reference = load_cpu([d.measured for d in drills], measured)
+    target_ref = target_cpu(measured, base.target_cpu)
     if reference is not None:  # each drill at its own machine speed against the fitted costs
-        drills = [replace(d, speed=_speed(d, reference)) for d in drills]
+        drills = [_at_speed(d, reference, target_ref) for d in drills]
     costs = measured_costs(file_costs, measured)
     delays = {name: got for name, (how, _) in MEASURED_DELAYS.items() if name in file_fits
               and (got := how([d.folder for d in drills])) is not None}  # fmt: skip
@@ -427,8 +453,9 @@ def run_calibration(
     source = find_architecture(architecture, scenario_file, where=("--architecture", None))
     _write(out_file, source, {n: fits[n] for n in fitted},
            _header(drills, value, share, sorted(measured), wake, delays, wake_how == "measured"),
-           costs, reference, wake)
-    checked = [_predict_checked(replace(d, speed=_speed(d, reference or base.load_cpu)), fits,
+           costs, (reference, target_ref), wake)
+    checked = [_predict_checked(_at_speed(d, reference or base.load_cpu,
+                                          target_ref or base.target_cpu), fits,
                                 costs, cv, seed, base) for d in checks]  # fmt: skip
     oos, repeats = _out_of_sample(checks, checked)
     return {
@@ -467,14 +494,14 @@ def _base(drill_dirs: Sequence[Path], architecture: str) -> tuple[Any, Path]:
 
 
 def _write(out_file: Path, source: Path, fits: Mapping[str, Fit], header: list[str],
-           costs: Mapping[str, LoopCost], cpu: Any, wake: tuple[float, float] | None,
-           ) -> None:  # fmt: skip
+           costs: Mapping[str, LoopCost], cpu: tuple[Any, Any],
+           wake: tuple[float, float] | None) -> None:  # fmt: skip
     """The calibrated architecture file: `source` with the fits, costs and wake-up in it."""
     out_file.write_text(
         calibrated_yaml(source.read_text(encoding="utf-8"), fits, header,
                         {n: "see header" for n in fits},
                         per_mb={n: round(c.per_mb_s, 7) for n, c in costs.items()},
-                        load_cpu=cpu, wake={API: wake}),
+                        load_cpu=cpu[0], wake={API: wake}, target_cpu=cpu[1]),
         encoding="utf-8",
     )  # fmt: skip
 
@@ -542,9 +569,12 @@ def _search_wake(
     return best
 
 
-def _speed(drill: _Drill, load_cpu: Any) -> float:
-
-    return speed_index(drill.measured, load_cpu) or 1.0
+def _at_speed(drill: _Drill, load_cpu: Any, target_cpu: Any) -> _Drill:
+    """The drill at its machine's speed against `load_cpu`, and its target's own against
+    `target_cpu` when both the file and the drill have the target's CPU."""
+    parts = speed_parts(drill.measured, load_cpu, target_cpu)
+    return replace(drill, speed=parts["speed_index"] or 1.0,
+                   target=target_speed(parts, target_cpu))  # fmt: skip
 
 
 def _cvs(file_cv: Mapping[str, float], value: float | None) -> dict[str, float]:

@@ -205,10 +205,22 @@ def _wait(load_cpu: Any) -> str:
     return "" if ratio is None else f", wait_per_cpu: {ratio:.6g}"
 
 
+def _after_flow(lines: list[str], at: int) -> list[str]:
+    """The lines after the flow mapping that starts at `lines[at]` (it may span lines)."""
+    depth, i = 0, at
+    while i < len(lines):
+        text = lines[i].split("#", 1)[0]
+        depth += text.count("{") - text.count("}")
+        i += 1
+        if depth <= 0:
+            break
+    return lines[i:]
+
+
 def calibrated_yaml(
     text: str, fits: Mapping[str, Fit], header: list[str], notes: Mapping[str, str],
     per_mb: Mapping[str, float] | None = None, load_cpu: Any = None,
-    wake: Mapping[str, tuple[float, float] | None] | None = None,
+    wake: Mapping[str, tuple[float, float] | None] | None = None, target_cpu: Any = None,
 ) -> str:  # fmt: skip
     """The architecture file with each fitted service's `service:` line replaced (and, for the
     services in `per_mb`, a `service_per_mb_s:` line after it; for those in `wake`, its
@@ -250,5 +262,12 @@ def calibrated_yaml(
             f"per_mb_s: {load_cpu.per_mb_s:.6g}, per_s: {load_cpu.per_s:.6g}{_wait(load_cpu)}}}"
             "   # calibrated: the drills' Locust CPU, a drill's speed reference",
         ]
+    if target_cpu is not None and target_cpu.per_request_s is not None:
+        line = (f"target_cpu: {{components: [{', '.join(target_cpu.components)}],\n"
+                f"             per_request_s: {target_cpu.per_request_s:.6g}, per_mb_s: "
+                f"{target_cpu.per_mb_s:.6g}, per_s: {target_cpu.per_s:.6g}}}"
+                "   # calibrated: the target's CPU, its speed reference")  # fmt: skip
+        at = [i for i, ln in enumerate(out) if ln.startswith("target_cpu:")]
+        out = ([*out[: at[0]], line, *_after_flow(out, at[0])] if at else [*out, line])
     stamp = [f"# CALIBRATED {h}" for h in header]
     return "\n".join(modeline + stamp + out) + "\n"

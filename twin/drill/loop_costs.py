@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 from scipy.optimize import nnls
 
-from twin.config.architecture import LoadCpu
+from twin.config.architecture import LoadCpu, TargetCpu
 from twin.drill.fit import API
 from twin.drill.predict import drill_seconds, drill_volume
 from twin.drill.starvation import pooled_wait_ratio
 
 __all__ = ["BLOCKING", "CLIENT", "LOOPS", "MEASURED", "TRANSFER", "LoopCost", "load_cpu",
-           "loop_costs", "measured_costs"]  # fmt: skip
+           "loop_costs", "measured_costs", "target_cpu"]  # fmt: skip
 
 CLIENT = "client"
 LOOPS = (CLIENT, API)
@@ -100,3 +100,14 @@ def load_cpu(summaries: Sequence[Mapping[str, Any]],
     wait = pooled_wait_ratio([m.get("drill") or {} for m in summaries])
     return LoadCpu(per_request_s=client.per_request_s, per_mb_s=client.per_mb_s,
                    per_s=client.per_s, wait_per_cpu=wait)  # fmt: skip
+
+
+def target_cpu(measured: Mapping[str, LoopCost], declared: TargetCpu | None) -> TargetCpu | None:
+    """The calibration drills' target CPU per request, MB and second (the `api` loop's split,
+    `loop_costs`) for the components the file `declared` as the target's; None when the file
+    declares none or the target's CPU was not measured."""
+    if declared is None or API not in measured:
+        return None
+    api = measured[API]
+    return TargetCpu(components=list(declared.components), per_request_s=api.per_request_s,
+                     per_mb_s=api.per_mb_s, per_s=api.per_s)  # fmt: skip

@@ -52,6 +52,7 @@ __all__ = [
     "speed_index",
     "speed_parts",
     "target_architecture",
+    "target_speed",
 ]
 
 # The architecture's component for the load generator's timers (`reference-platform`): a
@@ -273,7 +274,7 @@ def drill_seconds(measured: Any) -> float:
     return length * max(1, int(measured.get("replications") or 1))
 
 
-def cpu_index(measured: Any, load_cpu: Any) -> float | None:
+def cpu_index(measured: Any, load_cpu: Any, key: str = "load_cpu_s") -> float | None:
     """How slow the drilled machine's processor ran against the calibration's: the load
     generator's CPU seconds in this drill over what the calibration drills spent for as many
     requests, MB and seconds (`architecture.load_cpu`). 0.8 is a processor 25 % faster. None
@@ -282,35 +283,49 @@ def cpu_index(measured: Any, load_cpu: Any) -> float | None:
     Service times scale with the processor that serves them (capacity planning scales a
     service demand by the ratio of processor speeds); this measures that ratio on the spot,
     from CPU time, not from the latencies being predicted. It does not see a processor the
-    process waits for (`twin.drill.starvation`).
+    process waits for (`twin.drill.starvation`). With `key="target_cpu_s"` and the file's
+    `target_cpu`, the same for the target (one process).
     """
-    if load_cpu is None or not measured:
+    if load_cpu is None or not measured or getattr(load_cpu, "per_request_s", None) is None:
         return None
-    cpu = (measured.get("drill") or {}).get("load_cpu_s")
+    cpu = (measured.get("drill") or {}).get(key)
     requests, mb = drill_volume(measured)
     seconds = drill_seconds(measured)
     expected = load_cpu.per_request_s * requests + load_cpu.per_mb_s * mb
     # each Locust process has its own background work (statistics, timers)
-    processes = max(1, int((measured.get("drill") or {}).get("load_processes") or 1))
+    processes = (max(1, int((measured.get("drill") or {}).get("load_processes") or 1))
+                 if key == "load_cpu_s" else 1)
     expected += load_cpu.per_s * seconds * processes
     if not cpu or expected <= 0:
         return None
     return float(cpu) / expected
 
 
-def speed_parts(measured: Any, load_cpu: Any) -> dict[str, float | None]:
+def speed_parts(measured: Any, load_cpu: Any, target_cpu: Any = None) -> dict[str, float | None]:
     """The speed index and its two factors: `cpu_index` (CPU time per unit of work against
     the calibration's) and `stall_factor` (`(1 + r) / (1 + r_cal)`, the wait for a CPU per
     CPU second against the calibration's, `twin.drill.starvation`), with `wait_per_cpu` (`r`)
     and the file's `r_cal`. `speed_index` is their product, a factor unknown counting 1
-    (None when neither is known)."""
+    (None when neither is known). With the file's `target_cpu`, the target's own:
+    `target_cpu_index` and `target_speed_index` (its CPU index times the same stall factor),
+    None when the drill or the file lacks the target's CPU."""
     cpu = cpu_index(measured, load_cpu)
     ratio = wait_ratio((measured or {}).get("drill") or {})
     reference = getattr(load_cpu, "wait_per_cpu", None)
     stall = stall_factor(ratio, reference)
     speed = None if cpu is None and stall is None else (cpu or 1.0) * (stall or 1.0)
+    target = cpu_index(measured, target_cpu, "target_cpu_s")
     return {"speed_index": speed, "cpu_index": cpu, "stall_factor": stall,
-            "wait_per_cpu": ratio, "calibration_wait_per_cpu": reference}  # fmt: skip
+            "wait_per_cpu": ratio, "calibration_wait_per_cpu": reference,
+            "target_cpu_index": target,
+            "target_speed_index": None if target is None else target * (stall or 1.0)}  # fmt: skip
+
+
+def target_speed(parts: Any, target_cpu: Any) -> tuple[float, frozenset[str]] | None:
+    """(the target's speed index, the components it scales) for `scaled_services`, or None
+    when it is unknown (every service time then scales by the speed index)."""
+    k = (parts or {}).get("target_speed_index")
+    return None if k is None or target_cpu is None else (float(k), frozenset(target_cpu.components))
 
 
 def speed_index(measured: Any, load_cpu: Any) -> float | None:
@@ -329,26 +344,31 @@ def _scaled(service: Any, k: float) -> Any:
     return service.model_copy(update={"mean_s": service.mean * k})
 
 
-def scaled_services(platform: Any, k: float) -> Any:
-    """The platform with every station's service times `k` times as long."""
-    if k == 1.0:
+def scaled_services(
+    platform: Any, k: float, target: tuple[float, frozenset[str]] | None = None
+) -> Any:
+    """The platform with every station's service times `k` times as long; with `target`
+    (`target_speed`), the target's components' by its own index instead."""
+    if k == 1.0 and (target is None or target[0] == 1.0):
         return platform
-    services = {
-        name: replace(spec, service=_scaled(spec.service, k), own_service=_scaled(
-            spec.own_service, k), service_by_request={t: _scaled(v, k) for t, v in
-                                                     spec.service_by_request.items()})
-        for name, spec in platform.services.items()
-    }  # fmt: skip
+    services = {}
+    for name, spec in platform.services.items():
+        f = target[0] if target is not None and name in target[1] else k
+        services[name] = spec if f == 1.0 else replace(
+            spec, service=_scaled(spec.service, f), own_service=_scaled(spec.own_service, f),
+            service_by_request={t: _scaled(v, f) for t, v in spec.service_by_request.items()})
     return replace(platform, services=services)
 
 
 def prediction_platform(
-    scenario: Any, architecture: Any, work: DrillWorkload, speed: float | None = None
-) -> Any:
-    """The drill's workload on `architecture`, service times scaled by `speed` (when known):
-    what `predict` runs, and `twin.drill.predict_timeline` over time."""
+    scenario: Any, architecture: Any, work: DrillWorkload, speed: float | None = None,
+    target: tuple[float, frozenset[str]] | None = None,
+) -> Any:  # fmt: skip
+    """The drill's workload on `architecture`, service times scaled by `speed` (when known;
+    the target's components by `target`'s, `target_speed`): what `predict` runs, and
+    `twin.drill.predict_timeline` over time."""
     platform = drill_platform(compile_target(scenario, architecture), work)
-    return scaled_services(platform, speed or 1.0)
+    return scaled_services(platform, speed or 1.0, target)
 
 
 def predict(
@@ -364,11 +384,12 @@ def predict(
 def predict_latency(
     scenario: Any, architecture: Any, work: DrillWorkload, *, seed: int | None = None,
     replications: int = 1, speed: float | None = None,
+    target: tuple[float, frozenset[str]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:  # fmt: skip
     """`predict`'s summary and each request type's predicted latency histogram (the exact
     engine's, on `twin.sim.sketch`'s bins: what the drift checks test against)."""
 
-    platform = prediction_platform(scenario, architecture, work, speed)
+    platform = prediction_platform(scenario, architecture, work, speed, target)
     result = simulate(
         platform, engine="exact", name=scenario.name,
         seed=scenario.seed if seed is None else seed, replications=replications,

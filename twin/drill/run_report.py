@@ -27,6 +27,7 @@ from twin.drill.predict import (
     ridden,
     speed_parts,
     target_architecture,
+    target_speed,
 )
 from twin.drill.predict_timeline import (
     PREDICTED_SERIES,
@@ -95,18 +96,21 @@ def _predict(
     index; the prediction, its latency histograms and its timeline."""
     scenario, compiled, work = drill
     work = ridden(work, summary)  # its live riders as the drill rode them
-    parts = speed_parts(summary, architecture.load_cpu)
-    speed = parts["speed_index"]
+    parts = speed_parts(summary, architecture.load_cpu, architecture.target_cpu)
+    speed, target = parts["speed_index"], target_speed(parts, architecture.target_cpu)
     if speed is not None:
+        own = ("" if target is None else
+               f"; the target's own {target[0]:.2f}, CPU {_x(parts['target_cpu_index'])}, "
+               "for its components")  # fmt: skip
         say(f"speed index {speed:.2f} (CPU time per request {_x(parts['cpu_index'])} the "
-            f"calibration's, stall factor {_x(parts['stall_factor'])}): the model's "
+            f"calibration's, stall factor {_x(parts['stall_factor'])}{own}): the model's "
             "service times are scaled by it")  # fmt: skip
     predicted, hists = predict_latency(
         scenario, architecture, work, seed=scenario.seed,
-        replications=PREDICTION_REPLICATIONS, speed=speed,
+        replications=PREDICTION_REPLICATIONS, speed=speed, target=target,
     )  # fmt: skip
     faults = fault_series(drill_faults(options, compiled, work), work.duration_s)
-    timeline_ = over_time((scenario, work), faults, architecture, speed, *measured)
+    timeline_ = over_time((scenario, work), faults, architecture, (speed, target), *measured)
     write_timeseries(options.out / PREDICTED_SERIES, timeline_.frame)
     if faults.any:  # the incident's 503s and waits in the whole drill's figures too
         predicted = with_faults(predicted, timeline_.whole)
@@ -159,13 +163,14 @@ def add_drift(
 
 def over_time(
     drill: tuple[Any, DrillWorkload], faults: FaultSeries, architecture: Any,
-    speed: float | None, frame: Any, devices: list[str],
+    speeds: tuple[float | None, tuple[float, frozenset[str]] | None], frame: Any,
+    devices: list[str],
 ) -> TimelinePrediction:  # fmt: skip
     """The prediction on the measured timeline's intervals: the exact engine per interval,
     and the replayed faults' 503s, egress waits, backlog and lag (`twin.drill.overload`)."""
     scenario, work = drill
     width = float(frame["interval_s"].iloc[0]) if len(frame) else 1.0
-    platform = prediction_platform(scenario, architecture, work, speed)
+    platform = prediction_platform(scenario, architecture, work, *speeds)
     return predicted_timeline(
         platform, work, faults, stream_setup(architecture, platform, devices, CONSUMERS),
         name=scenario.name, seed=scenario.seed, replications=PREDICTION_REPLICATIONS,

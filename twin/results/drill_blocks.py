@@ -251,3 +251,11 @@ class Prediction(Block):
     calibration_wait_per_cpu: Number | None = Field(
         None, description="r_cal: the same in the calibration drills (`load_cpu.wait_per_cpu`)."
     )
+    target_cpu_index: Number | None = Field(
+        None, description="The target's CPU time per unit of work against the calibration's "
+        "(`target_cpu`); null if unknown."
+    )
+    target_speed_index: Number | None = Field(
+        None, description="The target's own speed (its CPU index times the stall factor), by "
+        "which its components' service times scale; null: they scale by `speed_index`."
+    )
