@@ -160,6 +160,17 @@ def test_both_sides_wait_for_a_cpu_is_recorded_and_predicted_with(drill):
     assert predicted["stall_factor"] == pytest.approx((1 + r) / (1 + r_cal), rel=1e-3)
     assert predicted["speed_index"] == pytest.approx(
         predicted["cpu_index"] * predicted["stall_factor"], rel=1e-3)
+    # and the target's own: its CPU over what the file's `target_cpu` says this work costs,
+    # times the same stall factor
+    from twin.drill.predict import drill_seconds, drill_volume
+
+    requests, mb = drill_volume(drill["summary"])
+    t = shipped.target_cpu
+    expected = t.per_request_s * requests + t.per_mb_s * mb + t.per_s * drill_seconds(
+        drill["summary"])  # fmt: skip
+    assert predicted["target_cpu_index"] == pytest.approx(d["target_cpu_s"] / expected, rel=2e-3)
+    assert predicted["target_speed_index"] == pytest.approx(
+        predicted["target_cpu_index"] * predicted["stall_factor"], rel=2e-3)
 
 
 def test_gate_reads_a_drill_summary(drill):

@@ -27,7 +27,8 @@ def test_two_remote_workers_each_get_a_row_with_their_share(tmp_path):
     predicted = predicted_for(measured)
     predicted["prediction"] = {**predicted["prediction"], "speed_index": 1.5, "cpu_index": 0.75,
                                "stall_factor": 2.0, "wait_per_cpu": 1.1,
-                               "calibration_wait_per_cpu": 0.05}  # fmt: skip
+                               "calibration_wait_per_cpu": 0.05, "target_cpu_index": 0.6,
+                               "target_speed_index": 1.2}  # fmt: skip
     page = render_drill_report(tmp_path, measured, predicted).read_text()
     section = re.findall(r'<section id="load-generation">.*?</section>', page, flags=re.S)
     assert len(section) == 1
@@ -38,6 +39,8 @@ def test_two_remote_workers_each_get_a_row_with_their_share(tmp_path):
     assert "speed index 1.50; CPU time per unit of work 0.75x" in text
     assert ("stall factor 2.00 (load generator and target waited 1.10 s for a CPU per CPU "
             "second, in calibration 0.05)") in text
+    assert ("the target's components at their own speed index 1.20 (its CPU time per unit of "
+            "work 0.60x the calibration's), the load generator's at the speed index.") in text
     rows = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", text)]
     assert rows[1] == ["rec-worker-hostA-1a2b", "1", "300", "75%", "0", "2.00", "0.50", "0.25"]
     assert rows[2] == ["rec-worker-hostB-3c4d", "1", "100", "25%", "2", "1.00", "-", "-"]

@@ -100,11 +100,11 @@ def _predict(
     speed, target = parts["speed_index"], target_speed(parts, architecture.target_cpu)
     if speed is not None:
         own = ("" if target is None else
-               f"; the target's own {target[0]:.2f}, CPU {_x(parts['target_cpu_index'])}, "
-               "for its components")  # fmt: skip
+               f"; the target's components by its own, {target[0]:.2f} (its CPU time per "
+               f"request {_x(parts['target_cpu_index'])})")  # fmt: skip
         say(f"speed index {speed:.2f} (CPU time per request {_x(parts['cpu_index'])} the "
-            f"calibration's, stall factor {_x(parts['stall_factor'])}{own}): the model's "
-            "service times are scaled by it")  # fmt: skip
+            f"calibration's, stall factor {_x(parts['stall_factor'])}): the model's service "
+            f"times are scaled by it{own}")  # fmt: skip
     predicted, hists = predict_latency(
         scenario, architecture, work, seed=scenario.seed,
         replications=PREDICTION_REPLICATIONS, speed=speed, target=target,

@@ -88,6 +88,11 @@ def _speed(prediction: Mapping[str, Any] | None) -> str | None:
         parts.append(f"load generator and target waited {prediction['wait_per_cpu']:.2f} s for "
                      "a CPU per CPU second (the model's file has no calibration figure to set it "
                      "against)")  # fmt: skip
+    if is_number(prediction.get("target_speed_index")):
+        parts.append(f"the target's components at their own speed index "
+                     f"{prediction['target_speed_index']:.2f} (its CPU time per unit of work "
+                     f"{prediction['target_cpu_index']:.2f}x the calibration's), the load "
+                     "generator's at the speed index")  # fmt: skip
     return "; ".join(parts) + "."
 
 
