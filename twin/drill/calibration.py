@@ -428,10 +428,7 @@ def run_calibration(
                   if n in file_fits}  # fmt: skip
     file_cv = {n: file_fits[n].cv for n in file_costs}
     before = [_predict(d, file_fits, file_costs, file_cv, seed) for d in drills]
-    reference = load_cpu([d.measured for d in drills], measured)
-    target_ref = target_cpu(measured, base.target_cpu)
-    if reference is not None:  # each drill at its own machine speed against the fitted costs
-        drills = [_at_speed(d, reference, target_ref) for d in drills]
+    drills, refs = _references(drills, measured, base)
     costs = measured_costs(file_costs, measured)
     delays = {name: got for name, (how, _) in MEASURED_DELAYS.items() if name in file_fits
               and (got := how([d.folder for d in drills])) is not None}  # fmt: skip
@@ -453,10 +450,9 @@ def run_calibration(
     source = find_architecture(architecture, scenario_file, where=("--architecture", None))
     _write(out_file, source, {n: fits[n] for n in fitted},
            _header(drills, value, share, sorted(measured), wake, delays, wake_how == "measured"),
-           costs, (reference, target_ref), wake)
-    checked = [_predict_checked(_at_speed(d, reference or base.load_cpu,
-                                          target_ref or base.target_cpu), fits,
-                                costs, cv, seed, base) for d in checks]  # fmt: skip
+           costs, refs, wake)
+    checked = [_predict_checked(_at_speed(d, refs[0] or base.load_cpu, refs[1] or base.target_cpu),
+                                fits, costs, cv, seed, base) for d in checks]  # fmt: skip
     oos, repeats = _out_of_sample(checks, checked)
     return {
         "in_sample": error_table(_named(drills), after), "out_of_sample": oos,
@@ -567,6 +563,17 @@ def _search_wake(
         if score < best[0]:
             best = (score, wake, fits, after)
     return best
+
+
+def _references(drills: Sequence[_Drill], measured: Mapping[str, LoopCost], base: Any,
+                ) -> tuple[list[_Drill], tuple[Any, Any]]:  # fmt: skip
+    """The calibration drills' CPU references, Locust's and the target's (None where not
+    measured), and each drill at its own machine speed against them (against the file's when
+    Locust's was not measured)."""
+    refs = (load_cpu([d.measured for d in drills], measured), target_cpu(measured, base.target_cpu))
+    if refs[0] is not None:
+        drills = [_at_speed(d, *refs) for d in drills]
+    return list(drills), refs
 
 
 def _at_speed(drill: _Drill, load_cpu: Any, target_cpu: Any) -> _Drill:
